@@ -1,0 +1,208 @@
+//! The command line: clap definitions and one short function per subcommand. Everything
+//! real happens in the library; this layer parses flags, calls it, prints, and maps
+//! errors to exit codes (0 ok, 1 internal failure, 2 bad input).
+
+use crate::run::Limits;
+use crate::scenario::{self, Override, Spec};
+use crate::{model, report, Error};
+use clap::{Args, Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  platsim run                                   run the embedded food-ordering platform
+  platsim run scenarios/textbook/mmc.ron --seed 7
+  platsim run --set services.payment.error_rate=0.5 --set workload.checkout.rate=900
+  platsim run scenarios/textbook/mm1.ron --json > summary.json
+  platsim check scenarios/food-ordering.ron";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "platsim",
+    version,
+    about = "Deterministic discrete-event simulator of whole software platforms",
+    long_about = "platsim runs a platform of services, calls and clients in virtual time \
+                  and reports what it did: latencies, errors, rejections and timeouts, \
+                  per service and end to end. Same scenario + same seed = same output.",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario and write summary.json and timeseries.csv.
+    #[command(after_help = EXAMPLES)]
+    Run(RunArgs),
+    /// Check a scenario without running it: every problem, at once.
+    #[command(after_help = "Example:\n  platsim check scenarios/food-ordering.ron")]
+    Check(CheckArgs),
+}
+
+/// Where the scenario comes from, and how to change it.
+#[derive(Debug, Args)]
+pub struct ScenarioArgs {
+    /// Scenario file (RON). Without it, the embedded food-ordering platform.
+    pub scenario: Option<PathBuf>,
+    /// Override one field, e.g. services.payment.error_rate=0.3 (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+    pub sets: Vec<Override>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub input: ScenarioArgs,
+    /// Seed of every random stream (overrides the scenario's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output folder [default: output/<scenario>/seed-<seed>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print summary.json to stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Stop with an error after this many events.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_events)]
+    pub max_events: u64,
+    /// Stop with an error when this many requests are in the platform at once.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_in_flight)]
+    pub max_in_flight: u32,
+    /// Most rows in timeseries.csv; longer runs get wider windows.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_rows,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_rows: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub input: ScenarioArgs,
+}
+
+fn parse_override(s: &str) -> Result<Override, String> {
+    s.parse()
+}
+
+/// Runs the command line `args`; returns the process exit code.
+pub fn main_with<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Check(args) => check(args),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// Reads the scenario (file or embedded default) and applies `--set`.
+fn load(input: &ScenarioArgs) -> Result<(Spec, String), Error> {
+    let (spec, origin) = match &input.scenario {
+        Some(path) => {
+            let origin = path.display().to_string();
+            (scenario::load_file(&origin)?, origin)
+        }
+        None => (
+            scenario::parse(scenario::DEFAULT_SCENARIO, scenario::DEFAULT_ORIGIN)?,
+            scenario::DEFAULT_ORIGIN.to_string(),
+        ),
+    };
+    Ok((scenario::apply_overrides(&spec, &input.sets)?, origin))
+}
+
+fn run(args: RunArgs) -> Result<(), Error> {
+    let (mut spec, origin) = load(&args.input)?;
+    if let Some(seed) = args.seed {
+        spec.seed = seed;
+    }
+    let platform = model::validate(&spec, &origin)?;
+    let limits = Limits {
+        max_events: args.max_events,
+        max_in_flight: args.max_in_flight,
+        max_rows: args.max_rows,
+    };
+    let summary = crate::run(&platform, limits)?;
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| report::default_dir(&platform.name, platform.seed));
+    report::write_run(&dir, &summary)?;
+
+    let repro = repro_command(&args, platform.seed);
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        let _ = stdout.write_all(report::summary_json(&summary).as_bytes());
+    } else if !args.quiet {
+        let _ = write!(stdout, "{}", report::table::render(&summary));
+        let _ = writeln!(stdout, "\nreproduce: {repro}");
+        let _ = writeln!(stdout, "output:    {}", dir.display());
+    }
+    if !args.quiet && summary.window_s > platform.window.as_secs_f64() {
+        eprintln!(
+            "note: time-series window widened from {} to {} to keep timeseries.csv within {} rows (--max-rows)",
+            platform.window,
+            crate::engine::SimTime((summary.window_s * 1e9).round() as u64),
+            args.max_rows
+        );
+    }
+    Ok(())
+}
+
+/// The exact command that reproduces this run.
+fn repro_command(args: &RunArgs, seed: u64) -> String {
+    let mut cmd = String::from("platsim run");
+    if let Some(path) = &args.input.scenario {
+        cmd.push(' ');
+        cmd.push_str(&shell_quote(&path.display().to_string()));
+    }
+    cmd.push_str(&format!(" --seed {seed}"));
+    for set in &args.input.sets {
+        cmd.push_str(" --set ");
+        cmd.push_str(&shell_quote(&set.to_string()));
+    }
+    cmd
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=,:+@".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+fn check(args: CheckArgs) -> Result<(), Error> {
+    let (spec, origin) = load(&args.input)?;
+    let p = model::validate(&spec, &origin)?;
+    let calls: usize = p.services.iter().map(|s| s.calls.len()).sum();
+    println!(
+        "{origin}: ok: scenario \"{}\": {} services, {} calls, {} workloads, {} simulated",
+        p.name,
+        p.services.len(),
+        calls,
+        p.workloads.len(),
+        p.duration
+    );
+    Ok(())
+}

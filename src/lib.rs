@@ -1,0 +1,68 @@
+//! # platsim
+//!
+//! A deterministic discrete-event simulator of whole software platforms: services with
+//! replicas, servers and waiting rooms, calls between them with timeouts, and the clients
+//! that load them, all in virtual time.
+//!
+//! Data flows one way:
+//!
+//! 1. [`scenario`]: a RON file becomes a raw [`scenario::Spec`], exactly as written
+//!    (syntax errors at `file:line:column`), and `--set` overrides change it.
+//! 2. [`model`]: the spec is validated into a [`model::Platform`] (every problem reported
+//!    at once with its field path); after this, nothing the user wrote can fail the run.
+//! 3. [`run`]: the event loop runs the platform on the [`engine`] (integer virtual time,
+//!    a (time, sequence) event queue, seeded ChaCha streams per component).
+//! 4. [`metrics`]: histograms, time averages and windows reduce the run to a
+//!    [`metrics::Summary`].
+//! 5. [`report`]: the summary becomes a table, `summary.json` and `timeseries.csv`.
+//!
+//! Same scenario, same seed, same binary: byte-identical output.
+
+pub mod cli;
+pub mod engine;
+pub mod metrics;
+pub mod model;
+pub mod report;
+pub mod run;
+pub mod scenario;
+
+pub use metrics::Summary;
+pub use model::Platform;
+pub use run::{run, Limits, RunError};
+
+/// Parses, overrides, validates and runs scenario text: the whole pipeline in one call.
+pub fn simulate(
+    text: &str,
+    origin: &str,
+    sets: &[scenario::Override],
+    limits: Limits,
+) -> Result<Summary, Error> {
+    let spec = scenario::parse(text, origin)?;
+    let spec = scenario::apply_overrides(&spec, sets)?;
+    let platform = model::validate(&spec, origin)?;
+    Ok(run(&platform, limits)?)
+}
+
+/// Anything that can stop platsim, sorted by whose fault it is.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The scenario or the flags are wrong (exit code 2).
+    #[error(transparent)]
+    Scenario(#[from] scenario::ScenarioError),
+    /// The run hit one of its limits (exit code 2: the input asks for too much).
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// Writing output failed (exit code 1).
+    #[error("cannot write {path}: {reason}")]
+    Output { path: String, reason: String },
+}
+
+impl Error {
+    /// The process exit code for this error: 2 for bad input, 1 for anything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Scenario(_) | Error::Run(_) => 2,
+            Error::Output { .. } => 1,
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Time averages of a level (requests in system, busy servers, queue length): the area
+//! under the level, accumulated whenever it changes, so memory is constant however long
+//! the run.
+
+use crate::engine::SimTime;
+
+#[derive(Debug, Clone, Default)]
+pub struct Level {
+    value: u64,
+    last: SimTime,
+    /// Area (value x ns) since the statistics started (the end of the warmup).
+    area: u128,
+    /// Area since the current time-series window started.
+    window_area: u128,
+}
+
+impl Level {
+    #[inline]
+    fn advance(&mut self, now: SimTime) {
+        let dt = now.since(self.last).0 as u128;
+        let a = self.value as u128 * dt;
+        self.area += a;
+        self.window_area += a;
+        self.last = now;
+    }
+
+    #[inline]
+    pub fn up(&mut self, now: SimTime) {
+        self.advance(now);
+        self.value += 1;
+    }
+
+    #[inline]
+    pub fn down(&mut self, now: SimTime) {
+        self.advance(now);
+        debug_assert!(self.value > 0, "level below zero");
+        self.value -= 1;
+    }
+
+    pub fn value(&self) -> u64 {
+        self.value
+    }
+
+    /// Forgets the area so far: statistics start now.
+    pub fn restart(&mut self, now: SimTime) {
+        self.advance(now);
+        self.area = 0;
+    }
+
+    /// Average over `[start, now)`, where `start` is when the statistics started.
+    pub fn mean(&mut self, now: SimTime, start: SimTime) -> f64 {
+        self.advance(now);
+        let span = now.since(start).0;
+        if span == 0 {
+            0.0
+        } else {
+            self.area as f64 / span as f64
+        }
+    }
+
+    /// Average over the window `[now - width, now)`, then starts the next window.
+    pub fn take_window(&mut self, now: SimTime, width: SimTime) -> f64 {
+        self.advance(now);
+        let avg = if width.0 == 0 {
+            0.0
+        } else {
+            self.window_area as f64 / width.0 as f64
+        };
+        self.window_area = 0;
+        avg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn averages_over_time() {
+        let mut l = Level::default();
+        l.up(SimTime(0));
+        l.up(SimTime(10)); // 1 for 10ns
+        l.down(SimTime(20)); // 2 for 10ns
+        assert_eq!(l.mean(SimTime(40), SimTime(0)), (10.0 + 20.0 + 20.0) / 40.0);
+        assert_eq!(l.take_window(SimTime(40), SimTime(40)), 50.0 / 40.0);
+        l.restart(SimTime(40));
+        assert_eq!(l.mean(SimTime(50), SimTime(40)), 1.0);
+    }
+}

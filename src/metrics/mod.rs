@@ -1,0 +1,12 @@
+//! Measurements: histograms, time averages, the per-window time series, and the summary
+//! they are reduced to at the end of a run.
+
+pub mod histogram;
+pub mod level;
+pub mod record;
+pub mod summary;
+
+pub use histogram::{Latency, LatencyHistogram, WindowHistogram};
+pub use level::Level;
+pub use record::{Outcome, Recorder};
+pub use summary::{ServiceSummary, Summary, TimeSeries, WorkloadSummary};

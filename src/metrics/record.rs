@@ -1,0 +1,381 @@
+//! The recorder: what the run loop tells about requests, turned into counts, histograms,
+//! time averages and time-series rows. Requests that arrived during the warmup are left
+//! out of the counts and histograms (`counted == false`) but not out of the time series,
+//! which covers the whole run.
+
+use super::histogram::{LatencyHistogram, WindowHistogram};
+use super::level::Level;
+use super::summary::{ServiceSummary, Summary, TimeSeries, WorkloadSummary};
+use crate::engine::SimTime;
+use crate::model::Platform;
+use std::collections::BTreeMap;
+
+/// How a request ended, at a service or for a client. Exactly one per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Outcome {
+    Ok,
+    /// The service's own error.
+    Error,
+    /// A hard dependency failed.
+    DependencyFailed,
+    /// Whoever waited for the answer gave up first.
+    Timeout,
+    /// Refused on arrival.
+    Rejected,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Counts {
+    arrivals: u64,
+    ok: u64,
+    errors: u64,
+    dependency_failed: u64,
+    timeouts: u64,
+    rejected: u64,
+}
+
+impl Counts {
+    #[inline]
+    fn add(&mut self, o: Outcome) {
+        match o {
+            Outcome::Ok => self.ok += 1,
+            Outcome::Error => self.errors += 1,
+            Outcome::DependencyFailed => self.dependency_failed += 1,
+            Outcome::Timeout => self.timeouts += 1,
+            Outcome::Rejected => self.rejected += 1,
+        }
+    }
+    fn answered(&self) -> u64 {
+        self.ok + self.errors + self.dependency_failed + self.timeouts
+    }
+    fn in_flight(&self) -> u64 {
+        self.arrivals - self.answered() - self.rejected
+    }
+    fn failed(&self) -> u64 {
+        self.errors + self.dependency_failed
+    }
+}
+
+/// Counts and latencies of the current time-series window.
+#[derive(Debug, Clone)]
+struct Window {
+    counts: Counts,
+    latency: WindowHistogram,
+}
+
+impl Window {
+    fn new(highest_ns: u64) -> Self {
+        Window {
+            counts: Counts::default(),
+            latency: WindowHistogram::new(highest_ns),
+        }
+    }
+    fn reset(&mut self) {
+        self.counts = Counts::default();
+        self.latency.reset();
+    }
+}
+
+struct ServiceStats {
+    counts: Counts,
+    degraded: u64,
+    wait: LatencyHistogram,
+    sojourn: LatencyHistogram,
+    in_system: Level,
+    busy: Level,
+    queued: Level,
+    window: Window,
+}
+
+struct WorkloadStats {
+    counts: Counts,
+    latency: LatencyHistogram,
+}
+
+/// Collects a run's measurements.
+pub struct Recorder {
+    warmup: SimTime,
+    services: Vec<ServiceStats>,
+    workloads: Vec<WorkloadStats>,
+    /// End-to-end counts of the current window, over all workloads.
+    clients: Window,
+    clients_in_flight: u64,
+    window_start: SimTime,
+    series: TimeSeries,
+}
+
+/// Columns for the whole platform, then `SERVICE.COLUMN` for each service.
+const PLATFORM_COLUMNS: [&str; 10] = [
+    "t_s",
+    "arrivals_rps",
+    "throughput_rps",
+    "goodput_rps",
+    "errors_rps",
+    "rejected_rps",
+    "timeouts_rps",
+    "latency_p50_ms",
+    "latency_p99_ms",
+    "in_flight",
+];
+const SERVICE_COLUMNS: [&str; 10] = [
+    "arrivals_rps",
+    "ok_rps",
+    "errors_rps",
+    "rejected_rps",
+    "timeouts_rps",
+    "sojourn_p50_ms",
+    "sojourn_p99_ms",
+    "in_system",
+    "queue_len",
+    "busy",
+];
+
+impl Recorder {
+    pub fn new(p: &Platform, expected_rows: usize) -> Self {
+        let highest = p.duration.0.max(2);
+        let services = p
+            .services
+            .iter()
+            .map(|_| ServiceStats {
+                counts: Counts::default(),
+                degraded: 0,
+                wait: LatencyHistogram::new(highest),
+                sojourn: LatencyHistogram::new(highest),
+                in_system: Level::default(),
+                busy: Level::default(),
+                queued: Level::default(),
+                window: Window::new(highest),
+            })
+            .collect();
+        let workloads = p
+            .workloads
+            .iter()
+            .map(|_| WorkloadStats {
+                counts: Counts::default(),
+                latency: LatencyHistogram::new(highest),
+            })
+            .collect();
+        let mut columns: Vec<String> = PLATFORM_COLUMNS.iter().map(|c| c.to_string()).collect();
+        for s in &p.services {
+            columns.extend(SERVICE_COLUMNS.iter().map(|c| format!("{}.{c}", s.name)));
+        }
+        let values = Vec::with_capacity(expected_rows * columns.len());
+        Recorder {
+            warmup: p.warmup,
+            services,
+            workloads,
+            clients: Window::new(highest),
+            clients_in_flight: 0,
+            window_start: SimTime::ZERO,
+            series: TimeSeries { columns, values },
+        }
+    }
+
+    /// A request arrived at service `s` (accepted or not).
+    #[inline]
+    pub fn arrival(&mut self, s: usize, counted: bool) {
+        let st = &mut self.services[s];
+        st.counts.arrivals += counted as u64;
+        st.window.counts.arrivals += 1;
+    }
+
+    /// The arrival was refused.
+    #[inline]
+    pub fn rejected(&mut self, s: usize, counted: bool) {
+        let st = &mut self.services[s];
+        if counted {
+            st.counts.rejected += 1;
+        }
+        st.window.counts.rejected += 1;
+    }
+
+    /// The arrival was accepted, into a server (`queued == false`) or the waiting room.
+    #[inline]
+    pub fn admitted(&mut self, s: usize, now: SimTime, queued: bool, counted: bool) {
+        let st = &mut self.services[s];
+        st.in_system.up(now);
+        if queued {
+            st.queued.up(now);
+        } else {
+            st.busy.up(now);
+            if counted {
+                st.wait.record(0);
+            }
+        }
+    }
+
+    /// A waiting request got a server after waiting `wait`.
+    #[inline]
+    pub fn dequeued(&mut self, s: usize, now: SimTime, wait: SimTime, counted: bool) {
+        let st = &mut self.services[s];
+        st.queued.down(now);
+        st.busy.up(now);
+        if counted {
+            st.wait.record(wait.0);
+        }
+    }
+
+    /// A request left service `s` with `outcome` after `sojourn`.
+    #[inline]
+    pub fn answered(
+        &mut self,
+        s: usize,
+        now: SimTime,
+        outcome: Outcome,
+        sojourn: SimTime,
+        counted: bool,
+        degraded: bool,
+    ) {
+        let st = &mut self.services[s];
+        st.in_system.down(now);
+        st.busy.down(now);
+        if counted {
+            st.counts.add(outcome);
+            st.sojourn.record(sojourn.0);
+            st.degraded += (degraded && outcome == Outcome::Ok) as u64;
+        }
+        st.window.counts.add(outcome);
+        st.window.latency.record(sojourn.0);
+    }
+
+    /// A client of workload `w` sent a request.
+    #[inline]
+    pub fn client_sent(&mut self, w: usize, counted: bool) {
+        self.workloads[w].counts.arrivals += counted as u64;
+        self.clients.counts.arrivals += 1;
+        self.clients_in_flight += 1;
+    }
+
+    /// A client of workload `w` got its answer (or gave up) after `latency`.
+    #[inline]
+    pub fn client_done(&mut self, w: usize, outcome: Outcome, latency: SimTime, counted: bool) {
+        let wl = &mut self.workloads[w];
+        // A client sees a failed dependency as an error like any other.
+        let seen = match outcome {
+            Outcome::DependencyFailed => Outcome::Error,
+            o => o,
+        };
+        if counted {
+            wl.counts.add(seen);
+            if seen == Outcome::Ok {
+                wl.latency.record(latency.0);
+            }
+        }
+        self.clients.counts.add(seen);
+        if seen == Outcome::Ok {
+            self.clients.latency.record(latency.0);
+        }
+        self.clients_in_flight -= 1;
+    }
+
+    /// The warmup is over: time averages start now.
+    pub fn end_warmup(&mut self, now: SimTime) {
+        for st in &mut self.services {
+            st.in_system.restart(now);
+            st.busy.restart(now);
+            st.queued.restart(now);
+        }
+    }
+
+    /// Closes the window that ends at `now` and appends its row.
+    pub fn close_window(&mut self, now: SimTime) {
+        let width = now.since(self.window_start);
+        if width == SimTime::ZERO {
+            return;
+        }
+        let per_s = 1.0 / width.as_secs_f64();
+        let v = &mut self.series.values;
+        let c = &self.clients.counts;
+        v.extend_from_slice(&[
+            self.window_start.as_secs_f64(),
+            c.arrivals as f64 * per_s,
+            (c.answered() + c.rejected) as f64 * per_s,
+            c.ok as f64 * per_s,
+            c.failed() as f64 * per_s,
+            c.rejected as f64 * per_s,
+            c.timeouts as f64 * per_s,
+            self.clients.latency.quantile_ms(0.50),
+            self.clients.latency.quantile_ms(0.99),
+            self.clients_in_flight as f64,
+        ]);
+        self.clients.reset();
+        for st in &mut self.services {
+            let c = &st.window.counts;
+            v.extend_from_slice(&[
+                c.arrivals as f64 * per_s,
+                c.ok as f64 * per_s,
+                c.failed() as f64 * per_s,
+                c.rejected as f64 * per_s,
+                c.timeouts as f64 * per_s,
+                st.window.latency.quantile_ms(0.50),
+                st.window.latency.quantile_ms(0.99),
+                st.in_system.take_window(now, width),
+                st.queued.take_window(now, width),
+                st.busy.take_window(now, width),
+            ]);
+            st.window.reset();
+        }
+        self.window_start = now;
+    }
+
+    /// Reduces everything to the summary of a run that ended at `end`.
+    pub fn finish(mut self, p: &Platform, end: SimTime, events: u64) -> Summary {
+        self.close_window(end);
+        let measured = end.since(self.warmup);
+        let secs = measured.as_secs_f64().max(f64::MIN_POSITIVE);
+        let mut services = BTreeMap::new();
+        for (spec, st) in p.services.iter().zip(&mut self.services) {
+            let servers = (spec.replicas as u64 * spec.concurrency as u64) as f64;
+            let c = &st.counts;
+            services.insert(
+                spec.name.clone(),
+                ServiceSummary {
+                    arrivals: c.arrivals,
+                    completed: c.answered(),
+                    ok: c.ok,
+                    errors: c.errors,
+                    dependency_failed: c.dependency_failed,
+                    rejected: c.rejected,
+                    timeouts: c.timeouts,
+                    degraded: st.degraded,
+                    in_flight: c.in_flight(),
+                    throughput_rps: c.answered() as f64 / secs,
+                    utilization: st.busy.mean(end, self.warmup) / servers,
+                    mean_in_system: st.in_system.mean(end, self.warmup),
+                    mean_in_queue: st.queued.mean(end, self.warmup),
+                    wait_ms: st.wait.summary_ms(),
+                    sojourn_ms: st.sojourn.summary_ms(),
+                },
+            );
+        }
+        let mut workloads = BTreeMap::new();
+        for (spec, wl) in p.workloads.iter().zip(&self.workloads) {
+            let c = &wl.counts;
+            workloads.insert(
+                spec.name.clone(),
+                WorkloadSummary {
+                    target: p.service(spec.target).name.clone(),
+                    arrivals: c.arrivals,
+                    ok: c.ok,
+                    errors: c.failed(),
+                    rejected: c.rejected,
+                    timeouts: c.timeouts,
+                    in_flight: c.in_flight(),
+                    goodput_rps: c.ok as f64 / secs,
+                    latency_ms: wl.latency.summary_ms(),
+                },
+            );
+        }
+        Summary {
+            scenario: p.name.clone(),
+            seed: p.seed,
+            duration_s: end.as_secs_f64(),
+            warmup_s: self.warmup.as_secs_f64(),
+            window_s: 0.0,
+            events,
+            services,
+            workloads,
+            timeseries: self.series,
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Arrival-rate schedules: a piecewise-linear rate over time, and exact non-homogeneous
+//! Poisson arrivals from it by thinning (Lewis and Shedler, 1979).
+
+use crate::engine::{SimTime, Stream};
+use rand::Rng;
+use rand_distr::Exp1;
+
+/// Rate in requests per second as a function of time: linear between breakpoints,
+/// constant after the last. Two breakpoints at the same time make a step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateSchedule {
+    points: Vec<(SimTime, f64)>,
+}
+
+impl RateSchedule {
+    /// A constant rate.
+    pub fn constant(rate: f64) -> Self {
+        RateSchedule {
+            points: vec![(SimTime::ZERO, rate)],
+        }
+    }
+
+    /// From breakpoints in time order, starting at time zero (validated by the caller).
+    pub fn from_points(points: Vec<(SimTime, f64)>) -> Self {
+        debug_assert!(points.windows(2).all(|w| w[0].0 <= w[1].0));
+        debug_assert!(!points.is_empty() && points[0].0 == SimTime::ZERO);
+        RateSchedule { points }
+    }
+
+    /// The rate at `t`.
+    pub fn rate_at(&self, t: SimTime) -> f64 {
+        let i = self.segment(t, 0);
+        self.rate_in(i, t)
+    }
+
+    /// The highest rate anywhere.
+    pub fn peak(&self) -> f64 {
+        self.points.iter().map(|p| p.1).fold(0.0, f64::max)
+    }
+
+    /// Index of the last breakpoint at or before `t`, searching forward from `from`.
+    fn segment(&self, t: SimTime, from: usize) -> usize {
+        let mut i = from.min(self.points.len() - 1);
+        while i + 1 < self.points.len() && self.points[i + 1].0 <= t {
+            i += 1;
+        }
+        i
+    }
+
+    fn rate_in(&self, i: usize, t: SimTime) -> f64 {
+        let (t0, r0) = self.points[i];
+        match self.points.get(i + 1) {
+            Some(&(t1, r1)) if t1 > t0 => {
+                r0 + (r1 - r0) * (t.0 - t0.0) as f64 / (t1.0 - t0.0) as f64
+            }
+            _ => r0,
+        }
+    }
+}
+
+/// Where an open workload is in its schedule, so that each arrival costs O(1).
+#[derive(Debug, Clone, Default)]
+pub struct ArrivalCursor {
+    segment: usize,
+}
+
+impl ArrivalCursor {
+    /// The first arrival strictly after `now`, or `None` if the rate stays zero forever.
+    pub fn next(&mut self, s: &RateSchedule, now: SimTime, rng: &mut Stream) -> Option<SimTime> {
+        let mut t = now;
+        loop {
+            self.segment = s.segment(t, self.segment);
+            let i = self.segment;
+            let (_, r0) = s.points[i];
+            let (end, r1) = match s.points.get(i + 1) {
+                Some(&p) => p,
+                None => (SimTime::MAX, r0),
+            };
+            let peak = r0.max(r1);
+            if peak <= 0.0 {
+                if end == SimTime::MAX {
+                    return None;
+                }
+                t = end;
+                continue;
+            }
+            let e: f64 = rng.sample(Exp1);
+            let gap_ns = (e / peak * 1e9).round().max(1.0);
+            let candidate = t.after(SimTime(gap_ns.min(1e18) as u64));
+            if candidate >= end {
+                // Memoryless: restart the draw at the next breakpoint.
+                t = end;
+                continue;
+            }
+            t = candidate;
+            if r0 == r1 || rng.random::<f64>() * peak < s.rate_in(i, t) {
+                return Some(t);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::stream;
+
+    fn count(s: &RateSchedule, from: SimTime, to: SimTime) -> usize {
+        let mut rng = stream(5, "arrivals");
+        let mut c = ArrivalCursor::default();
+        let mut t = SimTime::ZERO;
+        let mut n = 0;
+        while let Some(next) = c.next(s, t, &mut rng) {
+            if next >= to {
+                break;
+            }
+            if next >= from {
+                n += 1;
+            }
+            t = next;
+        }
+        n
+    }
+
+    #[test]
+    fn constant_rate_gives_poisson_counts() {
+        let n = count(&RateSchedule::constant(100.0), SimTime::ZERO, SimTime::from_secs(1000));
+        assert!((n as f64 / 100_000.0 - 1.0).abs() < 0.01, "{n}");
+    }
+
+    #[test]
+    fn ramps_and_steps_follow_the_schedule() {
+        let s = RateSchedule::from_points(vec![
+            (SimTime::ZERO, 100.0),
+            (SimTime::from_secs(100), 100.0),
+            (SimTime::from_secs(200), 300.0), // ramp 100 -> 300: mean 200/s
+            (SimTime::from_secs(300), 300.0),
+            (SimTime::from_secs(300), 0.0), // step to zero
+        ]);
+        assert_eq!(s.rate_at(SimTime::from_secs(150)), 200.0);
+        let ramp = count(&s, SimTime::from_secs(100), SimTime::from_secs(200));
+        assert!((ramp as f64 / 20_000.0 - 1.0).abs() < 0.03, "{ramp}");
+        assert_eq!(count(&s, SimTime::from_secs(300), SimTime::from_secs(400)), 0);
+        assert_eq!(s.peak(), 300.0);
+    }
+}

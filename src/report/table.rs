@@ -1,0 +1,97 @@
+//! The human summary printed by `platsim run`.
+
+use crate::metrics::Summary;
+use std::fmt::Write;
+
+/// A fixed-width table of the workloads (end to end) and the services.
+pub fn render(s: &Summary) -> String {
+    let mut out = String::new();
+    let measured = s.duration_s - s.warmup_s;
+    let _ = writeln!(
+        out,
+        "platsim: {} (seed {}): {} of virtual time, {} measured after a {} warmup, {} events\n",
+        s.scenario,
+        s.seed,
+        human_secs(s.duration_s),
+        human_secs(measured),
+        human_secs(s.warmup_s),
+        s.events
+    );
+    if !s.workloads.is_empty() {
+        let _ = writeln!(
+            out,
+            "{:<16} {:>10} {:>10} {:>9} {:>9} {:>9} {:>10} {:>9} {:>9} {:>9}",
+            "workload", "sent", "ok", "errors", "rejected", "timeouts", "goodput/s", "p50 ms", "p99 ms", "max ms"
+        );
+        for (name, w) in &s.workloads {
+            let _ = writeln!(
+                out,
+                "{:<16} {:>10} {:>10} {:>9} {:>9} {:>9} {:>10.1} {:>9} {:>9} {:>9}",
+                clip(name, 16),
+                w.arrivals,
+                w.ok,
+                w.errors,
+                w.rejected,
+                w.timeouts,
+                w.goodput_rps,
+                ms(w.latency_ms.p50),
+                ms(w.latency_ms.p99),
+                ms(w.latency_ms.max)
+            );
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "{:<16} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>6} {:>8} {:>9} {:>9} {:>9}",
+        "service", "arrivals", "ok", "errors", "dep fail", "rejected", "timeouts", "util", "in sys", "wait p99", "p50 ms", "p99 ms"
+    );
+    for (name, v) in &s.services {
+        let _ = writeln!(
+            out,
+            "{:<16} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>5.1}% {:>8.2} {:>9} {:>9} {:>9}",
+            clip(name, 16),
+            v.arrivals,
+            v.ok,
+            v.errors,
+            v.dependency_failed,
+            v.rejected,
+            v.timeouts,
+            v.utilization * 100.0,
+            v.mean_in_system,
+            ms(v.wait_ms.p99),
+            ms(v.sojourn_ms.p50),
+            ms(v.sojourn_ms.p99)
+        );
+    }
+    out
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n - 1).collect::<String>() + "…"
+    }
+}
+
+/// Milliseconds with three significant digits where they matter.
+fn ms(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+fn human_secs(s: f64) -> String {
+    if s >= 7200.0 {
+        format!("{:.1}h", s / 3600.0)
+    } else if s >= 120.0 {
+        format!("{:.1}m", s / 60.0)
+    } else {
+        format!("{s}s")
+    }
+}

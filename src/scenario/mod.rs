@@ -1,0 +1,11 @@
+//! Scenario files: the raw `Spec` as written in RON, how it is read, and `--set` overrides.
+
+pub mod error;
+pub mod load;
+pub mod overrides;
+pub mod spec;
+
+pub use error::{Problem, ScenarioError};
+pub use load::{load_file, parse, DEFAULT_ORIGIN, DEFAULT_SCENARIO};
+pub use overrides::{apply as apply_overrides, Override};
+pub use spec::*;

@@ -1,0 +1,319 @@
+//! `--set PATH=VALUE`: change one field of a scenario from the command line.
+//!
+//! Paths follow the scenario's own field names, with list items addressed by name (or by
+//! index): `services.payment.error_rate=0.3`, `services.api.calls.0.timeout=2s`,
+//! `workload.0.rate=900`, `duration=1h`. Inside a distribution the variant is skipped:
+//! `services.api.service_time.mean=20ms`; a whole distribution is replaced in RON:
+//! `services.api.service_time=Constant("5ms")`. Sweeps use the same paths.
+
+use super::error::{did_you_mean, Problem, ScenarioError};
+use super::spec::{BalancerSpec, DependencySpec, DistSpec, Spec};
+use serde_json::Value;
+use std::str::FromStr;
+
+/// One `PATH=VALUE` pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Override {
+    pub path: String,
+    pub value: String,
+}
+
+impl FromStr for Override {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (path, value) = s
+            .split_once('=')
+            .ok_or_else(|| format!("`{s}` is not PATH=VALUE (e.g. services.payment.error_rate=0.3)"))?;
+        let path = path.trim();
+        if path.is_empty() {
+            return Err(format!("`{s}` has no path before `=`"));
+        }
+        Ok(Override {
+            path: path.to_string(),
+            value: value.trim().to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for Override {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}={}", self.path, self.value)
+    }
+}
+
+/// Applies every override to `spec`; reports all that fail at once.
+pub fn apply(spec: &Spec, sets: &[Override]) -> Result<Spec, ScenarioError> {
+    if sets.is_empty() {
+        return Ok(spec.clone());
+    }
+    let mut doc = serde_json::to_value(spec).expect("a Spec always serializes");
+    let mut problems = Vec::new();
+    for set in sets {
+        if let Err(message) = apply_one(&mut doc, set) {
+            problems.push(Problem::new(format!("--set {}", set.path), message));
+        }
+    }
+    if problems.is_empty() {
+        match serde_json::from_value::<Spec>(doc) {
+            Ok(spec) => return Ok(spec),
+            Err(e) => problems.push(Problem::new("--set", e.to_string())),
+        }
+    }
+    Err(ScenarioError::Invalid {
+        origin: "command line".to_string(),
+        problems,
+    })
+}
+
+fn segments(path: &str) -> Vec<String> {
+    path.replace('[', ".")
+        .replace(']', "")
+        .split('.')
+        .filter(|s| !s.is_empty())
+        .map(|s| match s {
+            "workloads" => "workload".to_string(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+fn apply_one(doc: &mut Value, set: &Override) -> Result<(), String> {
+    let segs = segments(&set.path);
+    let (last, parents) = segs.split_last().ok_or("empty path")?;
+    let mut cur = doc;
+    for seg in parents {
+        cur = step(cur, seg)?;
+    }
+    let obj = unwrap_variant_mut(cur, last);
+    let Value::Object(map) = obj else {
+        return Err(format!("cannot set `{last}` inside a {}", kind(obj)));
+    };
+    let Some(slot) = map.get_mut(last.as_str()) else {
+        let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+        return Err(format!(
+            "no field `{last}` here{}; fields: {}",
+            did_you_mean(last, keys.iter().copied()),
+            keys.join(", ")
+        ));
+    };
+    *slot = leaf(last, &set.value, slot)?;
+    Ok(())
+}
+
+/// Enum variants serialize as `{"Variant": {...}}`; paths skip the variant.
+fn unwrap_variant_mut<'a>(v: &'a mut Value, want: &str) -> &'a mut Value {
+    let is_wrapper = matches!(v, Value::Object(m) if m.len() == 1
+        && !m.contains_key(want)
+        && m.keys().all(|k| k.starts_with(|c: char| c.is_ascii_uppercase()))
+        && m.values().all(Value::is_object));
+    if is_wrapper {
+        let Value::Object(m) = v else { unreachable!() };
+        return m.values_mut().next().expect("one variant");
+    }
+    v
+}
+
+fn step<'a>(cur: &'a mut Value, seg: &str) -> Result<&'a mut Value, String> {
+    let cur = unwrap_variant_mut(cur, seg);
+    match cur {
+        Value::Object(map) => {
+            let keys: Vec<String> = map.keys().cloned().collect();
+            map.get_mut(seg).ok_or_else(|| {
+                format!(
+                    "no field `{seg}`{}",
+                    did_you_mean(seg, keys.iter().map(String::as_str))
+                )
+            })
+        }
+        Value::Array(items) => {
+            if let Ok(i) = seg.parse::<usize>() {
+                let n = items.len();
+                return items
+                    .get_mut(i)
+                    .ok_or_else(|| format!("index {i} is out of range (the list has {n})"));
+            }
+            find_named(items, seg)
+        }
+        other => Err(format!("cannot go into `{seg}`: it is a {}", kind(other))),
+    }
+}
+
+/// The list item whose `name` is `seg` (or, for workloads without names, whose `target` is).
+fn find_named<'a>(items: &'a mut [Value], seg: &str) -> Result<&'a mut Value, String> {
+    let field = |v: &Value, f: &str| -> Option<String> {
+        let inner = match v {
+            Value::Object(m) if m.len() == 1 && !m.contains_key("name") => m.values().next()?,
+            other => other,
+        };
+        inner.get(f)?.as_str().map(str::to_string)
+    };
+    let by = |f: &str| -> Vec<usize> {
+        (0..items.len())
+            .filter(|&i| field(&items[i], f).as_deref() == Some(seg))
+            .collect()
+    };
+    let mut hits = by("name");
+    if hits.is_empty() {
+        hits = by("target");
+    }
+    match hits.as_slice() {
+        [i] => Ok(&mut items[*i]),
+        [] => {
+            let names: Vec<String> = items.iter().filter_map(|v| field(v, "name")).collect();
+            Err(format!(
+                "nothing named \"{seg}\"{}",
+                did_you_mean(seg, names.iter().map(String::as_str))
+            ))
+        }
+        _ => Err(format!("\"{seg}\" matches several items; use an index")),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "none",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "list",
+        Value::Object(_) => "structure",
+    }
+}
+
+/// Parses VALUE for the field `name`, guided by what the field holds now.
+fn leaf(name: &str, text: &str, current: &Value) -> Result<Value, String> {
+    let text = strip_some(text);
+    let unquoted = text.trim_matches('"');
+    let typed = |r: Result<Value, String>| r.map_err(|e| format!("invalid value `{text}`: {e}"));
+    match name {
+        "service_time" | "think_time" | "add" => {
+            return typed(ron_to_json::<DistSpec>(text));
+        }
+        "dependency" => return typed(ron_to_json::<DependencySpec>(unquoted)),
+        "balancer" => return typed(ron_to_json::<BalancerSpec>(unquoted)),
+        _ => {}
+    }
+    match current {
+        Value::Number(n) if n.is_u64() || n.is_i64() => unquoted
+            .parse::<u64>()
+            .map(Value::from)
+            .map_err(|_| format!("`{text}` is not a whole number of zero or more")),
+        Value::Number(_) => unquoted
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| format!("`{text}` is not a finite number")),
+        Value::Bool(_) => unquoted
+            .parse::<bool>()
+            .map(Value::Bool)
+            .map_err(|_| format!("`{text}` is not true or false")),
+        Value::Null => Ok(if text == "None" {
+            Value::Null
+        } else if let Ok(n) = unquoted.parse::<u64>() {
+            if name == "timeout" {
+                Value::String(unquoted.to_string())
+            } else {
+                Value::from(n)
+            }
+        } else {
+            Value::String(unquoted.to_string())
+        }),
+        Value::String(_) => Ok(Value::String(unquoted.to_string())),
+        other => Err(format!(
+            "cannot set a whole {} from the command line; set one of its fields",
+            kind(other)
+        )),
+    }
+}
+
+fn strip_some(text: &str) -> &str {
+    text.strip_prefix("Some(")
+        .and_then(|t| t.strip_suffix(')'))
+        .unwrap_or(text)
+}
+
+fn ron_to_json<T: serde::de::DeserializeOwned + serde::Serialize>(
+    text: &str,
+) -> Result<Value, String> {
+    let value: T = ron::from_str(text).map_err(|e| super::load::describe(&e.code))?;
+    serde_json::to_value(value).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse;
+
+    fn spec() -> Spec {
+        parse(
+            r#"Scenario(name: "t", duration: "1m", services: [
+                Service(name: "api", service_time: Exponential(mean: "5ms"),
+                        calls: [Call(to: "payment")]),
+                Service(name: "payment", service_time: Constant("1ms"))],
+              workload: [Open(target: "api", rate: 10.0)])"#,
+            "t",
+        )
+        .unwrap()
+    }
+
+    fn set(s: &str) -> Override {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn sets_fields_by_service_name() {
+        let out = apply(&spec(), &[set("services.payment.error_rate=0.3")]).unwrap();
+        assert_eq!(out.services[1].error_rate, 0.3);
+        let out = apply(&spec(), &[set("services.api.calls.0.timeout=2s")]).unwrap();
+        assert_eq!(out.services[0].calls[0].timeout.as_deref(), Some("2s"));
+        let out = apply(&spec(), &[set("services[1].queue_capacity=10")]).unwrap();
+        assert_eq!(out.services[1].queue_capacity, Some(10));
+    }
+
+    #[test]
+    fn sets_inside_and_whole_distributions() {
+        let out = apply(&spec(), &[set("services.api.service_time.mean=20ms")]).unwrap();
+        assert_eq!(
+            out.services[0].service_time,
+            DistSpec::Exponential { mean: "20ms".into() }
+        );
+        let out = apply(&spec(), &[set(r#"services.api.service_time=Constant("2ms")"#)]).unwrap();
+        assert_eq!(out.services[0].service_time, DistSpec::Constant("2ms".into()));
+    }
+
+    #[test]
+    fn sets_workloads_and_top_level_fields() {
+        let out = apply(
+            &spec(),
+            &[set("workload.0.rate=90"), set("duration=1h"), set("seed=9")],
+        )
+        .unwrap();
+        assert_eq!(out.duration, "1h");
+        assert_eq!(out.seed, 9);
+        match &out.workload[0] {
+            crate::scenario::WorkloadSpec::Open { rate, .. } => assert_eq!(*rate, 90.0),
+            other => panic!("{other:?}"),
+        }
+        let out = apply(&spec(), &[set("workload.api.rate=5")]).unwrap();
+        assert!(matches!(out.workload[0], crate::scenario::WorkloadSpec::Open { rate, .. } if rate == 5.0));
+    }
+
+    #[test]
+    fn reports_every_bad_path_with_a_suggestion() {
+        let err = apply(
+            &spec(),
+            &[
+                set("services.paymnt.error_rate=0.3"),
+                set("services.api.eror_rate=0.3"),
+                set("services.api.replicas=-1"),
+            ],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("3 problems"), "{err}");
+        assert!(err.contains("did you mean \"payment\""), "{err}");
+        assert!(err.contains("did you mean \"error_rate\""), "{err}");
+        assert!(err.contains("whole number"), "{err}");
+    }
+}
