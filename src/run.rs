@@ -21,8 +21,8 @@
 
 use crate::engine::{stream, EventQueue, SimTime, Stream};
 use crate::metrics::{Outcome, Recorder, Summary};
-use crate::model::{Balancer, Dependency, Platform, ServiceId, WorkloadKind};
 use crate::model::schedule::ArrivalCursor;
+use crate::model::{Balancer, Dependency, Platform, ServiceId, WorkloadKind};
 use rand::Rng;
 use std::collections::VecDeque;
 
@@ -247,7 +247,13 @@ impl<'a, O: Observer> Sim<'a, O> {
                     // Users start mid-thought, so they do not all send at time zero.
                     for user in 0..*users {
                         let t = think_time.sample(&mut state.rng);
-                        self.queue.push(t, Event::Think { workload: w as u32, user });
+                        self.queue.push(
+                            t,
+                            Event::Think {
+                                workload: w as u32,
+                                user,
+                            },
+                        );
                     }
                 }
             }
@@ -334,7 +340,8 @@ impl<'a, O: Observer> Sim<'a, O> {
             Some(req) => {
                 if let Some(timeout) = timeout {
                     let token = self.reqs[req as usize].generation;
-                    self.queue.push(now.after(timeout), Event::ClientTimeout { req, token });
+                    self.queue
+                        .push(now.after(timeout), Event::ClientTimeout { req, token });
                 }
             }
             None => self.client_done(now, w, user, Outcome::Rejected, now),
@@ -344,11 +351,13 @@ impl<'a, O: Observer> Sim<'a, O> {
     /// The client gets its answer (or gives up); a closed user then thinks again.
     fn client_done(&mut self, now: SimTime, w: u32, user: u32, outcome: Outcome, sent: SimTime) {
         let counted = sent >= self.p.warmup;
-        self.rec.client_done(w as usize, outcome, now.since(sent), counted);
+        self.rec
+            .client_done(w as usize, outcome, now.since(sent), counted);
         let p = self.p;
         if let WorkloadKind::Closed { think_time, .. } = &p.workloads[w as usize].kind {
             let t = think_time.sample(&mut self.workloads[w as usize].rng);
-            self.queue.push(now.after(t), Event::Think { workload: w, user });
+            self.queue
+                .push(now.after(t), Event::Think { workload: w, user });
         }
     }
 
@@ -378,7 +387,11 @@ impl<'a, O: Observer> Sim<'a, O> {
         let replica = self.pick_replica(s);
         let state = &mut self.services[s as usize].replicas[replica as usize];
         let queued = state.busy >= spec.concurrency;
-        if queued && spec.queue_capacity.is_some_and(|k| state.waiting.len() >= k as usize) {
+        if queued
+            && spec
+                .queue_capacity
+                .is_some_and(|k| state.waiting.len() >= k as usize)
+        {
             self.rec.rejected(s as usize, counted);
             self.obs.outcome(now, ServiceId(s), uid, Outcome::Rejected);
             return None;
@@ -427,7 +440,10 @@ impl<'a, O: Observer> Sim<'a, O> {
             Balancer::LeastOutstanding => {
                 let a = state.rng_balance.random_range(0..n);
                 let b = (a + state.rng_balance.random_range(1..n)) % n;
-                let (ha, hb) = (state.replicas[a as usize].held, state.replicas[b as usize].held);
+                let (ha, hb) = (
+                    state.replicas[a as usize].held,
+                    state.replicas[b as usize].held,
+                );
                 if hb < ha {
                     b
                 } else {
@@ -441,7 +457,9 @@ impl<'a, O: Observer> Sim<'a, O> {
     #[inline]
     fn begin_service(&mut self, now: SimTime, req: u32) {
         let s = self.reqs[req as usize].service as usize;
-        let t = self.p.services[s].service_time.sample(&mut self.services[s].rng_time);
+        let t = self.p.services[s]
+            .service_time
+            .sample(&mut self.services[s].rng_time);
         self.queue.push(now.after(t), Event::ServiceDone { req });
     }
 
@@ -472,7 +490,8 @@ impl<'a, O: Observer> Sim<'a, O> {
                     r.child = child;
                     if let Some(timeout) = call.timeout {
                         let token = r.call_token;
-                        self.queue.push(now.after(timeout), Event::CallTimeout { req, token });
+                        self.queue
+                            .push(now.after(timeout), Event::CallTimeout { req, token });
                     }
                     return;
                 }
@@ -528,7 +547,11 @@ impl<'a, O: Observer> Sim<'a, O> {
     /// The request answers: record, free its server and slot, wake its waiter.
     fn answer(&mut self, now: SimTime, req: u32, outcome: Outcome) {
         let r = self.reqs[req as usize];
-        let outcome = if r.abandoned { Outcome::Timeout } else { outcome };
+        let outcome = if r.abandoned {
+            Outcome::Timeout
+        } else {
+            outcome
+        };
         let s = r.service as usize;
         self.rec
             .answered(s, now, outcome, now.since(r.arrived), r.counted, r.degraded);

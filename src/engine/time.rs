@@ -162,11 +162,26 @@ mod tests {
     fn rejects_nonsense_with_a_reason() {
         assert_eq!(parse_duration(""), Err(DurationError::Empty));
         assert!(matches!(parse_duration("5"), Err(DurationError::NoUnit(_))));
-        assert!(matches!(parse_duration("5 sec"), Err(DurationError::UnknownUnit(..))));
-        assert!(matches!(parse_duration("-1s"), Err(DurationError::Negative(_))));
-        assert!(matches!(parse_duration("abc"), Err(DurationError::BadNumber(_))));
-        assert!(matches!(parse_duration("1.2.3s"), Err(DurationError::BadNumber(_))));
-        assert!(matches!(parse_duration("99999999999d"), Err(DurationError::Overflow(_))));
+        assert!(matches!(
+            parse_duration("5 sec"),
+            Err(DurationError::UnknownUnit(..))
+        ));
+        assert!(matches!(
+            parse_duration("-1s"),
+            Err(DurationError::Negative(_))
+        ));
+        assert!(matches!(
+            parse_duration("abc"),
+            Err(DurationError::BadNumber(_))
+        ));
+        assert!(matches!(
+            parse_duration("1.2.3s"),
+            Err(DurationError::BadNumber(_))
+        ));
+        assert!(matches!(
+            parse_duration("99999999999d"),
+            Err(DurationError::Overflow(_))
+        ));
     }
 
     #[test]

@@ -76,38 +76,123 @@ pub struct Latency {
     pub max: f64,
 }
 
-/// A small histogram for one time-series window: 1% precision, reset every window.
+/// Sub-buckets per power of two in a window histogram: with each bucket read as its
+/// middle, 64 keep every value within 0.8%. 64 is also the width of the occupancy mask.
+const SUB_BITS: u32 = 6;
+const SUB: usize = 1 << SUB_BITS;
+/// Values up to 2^42 ns (about 73 minutes) are told apart; longer ones share the top bucket.
+const TOP_SHIFT: usize = 42 - SUB_BITS as usize;
+const OCTAVES: usize = TOP_SHIFT + 2;
+
+/// A log-linear histogram for one time-series window, reset every window.
+///
+/// Windows are many and often hold few values, so reading and resetting must cost what
+/// the window used, not the size of the range (an HDR histogram clears and scans all of
+/// its buckets). Each octave keeps a total and a 64-bit mask of its non-empty buckets:
+/// a quantile skips whole octaves by their totals and walks only set bits.
 #[derive(Debug, Clone)]
 pub struct WindowHistogram {
-    hist: Histogram<u32>,
+    counts: Vec<u32>,
+    octave_total: [u32; OCTAVES],
+    occupied: [u64; OCTAVES],
+    total: u64,
+}
+
+impl Default for WindowHistogram {
+    fn default() -> Self {
+        WindowHistogram {
+            counts: vec![0; OCTAVES * SUB],
+            octave_total: [0; OCTAVES],
+            occupied: [0; OCTAVES],
+            total: 0,
+        }
+    }
 }
 
 impl WindowHistogram {
-    pub fn new(highest_ns: u64) -> Self {
-        // Microsecond resolution is plenty for a chart and keeps the reset cheap.
-        let hist = Histogram::new_with_bounds(1_000, highest_ns.max(2_000), 2)
-            .expect("bounds are valid");
-        WindowHistogram { hist }
+    #[inline]
+    fn index(ns: u64) -> usize {
+        if ns < SUB as u64 {
+            return ns as usize;
+        }
+        let shift = (63 - ns.leading_zeros() - SUB_BITS) as usize;
+        if shift > TOP_SHIFT {
+            return OCTAVES * SUB - 1;
+        }
+        (shift + 1) * SUB + ((ns >> shift) as usize & (SUB - 1))
+    }
+
+    /// The middle of bucket `i`, in nanoseconds.
+    fn value(i: usize) -> f64 {
+        if i < SUB {
+            return i as f64;
+        }
+        let shift = i / SUB - 1;
+        let low = ((SUB + i % SUB) as u64) << shift;
+        low as f64 + ((1u64 << shift) as f64 - 1.0) / 2.0
     }
 
     #[inline]
     pub fn record(&mut self, ns: u64) {
-        self.hist.saturating_record(ns);
+        let i = Self::index(ns);
+        let octave = i / SUB;
+        self.counts[i] = self.counts[i].saturating_add(1);
+        self.octave_total[octave] = self.octave_total[octave].saturating_add(1);
+        self.occupied[octave] |= 1 << (i % SUB);
+        self.total += 1;
     }
 
     /// Quantile in milliseconds, 0 when the window saw nothing.
     pub fn quantile_ms(&self, q: f64) -> f64 {
-        if self.hist.is_empty() {
-            0.0
-        } else {
-            self.hist.value_at_quantile(q) as f64 / 1e6
+        self.quantiles_ms([q])[0]
+    }
+
+    /// Several quantiles (in increasing order) in one pass, in milliseconds.
+    pub fn quantiles_ms<const N: usize>(&self, qs: [f64; N]) -> [f64; N] {
+        let mut out = [0.0; N];
+        if self.total == 0 {
+            return out;
         }
+        let ranks = qs.map(|q| ((q * self.total as f64).ceil() as u64).clamp(1, self.total));
+        let mut k = 0;
+        let mut seen = 0u64;
+        for octave in 0..OCTAVES {
+            if k == N {
+                break;
+            }
+            let total = self.octave_total[octave] as u64;
+            if seen + total < ranks[k] {
+                seen += total;
+                continue;
+            }
+            let mut bits = self.occupied[octave];
+            while bits != 0 && k < N {
+                let i = octave * SUB + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                seen += self.counts[i] as u64;
+                while k < N && seen >= ranks[k] {
+                    out[k] = Self::value(i) / 1e6;
+                    k += 1;
+                }
+            }
+        }
+        out
     }
 
     pub fn reset(&mut self) {
-        if !self.hist.is_empty() {
-            self.hist.reset();
+        if self.total == 0 {
+            return;
         }
+        for octave in 0..OCTAVES {
+            let mut bits = self.occupied[octave];
+            while bits != 0 {
+                self.counts[octave * SUB + bits.trailing_zeros() as usize] = 0;
+                bits &= bits - 1;
+            }
+        }
+        self.octave_total = [0; OCTAVES];
+        self.occupied = [0; OCTAVES];
+        self.total = 0;
     }
 }
 
@@ -126,6 +211,27 @@ mod tests {
         assert_eq!(s.max, 10.0);
         assert!((s.p50 / 5.0 - 1.0).abs() < 0.001, "{}", s.p50);
         assert!((s.p99 / 9.9 - 1.0).abs() < 0.001, "{}", s.p99);
+    }
+
+    #[test]
+    fn window_histogram_is_within_one_percent_and_resets() {
+        let mut h = WindowHistogram::default();
+        for v in 1..=100_000u64 {
+            h.record(v * 10_000); // 10us .. 1s
+        }
+        for (q, want_ms) in [(0.5, 500.0), (0.99, 990.0), (0.01, 10.0)] {
+            let got = h.quantile_ms(q);
+            assert!(
+                (got / want_ms - 1.0).abs() < 0.01,
+                "q{q}: {got} vs {want_ms}"
+            );
+        }
+        h.reset();
+        assert_eq!(h.quantile_ms(0.5), 0.0);
+        h.record(3);
+        assert_eq!(h.quantile_ms(0.99), 3e-6);
+        h.record(u64::MAX);
+        assert!(h.quantile_ms(1.0) > 4e6);
     }
 
     #[test]

@@ -8,19 +8,19 @@ use crate::engine::SimTime;
 pub struct Level {
     value: u64,
     last: SimTime,
-    /// Area (value x ns) since the statistics started (the end of the warmup).
+    /// Area (value x ns) since time zero: one addition per change.
     area: u128,
-    /// Area since the current time-series window started.
-    window_area: u128,
+    /// `area` when the statistics started (the end of the warmup).
+    stats_mark: u128,
+    /// `area` when the current time-series window started.
+    window_mark: u128,
 }
 
 impl Level {
     #[inline]
     fn advance(&mut self, now: SimTime) {
         let dt = now.since(self.last).0 as u128;
-        let a = self.value as u128 * dt;
-        self.area += a;
-        self.window_area += a;
+        self.area += self.value as u128 * dt;
         self.last = now;
     }
 
@@ -41,10 +41,10 @@ impl Level {
         self.value
     }
 
-    /// Forgets the area so far: statistics start now.
+    /// Statistics start now: the area so far is left out of `mean`.
     pub fn restart(&mut self, now: SimTime) {
         self.advance(now);
-        self.area = 0;
+        self.stats_mark = self.area;
     }
 
     /// Average over `[start, now)`, where `start` is when the statistics started.
@@ -54,20 +54,20 @@ impl Level {
         if span == 0 {
             0.0
         } else {
-            self.area as f64 / span as f64
+            (self.area - self.stats_mark) as f64 / span as f64
         }
     }
 
     /// Average over the window `[now - width, now)`, then starts the next window.
     pub fn take_window(&mut self, now: SimTime, width: SimTime) -> f64 {
         self.advance(now);
-        let avg = if width.0 == 0 {
+        let window_area = self.area - self.window_mark;
+        self.window_mark = self.area;
+        if width.0 == 0 {
             0.0
         } else {
-            self.window_area as f64 / width.0 as f64
-        };
-        self.window_area = 0;
-        avg
+            window_area as f64 / width.0 as f64
+        }
     }
 }
 

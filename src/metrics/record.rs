@@ -64,10 +64,10 @@ struct Window {
 }
 
 impl Window {
-    fn new(highest_ns: u64) -> Self {
+    fn new() -> Self {
         Window {
             counts: Counts::default(),
-            latency: WindowHistogram::new(highest_ns),
+            latency: WindowHistogram::default(),
         }
     }
     fn reset(&mut self) {
@@ -144,7 +144,7 @@ impl Recorder {
                 in_system: Level::default(),
                 busy: Level::default(),
                 queued: Level::default(),
-                window: Window::new(highest),
+                window: Window::new(),
             })
             .collect();
         let workloads = p
@@ -164,7 +164,7 @@ impl Recorder {
             warmup: p.warmup,
             services,
             workloads,
-            clients: Window::new(highest),
+            clients: Window::new(),
             clients_in_flight: 0,
             window_start: SimTime::ZERO,
             series: TimeSeries { columns, values },
@@ -286,6 +286,7 @@ impl Recorder {
         let per_s = 1.0 / width.as_secs_f64();
         let v = &mut self.series.values;
         let c = &self.clients.counts;
+        let [p50, p99] = self.clients.latency.quantiles_ms([0.5, 0.99]);
         v.extend_from_slice(&[
             self.window_start.as_secs_f64(),
             c.arrivals as f64 * per_s,
@@ -294,21 +295,22 @@ impl Recorder {
             c.failed() as f64 * per_s,
             c.rejected as f64 * per_s,
             c.timeouts as f64 * per_s,
-            self.clients.latency.quantile_ms(0.50),
-            self.clients.latency.quantile_ms(0.99),
+            p50,
+            p99,
             self.clients_in_flight as f64,
         ]);
         self.clients.reset();
         for st in &mut self.services {
             let c = &st.window.counts;
+            let [p50, p99] = st.window.latency.quantiles_ms([0.5, 0.99]);
             v.extend_from_slice(&[
                 c.arrivals as f64 * per_s,
                 c.ok as f64 * per_s,
                 c.failed() as f64 * per_s,
                 c.rejected as f64 * per_s,
                 c.timeouts as f64 * per_s,
-                st.window.latency.quantile_ms(0.50),
-                st.window.latency.quantile_ms(0.99),
+                p50,
+                p99,
                 st.in_system.take_window(now, width),
                 st.queued.take_window(now, width),
                 st.busy.take_window(now, width),

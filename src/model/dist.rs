@@ -11,9 +11,17 @@ pub const Z_P99: f64 = 2.326_347_874_040_840_8;
 #[derive(Debug, Clone)]
 pub enum Dist {
     Constant(SimTime),
-    Exponential { mean_ns: f64 },
-    Uniform { min_ns: f64, max_ns: f64 },
-    LogNormal { mu: f64, sigma: f64 },
+    Exponential {
+        mean_ns: f64,
+    },
+    Uniform {
+        min_ns: f64,
+        max_ns: f64,
+    },
+    LogNormal {
+        mu: f64,
+        sigma: f64,
+    },
     Erlang {
         k: u32,
         mean_ns: f64,
@@ -54,9 +62,7 @@ impl Dist {
                 let e: f64 = rng.sample(Exp1);
                 e * mean_ns
             }
-            Dist::Uniform { min_ns, max_ns } => {
-                min_ns + (max_ns - min_ns) * rng.random::<f64>()
-            }
+            Dist::Uniform { min_ns, max_ns } => min_ns + (max_ns - min_ns) * rng.random::<f64>(),
             Dist::LogNormal { mu, sigma } => {
                 let z: f64 = rng.sample(StandardNormal);
                 (mu + sigma * z).exp()

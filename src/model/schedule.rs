@@ -58,42 +58,57 @@ impl RateSchedule {
     }
 }
 
-/// Where an open workload is in its schedule, so that each arrival costs O(1).
+/// Where an open workload is in its schedule, so that each arrival costs O(1): the
+/// current segment's end and peak are kept until time passes the end.
 #[derive(Debug, Clone, Default)]
 pub struct ArrivalCursor {
     segment: usize,
+    entered: bool,
+    end: SimTime,
+    peak: f64,
+    mean_gap_ns: f64,
+    flat: bool,
 }
 
 impl ArrivalCursor {
+    fn enter(&mut self, s: &RateSchedule, t: SimTime) {
+        self.segment = s.segment(t, self.segment);
+        let (_, r0) = s.points[self.segment];
+        let (end, r1) = match s.points.get(self.segment + 1) {
+            Some(&p) => p,
+            None => (SimTime::MAX, r0),
+        };
+        self.entered = true;
+        self.end = end;
+        self.peak = r0.max(r1);
+        self.mean_gap_ns = 1e9 / self.peak;
+        self.flat = r0 == r1;
+    }
+
     /// The first arrival strictly after `now`, or `None` if the rate stays zero forever.
     pub fn next(&mut self, s: &RateSchedule, now: SimTime, rng: &mut Stream) -> Option<SimTime> {
         let mut t = now;
         loop {
-            self.segment = s.segment(t, self.segment);
-            let i = self.segment;
-            let (_, r0) = s.points[i];
-            let (end, r1) = match s.points.get(i + 1) {
-                Some(&p) => p,
-                None => (SimTime::MAX, r0),
-            };
-            let peak = r0.max(r1);
-            if peak <= 0.0 {
-                if end == SimTime::MAX {
+            if !self.entered || t >= self.end {
+                self.enter(s, t);
+            }
+            if self.peak <= 0.0 {
+                if self.end == SimTime::MAX {
                     return None;
                 }
-                t = end;
+                t = self.end;
                 continue;
             }
             let e: f64 = rng.sample(Exp1);
-            let gap_ns = (e / peak * 1e9).round().max(1.0);
-            let candidate = t.after(SimTime(gap_ns.min(1e18) as u64));
-            if candidate >= end {
+            let gap_ns = (e * self.mean_gap_ns).round().clamp(1.0, 1e18);
+            let candidate = t.after(SimTime(gap_ns as u64));
+            if candidate >= self.end {
                 // Memoryless: restart the draw at the next breakpoint.
-                t = end;
+                t = self.end;
                 continue;
             }
             t = candidate;
-            if r0 == r1 || rng.random::<f64>() * peak < s.rate_in(i, t) {
+            if self.flat || rng.random::<f64>() * self.peak < s.rate_in(self.segment, t) {
                 return Some(t);
             }
         }
@@ -124,7 +139,11 @@ mod tests {
 
     #[test]
     fn constant_rate_gives_poisson_counts() {
-        let n = count(&RateSchedule::constant(100.0), SimTime::ZERO, SimTime::from_secs(1000));
+        let n = count(
+            &RateSchedule::constant(100.0),
+            SimTime::ZERO,
+            SimTime::from_secs(1000),
+        );
         assert!((n as f64 / 100_000.0 - 1.0).abs() < 0.01, "{n}");
     }
 
@@ -140,7 +159,10 @@ mod tests {
         assert_eq!(s.rate_at(SimTime::from_secs(150)), 200.0);
         let ramp = count(&s, SimTime::from_secs(100), SimTime::from_secs(200));
         assert!((ramp as f64 / 20_000.0 - 1.0).abs() < 0.03, "{ramp}");
-        assert_eq!(count(&s, SimTime::from_secs(300), SimTime::from_secs(400)), 0);
+        assert_eq!(
+            count(&s, SimTime::from_secs(300), SimTime::from_secs(400)),
+            0
+        );
         assert_eq!(s.peak(), 300.0);
     }
 }

@@ -34,7 +34,10 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
     let warmup = c.duration("warmup", &spec.warmup);
     if let (Some(w), Some(d)) = (warmup, duration) {
         if w >= d && d > SimTime::ZERO {
-            c.fail("warmup", format!("{w} leaves nothing to measure in a run of {d}"));
+            c.fail(
+                "warmup",
+                format!("{w} leaves nothing to measure in a run of {d}"),
+            );
         }
     }
     let window = c.duration("window", &spec.window);
@@ -112,9 +115,9 @@ impl Check {
     fn dist(&mut self, path: &str, d: &DistSpec) -> Option<Dist> {
         match d {
             DistSpec::Constant(v) => Some(Dist::Constant(self.duration(path, v)?)),
-            DistSpec::Exponential { mean } => {
-                Some(Dist::exponential(self.positive_duration(&format!("{path}.mean"), mean)?))
-            }
+            DistSpec::Exponential { mean } => Some(Dist::exponential(
+                self.positive_duration(&format!("{path}.mean"), mean)?,
+            )),
             DistSpec::Uniform { min, max } => {
                 let lo = self.duration(&format!("{path}.min"), min);
                 let hi = self.duration(&format!("{path}.max"), max);
@@ -161,7 +164,10 @@ impl Check {
                 names.insert(s.name.clone(), first);
                 self.fail(
                     format!("services[{i}].name"),
-                    format!("duplicate service \"{}\" (first at services[{first}])", s.name),
+                    format!(
+                        "duplicate service \"{}\" (first at services[{first}])",
+                        s.name
+                    ),
                 );
             }
         }
@@ -182,7 +188,12 @@ impl Check {
         found
     }
 
-    fn service(&mut self, i: usize, s: &ServiceSpec, names: &BTreeMap<String, usize>) -> Option<Service> {
+    fn service(
+        &mut self,
+        i: usize,
+        s: &ServiceSpec,
+        names: &BTreeMap<String, usize>,
+    ) -> Option<Service> {
         let p = format!("services[{i}]");
         self.at_least_one(&format!("{p}.replicas"), s.replicas);
         if s.replicas > MAX_REPLICAS {
@@ -198,10 +209,10 @@ impl Check {
             if call.to == s.name {
                 self.fail(format!("{cp}.to"), format!("\"{}\" calls itself", s.name));
             }
-            let timeout = match &call.timeout {
-                Some(t) => Some(self.positive_duration(&format!("{cp}.timeout"), t)),
-                None => None,
-            };
+            let timeout = call
+                .timeout
+                .as_ref()
+                .map(|t| self.positive_duration(&format!("{cp}.timeout"), t));
             if let (Some(to), Some(timeout)) = (to, timeout.unwrap_or(Some(SimTime::ZERO))) {
                 calls.push(Call {
                     to: ServiceId(to as u32),
@@ -234,7 +245,11 @@ impl Check {
         let edges: Vec<(usize, usize)> = services
             .iter()
             .enumerate()
-            .flat_map(|(i, s)| s.calls.iter().filter_map(move |c| Some((i, *names.get(&c.to)?))))
+            .flat_map(|(i, s)| {
+                s.calls
+                    .iter()
+                    .filter_map(move |c| Some((i, *names.get(&c.to)?)))
+            })
             .filter(|(a, b)| a != b)
             .collect();
         for circle in graph::circles(services.len(), &edges) {
@@ -250,15 +265,29 @@ impl Check {
         }
     }
 
-    fn workloads(&mut self, specs: &[WorkloadSpec], names: &BTreeMap<String, usize>) -> Vec<Option<Workload>> {
+    fn workloads(
+        &mut self,
+        specs: &[WorkloadSpec],
+        names: &BTreeMap<String, usize>,
+    ) -> Vec<Option<Workload>> {
         let mut used: BTreeMap<String, usize> = BTreeMap::new();
         let mut per_target: BTreeMap<&str, usize> = BTreeMap::new();
         let mut out = Vec::with_capacity(specs.len());
         for (i, w) in specs.iter().enumerate() {
             let p = format!("workload[{i}]");
             let (target, name, timeout) = match w {
-                WorkloadSpec::Open { target, name, timeout, .. }
-                | WorkloadSpec::Closed { target, name, timeout, .. } => (target, name, timeout),
+                WorkloadSpec::Open {
+                    target,
+                    name,
+                    timeout,
+                    ..
+                }
+                | WorkloadSpec::Closed {
+                    target,
+                    name,
+                    timeout,
+                    ..
+                } => (target, name, timeout),
             };
             let t = self.lookup(&format!("{p}.target"), target, names);
             // Unnamed workloads are named after their target: "api", then "api#2", ...
@@ -270,18 +299,30 @@ impl Check {
                 None => format!("{target}#{n}"),
             };
             if let Some(first) = used.insert(name.clone(), i) {
-                self.fail(format!("{p}.name"), format!("duplicate workload \"{name}\" (first at workload[{first}])"));
+                self.fail(
+                    format!("{p}.name"),
+                    format!("duplicate workload \"{name}\" (first at workload[{first}])"),
+                );
             }
             let timeout = match timeout {
                 Some(t) => self.positive_duration(&format!("{p}.timeout"), t).map(Some),
                 None => Some(None),
             };
             let kind = match w {
-                WorkloadSpec::Open { rate, schedule, .. } => self.schedule(&p, *rate, schedule).map(WorkloadKind::Open),
-                WorkloadSpec::Closed { users, think_time, .. } => {
+                WorkloadSpec::Open { rate, schedule, .. } => {
+                    self.schedule(&p, *rate, schedule).map(WorkloadKind::Open)
+                }
+                WorkloadSpec::Closed {
+                    users, think_time, ..
+                } => {
                     self.at_least_one(&format!("{p}.users"), *users);
                     let think = self.dist(&format!("{p}.think_time"), think_time);
-                    think.filter(|_| *users >= 1).map(|think_time| WorkloadKind::Closed { users: *users, think_time })
+                    think
+                        .filter(|_| *users >= 1)
+                        .map(|think_time| WorkloadKind::Closed {
+                            users: *users,
+                            think_time,
+                        })
                 }
             };
             out.push(match (t, kind, timeout) {
@@ -300,7 +341,11 @@ impl Check {
     fn rate(&mut self, path: &str, rate: f64, zero_ok: bool) -> bool {
         let ok = rate.is_finite() && (rate > 0.0 || zero_ok && rate == 0.0);
         if !ok {
-            let need = if zero_ok { "zero or more" } else { "more than zero" };
+            let need = if zero_ok {
+                "zero or more"
+            } else {
+                "more than zero"
+            };
             self.fail(path, format!("{rate} is not a rate per second {need}"));
         }
         ok
@@ -350,7 +395,11 @@ mod tests {
 
     fn problems(text: &str) -> Vec<String> {
         let spec = parse(text, "t").unwrap();
-        build(&spec).unwrap_err().into_iter().map(|p| p.to_string()).collect()
+        build(&spec)
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.to_string())
+            .collect()
     }
 
     #[test]
@@ -381,7 +430,10 @@ mod tests {
             "workload[1].users: must be at least 1",
         ];
         for w in want {
-            assert!(found.iter().any(|f| f.starts_with(w)), "missing {w:?} in {found:#?}");
+            assert!(
+                found.iter().any(|f| f.starts_with(w)),
+                "missing {w:?} in {found:#?}"
+            );
         }
         assert_eq!(found.len(), want.len(), "{found:#?}");
     }

@@ -26,7 +26,7 @@ pub fn timeseries_csv(series: &TimeSeries) -> String {
 }
 
 /// Shortest round-trip spelling; whole numbers without a fraction.
-fn number<'b>(buf: &'b mut ryu::Buffer, v: f64) -> String {
+fn number(buf: &mut ryu::Buffer, v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {
@@ -38,7 +38,13 @@ fn number<'b>(buf: &'b mut ryu::Buffer, v: f64) -> String {
 pub fn default_dir(scenario: &str, seed: u64) -> PathBuf {
     let safe: String = scenario
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     Path::new("output").join(safe).join(format!("seed-{seed}"))
 }

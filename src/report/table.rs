@@ -21,7 +21,16 @@ pub fn render(s: &Summary) -> String {
         let _ = writeln!(
             out,
             "{:<16} {:>10} {:>10} {:>9} {:>9} {:>9} {:>10} {:>9} {:>9} {:>9}",
-            "workload", "sent", "ok", "errors", "rejected", "timeouts", "goodput/s", "p50 ms", "p99 ms", "max ms"
+            "workload",
+            "sent",
+            "ok",
+            "errors",
+            "rejected",
+            "timeouts",
+            "goodput/s",
+            "p50 ms",
+            "p99 ms",
+            "max ms"
         );
         for (name, w) in &s.workloads {
             let _ = writeln!(
@@ -44,7 +53,18 @@ pub fn render(s: &Summary) -> String {
     let _ = writeln!(
         out,
         "{:<16} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>6} {:>8} {:>9} {:>9} {:>9}",
-        "service", "arrivals", "ok", "errors", "dep fail", "rejected", "timeouts", "util", "in sys", "wait p99", "p50 ms", "p99 ms"
+        "service",
+        "arrivals",
+        "ok",
+        "errors",
+        "dep fail",
+        "rejected",
+        "timeouts",
+        "util",
+        "in sys",
+        "wait p99",
+        "p50 ms",
+        "p99 ms"
     );
     for (name, v) in &s.services {
         let _ = writeln!(

@@ -48,7 +48,10 @@ pub fn describe(code: &RonError) -> String {
             outer,
         } => format!(
             "unknown field `{found}`{}{}; expected one of {}",
-            outer.as_ref().map(|o| format!(" in {o}")).unwrap_or_default(),
+            outer
+                .as_ref()
+                .map(|o| format!(" in {o}"))
+                .unwrap_or_default(),
             did_you_mean(found, expected.iter().copied()),
             list(expected)
         ),
@@ -58,17 +61,26 @@ pub fn describe(code: &RonError) -> String {
             outer,
         } => format!(
             "unknown variant `{found}`{}{}; expected one of {}",
-            outer.as_ref().map(|o| format!(" of {o}")).unwrap_or_default(),
+            outer
+                .as_ref()
+                .map(|o| format!(" of {o}"))
+                .unwrap_or_default(),
             did_you_mean(found, expected.iter().copied()),
             list(expected)
         ),
         RonError::MissingStructField { field, outer } => format!(
             "missing field `{field}`{}",
-            outer.as_ref().map(|o| format!(" in {o}")).unwrap_or_default()
+            outer
+                .as_ref()
+                .map(|o| format!(" in {o}"))
+                .unwrap_or_default()
         ),
         RonError::DuplicateStructField { field, outer } => format!(
             "field `{field}` given twice{}",
-            outer.as_ref().map(|o| format!(" in {o}")).unwrap_or_default()
+            outer
+                .as_ref()
+                .map(|o| format!(" in {o}"))
+                .unwrap_or_default()
         ),
         RonError::ExpectedDifferentStructName { expected, found } => {
             format!("expected `{expected}(...)` here, found `{found}(...)`")
@@ -123,9 +135,15 @@ mod tests {
     #[test]
     fn optional_values_need_no_some() {
         let text = MINIMAL.replace("service_time", "queue_capacity: 5, service_time");
-        assert_eq!(parse(&text, "t").unwrap().services[0].queue_capacity, Some(5));
+        assert_eq!(
+            parse(&text, "t").unwrap().services[0].queue_capacity,
+            Some(5)
+        );
         let text = MINIMAL.replace("service_time", "queue_capacity: Some(5), service_time");
-        assert_eq!(parse(&text, "t").unwrap().services[0].queue_capacity, Some(5));
+        assert_eq!(
+            parse(&text, "t").unwrap().services[0].queue_capacity,
+            Some(5)
+        );
     }
 
     #[test]

@@ -21,9 +21,9 @@ pub struct Override {
 impl FromStr for Override {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (path, value) = s
-            .split_once('=')
-            .ok_or_else(|| format!("`{s}` is not PATH=VALUE (e.g. services.payment.error_rate=0.3)"))?;
+        let (path, value) = s.split_once('=').ok_or_else(|| {
+            format!("`{s}` is not PATH=VALUE (e.g. services.payment.error_rate=0.3)")
+        })?;
         let path = path.trim();
         if path.is_empty() {
             return Err(format!("`{s}` has no path before `=`"));
@@ -276,10 +276,19 @@ mod tests {
         let out = apply(&spec(), &[set("services.api.service_time.mean=20ms")]).unwrap();
         assert_eq!(
             out.services[0].service_time,
-            DistSpec::Exponential { mean: "20ms".into() }
+            DistSpec::Exponential {
+                mean: "20ms".into()
+            }
         );
-        let out = apply(&spec(), &[set(r#"services.api.service_time=Constant("2ms")"#)]).unwrap();
-        assert_eq!(out.services[0].service_time, DistSpec::Constant("2ms".into()));
+        let out = apply(
+            &spec(),
+            &[set(r#"services.api.service_time=Constant("2ms")"#)],
+        )
+        .unwrap();
+        assert_eq!(
+            out.services[0].service_time,
+            DistSpec::Constant("2ms".into())
+        );
     }
 
     #[test]
@@ -296,7 +305,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let out = apply(&spec(), &[set("workload.api.rate=5")]).unwrap();
-        assert!(matches!(out.workload[0], crate::scenario::WorkloadSpec::Open { rate, .. } if rate == 5.0));
+        assert!(
+            matches!(out.workload[0], crate::scenario::WorkloadSpec::Open { rate, .. } if rate == 5.0)
+        );
     }
 
     #[test]

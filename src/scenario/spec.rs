@@ -160,11 +160,42 @@ pub enum RateChangeSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum FaultSpec {
-    Crash { target: String, at: String, duration: String },
-    Pause { target: String, at: String, duration: String },
-    Latency { target: String, at: String, duration: String, add: DistSpec },
-    Errors { target: String, at: String, duration: String, rate: f64 },
-    Capacity { target: String, at: String, duration: String, factor: f64 },
-    Spike { target: String, at: String, duration: String, rate: f64 },
-    Outage { at: String, duration: String },
+    Crash {
+        target: String,
+        at: String,
+        duration: String,
+    },
+    Pause {
+        target: String,
+        at: String,
+        duration: String,
+    },
+    Latency {
+        target: String,
+        at: String,
+        duration: String,
+        add: DistSpec,
+    },
+    Errors {
+        target: String,
+        at: String,
+        duration: String,
+        rate: f64,
+    },
+    Capacity {
+        target: String,
+        at: String,
+        duration: String,
+        factor: f64,
+    },
+    Spike {
+        target: String,
+        at: String,
+        duration: String,
+        rate: f64,
+    },
+    Outage {
+        at: String,
+        duration: String,
+    },
 }
