@@ -43,7 +43,7 @@ impl Default for Limits {
         Limits {
             max_events: 20_000_000_000,
             max_in_flight: 5_000_000,
-            max_rows: 10_000,
+            max_rows: 3_600,
         }
     }
 }

@@ -12,6 +12,17 @@ pub struct LatencyHistogram {
     max_ns: u64,
 }
 
+/// Latencies up to about 12 days are told apart in percentiles (longer ones share the top
+/// bucket; the mean and maximum stay exact). A fixed range keeps memory the same for a
+/// ten-minute run and a ten-week one.
+pub const LATENCY_RANGE_NS: u64 = 1 << 50;
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        Self::new(LATENCY_RANGE_NS)
+    }
+}
+
 impl LatencyHistogram {
     /// A histogram for values up to `highest_ns` (larger ones are clamped for percentiles;
     /// the mean and the maximum stay exact).

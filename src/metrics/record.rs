@@ -132,15 +132,14 @@ const SERVICE_COLUMNS: [&str; 10] = [
 
 impl Recorder {
     pub fn new(p: &Platform, expected_rows: usize) -> Self {
-        let highest = p.duration.0.max(2);
         let services = p
             .services
             .iter()
             .map(|_| ServiceStats {
                 counts: Counts::default(),
                 degraded: 0,
-                wait: LatencyHistogram::new(highest),
-                sojourn: LatencyHistogram::new(highest),
+                wait: LatencyHistogram::default(),
+                sojourn: LatencyHistogram::default(),
                 in_system: Level::default(),
                 busy: Level::default(),
                 queued: Level::default(),
@@ -152,7 +151,7 @@ impl Recorder {
             .iter()
             .map(|_| WorkloadStats {
                 counts: Counts::default(),
-                latency: LatencyHistogram::new(highest),
+                latency: LatencyHistogram::default(),
             })
             .collect();
         let mut columns: Vec<String> = PLATFORM_COLUMNS.iter().map(|c| c.to_string()).collect();
