@@ -5,8 +5,12 @@ pub mod histogram;
 pub mod level;
 pub mod record;
 pub mod summary;
+pub mod verdict;
 
 pub use histogram::{Latency, LatencyHistogram, WindowHistogram};
 pub use level::Level;
-pub use record::{Outcome, Recorder};
-pub use summary::{ServiceSummary, Summary, TimeSeries, WorkloadSummary};
+pub use record::{Effect, Outcome, Recorder, Refusal};
+pub use summary::{
+    BreakerSummary, CallSummary, FaultVerdict, ServiceSummary, Summary, TimeSeries, Transition,
+    WorkloadSummary,
+};

@@ -22,6 +22,32 @@ pub enum Outcome {
     Timeout,
     /// Refused on arrival.
     Rejected,
+    /// Admitted, then dropped before service: it waited too long or its deadline passed.
+    Shed,
+    /// Its replica crashed while holding it.
+    Crashed,
+}
+
+impl Outcome {
+    /// What a caller or client sees: a failed dependency, a crash and an error are all
+    /// errors; a shed request is a rejection (503).
+    pub fn seen_by_caller(self) -> Outcome {
+        match self {
+            Outcome::DependencyFailed | Outcome::Crashed => Outcome::Error,
+            Outcome::Shed => Outcome::Rejected,
+            o => o,
+        }
+    }
+}
+
+/// Why an arrival was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    QueueFull,
+    RateLimited,
+    ConcurrencyLimited,
+    /// No replica was up.
+    Unavailable,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -32,6 +58,8 @@ struct Counts {
     dependency_failed: u64,
     timeouts: u64,
     rejected: u64,
+    shed: u64,
+    crashed: u64,
 }
 
 impl Counts {
@@ -43,17 +71,31 @@ impl Counts {
             Outcome::DependencyFailed => self.dependency_failed += 1,
             Outcome::Timeout => self.timeouts += 1,
             Outcome::Rejected => self.rejected += 1,
+            Outcome::Shed => self.shed += 1,
+            Outcome::Crashed => self.crashed += 1,
         }
     }
+    /// Ended after being admitted.
     fn answered(&self) -> u64 {
-        self.ok + self.errors + self.dependency_failed + self.timeouts
+        self.ok + self.errors + self.dependency_failed + self.timeouts + self.shed + self.crashed
     }
     fn in_flight(&self) -> u64 {
         self.arrivals - self.answered() - self.rejected
     }
     fn failed(&self) -> u64 {
-        self.errors + self.dependency_failed
+        self.errors + self.dependency_failed + self.crashed
     }
+}
+
+/// How a successful request at a side-effect service counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// The first for its idempotency key.
+    First,
+    /// Another one for the same key: the world changed twice.
+    Duplicate,
+    /// Another one for the same key, absorbed by the service's idempotency.
+    Deduplicated,
 }
 
 /// Counts and latencies of the current time-series window.
@@ -78,6 +120,8 @@ impl Window {
 
 struct ServiceStats {
     counts: Counts,
+    refused: [u64; 4],
+    effects: [u64; 3],
     degraded: u64,
     wait: LatencyHistogram,
     sojourn: LatencyHistogram,
@@ -89,6 +133,8 @@ struct ServiceStats {
 
 struct WorkloadStats {
     counts: Counts,
+    attempts: u64,
+    retries_denied: u64,
     latency: LatencyHistogram,
 }
 
@@ -137,6 +183,8 @@ impl Recorder {
             .iter()
             .map(|_| ServiceStats {
                 counts: Counts::default(),
+                refused: [0; 4],
+                effects: [0; 3],
                 degraded: 0,
                 wait: LatencyHistogram::default(),
                 sojourn: LatencyHistogram::default(),
@@ -151,6 +199,8 @@ impl Recorder {
             .iter()
             .map(|_| WorkloadStats {
                 counts: Counts::default(),
+                attempts: 0,
+                retries_denied: 0,
                 latency: LatencyHistogram::default(),
             })
             .collect();
@@ -180,12 +230,54 @@ impl Recorder {
 
     /// The arrival was refused.
     #[inline]
-    pub fn rejected(&mut self, s: usize, counted: bool) {
+    pub fn rejected(&mut self, s: usize, counted: bool, why: Refusal) {
         let st = &mut self.services[s];
         if counted {
             st.counts.rejected += 1;
+            st.refused[why as usize] += 1;
         }
         st.window.counts.rejected += 1;
+    }
+
+    /// A waiting request left the waiting room without service (shed, or its replica crashed).
+    #[inline]
+    pub fn dropped_waiting(
+        &mut self,
+        s: usize,
+        now: SimTime,
+        outcome: Outcome,
+        sojourn: SimTime,
+        counted: bool,
+    ) {
+        let st = &mut self.services[s];
+        st.in_system.down(now);
+        st.queued.down(now);
+        if counted {
+            st.counts.add(outcome);
+            st.sojourn.record(sojourn.0);
+        }
+        st.window.counts.add(outcome);
+    }
+
+    /// A successful request at a side-effect service: the first for its key, a duplicate,
+    /// or one the service deduplicated.
+    #[inline]
+    pub fn side_effect(&mut self, s: usize, counted: bool, kind: Effect) {
+        if counted {
+            self.services[s].effects[kind as usize] += 1;
+        }
+    }
+
+    /// A client attempt was sent (the first or a retry).
+    #[inline]
+    pub fn client_attempt(&mut self, w: usize, counted: bool) {
+        self.workloads[w].attempts += counted as u64;
+    }
+
+    /// A client retry was not made: its budget or throttle said no.
+    #[inline]
+    pub fn client_retry_denied(&mut self, w: usize, counted: bool) {
+        self.workloads[w].retries_denied += counted as u64;
     }
 
     /// The arrival was accepted, into a server (`queued == false`) or the waiting room.
@@ -249,11 +341,7 @@ impl Recorder {
     #[inline]
     pub fn client_done(&mut self, w: usize, outcome: Outcome, latency: SimTime, counted: bool) {
         let wl = &mut self.workloads[w];
-        // A client sees a failed dependency as an error like any other.
-        let seen = match outcome {
-            Outcome::DependencyFailed => Outcome::Error,
-            o => o,
-        };
+        let seen = outcome.seen_by_caller();
         if counted {
             wl.counts.add(seen);
             if seen == Outcome::Ok {
@@ -337,8 +425,17 @@ impl Recorder {
                     errors: c.errors,
                     dependency_failed: c.dependency_failed,
                     rejected: c.rejected,
+                    rejected_queue_full: st.refused[Refusal::QueueFull as usize],
+                    rejected_rate_limited: st.refused[Refusal::RateLimited as usize],
+                    rejected_concurrency_limited: st.refused[Refusal::ConcurrencyLimited as usize],
+                    rejected_unavailable: st.refused[Refusal::Unavailable as usize],
+                    shed: c.shed,
+                    crashed: c.crashed,
                     timeouts: c.timeouts,
                     degraded: st.degraded,
+                    side_effects: st.effects[Effect::First as usize],
+                    duplicate_side_effects: st.effects[Effect::Duplicate as usize],
+                    deduplicated: st.effects[Effect::Deduplicated as usize],
                     in_flight: c.in_flight(),
                     throughput_rps: c.answered() as f64 / secs,
                     utilization: st.busy.mean(end, self.warmup) / servers,
@@ -357,6 +454,14 @@ impl Recorder {
                 WorkloadSummary {
                     target: p.service(spec.target).name.clone(),
                     arrivals: c.arrivals,
+                    attempts: wl.attempts,
+                    retries: wl.attempts.saturating_sub(c.arrivals),
+                    amplification: if c.arrivals == 0 {
+                        0.0
+                    } else {
+                        wl.attempts as f64 / c.arrivals as f64
+                    },
+                    retries_denied: wl.retries_denied,
                     ok: c.ok,
                     errors: c.failed(),
                     rejected: c.rejected,
@@ -368,6 +473,8 @@ impl Recorder {
             );
         }
         Summary {
+            calls: BTreeMap::new(),
+            faults: Vec::new(),
             scenario: p.name.clone(),
             seed: p.seed,
             duration_s: end.as_secs_f64(),

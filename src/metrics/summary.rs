@@ -21,29 +21,49 @@ pub struct Summary {
     pub services: BTreeMap<String, ServiceSummary>,
     /// End-to-end, as the clients of each workload saw it.
     pub workloads: BTreeMap<String, WorkloadSummary>,
+    /// Per call edge (`caller->callee`): attempts, retries, breaker, bulkhead.
+    pub calls: BTreeMap<String, CallSummary>,
+    /// One verdict per fault, in scenario order.
+    pub faults: Vec<FaultVerdict>,
     /// One row per window; written to timeseries.csv, not to summary.json.
     #[serde(skip)]
     pub timeseries: TimeSeries,
 }
 
 /// What happened at one service. Every request that arrived after the warmup is in exactly
-/// one of: `ok`, `errors`, `dependency_failed`, `timeouts`, `rejected`, `in_flight`.
+/// one of: `ok`, `errors`, `dependency_failed`, `timeouts`, `shed`, `crashed`, `rejected`,
+/// `in_flight`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceSummary {
     pub arrivals: u64,
-    /// Answered: `ok + errors + dependency_failed + timeouts`.
+    /// Ended after admission: `ok + errors + dependency_failed + timeouts + shed + crashed`.
     pub completed: u64,
     pub ok: u64,
     /// Failed by the service itself (its `error_rate`).
     pub errors: u64,
     /// Failed because a hard dependency failed.
     pub dependency_failed: u64,
-    /// Refused on arrival (waiting room full).
+    /// Refused on arrival, for one of the four reasons below.
     pub rejected: u64,
+    pub rejected_queue_full: u64,
+    pub rejected_rate_limited: u64,
+    pub rejected_concurrency_limited: u64,
+    /// No replica was up (crash, outage).
+    pub rejected_unavailable: u64,
+    /// Admitted, then dropped unserved (queue timeout, expired deadline).
+    pub shed: u64,
+    /// Lost when their replica crashed.
+    pub crashed: u64,
     /// Answered after the caller had stopped waiting: wasted work.
     pub timeouts: u64,
     /// Of `ok`: answered while a soft dependency failed.
     pub degraded: u64,
+    /// Side-effect services: successes that changed the world once for their key...
+    pub side_effects: u64,
+    /// ...again for the same key (a retried charge)...
+    pub duplicate_side_effects: u64,
+    /// ...or again for the same key, absorbed by idempotency.
+    pub deduplicated: u64,
     /// Still in the service when the run ended.
     pub in_flight: u64,
     pub throughput_rps: f64,
@@ -63,7 +83,15 @@ pub struct ServiceSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct WorkloadSummary {
     pub target: String,
+    /// Logical requests (a request and its retries count once).
     pub arrivals: u64,
+    /// Attempts sent, retries included.
+    pub attempts: u64,
+    pub retries: u64,
+    /// attempts / arrivals.
+    pub amplification: f64,
+    /// Retries not made because a budget or throttle said no.
+    pub retries_denied: u64,
     pub ok: u64,
     /// Answered with an error (the service's own or a failed dependency).
     pub errors: u64,
@@ -75,6 +103,68 @@ pub struct WorkloadSummary {
     pub goodput_rps: f64,
     /// Latency of successful requests.
     pub latency_ms: Latency,
+}
+
+/// One call edge, counted for calls whose caller arrived after the warmup.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CallSummary {
+    pub from: String,
+    pub to: String,
+    /// Logical calls (a call and its retries count once).
+    pub calls: u64,
+    pub attempts: u64,
+    pub retries: u64,
+    /// attempts / calls.
+    pub amplification: f64,
+    /// Logical calls that succeeded / failed in the end.
+    pub ok: u64,
+    pub failed: u64,
+    /// Attempts that ended each way.
+    pub attempt_timeouts: u64,
+    pub attempt_errors: u64,
+    pub attempt_rejected: u64,
+    /// Attempts refused locally by the open breaker or the full bulkhead.
+    pub breaker_rejected: u64,
+    pub bulkhead_rejected: u64,
+    /// Retries not made because a budget or throttle said no.
+    pub retries_denied: u64,
+    pub breaker: Option<BreakerSummary>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BreakerSummary {
+    /// Times it opened.
+    pub opened: u64,
+    /// Time spent OPEN.
+    pub open_s: f64,
+    /// State at the end of the run.
+    pub state: String,
+    /// Every state change (at most the first 1000).
+    pub transitions: Vec<Transition>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Transition {
+    pub t_s: f64,
+    pub state: String,
+}
+
+/// Did the platform come back after a fault? See `RecoveryCheck`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaultVerdict {
+    pub kind: String,
+    /// The service hit, or null for the whole platform.
+    pub target: Option<String>,
+    pub start_s: f64,
+    pub end_s: f64,
+    /// From the fault's end until goodput and p99 were back; null unless recovered.
+    pub recovered_after_s: Option<f64>,
+    /// `recovered`, `metastable`, or `not_applicable` (no baseline, or the run ended first).
+    pub verdict: String,
+    pub baseline_goodput_rps: f64,
+    pub baseline_p99_ms: f64,
+    /// Goodput over the last `metastable_after` of the check, as a share of the baseline.
+    pub goodput_after_ratio: Option<f64>,
 }
 
 /// A table of numbers: named columns, one row per window.

@@ -34,6 +34,8 @@ pub struct Platform {
     pub window: SimTime,
     pub services: Vec<Service>,
     pub workloads: Vec<Workload>,
+    pub faults: Vec<Fault>,
+    pub recovery_check: RecoveryCheck,
 }
 
 impl Platform {
@@ -58,6 +60,110 @@ pub struct Service {
     pub error_rate: f64,
     pub calls: Vec<Call>,
     pub balancer: Balancer,
+    pub discipline: Discipline,
+    pub queue_timeout: Option<SimTime>,
+    pub drop_expired: bool,
+    /// Tokens per second and burst, per replica.
+    pub rate_limit: Option<(f64, u32)>,
+    /// Each replica starts with a copy of this limit.
+    pub concurrency_limit: Option<ConcurrencyLimit>,
+    pub side_effect: bool,
+    pub idempotent: bool,
+}
+
+pub use crate::mech::breaker::{BreakerConfig, BreakerWindow};
+pub use crate::mech::limits::ConcurrencyLimit;
+pub use crate::mech::retry::{Backoff, Jitter, RetryBudget, RetryOn, RetryPolicy};
+pub use crate::scenario::DisciplineSpec as Discipline;
+
+/// Retries of a call or of a client, with what may stop them.
+#[derive(Debug, Clone)]
+pub struct Retry {
+    pub policy: RetryPolicy,
+    pub budget: Option<RetryBudget>,
+    /// gRPC retry throttling: max tokens and token ratio.
+    pub throttle: Option<(f64, f64)>,
+}
+
+/// A semaphore bulkhead on a call edge.
+#[derive(Debug, Clone, Copy)]
+pub struct Bulkhead {
+    pub max_concurrent: u32,
+    pub max_wait: SimTime,
+}
+
+/// A fault and when it is active: `[start, end)`.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub kind: FaultKind,
+    pub start: SimTime,
+    pub end: SimTime,
+}
+
+#[derive(Debug, Clone)]
+pub enum FaultKind {
+    Crash {
+        target: ServiceId,
+        replicas: u32,
+    },
+    Pause {
+        target: ServiceId,
+    },
+    Latency {
+        target: ServiceId,
+        add: Dist,
+    },
+    Errors {
+        target: ServiceId,
+        rate: f64,
+    },
+    Capacity {
+        target: ServiceId,
+        factor: f64,
+    },
+    Spike {
+        target: ServiceId,
+        workload: WorkloadId,
+        rate: f64,
+    },
+    Outage,
+}
+
+impl FaultKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::Crash { .. } => "crash",
+            FaultKind::Pause { .. } => "pause",
+            FaultKind::Latency { .. } => "latency",
+            FaultKind::Errors { .. } => "errors",
+            FaultKind::Capacity { .. } => "capacity",
+            FaultKind::Spike { .. } => "spike",
+            FaultKind::Outage => "outage",
+        }
+    }
+
+    /// The service the fault hits, or `None` for the whole platform.
+    pub fn target(&self) -> Option<ServiceId> {
+        match self {
+            FaultKind::Crash { target, .. }
+            | FaultKind::Pause { target }
+            | FaultKind::Latency { target, .. }
+            | FaultKind::Errors { target, .. }
+            | FaultKind::Capacity { target, .. }
+            | FaultKind::Spike { target, .. } => Some(*target),
+            FaultKind::Outage => None,
+        }
+    }
+}
+
+/// See `scenario::RecoveryCheckSpec`.
+#[derive(Debug, Clone, Copy)]
+pub struct RecoveryCheck {
+    pub goodput_tolerance: f64,
+    pub latency_tolerance: f64,
+    pub windows: u32,
+    pub metastable_after: SimTime,
+    pub baseline: SimTime,
 }
 
 pub use crate::scenario::BalancerSpec as Balancer;
@@ -68,6 +174,9 @@ pub struct Call {
     pub to: ServiceId,
     pub dependency: Dependency,
     pub timeout: Option<SimTime>,
+    pub retry: Option<Retry>,
+    pub breaker: Option<BreakerConfig>,
+    pub bulkhead: Option<Bulkhead>,
 }
 
 #[derive(Debug, Clone)]
@@ -75,8 +184,9 @@ pub struct Workload {
     pub name: String,
     pub target: ServiceId,
     pub kind: WorkloadKind,
-    /// The client's own timeout.
+    /// The client's own timeout, per attempt.
     pub timeout: Option<SimTime>,
+    pub retry: Option<Retry>,
 }
 
 #[derive(Debug, Clone)]

@@ -2,11 +2,18 @@
 //! the path of the field to fix (`services[2].calls[0].to`).
 
 use super::schedule::RateSchedule;
-use super::{graph, Call, Dist, Platform, Service, ServiceId, Workload, WorkloadKind};
+use super::{
+    graph, Backoff, BreakerConfig, BreakerWindow, Bulkhead, Call, ConcurrencyLimit, Dist, Fault,
+    FaultKind, Jitter, Platform, RecoveryCheck, Retry, RetryBudget, RetryOn, RetryPolicy, Service,
+    ServiceId, Workload, WorkloadId, WorkloadKind,
+};
 use crate::engine::{parse_duration, SimTime};
+use crate::mech::limits::{AimdLimit, Gradient2Limit};
 use crate::scenario::error::did_you_mean;
 use crate::scenario::{
-    DistSpec, Problem, RateChangeSpec, ScenarioError, ServiceSpec, Spec, WorkloadSpec,
+    BackoffSpec, BreakerSpec, BreakerWindowSpec, BulkheadSpec, ConcurrencyLimitSpec, DistSpec,
+    FaultSpec, JitterSpec, Problem, RateChangeSpec, RecoveryCheckSpec, RetryOnSpec, RetrySpec,
+    ScenarioError, ServiceSpec, Spec, WorkloadSpec,
 };
 use std::collections::BTreeMap;
 
@@ -54,12 +61,13 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
         .collect();
     c.call_circles(&spec.services, &names);
     let workloads = c.workloads(&spec.workload, &names);
-    for (i, _) in spec.faults.iter().enumerate() {
-        c.fail(
-            format!("faults[{i}]"),
-            "faults are not simulated by this version of platsim yet; remove the fault",
-        );
-    }
+    let faults: Vec<Option<Fault>> = spec
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| c.fault(i, f, spec, &names, &workloads, duration))
+        .collect();
+    let recovery_check = c.recovery_check(&spec.recovery_check);
 
     if !c.problems.is_empty() {
         return Err(c.problems);
@@ -72,6 +80,8 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
         window: window.expect("checked"),
         services: services.into_iter().map(|s| s.expect("checked")).collect(),
         workloads: workloads.into_iter().map(|w| w.expect("checked")).collect(),
+        faults: faults.into_iter().map(|f| f.expect("checked")).collect(),
+        recovery_check: recovery_check.expect("checked"),
     })
 }
 
@@ -213,19 +223,58 @@ impl Check {
                 .timeout
                 .as_ref()
                 .map(|t| self.positive_duration(&format!("{cp}.timeout"), t));
-            if let (Some(to), Some(timeout)) = (to, timeout.unwrap_or(Some(SimTime::ZERO))) {
+            let retry = call.retry.as_ref().map_or(Some(None), |r| {
+                self.retry(&format!("{cp}.retry"), r).map(Some)
+            });
+            let breaker = call.breaker.as_ref().map_or(Some(None), |b| {
+                self.breaker(&format!("{cp}.breaker"), b).map(Some)
+            });
+            let bulkhead = call.bulkhead.as_ref().map_or(Some(None), |b| {
+                self.bulkhead(&format!("{cp}.bulkhead"), b).map(Some)
+            });
+            let built = (
+                to,
+                timeout.unwrap_or(Some(SimTime::ZERO)),
+                retry,
+                breaker,
+                bulkhead,
+            );
+            if let (Some(to), Some(timeout), Some(retry), Some(breaker), Some(bulkhead)) = built {
                 calls.push(Call {
                     to: ServiceId(to as u32),
                     dependency: call.dependency,
                     timeout: call.timeout.as_ref().map(|_| timeout),
+                    retry,
+                    breaker,
+                    bulkhead,
                 });
             }
         }
+        let queue_timeout = s
+            .queue_timeout
+            .as_ref()
+            .map(|t| self.positive_duration(&format!("{p}.queue_timeout"), t));
+        let rate_limit = s.rate_limit.as_ref().map(|r| {
+            let ok = self.rate(&format!("{p}.rate_limit.rate"), r.rate, false);
+            self.at_least_one(&format!("{p}.rate_limit.burst"), r.burst);
+            (ok && r.burst >= 1).then_some((r.rate, r.burst))
+        });
+        let concurrency_limit = s
+            .concurrency_limit
+            .as_ref()
+            .map(|l| self.concurrency_limit(&format!("{p}.concurrency_limit"), l));
         let valid = s.replicas >= 1
             && s.replicas <= MAX_REPLICAS
             && s.concurrency >= 1
             && (0.0..=1.0).contains(&s.error_rate)
             && calls.len() == s.calls.len();
+        let (Some(queue_timeout), Some(rate_limit), Some(concurrency_limit)) = (
+            queue_timeout.map_or(Some(None), |t| t.map(Some)),
+            rate_limit.map_or(Some(None), |r| r.map(Some)),
+            concurrency_limit.map_or(Some(None), |l| l.map(Some)),
+        ) else {
+            return None;
+        };
         Some(Service {
             name: s.name.clone(),
             replicas: s.replicas,
@@ -235,6 +284,13 @@ impl Check {
             error_rate: s.error_rate,
             calls,
             balancer: s.balancer,
+            discipline: s.discipline,
+            queue_timeout,
+            drop_expired: s.drop_expired,
+            rate_limit,
+            concurrency_limit,
+            side_effect: s.side_effect || s.idempotent,
+            idempotent: s.idempotent,
         })
         .filter(|_| valid)
     }
@@ -275,20 +331,25 @@ impl Check {
         let mut out = Vec::with_capacity(specs.len());
         for (i, w) in specs.iter().enumerate() {
             let p = format!("workload[{i}]");
-            let (target, name, timeout) = match w {
+            let (target, name, timeout, retry) = match w {
                 WorkloadSpec::Open {
                     target,
                     name,
                     timeout,
+                    retry,
                     ..
                 }
                 | WorkloadSpec::Closed {
                     target,
                     name,
                     timeout,
+                    retry,
                     ..
-                } => (target, name, timeout),
+                } => (target, name, timeout, retry),
             };
+            let retry = retry.as_ref().map_or(Some(None), |r| {
+                self.retry(&format!("{p}.retry"), r).map(Some)
+            });
             let t = self.lookup(&format!("{p}.target"), target, names);
             // Unnamed workloads are named after their target: "api", then "api#2", ...
             let n = per_target.entry(target.as_str()).or_insert(0);
@@ -325,17 +386,434 @@ impl Check {
                         })
                 }
             };
-            out.push(match (t, kind, timeout) {
-                (Some(t), Some(kind), Some(timeout)) => Some(Workload {
+            out.push(match (t, kind, timeout, retry) {
+                (Some(t), Some(kind), Some(timeout), Some(retry)) => Some(Workload {
                     name,
                     target: ServiceId(t as u32),
                     kind,
                     timeout,
+                    retry,
                 }),
                 _ => None,
             });
         }
         out
+    }
+
+    fn percent(&mut self, path: &str, x: f64) -> bool {
+        let ok = x > 0.0 && x <= 100.0;
+        if !ok {
+            self.fail(
+                path,
+                format!("{x} is not a percentage above 0 and at most 100"),
+            );
+        }
+        ok
+    }
+
+    fn retry(&mut self, p: &str, r: &RetrySpec) -> Option<Retry> {
+        let mut ok = true;
+        if r.max_attempts == 0 || r.max_attempts > 100 {
+            self.fail(
+                format!("{p}.max_attempts"),
+                format!(
+                    "{} is not 1 to 100 (attempts include the first)",
+                    r.max_attempts
+                ),
+            );
+            ok = false;
+        }
+        let backoff = match &r.backoff {
+            BackoffSpec::None => Some(Backoff::None),
+            BackoffSpec::Constant(d) => self
+                .duration(&format!("{p}.backoff"), d)
+                .map(Backoff::Constant),
+            BackoffSpec::Exponential {
+                base,
+                multiplier,
+                cap,
+            } => {
+                let b = self.positive_duration(&format!("{p}.backoff.base"), base);
+                let c = self.duration(&format!("{p}.backoff.cap"), cap);
+                if !(multiplier.is_finite() && *multiplier >= 1.0) {
+                    self.fail(
+                        format!("{p}.backoff.multiplier"),
+                        format!("{multiplier} must be 1.0 or more"),
+                    );
+                    ok = false;
+                }
+                match (b, c) {
+                    (Some(b), Some(c)) if c < b => {
+                        self.fail(
+                            format!("{p}.backoff.cap"),
+                            format!("cap {c} is below base {b}"),
+                        );
+                        None
+                    }
+                    (Some(base), Some(cap)) => Some(Backoff::Exponential {
+                        base,
+                        multiplier: *multiplier,
+                        cap,
+                    }),
+                    _ => None,
+                }
+            }
+        };
+        if r.retry_on.is_empty() {
+            self.fail(
+                format!("{p}.retry_on"),
+                "is empty: nothing would ever be retried",
+            );
+            ok = false;
+        }
+        let has = |k: RetryOnSpec| r.retry_on.contains(&k);
+        let retry_on = RetryOn {
+            timeout: has(RetryOnSpec::Timeout),
+            error: has(RetryOnSpec::Error),
+            rejected: has(RetryOnSpec::Rejected),
+        };
+        let jitter = match r.jitter {
+            JitterSpec::None => Jitter::None,
+            JitterSpec::Full => Jitter::Full,
+            JitterSpec::Equal => Jitter::Equal,
+            JitterSpec::Decorrelated => Jitter::Decorrelated,
+        };
+        let budget = r.budget.as_ref().and_then(|b| {
+            let good = self.percent(&format!("{p}.budget.percent"), b.percent);
+            ok &= good;
+            good.then_some(RetryBudget {
+                percent: b.percent,
+                min_concurrency: b.min_concurrency,
+            })
+        });
+        let throttle = r.throttle.as_ref().and_then(|t| {
+            let mut good = true;
+            if !(t.max_tokens > 0.0 && t.max_tokens <= 1000.0) {
+                self.fail(
+                    format!("{p}.throttle.max_tokens"),
+                    format!("{} is not above 0 and at most 1000", t.max_tokens),
+                );
+                good = false;
+            }
+            if !(t.token_ratio > 0.0 && t.token_ratio.is_finite()) {
+                self.fail(
+                    format!("{p}.throttle.token_ratio"),
+                    format!("{} must be above 0", t.token_ratio),
+                );
+                good = false;
+            }
+            ok &= good;
+            good.then_some((t.max_tokens, t.token_ratio))
+        });
+        let backoff = backoff?;
+        ok.then_some(Retry {
+            policy: RetryPolicy {
+                max_attempts: r.max_attempts,
+                backoff,
+                jitter,
+                retry_on,
+            },
+            budget,
+            throttle,
+        })
+    }
+
+    fn breaker(&mut self, p: &str, b: &BreakerSpec) -> Option<BreakerConfig> {
+        let mut ok = self.percent(&format!("{p}.failure_rate"), b.failure_rate);
+        ok &= self.percent(&format!("{p}.slow_call_rate"), b.slow_call_rate);
+        self.at_least_one(&format!("{p}.min_calls"), b.min_calls);
+        self.at_least_one(&format!("{p}.half_open_calls"), b.half_open_calls);
+        ok &= b.min_calls >= 1 && b.half_open_calls >= 1;
+        let window = match &b.window {
+            BreakerWindowSpec::Count(n) => {
+                self.at_least_one(&format!("{p}.window"), *n);
+                (*n >= 1).then_some(BreakerWindow::Count(*n))
+            }
+            BreakerWindowSpec::Time(t) => {
+                let d = self.duration(&format!("{p}.window"), t)?;
+                if d.0 == 0 || d.0 % SimTime::NS_PER_S != 0 {
+                    self.fail(
+                        format!("{p}.window"),
+                        format!("{d} is not a whole number of seconds (at least 1s)"),
+                    );
+                    None
+                } else {
+                    Some(BreakerWindow::Time((d.0 / SimTime::NS_PER_S) as u32))
+                }
+            }
+        };
+        let slow = self.duration(&format!("{p}.slow_call_duration"), &b.slow_call_duration);
+        let wait = self.duration(&format!("{p}.wait_open"), &b.wait_open);
+        if wait.is_some_and(|w| w < SimTime::from_millis(1)) {
+            self.fail(format!("{p}.wait_open"), "must be at least 1ms");
+            ok = false;
+        }
+        let (window, slow_call_duration, wait_open) = (window?, slow?, wait?);
+        ok.then_some(BreakerConfig {
+            window,
+            failure_rate: b.failure_rate,
+            slow_call_rate: b.slow_call_rate,
+            slow_call_duration,
+            min_calls: b.min_calls,
+            wait_open,
+            half_open_calls: b.half_open_calls,
+        })
+    }
+
+    fn bulkhead(&mut self, p: &str, b: &BulkheadSpec) -> Option<Bulkhead> {
+        self.at_least_one(&format!("{p}.max_concurrent"), b.max_concurrent);
+        let max_wait = self.duration(&format!("{p}.max_wait"), &b.max_wait)?;
+        (b.max_concurrent >= 1).then_some(Bulkhead {
+            max_concurrent: b.max_concurrent,
+            max_wait,
+        })
+    }
+
+    fn concurrency_limit(&mut self, p: &str, l: &ConcurrencyLimitSpec) -> Option<ConcurrencyLimit> {
+        let (initial, min, max) = match l {
+            ConcurrencyLimitSpec::Aimd {
+                initial, min, max, ..
+            }
+            | ConcurrencyLimitSpec::Gradient2 {
+                initial, min, max, ..
+            } => (*initial, *min, *max),
+        };
+        let mut ok = true;
+        if min == 0 || !(min <= initial && initial <= max) {
+            self.fail(p, format!("needs 1 <= min <= initial <= max (got min {min}, initial {initial}, max {max})"));
+            ok = false;
+        }
+        match l {
+            ConcurrencyLimitSpec::Aimd {
+                backoff_ratio,
+                timeout,
+                ..
+            } => {
+                if !(*backoff_ratio > 0.0 && *backoff_ratio < 1.0) {
+                    self.fail(
+                        format!("{p}.backoff_ratio"),
+                        format!("{backoff_ratio} is not between 0 and 1"),
+                    );
+                    ok = false;
+                }
+                let timeout = self.positive_duration(&format!("{p}.timeout"), timeout)?;
+                ok.then(|| {
+                    ConcurrencyLimit::Aimd(AimdLimit::new(
+                        initial,
+                        min,
+                        max,
+                        *backoff_ratio,
+                        timeout,
+                    ))
+                })
+            }
+            ConcurrencyLimitSpec::Gradient2 {
+                smoothing,
+                queue_size,
+                rtt_tolerance,
+                long_window,
+                ..
+            } => {
+                if !(*smoothing > 0.0 && *smoothing <= 1.0) {
+                    self.fail(
+                        format!("{p}.smoothing"),
+                        format!("{smoothing} is not above 0 and at most 1"),
+                    );
+                    ok = false;
+                }
+                if !(rtt_tolerance.is_finite() && *rtt_tolerance >= 1.0) {
+                    self.fail(
+                        format!("{p}.rtt_tolerance"),
+                        format!("{rtt_tolerance} must be 1.0 or more"),
+                    );
+                    ok = false;
+                }
+                self.at_least_one(&format!("{p}.long_window"), *long_window);
+                ok &= *long_window >= 1;
+                ok.then(|| {
+                    ConcurrencyLimit::Gradient2(Gradient2Limit::new(
+                        initial,
+                        min,
+                        max,
+                        *smoothing,
+                        *queue_size,
+                        *rtt_tolerance,
+                        *long_window,
+                    ))
+                })
+            }
+        }
+    }
+
+    fn fault(
+        &mut self,
+        i: usize,
+        f: &FaultSpec,
+        spec: &Spec,
+        names: &BTreeMap<String, usize>,
+        workloads: &[Option<Workload>],
+        run: Option<SimTime>,
+    ) -> Option<Fault> {
+        let p = format!("faults[{i}]");
+        let (target, at, duration) = match f {
+            FaultSpec::Crash {
+                target,
+                at,
+                duration,
+                ..
+            }
+            | FaultSpec::Pause {
+                target,
+                at,
+                duration,
+            }
+            | FaultSpec::Latency {
+                target,
+                at,
+                duration,
+                ..
+            }
+            | FaultSpec::Errors {
+                target,
+                at,
+                duration,
+                ..
+            }
+            | FaultSpec::Capacity {
+                target,
+                at,
+                duration,
+                ..
+            }
+            | FaultSpec::Spike {
+                target,
+                at,
+                duration,
+                ..
+            } => (Some(target), at, duration),
+            FaultSpec::Outage { at, duration } => (None, at, duration),
+        };
+        let target = match target {
+            Some(t) => Some(Some(ServiceId(
+                self.lookup(&format!("{p}.target"), t, names)? as u32,
+            ))),
+            None => Some(None),
+        };
+        let start = self.duration(&format!("{p}.at"), at);
+        let length = self.positive_duration(&format!("{p}.duration"), duration);
+        if let (Some(s), Some(end)) = (start, run) {
+            if s >= end {
+                self.fail(
+                    format!("{p}.at"),
+                    format!("{s} is not before the end of the run ({end})"),
+                );
+                return None;
+            }
+        }
+        let (target, start, length) = (target?, start?, length?);
+        let svc = |t: Option<ServiceId>| t.expect("targeted faults have a target");
+        let kind = match f {
+            FaultSpec::Crash { replicas, .. } => {
+                let total = spec.services[svc(target).0 as usize].replicas;
+                let n = replicas.unwrap_or(total);
+                if n == 0 || n > total {
+                    self.fail(
+                        format!("{p}.replicas"),
+                        format!("{n} is not 1 to {total} (the service's replicas)"),
+                    );
+                    return None;
+                }
+                FaultKind::Crash {
+                    target: svc(target),
+                    replicas: n,
+                }
+            }
+            FaultSpec::Pause { .. } => FaultKind::Pause {
+                target: svc(target),
+            },
+            FaultSpec::Latency { add, .. } => FaultKind::Latency {
+                target: svc(target),
+                add: self.dist(&format!("{p}.add"), add)?,
+            },
+            FaultSpec::Errors { rate, .. } => {
+                self.probability(&format!("{p}.rate"), *rate);
+                if !(0.0..=1.0).contains(rate) {
+                    return None;
+                }
+                FaultKind::Errors {
+                    target: svc(target),
+                    rate: *rate,
+                }
+            }
+            FaultSpec::Capacity { factor, .. } => {
+                if !(*factor > 0.0 && *factor <= 1.0) {
+                    self.fail(
+                        format!("{p}.factor"),
+                        format!("{factor} is not above 0 and at most 1 (the share of speed left)"),
+                    );
+                    return None;
+                }
+                FaultKind::Capacity {
+                    target: svc(target),
+                    factor: *factor,
+                }
+            }
+            FaultSpec::Spike { rate, .. } => {
+                if !self.rate(&format!("{p}.rate"), *rate, false) {
+                    return None;
+                }
+                let t = svc(target);
+                let Some(w) = workloads
+                    .iter()
+                    .position(|w| w.as_ref().is_some_and(|w| w.target == t))
+                else {
+                    self.fail(
+                        format!("{p}.target"),
+                        format!(
+                            "no workload sends to \"{}\"; a spike adds arrivals to one",
+                            spec.services[t.0 as usize].name
+                        ),
+                    );
+                    return None;
+                };
+                FaultKind::Spike {
+                    target: t,
+                    workload: WorkloadId(w as u32),
+                    rate: *rate,
+                }
+            }
+            FaultSpec::Outage { .. } => FaultKind::Outage,
+        };
+        Some(Fault {
+            kind,
+            start,
+            end: start.after(length),
+        })
+    }
+
+    fn recovery_check(&mut self, r: &RecoveryCheckSpec) -> Option<RecoveryCheck> {
+        let p = "recovery_check";
+        let mut ok = true;
+        for (name, v) in [
+            ("goodput_tolerance", r.goodput_tolerance),
+            ("latency_tolerance", r.latency_tolerance),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                self.fail(format!("{p}.{name}"), format!("{v} must be 0 or more"));
+                ok = false;
+            }
+        }
+        self.at_least_one(&format!("{p}.windows"), r.windows);
+        let after = self.duration(&format!("{p}.metastable_after"), &r.metastable_after);
+        let baseline = self.positive_duration(&format!("{p}.baseline"), &r.baseline);
+        let (metastable_after, baseline) = (after?, baseline?);
+        (ok && r.windows >= 1).then_some(RecoveryCheck {
+            goodput_tolerance: r.goodput_tolerance,
+            latency_tolerance: r.latency_tolerance,
+            windows: r.windows,
+            metastable_after,
+            baseline,
+        })
     }
 
     fn rate(&mut self, path: &str, rate: f64, zero_ok: bool) -> bool {

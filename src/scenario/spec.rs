@@ -42,6 +42,36 @@ pub struct Spec {
     pub workload: Vec<WorkloadSpec>,
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
+    /// How fault verdicts decide that the platform recovered.
+    #[serde(default)]
+    pub recovery_check: RecoveryCheckSpec,
+}
+
+/// When is a platform "back" after a fault: goodput within `goodput_tolerance` of the
+/// pre-fault baseline and p99 latency at most `1 + latency_tolerance` times the baseline,
+/// for `windows` consecutive time-series windows. Not back `metastable_after` the fault's
+/// end: metastable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "RecoveryCheck", deny_unknown_fields, default)]
+pub struct RecoveryCheckSpec {
+    pub goodput_tolerance: f64,
+    pub latency_tolerance: f64,
+    pub windows: u32,
+    pub metastable_after: String,
+    /// Length of the baseline taken just before the fault.
+    pub baseline: String,
+}
+
+impl Default for RecoveryCheckSpec {
+    fn default() -> Self {
+        RecoveryCheckSpec {
+            goodput_tolerance: 0.1,
+            latency_tolerance: 0.5,
+            windows: 5,
+            metastable_after: "60s".to_string(),
+            baseline: "60s".to_string(),
+        }
+    }
 }
 
 /// One service: replicas of a station of `concurrency` servers with a waiting room.
@@ -67,6 +97,106 @@ pub struct ServiceSpec {
     /// How arrivals are spread over the replicas.
     #[serde(default)]
     pub balancer: BalancerSpec,
+    /// Which waiting request a freed server takes.
+    #[serde(default)]
+    pub discipline: DisciplineSpec,
+    /// Drop (shed) a request that waited longer than this for a server.
+    #[serde(default)]
+    pub queue_timeout: Option<String>,
+    /// Drop a request whose propagated deadline has passed, instead of working for nobody.
+    #[serde(default)]
+    pub drop_expired: bool,
+    /// Server-side token-bucket rate limit per replica; over it, requests are rejected (429).
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitSpec>,
+    /// Adaptive limit on requests held per replica (Netflix concurrency-limits).
+    #[serde(default)]
+    pub concurrency_limit: Option<ConcurrencyLimitSpec>,
+    /// A successful request changes the world (charges a card): retries may duplicate it.
+    #[serde(default)]
+    pub side_effect: bool,
+    /// The service deduplicates by idempotency key: a side effect happens once per key.
+    #[serde(default)]
+    pub idempotent: bool,
+}
+
+/// Order in which waiting requests are served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum DisciplineSpec {
+    #[default]
+    Fifo,
+    /// Newest first: serves the requests whose clients are still waiting.
+    Lifo,
+    /// FIFO normally, LIFO while a standing queue exists (Facebook's adaptive LIFO).
+    AdaptiveLifo,
+}
+
+/// `RateLimit(rate: 100.0, burst: 20)`: tokens per second and bucket size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "RateLimit", deny_unknown_fields)]
+pub struct RateLimitSpec {
+    pub rate: f64,
+    #[serde(default = "one_u32")]
+    pub burst: u32,
+}
+
+/// Adaptive concurrency limit algorithms with the defaults of Netflix concurrency-limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum ConcurrencyLimitSpec {
+    Aimd {
+        #[serde(default = "twenty")]
+        initial: u32,
+        #[serde(default = "twenty")]
+        min: u32,
+        #[serde(default = "two_hundred")]
+        max: u32,
+        #[serde(default = "backoff_ratio")]
+        backoff_ratio: f64,
+        #[serde(default = "five_seconds")]
+        timeout: String,
+    },
+    Gradient2 {
+        #[serde(default = "twenty")]
+        initial: u32,
+        #[serde(default = "twenty")]
+        min: u32,
+        #[serde(default = "two_hundred")]
+        max: u32,
+        #[serde(default = "smoothing")]
+        smoothing: f64,
+        #[serde(default = "four")]
+        queue_size: u32,
+        #[serde(default = "rtt_tolerance")]
+        rtt_tolerance: f64,
+        #[serde(default = "long_window")]
+        long_window: u32,
+    },
+}
+
+fn twenty() -> u32 {
+    20
+}
+fn two_hundred() -> u32 {
+    200
+}
+fn four() -> u32 {
+    4
+}
+fn backoff_ratio() -> f64 {
+    0.9
+}
+fn five_seconds() -> String {
+    "5s".to_string()
+}
+fn smoothing() -> f64 {
+    0.2
+}
+fn rtt_tolerance() -> f64 {
+    1.5
+}
+fn long_window() -> u32 {
+    600
 }
 
 /// How a request picks one of a service's replicas.
@@ -91,6 +221,177 @@ pub struct CallSpec {
     /// How long the caller waits for the answer; the callee keeps working past it.
     #[serde(default)]
     pub timeout: Option<String>,
+    /// Retry failed attempts.
+    #[serde(default)]
+    pub retry: Option<RetrySpec>,
+    /// Fail fast while the callee keeps failing (Resilience4j semantics).
+    #[serde(default)]
+    pub breaker: Option<BreakerSpec>,
+    /// Bound concurrent calls on this edge (Resilience4j semaphore bulkhead).
+    #[serde(default)]
+    pub bulkhead: Option<BulkheadSpec>,
+}
+
+/// `Retry(max_attempts: 4, backoff: Exponential(base: "100ms", multiplier: 2.0, cap: "5s"),
+/// jitter: Full, retry_on: [Timeout, Error, Rejected])`. Defaults are Resilience4j's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Retry", deny_unknown_fields)]
+pub struct RetrySpec {
+    /// Attempts including the first.
+    #[serde(default = "three")]
+    pub max_attempts: u32,
+    #[serde(default = "default_backoff")]
+    pub backoff: BackoffSpec,
+    #[serde(default)]
+    pub jitter: JitterSpec,
+    #[serde(default = "retry_on_all")]
+    pub retry_on: Vec<RetryOnSpec>,
+    /// Envoy retry budget: retries at most `percent` of active requests (at least `min_concurrency`).
+    #[serde(default)]
+    pub budget: Option<RetryBudgetSpec>,
+    /// gRPC retry throttling: a token bucket that stops retries while failures dominate.
+    #[serde(default)]
+    pub throttle: Option<RetryThrottleSpec>,
+}
+
+fn three() -> u32 {
+    3
+}
+fn default_backoff() -> BackoffSpec {
+    BackoffSpec::Constant("500ms".to_string())
+}
+fn retry_on_all() -> Vec<RetryOnSpec> {
+    vec![
+        RetryOnSpec::Timeout,
+        RetryOnSpec::Error,
+        RetryOnSpec::Rejected,
+    ]
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum BackoffSpec {
+    /// Retry at once.
+    None,
+    Constant(String),
+    Exponential {
+        base: String,
+        #[serde(default = "two")]
+        multiplier: f64,
+        cap: String,
+    },
+}
+
+fn two() -> f64 {
+    2.0
+}
+
+/// The AWS jitter formulas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum JitterSpec {
+    #[default]
+    None,
+    Full,
+    Equal,
+    Decorrelated,
+}
+
+/// Which failed attempts are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RetryOnSpec {
+    Timeout,
+    Error,
+    Rejected,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Budget", deny_unknown_fields)]
+pub struct RetryBudgetSpec {
+    #[serde(default = "budget_percent")]
+    pub percent: f64,
+    #[serde(default = "three")]
+    pub min_concurrency: u32,
+}
+
+fn budget_percent() -> f64 {
+    20.0
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Throttle", deny_unknown_fields)]
+pub struct RetryThrottleSpec {
+    #[serde(default = "ten")]
+    pub max_tokens: f64,
+    #[serde(default = "token_ratio")]
+    pub token_ratio: f64,
+}
+
+fn ten() -> f64 {
+    10.0
+}
+fn token_ratio() -> f64 {
+    0.1
+}
+
+/// `Breaker(window: Count(100), failure_rate: 50.0, ...)`, Resilience4j defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Breaker", deny_unknown_fields)]
+pub struct BreakerSpec {
+    #[serde(default = "default_window")]
+    pub window: BreakerWindowSpec,
+    #[serde(default = "fifty")]
+    pub failure_rate: f64,
+    #[serde(default = "hundred")]
+    pub slow_call_rate: f64,
+    #[serde(default = "sixty_seconds")]
+    pub slow_call_duration: String,
+    #[serde(default = "hundred_u32")]
+    pub min_calls: u32,
+    #[serde(default = "sixty_seconds")]
+    pub wait_open: String,
+    #[serde(default = "ten_u32")]
+    pub half_open_calls: u32,
+}
+
+fn default_window() -> BreakerWindowSpec {
+    BreakerWindowSpec::Count(100)
+}
+fn fifty() -> f64 {
+    50.0
+}
+fn hundred() -> f64 {
+    100.0
+}
+fn hundred_u32() -> u32 {
+    100
+}
+fn ten_u32() -> u32 {
+    10
+}
+fn sixty_seconds() -> String {
+    "60s".to_string()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum BreakerWindowSpec {
+    /// The last N calls.
+    Count(u32),
+    /// The calls of the last N whole seconds: `Time("60s")`.
+    Time(String),
+}
+
+/// `Bulkhead(max_concurrent: 25, max_wait: "0s")`, Resilience4j defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Bulkhead", deny_unknown_fields)]
+pub struct BulkheadSpec {
+    #[serde(default = "twenty_five")]
+    pub max_concurrent: u32,
+    #[serde(default = "zero_duration")]
+    pub max_wait: String,
+}
+
+fn twenty_five() -> u32 {
+    25
 }
 
 /// Whether the caller fails (`Hard`) or carries on degraded (`Soft`) when the call fails.
@@ -130,9 +431,12 @@ pub enum WorkloadSpec {
         /// Changes of rate over time: steps and linear ramps.
         #[serde(default)]
         schedule: Vec<RateChangeSpec>,
-        /// The client's own timeout: it stops waiting (the platform does not stop working).
+        /// The client's own timeout per attempt: it stops waiting (the platform does not).
         #[serde(default)]
         timeout: Option<String>,
+        /// The client retries failed attempts.
+        #[serde(default)]
+        retry: Option<RetrySpec>,
     },
     /// `users` clients, each sending a request, waiting for the answer, then thinking.
     Closed {
@@ -143,6 +447,8 @@ pub enum WorkloadSpec {
         name: Option<String>,
         #[serde(default)]
         timeout: Option<String>,
+        #[serde(default)]
+        retry: Option<RetrySpec>,
     },
 }
 
@@ -156,46 +462,54 @@ pub enum RateChangeSpec {
     Ramp { at: String, to: f64, over: String },
 }
 
-/// A fault injected at a time, for a duration.
+/// A fault injected at `at` for `duration`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum FaultSpec {
+    /// Replicas die (all, or the first `replicas`): requests in their hands fail, arrivals
+    /// go to the others or are refused; they come back when the fault ends.
     Crash {
         target: String,
         at: String,
         duration: String,
+        #[serde(default)]
+        replicas: Option<u32>,
     },
+    /// The service freezes (a long GC pause): no work progresses, the queue grows, then it
+    /// resumes where it was.
     Pause {
         target: String,
         at: String,
         duration: String,
     },
+    /// Service times started during the fault take `add` longer.
     Latency {
         target: String,
         at: String,
         duration: String,
         add: DistSpec,
     },
+    /// Requests served during the fault also fail with probability `rate`.
     Errors {
         target: String,
         at: String,
         duration: String,
         rate: f64,
     },
+    /// The service runs at `factor` of its speed (service times divided by it).
     Capacity {
         target: String,
         at: String,
         duration: String,
         factor: f64,
     },
+    /// `rate` extra client requests per second at the workload that targets `target`.
     Spike {
         target: String,
         at: String,
         duration: String,
         rate: f64,
     },
-    Outage {
-        at: String,
-        duration: String,
-    },
+    /// Every service crashes, and comes back when the fault ends.
+    Outage { at: String, duration: String },
 }

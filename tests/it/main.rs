@@ -1,1 +1,13 @@
+//! platsim integration tests: one test binary (`cargo test --release --test it`).
+//!
+//! - `theory`: single stations and a small platform against queueing theory.
+//! - `determinism`: same input, same bytes; streams are per component name.
+//! - `cli`: the `platsim` binary's contract (exit codes, messages, output files).
+//! - `properties`: invariants of random small platforms (proptest).
+//!
+//! Run in release mode: the theory tests simulate tens of millions of customers.
 
+mod cli;
+mod determinism;
+mod properties;
+mod theory;

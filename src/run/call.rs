@@ -1,0 +1,266 @@
+//! Calls: attempts through the edge's breaker and bulkhead, timeouts, and retries with
+//! backoff, jitter, budget and throttle.
+
+use super::service::Origin;
+use super::{Edge, Event, Observer, Sim, Waiter, NONE};
+use crate::engine::SimTime;
+use crate::metrics::Outcome;
+use crate::model::{Dependency, Retry};
+
+impl<O: Observer> Sim<'_, O> {
+    #[inline]
+    fn edge_of(&self, req: u32) -> usize {
+        let r = &self.reqs[req as usize];
+        (self.edge_base[r.service as usize] + r.next_call) as usize
+    }
+
+    /// Starts the request's next call, or answers when none is left.
+    pub(super) fn next_call(&mut self, now: SimTime, req: u32) {
+        if self.expired(now, req) {
+            // Nobody waits for the answer: stop working on it.
+            self.answer(now, req, Outcome::Shed);
+            return;
+        }
+        let p = self.p;
+        let r = &mut self.reqs[req as usize];
+        let calls = &p.services[r.service as usize].calls;
+        if r.next_call as usize == calls.len() {
+            self.answer(now, req, Outcome::Ok);
+            return;
+        }
+        r.attempt = 0;
+        r.prev_sleep = SimTime::ZERO;
+        let counted = r.counted as u64;
+        let e = self.edge_of(req);
+        self.edges[e].stats.calls += counted;
+        self.attempt(now, req);
+    }
+
+    /// One attempt of the current call: breaker, then bulkhead, then the callee.
+    pub(super) fn attempt(&mut self, now: SimTime, req: u32) {
+        let p = self.p;
+        let e = self.edge_of(req);
+        let r = &mut self.reqs[req as usize];
+        let call = &p.services[r.service as usize].calls[r.next_call as usize];
+        r.attempt += 1;
+        let counted = r.counted as u64;
+        let edge = &mut self.edges[e];
+        edge.stats.attempts += counted;
+        if let Some(breaker) = edge.breaker.as_mut() {
+            if !breaker.try_acquire(now) {
+                // Fail fast; an open breaker is not retried against.
+                edge.stats.breaker_rejected += counted;
+                self.attempt_done(now, req, Outcome::Rejected, false);
+                return;
+            }
+            r.breaker_permit = true;
+            r.attempt_sent = now;
+        }
+        if let Some(bulkhead) = call.bulkhead {
+            if edge.bulkhead_active >= bulkhead.max_concurrent {
+                if bulkhead.max_wait == SimTime::ZERO {
+                    edge.stats.bulkhead_rejected += counted;
+                    self.attempt_done(now, req, Outcome::Rejected, true);
+                } else {
+                    edge.bulkhead_waiting.push_back(req);
+                    let token = r.call_token;
+                    self.queue.push(
+                        now.after(bulkhead.max_wait),
+                        Event::BulkheadTimeout { req, token },
+                    );
+                }
+                return;
+            }
+        }
+        self.send_attempt(now, req);
+    }
+
+    /// The attempt passed its guards: it goes to the callee.
+    fn send_attempt(&mut self, now: SimTime, req: u32) {
+        let p = self.p;
+        let e = self.edge_of(req);
+        let r = &mut self.reqs[req as usize];
+        let call = &p.services[r.service as usize].calls[r.next_call as usize];
+        let edge = &mut self.edges[e];
+        if call.bulkhead.is_some() {
+            edge.bulkhead_active += 1;
+            r.bulkhead_permit = true;
+        }
+        edge.active += 1;
+        r.sent = true;
+        if r.attempt > 1 {
+            edge.active_retries += 1;
+            r.retrying = true;
+        }
+        r.attempt_sent = now;
+        let deadline = match call.timeout {
+            Some(t) => r.deadline.min(now.after(t)),
+            None => r.deadline,
+        };
+        let origin = Origin {
+            waiter: Waiter::Caller(req),
+            deadline,
+            client: r.client,
+        };
+        match self.arrive(now, call.to.0, origin) {
+            Some(child) => {
+                let r = &mut self.reqs[req as usize];
+                r.child = child;
+                if let Some(timeout) = call.timeout {
+                    let token = r.call_token;
+                    self.queue
+                        .push(now.after(timeout), Event::CallTimeout { req, token });
+                }
+            }
+            None => self.attempt_done(now, req, Outcome::Rejected, true),
+        }
+    }
+
+    /// Undoes what the current attempt held: breaker permit (recording its result),
+    /// bulkhead permit (passing it to the next waiter), budget counts, throttle tokens.
+    pub(super) fn settle_attempt(&mut self, now: SimTime, req: u32, outcome: Outcome) {
+        let p = self.p;
+        let e = self.edge_of(req);
+        let r = &mut self.reqs[req as usize];
+        let call = &p.services[r.service as usize].calls[r.next_call as usize];
+        r.child = NONE;
+        r.call_token = r.call_token.wrapping_add(1);
+        let edge = &mut self.edges[e];
+        if r.breaker_permit {
+            r.breaker_permit = false;
+            if let Some(b) = edge.breaker.as_mut() {
+                b.on_result(now, outcome != Outcome::Ok, now.since(r.attempt_sent));
+            }
+        }
+        if r.sent {
+            r.sent = false;
+            edge.active -= 1;
+            if r.retrying {
+                r.retrying = false;
+                edge.active_retries -= 1;
+            }
+            if let Some(t) = edge.throttle.as_mut() {
+                if outcome == Outcome::Ok {
+                    t.on_success();
+                } else if call.retry.as_ref().is_some_and(|rt| retryable(rt, outcome)) {
+                    t.on_failure();
+                }
+            }
+        }
+        if r.bulkhead_permit {
+            r.bulkhead_permit = false;
+            edge.bulkhead_active -= 1;
+            self.wake_bulkhead_waiter(now, e);
+        }
+    }
+
+    /// A bulkhead permit is free: the longest waiter (still waiting) takes it.
+    fn wake_bulkhead_waiter(&mut self, now: SimTime, e: usize) {
+        while let Some(w) = self.edges[e].bulkhead_waiting.pop_front() {
+            let r = &self.reqs[w as usize];
+            // Only a live caller still on this edge's call is waiting (others left).
+            if r.live && self.edge_of(w) == e && !r.sent && r.child == NONE {
+                self.send_attempt(now, w);
+                return;
+            }
+        }
+    }
+
+    pub(super) fn bulkhead_timed_out(&mut self, now: SimTime, req: u32) {
+        let e = self.edge_of(req);
+        let edge = &mut self.edges[e];
+        edge.bulkhead_waiting.retain(|&w| w != req);
+        edge.stats.bulkhead_rejected += self.reqs[req as usize].counted as u64;
+        self.attempt_done(now, req, Outcome::Rejected, true);
+    }
+
+    pub(super) fn attempt_timed_out(&mut self, now: SimTime, req: u32) {
+        let child = self.reqs[req as usize].child;
+        debug_assert_ne!(child, NONE, "a live call timer has a callee");
+        self.detach(child);
+        self.attempt_done(now, req, Outcome::Timeout, true);
+    }
+
+    /// The current attempt ended as the caller sees it (`Ok`, `Error`, `Rejected`,
+    /// `Timeout`): go on, retry after a backoff, or give the call up.
+    pub(super) fn attempt_done(
+        &mut self,
+        now: SimTime,
+        req: u32,
+        outcome: Outcome,
+        may_retry: bool,
+    ) {
+        self.settle_attempt(now, req, outcome);
+        let p = self.p;
+        let e = self.edge_of(req);
+        let r = &mut self.reqs[req as usize];
+        let call = &p.services[r.service as usize].calls[r.next_call as usize];
+        let counted = r.counted as u64;
+        let edge = &mut self.edges[e];
+        match outcome {
+            Outcome::Ok => {
+                edge.stats.ok += counted;
+                r.next_call += 1;
+                self.next_call(now, req);
+                return;
+            }
+            Outcome::Timeout => edge.stats.attempt_timeouts += counted,
+            Outcome::Rejected => edge.stats.attempt_rejected += counted,
+            _ => edge.stats.attempt_errors += counted,
+        }
+        if let Some(retry) = call.retry.as_ref().filter(|_| may_retry) {
+            match retry_verdict(retry, edge, r.attempt, outcome) {
+                Some(true) => {
+                    let delay = retry.policy.delay(r.attempt, r.prev_sleep, &mut edge.rng);
+                    r.prev_sleep = delay;
+                    let token = r.call_token;
+                    self.queue
+                        .push(now.after(delay), Event::CallRetry { req, token });
+                    return;
+                }
+                Some(false) => edge.stats.retries_denied += counted,
+                None => {}
+            }
+        }
+        edge.stats.failed += counted;
+        match call.dependency {
+            Dependency::Hard => self.answer(now, req, Outcome::DependencyFailed),
+            Dependency::Soft => {
+                let r = &mut self.reqs[req as usize];
+                r.degraded = true;
+                r.next_call += 1;
+                self.next_call(now, req);
+            }
+        }
+    }
+}
+
+/// Whether the retry policy covers a failed attempt that ended with `outcome`.
+pub(super) fn retryable(retry: &Retry, outcome: Outcome) -> bool {
+    let on = retry.policy.retry_on;
+    match outcome {
+        Outcome::Timeout => on.timeout,
+        Outcome::Rejected => on.rejected,
+        Outcome::Ok => false,
+        _ => on.error,
+    }
+}
+
+/// `None`: the policy does not retry this (attempts used up, or not a retryable
+/// outcome); `Some(false)`: it would, but the budget or the throttle says no;
+/// `Some(true)`: retry.
+pub(super) fn retry_verdict(
+    retry: &Retry,
+    edge: &Edge,
+    attempt: u32,
+    outcome: Outcome,
+) -> Option<bool> {
+    if attempt >= retry.policy.max_attempts || !retryable(retry, outcome) {
+        return None;
+    }
+    let budget_ok = retry
+        .budget
+        .is_none_or(|b| b.allows(edge.active, edge.active_retries));
+    let throttle_ok = edge.throttle.as_ref().is_none_or(|t| t.allows_retry());
+    Some(budget_ok && throttle_ok)
+}

@@ -1,0 +1,182 @@
+//! Clients: open arrivals, closed users, client timeouts and client retries. A client's
+//! logical request lives in a slot that also carries its idempotency key: it stays until
+//! the client has its answer and no request carrying the key is left in the platform.
+
+use super::call::retry_verdict;
+use super::service::Origin;
+use super::{Client, Event, Observer, Sim, Waiter, NONE};
+use crate::engine::SimTime;
+use crate::metrics::Outcome;
+use crate::model::WorkloadKind;
+
+impl<O: Observer> Sim<'_, O> {
+    pub(super) fn open_arrival(&mut self, now: SimTime, w: u32) {
+        self.send(now, w, 0);
+        let p = self.p;
+        let WorkloadKind::Open(schedule) = &p.workloads[w as usize].kind else {
+            unreachable!("arrival events come from open workloads only")
+        };
+        let state = &mut self.workloads[w as usize];
+        if let Some(t) = state.cursor.next(schedule, now, &mut state.rng) {
+            self.queue.push(t, Event::Arrival { workload: w });
+        }
+    }
+
+    pub(super) fn spike_arrival(&mut self, now: SimTime, fault: u32) {
+        let crate::model::FaultKind::Spike { workload, .. } = self.p.faults[fault as usize].kind
+        else {
+            unreachable!("spike arrivals come from spike faults only")
+        };
+        self.send(now, workload.0, 0);
+        let s = self.spikes[fault as usize]
+            .as_mut()
+            .expect("a spike has its state");
+        if let Some(t) = s.cursor.next(&s.schedule, now, &mut s.rng) {
+            self.queue.push(t, Event::SpikeArrival { fault });
+        }
+    }
+
+    /// A client of workload `w` sends a new logical request.
+    pub(super) fn send(&mut self, now: SimTime, w: u32, user: u32) {
+        let counted = now >= self.p.warmup;
+        self.rec.client_sent(w as usize, counted);
+        let client = Client {
+            workload: w,
+            user,
+            first_sent: now,
+            attempt: 0,
+            prev_sleep: SimTime::ZERO,
+            root: NONE,
+            token: 0,
+            refs: 1,
+            counted,
+            retrying: false,
+        };
+        let c = match self.free_clients.pop() {
+            Some(i) => {
+                let token = self.clients[i as usize].token;
+                self.clients[i as usize] = Client { token, ..client };
+                let t = self.tracked;
+                self.effects[i as usize * t..(i as usize + 1) * t].fill(0);
+                i
+            }
+            None => {
+                self.clients.push(client);
+                self.effects.extend(std::iter::repeat_n(0, self.tracked));
+                (self.clients.len() - 1) as u32
+            }
+        };
+        self.client_attempt(now, c);
+    }
+
+    /// One attempt of a client's request.
+    pub(super) fn client_attempt(&mut self, now: SimTime, c: u32) {
+        let p = self.p;
+        let cl = &mut self.clients[c as usize];
+        let w = cl.workload as usize;
+        let wl = &p.workloads[w];
+        cl.attempt += 1;
+        self.rec.client_attempt(w, cl.counted);
+        let edge = &mut self.client_edges[w];
+        edge.active += 1;
+        if cl.attempt > 1 {
+            edge.active_retries += 1;
+            cl.retrying = true;
+        }
+        let deadline = wl.timeout.map_or(SimTime::MAX, |t| now.after(t));
+        let origin = Origin {
+            waiter: Waiter::Client(c),
+            deadline,
+            client: c,
+        };
+        match self.arrive(now, wl.target.0, origin) {
+            Some(root) => {
+                let cl = &mut self.clients[c as usize];
+                cl.root = root;
+                if let Some(t) = wl.timeout {
+                    let token = cl.token;
+                    self.queue
+                        .push(now.after(t), Event::ClientTimeout { client: c, token });
+                }
+            }
+            None => self.client_attempt_done(now, c, Outcome::Rejected),
+        }
+    }
+
+    pub(super) fn client_timed_out(&mut self, now: SimTime, c: u32) {
+        let root = self.clients[c as usize].root;
+        debug_assert_ne!(root, NONE, "a live client timer has a request");
+        self.detach(root);
+        self.client_attempt_done(now, c, Outcome::Timeout);
+    }
+
+    /// A client's attempt ended as the client sees it: done, or retry after a backoff.
+    pub(super) fn client_attempt_done(&mut self, now: SimTime, c: u32, outcome: Outcome) {
+        let p = self.p;
+        let cl = &mut self.clients[c as usize];
+        let w = cl.workload as usize;
+        cl.token = cl.token.wrapping_add(1);
+        cl.root = NONE;
+        let edge = &mut self.client_edges[w];
+        edge.active -= 1;
+        if cl.retrying {
+            cl.retrying = false;
+            edge.active_retries -= 1;
+        }
+        let retry = p.workloads[w].retry.as_ref();
+        if let Some(t) = edge.throttle.as_mut() {
+            if outcome == Outcome::Ok {
+                t.on_success();
+            } else if retry.is_some_and(|r| super::call::retryable(r, outcome)) {
+                t.on_failure();
+            }
+        }
+        if outcome != Outcome::Ok {
+            if let Some(retry) = retry {
+                match retry_verdict(retry, edge, cl.attempt, outcome) {
+                    Some(true) => {
+                        let delay = retry.policy.delay(cl.attempt, cl.prev_sleep, &mut edge.rng);
+                        cl.prev_sleep = delay;
+                        let token = cl.token;
+                        self.queue
+                            .push(now.after(delay), Event::ClientRetry { client: c, token });
+                        return;
+                    }
+                    Some(false) => self.rec.client_retry_denied(w, cl.counted),
+                    None => {}
+                }
+            }
+        }
+        self.client_finish(now, c, outcome);
+    }
+
+    /// The client has its final answer; a closed user then thinks again.
+    fn client_finish(&mut self, now: SimTime, c: u32, outcome: Outcome) {
+        let p = self.p;
+        let cl = self.clients[c as usize];
+        let w = cl.workload as usize;
+        self.rec
+            .client_done(w, outcome, now.since(cl.first_sent), cl.counted);
+        if let WorkloadKind::Closed { think_time, .. } = &p.workloads[w].kind {
+            let t = think_time.sample(&mut self.workloads[w].rng);
+            self.queue.push(
+                now.after(t),
+                Event::Think {
+                    workload: cl.workload,
+                    user: cl.user,
+                },
+            );
+        }
+        self.unref_client(c);
+    }
+
+    /// Drops one reference to a client's slot; the last one frees it.
+    pub(super) fn unref_client(&mut self, c: u32) {
+        let cl = &mut self.clients[c as usize];
+        cl.refs -= 1;
+        if cl.refs == 0 {
+            cl.token = cl.token.wrapping_add(1);
+            self.free_clients.push(c);
+        }
+    }
+}

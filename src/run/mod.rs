@@ -1,0 +1,699 @@
+//! The run loop: gives the engine's events their meaning for services, calls and clients.
+//!
+//! A request's life at a service (`service.rs`):
+//! 1. It arrives at a replica chosen by the service's balancer among the replicas that are
+//!    up. The replica may refuse it: rate limit, concurrency limit, full waiting room.
+//! 2. A free server takes it at once, or it waits. When a server frees up, the waiting
+//!    room's discipline picks the next request; one that waited past `queue_timeout` or
+//!    whose deadline passed (with `drop_expired`) is shed instead of served.
+//! 3. It holds its server for a service time drawn from the service's distribution
+//!    (stretched by pauses and capacity faults, lengthened by latency faults), then may
+//!    fail with the service's `error_rate` (plus any error fault).
+//! 4. Still holding the server (thread-per-request), it makes its calls in order
+//!    (`call.rs`): each attempt passes the edge's breaker and bulkhead, waits for the
+//!    callee's answer or the call's timeout, and failed attempts are retried as the
+//!    edge's retry policy, budget and throttle allow. A call that fails in the end fails
+//!    the request (`Hard`) or leaves it degraded (`Soft`).
+//! 5. It answers, frees its server, and wakes its waiter: the calling request or the
+//!    client (`client.rs`), which may retry too.
+//!
+//! A caller that times out stops waiting, but the callee does not know: it finishes the
+//! abandoned request anyway (its outcome is then `Timeout`). That wasted work is what
+//! makes real overloads worse, so it is simulated, not skipped. Faults (`fault.rs`) crash,
+//! pause, slow down and overload services between their start and end events.
+//!
+//! The loop allocates nothing per event once the slabs, waiting rooms and the heap have
+//! grown to the run's peak (crashes allocate a list of their victims).
+
+mod call;
+mod client;
+mod fault;
+mod service;
+
+use crate::engine::{stream, EventQueue, SimTime, Stream};
+use crate::mech::breaker::Breaker;
+use crate::mech::limits::{ConcurrencyLimit, RateLimiter};
+use crate::mech::retry::RetryThrottle;
+use crate::metrics::summary::{BreakerSummary, CallSummary, Transition};
+use crate::metrics::verdict::{verdicts, FaultSpan};
+use crate::metrics::{Outcome, Recorder, Summary};
+use crate::model::schedule::{ArrivalCursor, RateSchedule};
+use crate::model::{FaultKind, Platform, ServiceId, WorkloadKind};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Limits that keep a run bounded whatever the scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Stop with an error after this many events.
+    pub max_events: u64,
+    /// Stop with an error when this many requests are in the platform at once (an
+    /// overloaded platform with unbounded queues would otherwise eat all memory).
+    pub max_in_flight: u32,
+    /// Most rows in the time series; longer runs get proportionally wider windows.
+    pub max_rows: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_events: 20_000_000_000,
+            max_in_flight: 5_000_000,
+            max_rows: 3_600,
+        }
+    }
+}
+
+/// Why a run could not finish.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot finish the run: more than {limit} events by {at} of virtual time; shorten `duration` or raise --max-events")]
+    TooManyEvents { limit: u64, at: SimTime },
+    #[error("cannot finish the run: more than {limit} requests in the platform at once at {at} (it is overloaded and its queues are unbounded); set `queue_capacity`, timeouts, or lower the load, or raise --max-in-flight")]
+    TooManyInFlight { limit: u32, at: SimTime },
+}
+
+/// Watches a run from inside without changing it: the property tests check invariants
+/// through it, and traces are written through it. Every method does nothing by default,
+/// so the unobserved run pays nothing.
+pub trait Observer {
+    /// An event is about to be handled at `now`.
+    #[inline]
+    fn event(&mut self, _now: SimTime) {}
+    /// Request `uid` arrived at `service`.
+    #[inline]
+    fn arrival(&mut self, _now: SimTime, _service: ServiceId, _uid: u64) {}
+    /// Request `uid` ended at `service`.
+    #[inline]
+    fn outcome(&mut self, _now: SimTime, _service: ServiceId, _uid: u64, _outcome: Outcome) {}
+}
+
+impl Observer for () {}
+
+/// Runs `platform` to its horizon.
+pub fn run(platform: &Platform, limits: Limits) -> Result<Summary, RunError> {
+    run_observed(platform, limits, &mut ())
+}
+
+/// Runs `platform` to its horizon, telling `observer` what happens.
+pub fn run_observed<O: Observer>(
+    platform: &Platform,
+    limits: Limits,
+    observer: &mut O,
+) -> Result<Summary, RunError> {
+    let mut sim = Sim::new(platform, limits, observer);
+    sim.start();
+    sim.run_loop()?;
+    Ok(sim.finish())
+}
+
+/// Width of a time-series row: the scenario's window, times the smallest whole factor
+/// that keeps the series within `max_rows` rows.
+pub fn effective_window(p: &Platform, max_rows: u64) -> SimTime {
+    let rows = p.duration.0.div_ceil(p.window.0);
+    let factor = rows.div_ceil(max_rows.max(1)).max(1);
+    SimTime(p.window.0.saturating_mul(factor))
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Event {
+    /// The next arrival of an open workload.
+    Arrival {
+        workload: u32,
+    },
+    /// The next extra arrival of a spike fault.
+    SpikeArrival {
+        fault: u32,
+    },
+    /// A closed workload's user has finished thinking.
+    Think {
+        workload: u32,
+        user: u32,
+    },
+    /// A request's service time is over; void unless `generation` matches.
+    ServiceDone {
+        req: u32,
+        token: u32,
+    },
+    /// A call attempt's timeout; void unless the caller's `call_token` matches.
+    CallTimeout {
+        req: u32,
+        token: u32,
+    },
+    /// A call's backoff is over: make the next attempt (same token rule).
+    CallRetry {
+        req: u32,
+        token: u32,
+    },
+    /// A caller waited too long for a bulkhead permit (same token rule).
+    BulkheadTimeout {
+        req: u32,
+        token: u32,
+    },
+    /// A client attempt's timeout; void unless the client's `token` matches.
+    ClientTimeout {
+        client: u32,
+        token: u32,
+    },
+    /// A client's backoff is over (same token rule).
+    ClientRetry {
+        client: u32,
+        token: u32,
+    },
+    FaultStart {
+        fault: u32,
+    },
+    FaultEnd {
+        fault: u32,
+    },
+    /// The end of a time-series window.
+    Window,
+    /// The end of the warmup.
+    WarmupEnd,
+}
+
+/// Who waits for a request's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waiter {
+    /// Nobody: the waiter gave up.
+    Nobody,
+    /// The request in this slot, which called it.
+    Caller(u32),
+    /// The client in this slot.
+    Client(u32),
+}
+
+const NONE: u32 = u32::MAX;
+
+/// One request at one service. Slots are reused; the tokens only ever grow, so a timer
+/// that outlives its request (or its call attempt) can tell.
+#[derive(Debug, Clone, Copy)]
+struct Request {
+    uid: u64,
+    arrived: SimTime,
+    /// The propagated deadline: the earliest moment a waiter up the chain gives up.
+    deadline: SimTime,
+    /// When the current call attempt was sent (breaker durations).
+    attempt_sent: SimTime,
+    /// The last backoff slept (decorrelated jitter).
+    prev_sleep: SimTime,
+    service: u32,
+    replica: u32,
+    waiter: Waiter,
+    /// The callee of the current attempt, or `NONE`.
+    child: u32,
+    /// The client whose idempotency key this request carries, or `NONE`.
+    client: u32,
+    /// Grows when a call attempt ends or the slot is freed.
+    call_token: u32,
+    /// Grows when the slot is freed.
+    generation: u32,
+    next_call: u32,
+    /// Attempt number of the current call, from 1.
+    attempt: u32,
+    live: bool,
+    counted: bool,
+    degraded: bool,
+    abandoned: bool,
+    /// Holds a server (false while waiting for one).
+    in_service: bool,
+    /// The current attempt holds a breaker permit / a bulkhead permit / was sent / is a
+    /// retry: what settling the attempt must undo.
+    breaker_permit: bool,
+    bulkhead_permit: bool,
+    sent: bool,
+    retrying: bool,
+}
+
+#[derive(Debug, Default)]
+struct Replica {
+    /// Crash faults holding this replica down (0 = up).
+    down: u32,
+    busy: u32,
+    /// Requests held: waiting or in service (least-outstanding balancing, limits).
+    held: u32,
+    waiting: VecDeque<u32>,
+    /// When the waiting room last went from empty to not empty (adaptive LIFO).
+    nonempty_since: SimTime,
+    rate_limiter: Option<RateLimiter>,
+    limit: Option<ConcurrencyLimit>,
+}
+
+struct ServiceState {
+    replicas: Vec<Replica>,
+    up: u32,
+    next_rr: u32,
+    rng_time: Stream,
+    rng_error: Stream,
+    rng_balance: Stream,
+    rng_fault: Stream,
+    /// Faults that change how this service works (indices into `Platform::faults`).
+    faults: Vec<u32>,
+    /// Index among side-effect services, or `NONE`.
+    tracked: u32,
+}
+
+/// Retry and protection state of one call edge, or of one workload's clients.
+struct Edge {
+    breaker: Option<Breaker>,
+    bulkhead_active: u32,
+    bulkhead_waiting: VecDeque<u32>,
+    /// Attempts in flight, and those of them that are retries (retry budget).
+    active: u64,
+    active_retries: u64,
+    throttle: Option<RetryThrottle>,
+    rng: Stream,
+    stats: CallSummary,
+}
+
+/// A client's logical request: its attempts and the idempotency key they share.
+#[derive(Debug, Clone, Copy)]
+struct Client {
+    workload: u32,
+    user: u32,
+    first_sent: SimTime,
+    attempt: u32,
+    prev_sleep: SimTime,
+    /// The current attempt's request, or `NONE`.
+    root: u32,
+    /// Grows when an attempt ends or the slot is freed.
+    token: u32,
+    /// Live requests carrying this key, plus one while the client still waits.
+    refs: u32,
+    counted: bool,
+    retrying: bool,
+}
+
+struct WorkloadState {
+    cursor: ArrivalCursor,
+    rng: Stream,
+}
+
+struct SpikeState {
+    schedule: RateSchedule,
+    cursor: ArrivalCursor,
+    rng: Stream,
+}
+
+struct Sim<'a, O: Observer> {
+    p: &'a Platform,
+    limits: Limits,
+    obs: &'a mut O,
+    queue: EventQueue<Event>,
+    reqs: Vec<Request>,
+    free: Vec<u32>,
+    live: u32,
+    next_uid: u64,
+    clients: Vec<Client>,
+    free_clients: Vec<u32>,
+    /// Side effects per client and tracked service: `clients.len() x tracked` counters.
+    effects: Vec<u16>,
+    tracked: usize,
+    services: Vec<ServiceState>,
+    /// Index of each service's first call edge in `edges`.
+    edge_base: Vec<u32>,
+    edges: Vec<Edge>,
+    client_edges: Vec<Edge>,
+    workloads: Vec<WorkloadState>,
+    spikes: Vec<Option<SpikeState>>,
+    rec: Recorder,
+    window: SimTime,
+    events: u64,
+}
+
+impl<'a, O: Observer> Sim<'a, O> {
+    fn new(p: &'a Platform, limits: Limits, obs: &'a mut O) -> Self {
+        let mut tracked = 0;
+        let services = p
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let faults = p
+                    .faults
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| f.kind.target() == Some(ServiceId(i as u32)))
+                    .filter(|(_, f)| {
+                        !matches!(f.kind, FaultKind::Crash { .. } | FaultKind::Spike { .. })
+                    })
+                    .map(|(j, _)| j as u32)
+                    .collect();
+                let replica = || Replica {
+                    rate_limiter: s
+                        .rate_limit
+                        .map(|(rate, burst)| RateLimiter::new(rate, burst)),
+                    limit: s.concurrency_limit.clone(),
+                    ..Replica::default()
+                };
+                ServiceState {
+                    replicas: (0..s.replicas).map(|_| replica()).collect(),
+                    up: s.replicas,
+                    next_rr: 0,
+                    rng_time: stream(p.seed, &format!("service/{}/service_time", s.name)),
+                    rng_error: stream(p.seed, &format!("service/{}/errors", s.name)),
+                    rng_balance: stream(p.seed, &format!("service/{}/balancer", s.name)),
+                    rng_fault: stream(p.seed, &format!("service/{}/faults", s.name)),
+                    faults,
+                    tracked: if s.side_effect {
+                        tracked += 1;
+                        tracked as u32 - 1
+                    } else {
+                        NONE
+                    },
+                }
+            })
+            .collect();
+        let mut edge_base = Vec::with_capacity(p.services.len());
+        let mut edges = Vec::new();
+        for s in &p.services {
+            edge_base.push(edges.len() as u32);
+            for (k, c) in s.calls.iter().enumerate() {
+                let to = &p.service(c.to).name;
+                edges.push(Edge::new(
+                    p.seed,
+                    &format!("call/{}/{k}->{to}", s.name),
+                    c.breaker.map(Breaker::new),
+                    c.retry.as_ref().and_then(|r| r.throttle),
+                    CallSummary {
+                        from: s.name.clone(),
+                        to: to.clone(),
+                        ..CallSummary::default()
+                    },
+                ));
+            }
+        }
+        let client_edges = p
+            .workloads
+            .iter()
+            .map(|w| {
+                Edge::new(
+                    p.seed,
+                    &format!("client/{}", w.name),
+                    None,
+                    w.retry.as_ref().and_then(|r| r.throttle),
+                    CallSummary::default(),
+                )
+            })
+            .collect();
+        let workloads = p
+            .workloads
+            .iter()
+            .map(|w| WorkloadState {
+                cursor: ArrivalCursor::default(),
+                rng: stream(p.seed, &format!("workload/{}", w.name)),
+            })
+            .collect();
+        let spikes = p
+            .faults
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match f.kind {
+                FaultKind::Spike { rate, .. } => Some(SpikeState {
+                    schedule: RateSchedule::from_points(vec![
+                        (SimTime::ZERO, 0.0),
+                        (f.start, 0.0),
+                        (f.start, rate),
+                        (f.end, rate),
+                        (f.end, 0.0),
+                    ]),
+                    cursor: ArrivalCursor::default(),
+                    rng: stream(p.seed, &format!("fault/{i}/spike")),
+                }),
+                _ => None,
+            })
+            .collect();
+        let window = effective_window(p, limits.max_rows);
+        let rows = p.duration.0.div_ceil(window.0) as usize;
+        Sim {
+            p,
+            limits,
+            obs,
+            queue: EventQueue::new(),
+            reqs: Vec::with_capacity(1024),
+            free: Vec::with_capacity(1024),
+            live: 0,
+            next_uid: 0,
+            clients: Vec::with_capacity(256),
+            free_clients: Vec::with_capacity(256),
+            effects: Vec::new(),
+            tracked,
+            services,
+            edge_base,
+            edges,
+            client_edges,
+            workloads,
+            spikes,
+            rec: Recorder::new(p, rows),
+            window,
+            events: 0,
+        }
+    }
+
+    /// Schedules the first event of every source.
+    fn start(&mut self) {
+        let p = self.p;
+        if p.warmup > SimTime::ZERO {
+            self.queue.push(p.warmup, Event::WarmupEnd);
+        }
+        self.queue.push(self.window, Event::Window);
+        for (i, f) in p.faults.iter().enumerate() {
+            self.queue
+                .push(f.start, Event::FaultStart { fault: i as u32 });
+            self.queue.push(f.end, Event::FaultEnd { fault: i as u32 });
+        }
+        for (i, spike) in self.spikes.iter_mut().enumerate() {
+            if let Some(s) = spike {
+                if let Some(t) = s.cursor.next(&s.schedule, SimTime::ZERO, &mut s.rng) {
+                    self.queue.push(t, Event::SpikeArrival { fault: i as u32 });
+                }
+            }
+        }
+        for (w, wl) in p.workloads.iter().enumerate() {
+            let state = &mut self.workloads[w];
+            match &wl.kind {
+                WorkloadKind::Open(schedule) => {
+                    if let Some(t) = state.cursor.next(schedule, SimTime::ZERO, &mut state.rng) {
+                        self.queue.push(t, Event::Arrival { workload: w as u32 });
+                    }
+                }
+                WorkloadKind::Closed { users, think_time } => {
+                    // Users start mid-thought, so they do not all send at time zero.
+                    for user in 0..*users {
+                        let t = think_time.sample(&mut state.rng);
+                        self.queue.push(
+                            t,
+                            Event::Think {
+                                workload: w as u32,
+                                user,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn run_loop(&mut self) -> Result<(), RunError> {
+        let horizon = self.p.duration;
+        while let Some((now, event)) = self.queue.pop() {
+            if now >= horizon {
+                break;
+            }
+            self.events += 1;
+            if self.events > self.limits.max_events {
+                return Err(RunError::TooManyEvents {
+                    limit: self.limits.max_events,
+                    at: now,
+                });
+            }
+            self.obs.event(now);
+            self.handle(now, event);
+            if self.live > self.limits.max_in_flight {
+                return Err(RunError::TooManyInFlight {
+                    limit: self.limits.max_in_flight,
+                    at: now,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn handle(&mut self, now: SimTime, event: Event) {
+        match event {
+            Event::Arrival { workload } => self.open_arrival(now, workload),
+            Event::SpikeArrival { fault } => self.spike_arrival(now, fault),
+            Event::Think { workload, user } => self.send(now, workload, user),
+            Event::ServiceDone { req, token } => {
+                if self.reqs[req as usize].generation == token {
+                    self.service_done(now, req);
+                }
+            }
+            Event::CallTimeout { req, token } => {
+                if self.reqs[req as usize].call_token == token {
+                    self.attempt_timed_out(now, req);
+                }
+            }
+            Event::CallRetry { req, token } => {
+                if self.reqs[req as usize].call_token == token {
+                    self.attempt(now, req);
+                }
+            }
+            Event::BulkheadTimeout { req, token } => {
+                if self.reqs[req as usize].call_token == token {
+                    self.bulkhead_timed_out(now, req);
+                }
+            }
+            Event::ClientTimeout { client, token } => {
+                if self.clients[client as usize].token == token {
+                    self.client_timed_out(now, client);
+                }
+            }
+            Event::ClientRetry { client, token } => {
+                if self.clients[client as usize].token == token {
+                    self.client_attempt(now, client);
+                }
+            }
+            Event::FaultStart { fault } => self.fault_start(now, fault),
+            Event::FaultEnd { fault } => self.fault_end(now, fault),
+            Event::Window => {
+                self.rec.close_window(now);
+                self.queue.push(now.after(self.window), Event::Window);
+            }
+            Event::WarmupEnd => self.rec.end_warmup(now),
+        }
+    }
+
+    fn finish(self) -> Summary {
+        let p = self.p;
+        let end = p.duration;
+        let mut summary = self.rec.finish(p, end, self.events);
+        summary.window_s = self.window.as_secs_f64();
+        let mut names: BTreeMap<String, usize> = BTreeMap::new();
+        for edge in self.edges {
+            let mut stats = edge.stats;
+            stats.retries = stats.attempts.saturating_sub(stats.calls);
+            stats.amplification = ratio(stats.attempts, stats.calls);
+            stats.breaker = edge.breaker.map(|b| breaker_summary(&b, end));
+            let base = format!("{}->{}", stats.from, stats.to);
+            let n = names.entry(base.clone()).or_insert(0);
+            *n += 1;
+            let key = if *n == 1 { base } else { format!("{base}#{n}") };
+            summary.calls.insert(key, stats);
+        }
+        let spans: Vec<FaultSpan> = p
+            .faults
+            .iter()
+            .map(|f| FaultSpan {
+                kind: f.kind.name().to_string(),
+                target: f.kind.target().map(|t| p.service(t).name.clone()),
+                start_s: f.start.as_secs_f64(),
+                end_s: f.end.as_secs_f64(),
+            })
+            .collect();
+        summary.faults = verdicts(
+            &summary.timeseries,
+            summary.window_s,
+            summary.warmup_s,
+            summary.duration_s,
+            &p.recovery_check,
+            &spans,
+        );
+        summary
+    }
+
+    // ---- request slots ---------------------------------------------------------------
+
+    #[inline]
+    fn alloc(&mut self, mut r: Request) -> u32 {
+        self.live += 1;
+        if r.client != NONE {
+            self.clients[r.client as usize].refs += 1;
+        }
+        match self.free.pop() {
+            Some(i) => {
+                let old = &self.reqs[i as usize];
+                r.call_token = old.call_token;
+                r.generation = old.generation;
+                self.reqs[i as usize] = r;
+                i
+            }
+            None => {
+                self.reqs.push(r);
+                (self.reqs.len() - 1) as u32
+            }
+        }
+    }
+
+    #[inline]
+    fn release(&mut self, req: u32) {
+        let r = &mut self.reqs[req as usize];
+        r.generation = r.generation.wrapping_add(1);
+        r.call_token = r.call_token.wrapping_add(1);
+        r.waiter = Waiter::Nobody;
+        r.live = false;
+        let client = r.client;
+        self.live -= 1;
+        self.free.push(req);
+        if client != NONE {
+            self.unref_client(client);
+        }
+    }
+}
+
+impl Edge {
+    fn new(
+        seed: u64,
+        name: &str,
+        breaker: Option<Breaker>,
+        throttle: Option<(f64, f64)>,
+        stats: CallSummary,
+    ) -> Self {
+        Edge {
+            breaker,
+            bulkhead_active: 0,
+            bulkhead_waiting: VecDeque::new(),
+            active: 0,
+            active_retries: 0,
+            throttle: throttle.map(|(max, ratio)| RetryThrottle::new(max, ratio)),
+            rng: stream(seed, name),
+            stats,
+        }
+    }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+fn state_name(s: crate::mech::breaker::BreakerState) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn breaker_summary(b: &Breaker, end: SimTime) -> BreakerSummary {
+    use crate::mech::breaker::BreakerState;
+    let transitions = b.transitions();
+    BreakerSummary {
+        opened: transitions
+            .iter()
+            .filter(|(_, s)| *s == BreakerState::Open)
+            .count() as u64,
+        open_s: b.time_open(end).as_secs_f64(),
+        state: state_name(b.state()),
+        transitions: transitions
+            .iter()
+            .take(1000)
+            .map(|(t, s)| Transition {
+                t_s: t.as_secs_f64(),
+                state: state_name(*s),
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,374 @@
+//! Services: admission, waiting rooms, service times, and answers.
+
+use super::{Event, Observer, Request, Sim, Waiter, NONE};
+use crate::engine::SimTime;
+use crate::metrics::{Effect, Outcome, Refusal};
+use crate::model::{Balancer, Discipline, FaultKind, ServiceId};
+use rand::Rng;
+
+/// A waiting room that has not been empty for this long is a standing queue: adaptive
+/// LIFO serves newest first while it lasts (Facebook, "Fail at Scale").
+const STANDING_QUEUE: SimTime = SimTime::from_millis(100);
+
+/// What a new request carries from its sender.
+pub(super) struct Origin {
+    pub waiter: Waiter,
+    pub deadline: SimTime,
+    pub client: u32,
+}
+
+impl<O: Observer> Sim<'_, O> {
+    /// A request arrives at service `s`. Returns its slot, or `None` if it was refused
+    /// (it then never held a slot, and its sender must be told at once).
+    pub(super) fn arrive(&mut self, now: SimTime, s: u32, origin: Origin) -> Option<u32> {
+        let counted = now >= self.p.warmup;
+        let uid = self.next_uid;
+        self.next_uid += 1;
+        self.obs.arrival(now, ServiceId(s), uid);
+        self.rec.arrival(s as usize, counted);
+        let p = self.p;
+        let spec = &p.services[s as usize];
+        let refusal = match self.pick_replica(s) {
+            None => Err(Refusal::Unavailable),
+            Some(replica) => {
+                let state = &mut self.services[s as usize].replicas[replica as usize];
+                if state
+                    .limit
+                    .as_ref()
+                    .is_some_and(|l| state.held >= l.limit())
+                {
+                    Err(Refusal::ConcurrencyLimited)
+                } else if state
+                    .rate_limiter
+                    .as_mut()
+                    .is_some_and(|l| !l.try_acquire(now))
+                {
+                    Err(Refusal::RateLimited)
+                } else if state.busy >= spec.concurrency
+                    && spec
+                        .queue_capacity
+                        .is_some_and(|k| state.waiting.len() >= k as usize)
+                {
+                    Err(Refusal::QueueFull)
+                } else {
+                    Ok(replica)
+                }
+            }
+        };
+        let replica = match refusal {
+            Ok(r) => r,
+            Err(why) => {
+                self.rec.rejected(s as usize, counted, why);
+                self.obs.outcome(now, ServiceId(s), uid, Outcome::Rejected);
+                return None;
+            }
+        };
+        let req = self.alloc(Request {
+            uid,
+            arrived: now,
+            deadline: origin.deadline,
+            attempt_sent: now,
+            prev_sleep: SimTime::ZERO,
+            service: s,
+            replica,
+            waiter: origin.waiter,
+            child: NONE,
+            client: origin.client,
+            call_token: 0,
+            generation: 0,
+            next_call: 0,
+            attempt: 0,
+            live: true,
+            counted,
+            degraded: false,
+            abandoned: false,
+            in_service: false,
+            breaker_permit: false,
+            bulkhead_permit: false,
+            sent: false,
+            retrying: false,
+        });
+        let state = &mut self.services[s as usize].replicas[replica as usize];
+        state.held += 1;
+        let queued = state.busy >= spec.concurrency;
+        self.rec.admitted(s as usize, now, queued, counted);
+        if queued {
+            if state.waiting.is_empty() {
+                state.nonempty_since = now;
+            }
+            state.waiting.push_back(req);
+        } else {
+            state.busy += 1;
+            self.begin_service(now, req);
+        }
+        Some(req)
+    }
+
+    /// A replica that is up, by the service's balancer; `None` when all are down.
+    fn pick_replica(&mut self, s: u32) -> Option<u32> {
+        let p = self.p;
+        let n = p.services[s as usize].replicas;
+        let state = &mut self.services[s as usize];
+        let up = state.up;
+        if up == 0 {
+            return None;
+        }
+        if n == 1 {
+            return Some(0);
+        }
+        // The k-th replica that is up (all of them, unless a crash fault holds some).
+        let nth_up = |state: &super::ServiceState, k: u32| -> u32 {
+            if up == n {
+                return k;
+            }
+            let mut seen = 0;
+            for (i, r) in state.replicas.iter().enumerate() {
+                if r.down == 0 {
+                    if seen == k {
+                        return i as u32;
+                    }
+                    seen += 1;
+                }
+            }
+            unreachable!("k < number of replicas up")
+        };
+        Some(match p.services[s as usize].balancer {
+            Balancer::RoundRobin => {
+                let k = state.next_rr % up;
+                state.next_rr = (k + 1) % up;
+                nth_up(state, k)
+            }
+            Balancer::Random => {
+                let k = state.rng_balance.random_range(0..up);
+                nth_up(state, k)
+            }
+            Balancer::LeastOutstanding => {
+                if up == 1 {
+                    return Some(nth_up(state, 0));
+                }
+                let a = state.rng_balance.random_range(0..up);
+                let b = (a + state.rng_balance.random_range(1..up)) % up;
+                let (a, b) = (nth_up(state, a), nth_up(state, b));
+                let (ha, hb) = (
+                    state.replicas[a as usize].held,
+                    state.replicas[b as usize].held,
+                );
+                if hb < ha {
+                    b
+                } else {
+                    a
+                }
+            }
+        })
+    }
+
+    /// The request has a server: draw its service time, as faults stretch it.
+    #[inline]
+    pub(super) fn begin_service(&mut self, now: SimTime, req: u32) {
+        let r = &mut self.reqs[req as usize];
+        r.in_service = true;
+        let token = r.generation;
+        let s = r.service as usize;
+        let state = &mut self.services[s];
+        let mut work = self.p.services[s].service_time.sample(&mut state.rng_time);
+        let done = if state.faults.is_empty() {
+            now.after(work)
+        } else {
+            let p = self.p;
+            for &f in &state.faults {
+                let f = &p.faults[f as usize];
+                if f.start <= now && now < f.end {
+                    match &f.kind {
+                        FaultKind::Latency { add, .. } => {
+                            work = work.after(add.sample(&mut state.rng_fault));
+                        }
+                        FaultKind::Capacity { factor, .. } => {
+                            work = SimTime((work.0 as f64 / factor).round() as u64);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            self.progress(s, now, work)
+        };
+        self.queue.push(done, Event::ServiceDone { req, token });
+    }
+
+    /// When `work` started at `now` is done, if the service's pauses stop the clock.
+    fn progress(&self, s: usize, now: SimTime, work: SimTime) -> SimTime {
+        let p = self.p;
+        let mut t = now;
+        let mut left = work;
+        // Pauses are few; walk them in start order.
+        let mut pauses: Vec<(SimTime, SimTime)> = self.services[s]
+            .faults
+            .iter()
+            .map(|&f| &p.faults[f as usize])
+            .filter(|f| matches!(f.kind, FaultKind::Pause { .. }) && f.end > now)
+            .map(|f| (f.start, f.end))
+            .collect();
+        if pauses.is_empty() {
+            return now.after(work);
+        }
+        pauses.sort_unstable();
+        for (start, end) in pauses {
+            if end <= t {
+                continue;
+            }
+            if start <= t {
+                t = end;
+                continue;
+            }
+            if t.after(left) <= start {
+                break;
+            }
+            left = SimTime(left.0 - (start.0 - t.0));
+            t = end;
+        }
+        t.after(left)
+    }
+
+    pub(super) fn service_done(&mut self, now: SimTime, req: u32) {
+        let s = self.reqs[req as usize].service as usize;
+        let p = self.p;
+        let spec = &p.services[s];
+        let state = &mut self.services[s];
+        let mut failed = spec.error_rate > 0.0 && state.rng_error.random::<f64>() < spec.error_rate;
+        if !failed {
+            for &f in &state.faults {
+                let f = &p.faults[f as usize];
+                if let FaultKind::Errors { rate, .. } = f.kind {
+                    if f.start <= now && now < f.end && state.rng_fault.random::<f64>() < rate {
+                        failed = true;
+                    }
+                }
+            }
+        }
+        if failed {
+            self.answer(now, req, Outcome::Error);
+        } else {
+            self.next_call(now, req);
+        }
+    }
+
+    /// Whether a service with `drop_expired` should stop working on `req`.
+    #[inline]
+    pub(super) fn expired(&self, now: SimTime, req: u32) -> bool {
+        let r = &self.reqs[req as usize];
+        self.p.services[r.service as usize].drop_expired && (r.abandoned || now >= r.deadline)
+    }
+
+    /// A server of `replica` is free: give it to the next waiting request worth serving.
+    fn serve_next(&mut self, now: SimTime, s: usize, replica: u32) {
+        let p = self.p;
+        let spec = &p.services[s];
+        loop {
+            let state = &mut self.services[s].replicas[replica as usize];
+            let lifo = match spec.discipline {
+                Discipline::Fifo => false,
+                Discipline::Lifo => true,
+                Discipline::AdaptiveLifo => now.since(state.nonempty_since) > STANDING_QUEUE,
+            };
+            let next = if lifo {
+                state.waiting.pop_back()
+            } else {
+                state.waiting.pop_front()
+            };
+            let Some(next) = next else {
+                state.busy -= 1;
+                return;
+            };
+            if state.waiting.is_empty() {
+                state.nonempty_since = now;
+            }
+            let r = self.reqs[next as usize];
+            let waited = now.since(r.arrived);
+            let stale = spec.queue_timeout.is_some_and(|t| waited > t) || self.expired(now, next);
+            if stale {
+                self.services[s].replicas[replica as usize].held -= 1;
+                self.rec
+                    .dropped_waiting(s, now, Outcome::Shed, waited, r.counted);
+                self.end(now, next, Outcome::Shed);
+                continue;
+            }
+            self.rec.dequeued(s, now, waited, r.counted);
+            self.begin_service(now, next);
+            return;
+        }
+    }
+
+    /// The request answers: record, free its server and slot, wake its waiter.
+    pub(super) fn answer(&mut self, now: SimTime, req: u32, outcome: Outcome) {
+        let r = self.reqs[req as usize];
+        let outcome = if r.abandoned {
+            Outcome::Timeout
+        } else {
+            outcome
+        };
+        let s = r.service as usize;
+        let sojourn = now.since(r.arrived);
+        self.rec
+            .answered(s, now, outcome, sojourn, r.counted, r.degraded);
+        if outcome == Outcome::Ok && r.client != NONE && self.services[s].tracked != NONE {
+            self.side_effect(s, &r);
+        }
+        let replica = &mut self.services[s].replicas[r.replica as usize];
+        let held = replica.held;
+        replica.held -= 1;
+        if let Some(limit) = replica.limit.as_mut() {
+            let dropped = matches!(outcome, Outcome::Timeout | Outcome::Shed);
+            limit.on_sample(sojourn, held, dropped);
+        }
+        self.serve_next(now, s, r.replica);
+        self.end(now, req, outcome);
+    }
+
+    /// Counts a successful side effect under the request's idempotency key.
+    fn side_effect(&mut self, s: usize, r: &Request) {
+        let t = self.services[s].tracked as usize;
+        let slot = &mut self.effects[r.client as usize * self.tracked + t];
+        *slot = slot.saturating_add(1);
+        let kind = match (*slot, self.p.services[s].idempotent) {
+            (1, _) => Effect::First,
+            (_, true) => Effect::Deduplicated,
+            (_, false) => Effect::Duplicate,
+        };
+        self.rec.side_effect(s, r.counted, kind);
+    }
+
+    /// The request has ended (its counts and server are settled): tell the observer, free
+    /// the slot, and wake whoever waits for it.
+    pub(super) fn end(&mut self, now: SimTime, req: u32, outcome: Outcome) {
+        let r = self.reqs[req as usize];
+        let outcome = if r.abandoned {
+            Outcome::Timeout
+        } else {
+            outcome
+        };
+        self.obs.outcome(now, ServiceId(r.service), r.uid, outcome);
+        if r.child != NONE {
+            // Killed while waiting for a call: its callee works on for nobody.
+            self.detach(r.child);
+        }
+        if r.sent || r.breaker_permit || r.bulkhead_permit {
+            self.settle_attempt(now, req, Outcome::Error);
+        }
+        self.release(req);
+        match r.waiter {
+            Waiter::Nobody => {}
+            Waiter::Caller(caller) => {
+                self.attempt_done(now, caller, outcome.seen_by_caller(), true)
+            }
+            Waiter::Client(client) => {
+                self.client_attempt_done(now, client, outcome.seen_by_caller())
+            }
+        }
+    }
+
+    /// Nobody waits for `req` any more.
+    pub(super) fn detach(&mut self, req: u32) {
+        let c = &mut self.reqs[req as usize];
+        c.waiter = Waiter::Nobody;
+        c.abandoned = true;
+    }
+}
