@@ -462,6 +462,8 @@ impl Recorder {
                         wl.attempts as f64 / c.arrivals as f64
                     },
                     retries_denied: wl.retries_denied,
+                    breaker_rejected: 0,
+                    breaker: None,
                     ok: c.ok,
                     errors: c.failed(),
                     rejected: c.rejected,

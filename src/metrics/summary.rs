@@ -92,6 +92,9 @@ pub struct WorkloadSummary {
     pub amplification: f64,
     /// Retries not made because a budget or throttle said no.
     pub retries_denied: u64,
+    /// Attempts refused by the client-side breaker.
+    pub breaker_rejected: u64,
+    pub breaker: Option<BreakerSummary>,
     pub ok: u64,
     /// Answered with an error (the service's own or a failed dependency).
     pub errors: u64,

@@ -187,6 +187,8 @@ pub struct Workload {
     /// The client's own timeout, per attempt.
     pub timeout: Option<SimTime>,
     pub retry: Option<Retry>,
+    /// A client-side breaker in front of the target.
+    pub breaker: Option<BreakerConfig>,
 }
 
 #[derive(Debug, Clone)]

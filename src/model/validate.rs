@@ -19,6 +19,10 @@ use std::collections::BTreeMap;
 
 /// Most replicas one service may have: each is a real station with its own queue.
 pub const MAX_REPLICAS: u32 = 100_000;
+/// Most users of one closed workload: each is a client with its own think timer.
+pub const MAX_USERS: u32 = 10_000_000;
+/// Highest rate of anything per second: one every nanosecond of virtual time.
+pub const MAX_RATE: f64 = 1e9;
 
 /// Validates `spec`; `origin` names the scenario in the error.
 pub fn validate(spec: &Spec, origin: &str) -> Result<Platform, ScenarioError> {
@@ -331,12 +335,13 @@ impl Check {
         let mut out = Vec::with_capacity(specs.len());
         for (i, w) in specs.iter().enumerate() {
             let p = format!("workload[{i}]");
-            let (target, name, timeout, retry) = match w {
+            let (target, name, timeout, retry, breaker) = match w {
                 WorkloadSpec::Open {
                     target,
                     name,
                     timeout,
                     retry,
+                    breaker,
                     ..
                 }
                 | WorkloadSpec::Closed {
@@ -344,9 +349,13 @@ impl Check {
                     name,
                     timeout,
                     retry,
+                    breaker,
                     ..
-                } => (target, name, timeout, retry),
+                } => (target, name, timeout, retry, breaker),
             };
+            let breaker = breaker.as_ref().map_or(Some(None), |b| {
+                self.breaker(&format!("{p}.breaker"), b).map(Some)
+            });
             let retry = retry.as_ref().map_or(Some(None), |r| {
                 self.retry(&format!("{p}.retry"), r).map(Some)
             });
@@ -377,6 +386,9 @@ impl Check {
                     users, think_time, ..
                 } => {
                     self.at_least_one(&format!("{p}.users"), *users);
+                    if *users > MAX_USERS {
+                        self.fail(format!("{p}.users"), format!("at most {MAX_USERS}"));
+                    }
                     let think = self.dist(&format!("{p}.think_time"), think_time);
                     think
                         .filter(|_| *users >= 1)
@@ -386,14 +398,17 @@ impl Check {
                         })
                 }
             };
-            out.push(match (t, kind, timeout, retry) {
-                (Some(t), Some(kind), Some(timeout), Some(retry)) => Some(Workload {
-                    name,
-                    target: ServiceId(t as u32),
-                    kind,
-                    timeout,
-                    retry,
-                }),
+            out.push(match (t, kind, timeout, retry, breaker) {
+                (Some(t), Some(kind), Some(timeout), Some(retry), Some(breaker)) => {
+                    Some(Workload {
+                        name,
+                        target: ServiceId(t as u32),
+                        kind,
+                        timeout,
+                        retry,
+                        breaker,
+                    })
+                }
                 _ => None,
             });
         }

@@ -49,6 +49,8 @@ impl<O: Observer> Sim<'_, O> {
             root: NONE,
             token: 0,
             refs: 1,
+            attempt_sent: now,
+            breaker_permit: false,
             counted,
             retrying: false,
         };
@@ -76,8 +78,19 @@ impl<O: Observer> Sim<'_, O> {
         let w = cl.workload as usize;
         let wl = &p.workloads[w];
         cl.attempt += 1;
+        cl.attempt_sent = now;
         self.rec.client_attempt(w, cl.counted);
         let edge = &mut self.client_edges[w];
+        if let Some(b) = edge.breaker.as_mut() {
+            if !b.try_acquire(now) {
+                // Fail fast; an open breaker is not retried against.
+                edge.stats.breaker_rejected += cl.counted as u64;
+                cl.token = cl.token.wrapping_add(1);
+                self.client_finish(now, c, Outcome::Rejected);
+                return;
+            }
+            cl.breaker_permit = true;
+        }
         edge.active += 1;
         if cl.attempt > 1 {
             edge.active_retries += 1;
@@ -118,6 +131,12 @@ impl<O: Observer> Sim<'_, O> {
         cl.token = cl.token.wrapping_add(1);
         cl.root = NONE;
         let edge = &mut self.client_edges[w];
+        if cl.breaker_permit {
+            cl.breaker_permit = false;
+            if let Some(b) = edge.breaker.as_mut() {
+                b.on_result(now, outcome != Outcome::Ok, now.since(cl.attempt_sent));
+            }
+        }
         edge.active -= 1;
         if cl.retrying {
             cl.retrying = false;

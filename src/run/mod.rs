@@ -70,7 +70,12 @@ pub enum RunError {
     TooManyEvents { limit: u64, at: SimTime },
     #[error("cannot finish the run: more than {limit} requests in the platform at once at {at} (it is overloaded and its queues are unbounded); set `queue_capacity`, timeouts, or lower the load, or raise --max-in-flight")]
     TooManyInFlight { limit: u32, at: SimTime },
+    #[error("cannot finish the run: virtual time is stuck at {at} ({events} events without time passing); something loops in zero time, e.g. a closed workload with zero think time against a zero service time")]
+    NoProgress { at: SimTime, events: u64 },
 }
+
+/// Events in a row at one instant before a run is declared stuck.
+const MAX_EVENTS_AT_ONE_INSTANT: u64 = 100_000_000;
 
 /// Watches a run from inside without changing it: the property tests check invariants
 /// through it, and traces are written through it. Every method does nothing by default,
@@ -279,6 +284,9 @@ struct Client {
     token: u32,
     /// Live requests carrying this key, plus one while the client still waits.
     refs: u32,
+    /// When the current attempt was sent, and whether it holds a breaker permit.
+    attempt_sent: SimTime,
+    breaker_permit: bool,
     counted: bool,
     retrying: bool,
 }
@@ -389,7 +397,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                 Edge::new(
                     p.seed,
                     &format!("client/{}", w.name),
-                    None,
+                    w.breaker.map(Breaker::new),
                     w.retry.as_ref().and_then(|r| r.throttle),
                     CallSummary::default(),
                 )
@@ -495,9 +503,21 @@ impl<'a, O: Observer> Sim<'a, O> {
 
     fn run_loop(&mut self) -> Result<(), RunError> {
         let horizon = self.p.duration;
+        let (mut instant, mut at_instant) = (SimTime::ZERO, 0u64);
         while let Some((now, event)) = self.queue.pop() {
             if now >= horizon {
                 break;
+            }
+            if now == instant {
+                at_instant += 1;
+                if at_instant > MAX_EVENTS_AT_ONE_INSTANT {
+                    return Err(RunError::NoProgress {
+                        at: now,
+                        events: at_instant,
+                    });
+                }
+            } else {
+                (instant, at_instant) = (now, 1);
             }
             self.events += 1;
             if self.events > self.limits.max_events {
@@ -569,6 +589,14 @@ impl<'a, O: Observer> Sim<'a, O> {
         let end = p.duration;
         let mut summary = self.rec.finish(p, end, self.events);
         summary.window_s = self.window.as_secs_f64();
+        for (w, edge) in p.workloads.iter().zip(&self.client_edges) {
+            let s = summary
+                .workloads
+                .get_mut(&w.name)
+                .expect("every workload is summarized");
+            s.breaker_rejected = edge.stats.breaker_rejected;
+            s.breaker = edge.breaker.as_ref().map(|b| breaker_summary(b, end));
+        }
         let mut names: BTreeMap<String, usize> = BTreeMap::new();
         for edge in self.edges {
             let mut stats = edge.stats;

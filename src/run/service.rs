@@ -300,18 +300,19 @@ impl<O: Observer> Sim<'_, O> {
     /// The request answers: record, free its server and slot, wake its waiter.
     pub(super) fn answer(&mut self, now: SimTime, req: u32, outcome: Outcome) {
         let r = self.reqs[req as usize];
+        let s = r.service as usize;
+        // The work succeeded (and changed the world) even if nobody waits for the answer.
+        if outcome == Outcome::Ok && r.client != NONE && self.services[s].tracked != NONE {
+            self.side_effect(s, &r);
+        }
         let outcome = if r.abandoned {
             Outcome::Timeout
         } else {
             outcome
         };
-        let s = r.service as usize;
         let sojourn = now.since(r.arrived);
         self.rec
             .answered(s, now, outcome, sojourn, r.counted, r.degraded);
-        if outcome == Outcome::Ok && r.client != NONE && self.services[s].tracked != NONE {
-            self.side_effect(s, &r);
-        }
         let replica = &mut self.services[s].replicas[r.replica as usize];
         let held = replica.held;
         replica.held -= 1;

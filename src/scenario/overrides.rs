@@ -7,7 +7,12 @@
 //! `services.api.service_time=Constant("5ms")`. Sweeps use the same paths.
 
 use super::error::{did_you_mean, Problem, ScenarioError};
-use super::spec::{BalancerSpec, DependencySpec, DistSpec, Spec};
+use super::spec::{
+    BackoffSpec, BalancerSpec, BreakerSpec, BreakerWindowSpec, BulkheadSpec, CallSpec,
+    ConcurrencyLimitSpec, DependencySpec, DisciplineSpec, DistSpec, FaultSpec, JitterSpec,
+    RateChangeSpec, RateLimitSpec, RecoveryCheckSpec, RetryBudgetSpec, RetryOnSpec, RetrySpec,
+    RetryThrottleSpec, Spec,
+};
 use serde_json::Value;
 use std::str::FromStr;
 
@@ -49,15 +54,20 @@ pub fn apply(spec: &Spec, sets: &[Override]) -> Result<Spec, ScenarioError> {
     let mut doc = serde_json::to_value(spec).expect("a Spec always serializes");
     let mut problems = Vec::new();
     for set in sets {
-        if let Err(message) = apply_one(&mut doc, set) {
+        let before = doc.clone();
+        let result = apply_one(&mut doc, set).and_then(|()| {
+            // Check the types now, so that a bad value is blamed on its own flag.
+            serde_json::from_value::<Spec>(doc.clone())
+                .map(drop)
+                .map_err(|e| format!("invalid value `{}`: {e}", set.value))
+        });
+        if let Err(message) = result {
             problems.push(Problem::new(format!("--set {}", set.path), message));
+            doc = before;
         }
     }
     if problems.is_empty() {
-        match serde_json::from_value::<Spec>(doc) {
-            Ok(spec) => return Ok(spec),
-            Err(e) => problems.push(Problem::new("--set", e.to_string())),
-        }
+        return Ok(serde_json::from_value::<Spec>(doc).expect("checked after every --set"));
     }
     Err(ScenarioError::Invalid {
         origin: "command line".to_string(),
@@ -180,17 +190,39 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// Parses VALUE for the field `name`, guided by what the field holds now.
+/// Parses VALUE for the field `name`, guided by what the field holds now. Structured
+/// fields (distributions, retry policies, breakers, ...) are written in RON, as in a
+/// scenario file; `None` clears an optional field.
 fn leaf(name: &str, text: &str, current: &Value) -> Result<Value, String> {
-    let text = strip_some(text);
+    // `None` is a variant of these, not an absent value.
+    let none_is_variant = matches!(name, "jitter" | "backoff");
+    if text.trim() == "None" && !none_is_variant {
+        return Ok(Value::Null);
+    }
+    let text = strip_some(text.trim());
     let unquoted = text.trim_matches('"');
     let typed = |r: Result<Value, String>| r.map_err(|e| format!("invalid value `{text}`: {e}"));
+    let structured = matches!(current, Value::Object(_) | Value::Null | Value::Array(_));
     match name {
-        "service_time" | "think_time" | "add" => {
-            return typed(ron_to_json::<DistSpec>(text));
-        }
+        "service_time" | "think_time" | "add" => return typed(ron_to_json::<DistSpec>(text)),
         "dependency" => return typed(ron_to_json::<DependencySpec>(unquoted)),
         "balancer" => return typed(ron_to_json::<BalancerSpec>(unquoted)),
+        "discipline" => return typed(ron_to_json::<DisciplineSpec>(unquoted)),
+        "jitter" => return typed(ron_to_json::<JitterSpec>(unquoted)),
+        "backoff" => return typed(ron_to_json::<BackoffSpec>(text)),
+        "retry" => return typed(ron_to_json::<RetrySpec>(text)),
+        "budget" => return typed(ron_to_json::<RetryBudgetSpec>(text)),
+        "throttle" => return typed(ron_to_json::<RetryThrottleSpec>(text)),
+        "breaker" => return typed(ron_to_json::<BreakerSpec>(text)),
+        "bulkhead" => return typed(ron_to_json::<BulkheadSpec>(text)),
+        "rate_limit" => return typed(ron_to_json::<RateLimitSpec>(text)),
+        "concurrency_limit" => return typed(ron_to_json::<ConcurrencyLimitSpec>(text)),
+        "recovery_check" => return typed(ron_to_json::<RecoveryCheckSpec>(text)),
+        "retry_on" => return typed(ron_to_json::<Vec<RetryOnSpec>>(text)),
+        "schedule" => return typed(ron_to_json::<Vec<RateChangeSpec>>(text)),
+        "faults" => return typed(ron_to_json::<Vec<FaultSpec>>(text)),
+        "calls" => return typed(ron_to_json::<Vec<CallSpec>>(text)),
+        "window" if structured => return typed(ron_to_json::<BreakerWindowSpec>(text)),
         _ => {}
     }
     match current {
@@ -208,16 +240,9 @@ fn leaf(name: &str, text: &str, current: &Value) -> Result<Value, String> {
             .parse::<bool>()
             .map(Value::Bool)
             .map_err(|_| format!("`{text}` is not true or false")),
-        Value::Null => Ok(if text == "None" {
-            Value::Null
-        } else if let Ok(n) = unquoted.parse::<u64>() {
-            if name == "timeout" {
-                Value::String(unquoted.to_string())
-            } else {
-                Value::from(n)
-            }
-        } else {
-            Value::String(unquoted.to_string())
+        Value::Null => Ok(match unquoted.parse::<u64>() {
+            Ok(n) if name != "timeout" && name != "queue_timeout" => Value::from(n),
+            _ => Value::String(unquoted.to_string()),
         }),
         Value::String(_) => Ok(Value::String(unquoted.to_string())),
         other => Err(format!(
@@ -236,7 +261,11 @@ fn strip_some(text: &str) -> &str {
 fn ron_to_json<T: serde::de::DeserializeOwned + serde::Serialize>(
     text: &str,
 ) -> Result<Value, String> {
-    let value: T = ron::from_str(text).map_err(|e| super::load::describe(&e.code))?;
+    let options =
+        ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+    let value: T = options
+        .from_str(text)
+        .map_err(|e| super::load::describe(&e.code))?;
     serde_json::to_value(value).map_err(|e| e.to_string())
 }
 
@@ -307,6 +336,53 @@ mod tests {
         let out = apply(&spec(), &[set("workload.api.rate=5")]).unwrap();
         assert!(
             matches!(out.workload[0], crate::scenario::WorkloadSpec::Open { rate, .. } if rate == 5.0)
+        );
+    }
+
+    #[test]
+    fn structured_fields_are_written_in_ron_and_none_clears() {
+        let out = apply(
+            &spec(),
+            &[
+                set("services.api.calls.0.retry=Retry(max_attempts: 3, backoff: None, retry_on: [Timeout])"),
+                set("services.api.calls.0.breaker=Breaker(window: Count(10), min_calls: 5)"),
+                set("services.payment.queue_capacity=5"),
+            ],
+        )
+        .unwrap();
+        let call = &out.services[0].calls[0];
+        assert_eq!(call.retry.as_ref().unwrap().max_attempts, 3);
+        assert_eq!(call.breaker.as_ref().unwrap().min_calls, 5);
+        let out = apply(&out, &[set("services.payment.queue_capacity=None")]).unwrap();
+        assert_eq!(out.services[1].queue_capacity, None);
+        let out = apply(
+            &out,
+            &[set(
+                "services.api.calls.0.retry.budget=Budget(percent: 10.0)",
+            )],
+        )
+        .unwrap();
+        assert_eq!(
+            out.services[0].calls[0]
+                .retry
+                .as_ref()
+                .unwrap()
+                .budget
+                .as_ref()
+                .unwrap()
+                .percent,
+            10.0
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_blamed_on_its_flag() {
+        let err = apply(&spec(), &[set("services.api.replicas=99999999999")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--set services.api.replicas: invalid value"),
+            "{err}"
         );
     }
 

@@ -66,7 +66,7 @@ impl Default for RecoveryCheckSpec {
     fn default() -> Self {
         RecoveryCheckSpec {
             goodput_tolerance: 0.1,
-            latency_tolerance: 0.5,
+            latency_tolerance: 2.0,
             windows: 5,
             metastable_after: "60s".to_string(),
             baseline: "60s".to_string(),
@@ -437,6 +437,9 @@ pub enum WorkloadSpec {
         /// The client retries failed attempts.
         #[serde(default)]
         retry: Option<RetrySpec>,
+        /// A client-side breaker: fail fast while the target keeps failing.
+        #[serde(default)]
+        breaker: Option<BreakerSpec>,
     },
     /// `users` clients, each sending a request, waiting for the answer, then thinking.
     Closed {
@@ -449,6 +452,8 @@ pub enum WorkloadSpec {
         timeout: Option<String>,
         #[serde(default)]
         retry: Option<RetrySpec>,
+        #[serde(default)]
+        breaker: Option<BreakerSpec>,
     },
 }
 
