@@ -13,7 +13,8 @@ const EXAMPLES: &str = "\
 Examples:
   platsim run                                   run the embedded food-ordering platform
   platsim run scenarios/textbook/mmc.ron --seed 7
-  platsim run --set services.payment.error_rate=0.5 --set workload.checkout.rate=900
+  platsim run --set services.payment.error_rate=0.5 --set services.payment.replicas=6
+  platsim run scenarios/resilience/metastable-retry-storm.ron --set services.server.queue_timeout=500ms
   platsim run scenarios/textbook/mm1.ron --json > summary.json
   platsim check scenarios/food-ordering.ron";
 

@@ -84,6 +84,89 @@ pub fn render(s: &Summary) -> String {
             ms(v.sojourn_ms.p99)
         );
     }
+    if !s.calls.is_empty() {
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "{:<24} {:>10} {:>10} {:>7} {:>9} {:>9} {:>9} {:>8} {:>8}",
+            "call",
+            "calls",
+            "attempts",
+            "ampl",
+            "failed",
+            "timeouts",
+            "brk rej",
+            "opened",
+            "open s"
+        );
+        for (name, c) in &s.calls {
+            let (opened, open_s) = c
+                .breaker
+                .as_ref()
+                .map_or(("-".to_string(), "-".to_string()), |b| {
+                    (b.opened.to_string(), format!("{:.1}", b.open_s))
+                });
+            let _ = writeln!(
+                out,
+                "{:<24} {:>10} {:>10} {:>7.2} {:>9} {:>9} {:>9} {:>8} {:>8}",
+                clip(name, 24),
+                c.calls,
+                c.attempts,
+                c.amplification,
+                c.failed,
+                c.attempt_timeouts,
+                c.breaker_rejected,
+                opened,
+                open_s
+            );
+        }
+    }
+    let effects: Vec<_> = s
+        .services
+        .iter()
+        .filter(|(_, v)| v.side_effects + v.duplicate_side_effects + v.deduplicated > 0)
+        .collect();
+    if !effects.is_empty() {
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "{:<16} {:>12} {:>12} {:>12}",
+            "side effects", "once", "duplicated", "deduplicated"
+        );
+        for (name, v) in effects {
+            let _ = writeln!(
+                out,
+                "{:<16} {:>12} {:>12} {:>12}",
+                clip(name, 16),
+                v.side_effects,
+                v.duplicate_side_effects,
+                v.deduplicated
+            );
+        }
+    }
+    if !s.faults.is_empty() {
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "{:<10} {:<16} {:>9} {:>9} {:<15} {:>12} {:>12}",
+            "fault", "target", "start s", "end s", "verdict", "back after s", "goodput after"
+        );
+        for f in &s.faults {
+            let _ = writeln!(
+                out,
+                "{:<10} {:<16} {:>9.1} {:>9.1} {:<15} {:>12} {:>12}",
+                f.kind,
+                clip(f.target.as_deref().unwrap_or("(platform)"), 16),
+                f.start_s,
+                f.end_s,
+                f.verdict,
+                f.recovered_after_s
+                    .map_or("-".to_string(), |t| format!("{t:.1}")),
+                f.goodput_after_ratio
+                    .map_or("-".to_string(), |r| format!("{:.0}%", r * 100.0))
+            );
+        }
+    }
     out
 }
 
