@@ -14,7 +14,8 @@ Examples:
   platsim run                                   run the embedded food-ordering platform
   platsim run scenarios/textbook/mmc.ron --seed 7
   platsim run --set services.payment.error_rate=0.5 --set services.payment.replicas=6
-  platsim run scenarios/resilience/metastable-retry-storm.ron --set services.server.queue_timeout=500ms
+  platsim run scenarios/resilience/thundering-herd.ron --seed 3
+  platsim layers scenarios/layer-cake/tangled.ron
   platsim run scenarios/textbook/mm1.ron --json > summary.json
   platsim check scenarios/food-ordering.ron";
 
@@ -41,6 +42,11 @@ pub enum Command {
     /// Check a scenario without running it: every problem, at once.
     #[command(after_help = "Example:\n  platsim check scenarios/food-ordering.ron")]
     Check(CheckArgs),
+    /// Layers of the dependency graph, its circles, and how to break them.
+    #[command(
+        after_help = "Examples:\n  platsim layers scenarios/layer-cake/tangled.ron\n  platsim layers scenarios/layer-cake/untangled.ron --dot | dot -Tsvg > layers.svg"
+    )]
+    Layers(LayersArgs),
 }
 
 /// Where the scenario comes from, and how to change it.
@@ -82,6 +88,18 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct LayersArgs {
+    #[command(flatten)]
+    pub input: ScenarioArgs,
+    /// Print `{"layers": {...}, "cycles": [...]}` as JSON.
+    #[arg(long, conflicts_with = "dot")]
+    pub json: bool,
+    /// Print Graphviz DOT: layers as ranks, circle edges in red.
+    #[arg(long)]
+    pub dot: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub input: ScenarioArgs,
@@ -107,6 +125,7 @@ where
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Check(args) => check(args),
+        Command::Layers(args) => layers(args),
     };
     match result {
         Ok(()) => 0,
@@ -207,5 +226,25 @@ fn check(args: CheckArgs) -> Result<(), Error> {
         p.workloads.len(),
         p.duration
     );
+    Ok(())
+}
+
+fn layers(args: LayersArgs) -> Result<(), Error> {
+    let (spec, origin) = load(&args.input)?;
+    let graph = model::graph::DependencyGraph::from_spec(&spec).map_err(|problems| {
+        crate::scenario::ScenarioError::Invalid {
+            origin: origin.clone(),
+            problems,
+        }
+    })?;
+    let layering = graph.layering();
+    let out = if args.json {
+        report::layers::json(&graph, &layering)
+    } else if args.dot {
+        report::layers::dot(&spec.name, &graph, &layering)
+    } else {
+        report::layers::text(&spec.name, &graph, &layering)
+    };
+    print!("{out}");
     Ok(())
 }

@@ -477,6 +477,7 @@ impl Recorder {
         Summary {
             calls: BTreeMap::new(),
             faults: Vec::new(),
+            outages: Vec::new(),
             scenario: p.name.clone(),
             seed: p.seed,
             duration_s: end.as_secs_f64(),

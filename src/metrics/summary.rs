@@ -25,6 +25,8 @@ pub struct Summary {
     pub calls: BTreeMap<String, CallSummary>,
     /// One verdict per fault, in scenario order.
     pub faults: Vec<FaultVerdict>,
+    /// One entry per outage: how the platform came back, layer by layer.
+    pub outages: Vec<OutageSummary>,
     /// One row per window; written to timeseries.csv, not to summary.json.
     #[serde(skip)]
     pub timeseries: TimeSeries,
@@ -168,6 +170,36 @@ pub struct FaultVerdict {
     pub baseline_p99_ms: f64,
     /// Goodput over the last `metastable_after` of the check, as a share of the baseline.
     pub goodput_after_ratio: Option<f64>,
+}
+
+/// How the platform came back after an outage. Times in seconds of virtual time since the
+/// start of the run, except `full_recovery_s` and `goodput_recovered_s`, which count
+/// from power back.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutageSummary {
+    pub start_s: f64,
+    /// Null if the run ended before power returned.
+    pub power_back_s: Option<f64>,
+    /// Until every service hit was ready again; null if any never was.
+    pub full_recovery_s: Option<f64>,
+    /// Services that never became ready again...
+    pub never_recovered: Vec<String>,
+    /// ...and the circles of hard dependencies that hold them.
+    pub never_recovered_circles: Vec<Vec<String>>,
+    /// Until goodput was back within 5% of its level before the outage; null if never.
+    pub goodput_recovered_s: Option<f64>,
+    /// The services the outage hit.
+    pub services: BTreeMap<String, ServiceRecovery>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceRecovery {
+    /// Its layer (`platsim layers`), null on or behind a circle.
+    pub layer: Option<u32>,
+    /// When it was ready again; null if never.
+    pub ready_at_s: Option<f64>,
+    /// Crash-loop restarts over the run.
+    pub restarts: u64,
 }
 
 /// A table of numbers: named columns, one row per window.

@@ -20,6 +20,9 @@ pub struct FaultSpan {
     pub target: Option<String>,
     pub start_s: f64,
     pub end_s: f64,
+    /// Extra time the platform needs by design before it can be back (an outage's cold
+    /// start): the metastable deadline moves by it.
+    pub grace_s: f64,
 }
 
 /// Verdicts for `faults` from `series` (columns `t_s`, `goodput_rps`, `latency_p99_ms`).
@@ -94,16 +97,46 @@ fn one(
     let limit_s = check.metastable_after.as_secs_f64();
     let recovered = after.windows(need).find(|run| run.iter().all(|&i| good(i)));
     match recovered {
-        Some(run) if t[run[0]] - f.end_s <= limit_s + 1e-9 => {
+        Some(run) if t[run[0]] - f.end_s <= f.grace_s + limit_s + 1e-9 => {
             v.recovered_after_s = Some((t[run[0]] - f.end_s).max(0.0));
             v.verdict = "recovered".to_string();
         }
-        _ if run_end_s - f.end_s >= limit_s + need as f64 * window_s => {
+        _ if run_end_s - f.end_s >= f.grace_s + limit_s + need as f64 * window_s => {
             v.verdict = "metastable".to_string();
         }
         _ => {}
     }
     v
+}
+
+/// Seconds from `from_s` until goodput is back within `tolerance` of its mean over the
+/// `baseline_s` before `before_s` (after the warmup), for `windows` windows in a row.
+#[allow(clippy::too_many_arguments)]
+pub fn goodput_recovered(
+    series: &TimeSeries,
+    window_s: f64,
+    warmup_s: f64,
+    before_s: f64,
+    from_s: f64,
+    baseline_s: f64,
+    tolerance: f64,
+    windows: usize,
+) -> Option<f64> {
+    let (t, goodput) = (series.column("t_s")?, series.column("goodput_rps")?);
+    let start = warmup_s.max(before_s - baseline_s);
+    let base: Vec<f64> = (0..t.len())
+        .filter(|&i| t[i] >= start && t[i] + window_s <= before_s + 1e-9)
+        .map(|i| goodput[i])
+        .collect();
+    if base.is_empty() {
+        return None;
+    }
+    let level = base.iter().sum::<f64>() / base.len() as f64;
+    let after: Vec<usize> = (0..t.len()).filter(|&i| t[i] >= from_s - 1e-9).collect();
+    after
+        .windows(windows.max(1))
+        .find(|run| run.iter().all(|&i| goodput[i] >= (1.0 - tolerance) * level))
+        .map(|run| (t[run[0]] - from_s).max(0.0))
 }
 
 #[cfg(test)]
@@ -137,6 +170,7 @@ mod tests {
             target: Some("a".into()),
             start_s: start,
             end_s: end,
+            grace_s: 0.0,
         }
     }
 

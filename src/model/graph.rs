@@ -27,9 +27,9 @@ pub fn circles(n: usize, edges: &[(usize, usize)]) -> Vec<Vec<usize>> {
     out
 }
 
-/// A circle through the lowest member: depth-first along sorted edges, inside the component.
+/// The members of a strongly connected set in the order a walk along its edges meets
+/// them, from its lowest member (sorted edges first): for a simple circle, its order.
 fn path_within(members: &[usize], edges: &[(usize, usize)]) -> Vec<usize> {
-    let start = members[0];
     let mut sorted: Vec<(usize, usize)> = edges
         .iter()
         .copied()
@@ -37,38 +37,32 @@ fn path_within(members: &[usize], edges: &[(usize, usize)]) -> Vec<usize> {
         .collect();
     sorted.sort_unstable();
     sorted.dedup();
-    let mut path = vec![start];
-    let mut seen = vec![start];
-    fn dfs(
-        at: usize,
-        start: usize,
-        edges: &[(usize, usize)],
-        path: &mut Vec<usize>,
-        seen: &mut Vec<usize>,
-    ) -> bool {
-        for &(a, b) in edges.iter().filter(|(a, _)| *a == at) {
-            let _ = a;
-            if b == start {
-                return true;
-            }
-            if !seen.contains(&b) {
-                seen.push(b);
-                path.push(b);
-                if dfs(b, start, edges, path, seen) {
-                    return true;
-                }
-                path.pop();
+    let mut order = Vec::with_capacity(members.len());
+    let mut stack = vec![members[0]];
+    while let Some(at) = stack.pop() {
+        if order.contains(&at) {
+            continue;
+        }
+        order.push(at);
+        // Push successors in reverse so the lowest is visited first.
+        for &(_, b) in sorted.iter().filter(|(a, _)| *a == at).rev() {
+            if !order.contains(&b) {
+                stack.push(b);
             }
         }
-        false
     }
-    dfs(start, start, &sorted, &mut path, &mut seen);
-    path
+    order
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_component_of_several_circles_is_listed_whole() {
+        let edges = [(0, 1), (1, 2), (2, 0), (2, 3), (3, 1)];
+        assert_eq!(circles(4, &edges), vec![vec![0, 1, 2, 3]]);
+    }
 
     #[test]
     fn finds_each_circle_once_in_order() {
@@ -80,5 +74,317 @@ mod tests {
     #[test]
     fn a_dag_has_none() {
         assert!(circles(3, &[(0, 1), (1, 2), (0, 2)]).is_empty());
+    }
+}
+
+/// Layers of a dependency graph: a service in layer N hard-depends only on layers below N,
+/// so a platform can be restored bottom up. Services on a circle of hard dependencies (and
+/// those that hard-depend on one) get no layer: they cannot cold start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layering {
+    /// Per node: its layer, or `None` on or behind a circle.
+    pub layers: Vec<Option<u32>>,
+    /// Every circle of hard dependencies, as from [`circles`].
+    pub circles: Vec<Vec<usize>>,
+    /// Per circle: the fewest edges that, made soft, break it.
+    pub breaks: Vec<Vec<(usize, usize)>>,
+}
+
+/// Layers `n` nodes by their hard dependency `edges` (`(a, b)`: a needs b), in O(V + E)
+/// plus the break search inside each circle.
+pub fn layering(n: usize, edges: &[(usize, usize)]) -> Layering {
+    let mut g = DiGraph::<(), ()>::with_capacity(n, edges.len());
+    for _ in 0..n {
+        g.add_node(());
+    }
+    for &(a, b) in edges {
+        g.add_edge(NodeIndex::new(a), NodeIndex::new(b), ());
+    }
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for &(a, b) in edges {
+        deps[a].push(b);
+    }
+    let mut layers: Vec<Option<u32>> = vec![None; n];
+    // Tarjan yields components dependencies-first (reverse topological order).
+    for scc in tarjan_scc(&g) {
+        let a = scc[0].index();
+        let on_circle = scc.len() > 1 || deps[a].contains(&a);
+        if on_circle {
+            continue;
+        }
+        layers[a] = deps[a]
+            .iter()
+            .try_fold(0u32, |top, &d| layers[d].map(|l| top.max(l + 1)));
+    }
+    let circles = circles(n, edges);
+    let breaks = circles
+        .iter()
+        .map(|c| {
+            let mut members = c.clone();
+            members.sort_unstable();
+            fewest_breaking_edges(&members, edges)
+        })
+        .collect();
+    Layering {
+        layers,
+        circles,
+        breaks,
+    }
+}
+
+/// The fewest edges inside a strongly connected set whose removal leaves it acyclic: exact
+/// by increasing subset size for small sets, the Eades-Lin-Smyth greedy order beyond.
+fn fewest_breaking_edges(members: &[usize], edges: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let inside = |x: usize| members.binary_search(&x).is_ok();
+    let mut own: Vec<(usize, usize)> = edges
+        .iter()
+        .copied()
+        .filter(|&(a, b)| inside(a) && inside(b))
+        .collect();
+    own.sort_unstable();
+    own.dedup();
+    if own.len() <= 16 {
+        for k in 1..=own.len() {
+            let mut pick: Vec<usize> = (0..k).collect();
+            loop {
+                let kept: Vec<(usize, usize)> = own
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !pick.contains(i))
+                    .map(|(_, e)| *e)
+                    .collect();
+                if circles(members.iter().max().map_or(0, |m| m + 1), &kept).is_empty() {
+                    return pick.iter().map(|&i| own[i]).collect();
+                }
+                if !next_combination(&mut pick, own.len()) {
+                    break;
+                }
+            }
+        }
+    }
+    greedy_feedback_edges(members, &own)
+}
+
+/// Advances `pick` (sorted indices) to the next k-combination of `0..n`.
+fn next_combination(pick: &mut [usize], n: usize) -> bool {
+    let k = pick.len();
+    for i in (0..k).rev() {
+        if pick[i] < n - k + i {
+            pick[i] += 1;
+            for j in i + 1..k {
+                pick[j] = pick[j - 1] + 1;
+            }
+            return true;
+        }
+    }
+    false
+}
+
+/// Eades, Lin and Smyth (1993): order the nodes greedily (sinks last, sources first, else
+/// the node with the most surplus of outgoing edges); the edges pointing backwards in that
+/// order form a small feedback set.
+fn greedy_feedback_edges(members: &[usize], own: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let mut left: Vec<usize> = members.to_vec();
+    let (mut front, mut back) = (Vec::new(), Vec::new());
+    let degree = |x: usize, left: &[usize], out: bool| {
+        own.iter()
+            .filter(|&&(a, b)| {
+                let (me, other) = if out { (a, b) } else { (b, a) };
+                me == x && left.contains(&other)
+            })
+            .count() as i64
+    };
+    while !left.is_empty() {
+        if let Some(i) = left.iter().position(|&x| degree(x, &left, true) == 0) {
+            back.push(left.remove(i));
+        } else if let Some(i) = left.iter().position(|&x| degree(x, &left, false) == 0) {
+            front.push(left.remove(i));
+        } else {
+            let i = (0..left.len())
+                .max_by_key(|&i| {
+                    let x = left[i];
+                    (
+                        degree(x, &left, true) - degree(x, &left, false),
+                        std::cmp::Reverse(x),
+                    )
+                })
+                .expect("left is not empty");
+            front.push(left.remove(i));
+        }
+    }
+    back.reverse();
+    front.extend(back);
+    let pos = |x: usize| {
+        front
+            .iter()
+            .position(|&y| y == x)
+            .expect("every member is placed")
+    };
+    own.iter()
+        .copied()
+        .filter(|&(a, b)| pos(a) >= pos(b))
+        .collect()
+}
+
+#[cfg(test)]
+mod layering_tests {
+    use super::*;
+
+    #[test]
+    fn longest_path_layers() {
+        // 0 needs 1 and 2; 1 needs 2; 3 needs nothing.
+        let l = layering(4, &[(0, 1), (0, 2), (1, 2)]);
+        assert_eq!(l.layers, vec![Some(2), Some(1), Some(0), Some(0)]);
+        assert!(l.circles.is_empty());
+    }
+
+    #[test]
+    fn circles_and_what_hangs_on_them_get_no_layer() {
+        // 0 <-> 1 circle; 2 needs 0; 3 free.
+        let l = layering(4, &[(0, 1), (1, 0), (2, 0)]);
+        assert_eq!(l.layers, vec![None, None, None, Some(0)]);
+        assert_eq!(l.circles, vec![vec![0, 1]]);
+        assert_eq!(l.breaks[0].len(), 1);
+    }
+
+    #[test]
+    fn the_fewest_breaking_edges_are_found() {
+        // Two circles sharing the edge 1 -> 2: 0->1->2->0 and 1->2->3->1. Cutting 1->2 breaks both.
+        let edges = [(0, 1), (1, 2), (2, 0), (2, 3), (3, 1)];
+        let l = layering(4, &edges);
+        assert_eq!(l.circles.len(), 1);
+        assert_eq!(l.breaks[0], vec![(1, 2)]);
+    }
+
+    #[test]
+    fn greedy_order_breaks_large_circles() {
+        // A complete digraph on 20 nodes: exact search is skipped; the greedy set must work.
+        let n = 20;
+        let edges: Vec<(usize, usize)> = (0..n)
+            .flat_map(|a| (0..n).filter(move |&b| b != a).map(move |b| (a, b)))
+            .collect();
+        let members: Vec<usize> = (0..n).collect();
+        let cut = fewest_breaking_edges(&members, &edges);
+        let kept: Vec<(usize, usize)> =
+            edges.iter().copied().filter(|e| !cut.contains(e)).collect();
+        assert!(circles(n, &kept).is_empty());
+        assert_eq!(cut.len(), n * (n - 1) / 2);
+    }
+
+    #[test]
+    fn ten_thousand_services_layer_quickly() {
+        // A random acyclic platform (edges to higher indices only), deterministic.
+        let n = 10_000;
+        let mut x: u64 = 7;
+        let mut edges = Vec::new();
+        for a in 0..n - 1 {
+            for _ in 0..3 {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let b = a + 1 + (x >> 33) as usize % (n - a - 1);
+                edges.push((a, b));
+            }
+        }
+        let l = layering(n, &edges);
+        assert!(l.layers.iter().all(Option::is_some));
+        assert_eq!(l.layers[n - 1], Some(0));
+    }
+}
+
+/// Why one service depends on another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DependencyKind {
+    /// A `Hard` call: the caller fails without it, and cannot start without it.
+    HardCall,
+    /// A `Soft` call: the caller degrades; it never blocks a start.
+    SoftCall,
+    /// A `startup_deps` entry: needed to start, not called.
+    Startup,
+}
+
+impl DependencyKind {
+    pub fn is_hard(self) -> bool {
+        self != DependencyKind::SoftCall
+    }
+}
+
+/// Who depends on whom in a scenario, straight from the raw spec: `platsim layers` must
+/// analyse platforms that cannot run (a circle of certain calls never ends).
+#[derive(Debug, Clone)]
+pub struct DependencyGraph {
+    pub names: Vec<String>,
+    /// `(from, to, kind)`: `from` depends on `to`. Sorted, without repeats.
+    pub edges: Vec<(usize, usize, DependencyKind)>,
+}
+
+impl DependencyGraph {
+    /// The graph of `spec`, or every unknown or repeated service name.
+    pub fn from_spec(spec: &crate::scenario::Spec) -> Result<Self, Vec<crate::scenario::Problem>> {
+        use crate::scenario::error::did_you_mean;
+        use crate::scenario::{DependencySpec, Problem};
+        let names: Vec<String> = spec.services.iter().map(|s| s.name.clone()).collect();
+        let mut index = std::collections::BTreeMap::new();
+        let mut problems = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            if index.insert(n.as_str(), i).is_some() {
+                problems.push(Problem::new(
+                    format!("services[{i}].name"),
+                    format!("duplicate service \"{n}\""),
+                ));
+            }
+        }
+        let mut lookup = |path: String, name: &str| -> Option<usize> {
+            let found = index.get(name).copied();
+            if found.is_none() {
+                problems.push(Problem::new(
+                    path,
+                    format!(
+                        "unknown service \"{name}\"{}",
+                        did_you_mean(name, names.iter().map(String::as_str))
+                    ),
+                ));
+            }
+            found
+        };
+        let mut edges = Vec::new();
+        for (i, s) in spec.services.iter().enumerate() {
+            for (j, c) in s.calls.iter().enumerate() {
+                if let Some(to) = lookup(format!("services[{i}].calls[{j}].to"), &c.to) {
+                    let kind = match c.dependency {
+                        DependencySpec::Hard => DependencyKind::HardCall,
+                        DependencySpec::Soft => DependencyKind::SoftCall,
+                    };
+                    edges.push((i, to, kind));
+                }
+            }
+            for (j, d) in s.startup_deps.iter().enumerate() {
+                if let Some(to) = lookup(format!("services[{i}].startup_deps[{j}]"), d) {
+                    edges.push((i, to, DependencyKind::Startup));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        edges.sort_unstable();
+        edges.dedup();
+        Ok(DependencyGraph { names, edges })
+    }
+
+    /// Hard dependencies only (hard calls and startup deps), without repeats.
+    pub fn hard_edges(&self) -> Vec<(usize, usize)> {
+        let mut e: Vec<(usize, usize)> = self
+            .edges
+            .iter()
+            .filter(|(_, _, k)| k.is_hard())
+            .map(|&(a, b, _)| (a, b))
+            .collect();
+        e.dedup();
+        e
+    }
+
+    pub fn layering(&self) -> Layering {
+        layering(self.names.len(), &self.hard_edges())
     }
 }

@@ -36,6 +36,14 @@ pub struct Platform {
     pub workloads: Vec<Workload>,
     pub faults: Vec<Fault>,
     pub recovery_check: RecoveryCheck,
+    pub recovery: Recovery,
+}
+
+/// How services cold start after an outage (see `scenario::RecoverySpec`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    Orchestrated,
+    CrashLoop { initial: SimTime, cap: SimTime },
 }
 
 impl Platform {
@@ -69,6 +77,11 @@ pub struct Service {
     pub concurrency_limit: Option<ConcurrencyLimit>,
     pub side_effect: bool,
     pub idempotent: bool,
+    /// Cold-start time after a crash or outage.
+    pub startup: Dist,
+    /// What must be ready before it can start: its hard calls and its `startup_deps`,
+    /// sorted, without repeats.
+    pub hard_deps: Vec<ServiceId>,
 }
 
 pub use crate::mech::breaker::{BreakerConfig, BreakerWindow};
@@ -126,7 +139,10 @@ pub enum FaultKind {
         workload: WorkloadId,
         rate: f64,
     },
-    Outage,
+    /// The listed services lose power (all of them for a whole-platform outage).
+    Outage {
+        services: Vec<ServiceId>,
+    },
 }
 
 impl FaultKind {
@@ -138,7 +154,7 @@ impl FaultKind {
             FaultKind::Errors { .. } => "errors",
             FaultKind::Capacity { .. } => "capacity",
             FaultKind::Spike { .. } => "spike",
-            FaultKind::Outage => "outage",
+            FaultKind::Outage { .. } => "outage",
         }
     }
 
@@ -151,7 +167,7 @@ impl FaultKind {
             | FaultKind::Errors { target, .. }
             | FaultKind::Capacity { target, .. }
             | FaultKind::Spike { target, .. } => Some(*target),
-            FaultKind::Outage => None,
+            FaultKind::Outage { .. } => None,
         }
     }
 }
@@ -177,6 +193,8 @@ pub struct Call {
     pub retry: Option<Retry>,
     pub breaker: Option<BreakerConfig>,
     pub bulkhead: Option<Bulkhead>,
+    /// Share of requests that make the call.
+    pub probability: f64,
 }
 
 #[derive(Debug, Clone)]

@@ -4,16 +4,16 @@
 use super::schedule::RateSchedule;
 use super::{
     graph, Backoff, BreakerConfig, BreakerWindow, Bulkhead, Call, ConcurrencyLimit, Dist, Fault,
-    FaultKind, Jitter, Platform, RecoveryCheck, Retry, RetryBudget, RetryOn, RetryPolicy, Service,
-    ServiceId, Workload, WorkloadId, WorkloadKind,
+    FaultKind, Jitter, Platform, Recovery, RecoveryCheck, Retry, RetryBudget, RetryOn, RetryPolicy,
+    Service, ServiceId, Workload, WorkloadId, WorkloadKind,
 };
 use crate::engine::{parse_duration, SimTime};
 use crate::mech::limits::{AimdLimit, Gradient2Limit};
 use crate::scenario::error::did_you_mean;
 use crate::scenario::{
     BackoffSpec, BreakerSpec, BreakerWindowSpec, BulkheadSpec, ConcurrencyLimitSpec, DistSpec,
-    FaultSpec, JitterSpec, Problem, RateChangeSpec, RecoveryCheckSpec, RetryOnSpec, RetrySpec,
-    ScenarioError, ServiceSpec, Spec, WorkloadSpec,
+    FaultSpec, JitterSpec, Problem, RateChangeSpec, RecoveryCheckSpec, RecoverySpec, RetryOnSpec,
+    RetrySpec, ScenarioError, ServiceSpec, Spec, WorkloadSpec,
 };
 use std::collections::BTreeMap;
 
@@ -72,6 +72,7 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
         .map(|(i, f)| c.fault(i, f, spec, &names, &workloads, duration))
         .collect();
     let recovery_check = c.recovery_check(&spec.recovery_check);
+    let recovery = c.recovery(&spec.recovery);
 
     if !c.problems.is_empty() {
         return Err(c.problems);
@@ -86,6 +87,7 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
         workloads: workloads.into_iter().map(|w| w.expect("checked")).collect(),
         faults: faults.into_iter().map(|f| f.expect("checked")).collect(),
         recovery_check: recovery_check.expect("checked"),
+        recovery: recovery.expect("checked"),
     })
 }
 
@@ -223,6 +225,7 @@ impl Check {
             if call.to == s.name {
                 self.fail(format!("{cp}.to"), format!("\"{}\" calls itself", s.name));
             }
+            self.probability(&format!("{cp}.probability"), call.probability);
             let timeout = call
                 .timeout
                 .as_ref()
@@ -251,9 +254,31 @@ impl Check {
                     retry,
                     breaker,
                     bulkhead,
+                    probability: call.probability,
                 });
             }
         }
+        let startup = match &s.startup {
+            Some(d) => self.dist(&format!("{p}.startup"), d),
+            None => Some(Dist::Constant(SimTime::ZERO)),
+        };
+        let mut hard_deps: Vec<ServiceId> = Vec::new();
+        for (j, dep) in s.startup_deps.iter().enumerate() {
+            let dp = format!("{p}.startup_deps[{j}]");
+            if dep == &s.name {
+                self.fail(&dp, format!("\"{}\" cannot wait for itself", s.name));
+            } else if let Some(d) = self.lookup(&dp, dep, names) {
+                hard_deps.push(ServiceId(d as u32));
+            }
+        }
+        hard_deps.extend(
+            calls
+                .iter()
+                .filter(|c| c.dependency == crate::model::Dependency::Hard)
+                .map(|c| c.to),
+        );
+        hard_deps.sort_unstable();
+        hard_deps.dedup();
         let queue_timeout = s
             .queue_timeout
             .as_ref()
@@ -271,7 +296,8 @@ impl Check {
             && s.replicas <= MAX_REPLICAS
             && s.concurrency >= 1
             && (0.0..=1.0).contains(&s.error_rate)
-            && calls.len() == s.calls.len();
+            && calls.len() == s.calls.len()
+            && calls.iter().all(|c| (0.0..=1.0).contains(&c.probability));
         let (Some(queue_timeout), Some(rate_limit), Some(concurrency_limit)) = (
             queue_timeout.map_or(Some(None), |t| t.map(Some)),
             rate_limit.map_or(Some(None), |r| r.map(Some)),
@@ -295,6 +321,8 @@ impl Check {
             concurrency_limit,
             side_effect: s.side_effect || s.idempotent,
             idempotent: s.idempotent,
+            startup: startup?,
+            hard_deps,
         })
         .filter(|_| valid)
     }
@@ -308,6 +336,7 @@ impl Check {
             .flat_map(|(i, s)| {
                 s.calls
                     .iter()
+                    .filter(|c| c.probability >= 1.0)
                     .filter_map(move |c| Some((i, *names.get(&c.to)?)))
             })
             .filter(|(a, b)| a != b)
@@ -318,7 +347,7 @@ impl Check {
             self.fail(
                 format!("services[{}].calls", circle[0]),
                 format!(
-                    "calls go round in a circle ({}): every request would call itself forever; remove one of these calls",
+                    "calls go round in a circle ({}): every request would call itself forever; remove one of these calls or make it conditional (`probability` below 1)",
                     names.join(" -> ")
                 ),
             );
@@ -706,7 +735,7 @@ impl Check {
                 duration,
                 ..
             } => (Some(target), at, duration),
-            FaultSpec::Outage { at, duration } => (None, at, duration),
+            FaultSpec::Outage { at, duration, .. } => (None, at, duration),
         };
         let target = match target {
             Some(t) => Some(Some(ServiceId(
@@ -797,13 +826,73 @@ impl Check {
                     rate: *rate,
                 }
             }
-            FaultSpec::Outage { .. } => FaultKind::Outage,
+            FaultSpec::Outage {
+                services, layers, ..
+            } => FaultKind::Outage {
+                services: self.outage_services(&p, services, layers, spec, names)?,
+            },
         };
         Some(Fault {
             kind,
             start,
             end: start.after(length),
         })
+    }
+
+    fn recovery(&mut self, r: &RecoverySpec) -> Option<Recovery> {
+        match r {
+            RecoverySpec::Orchestrated => Some(Recovery::Orchestrated),
+            RecoverySpec::CrashLoop { initial, cap } => {
+                let i = self.positive_duration("recovery.initial", initial);
+                let c = self.positive_duration("recovery.cap", cap);
+                let (initial, cap) = (i?, c?);
+                if cap < initial {
+                    self.fail(
+                        "recovery.cap",
+                        format!("cap {cap} is below initial {initial}"),
+                    );
+                    return None;
+                }
+                Some(Recovery::CrashLoop { initial, cap })
+            }
+        }
+    }
+
+    /// Which services an outage hits: the listed ones, the listed layers, or all.
+    fn outage_services(
+        &mut self,
+        p: &str,
+        services: &Option<Vec<String>>,
+        layers: &Option<Vec<u32>>,
+        spec: &Spec,
+        names: &BTreeMap<String, usize>,
+    ) -> Option<Vec<ServiceId>> {
+        let mut out: Vec<ServiceId> = Vec::new();
+        if let Some(list) = services {
+            for (j, name) in list.iter().enumerate() {
+                out.push(ServiceId(
+                    self.lookup(&format!("{p}.services[{j}]"), name, names)? as u32,
+                ));
+            }
+        }
+        if let Some(wanted) = layers {
+            let layering = graph::DependencyGraph::from_spec(spec).ok()?.layering();
+            for (i, l) in layering.layers.iter().enumerate() {
+                if l.is_some_and(|l| wanted.contains(&l)) {
+                    out.push(ServiceId(i as u32));
+                }
+            }
+        }
+        if services.is_none() && layers.is_none() {
+            out = (0..spec.services.len() as u32).map(ServiceId).collect();
+        }
+        out.sort_unstable();
+        out.dedup();
+        if out.is_empty() {
+            self.fail(p, "the outage hits no service");
+            return None;
+        }
+        Some(out)
     }
 
     fn recovery_check(&mut self, r: &RecoveryCheckSpec) -> Option<RecoveryCheck> {

@@ -1,6 +1,7 @@
 //! Presentation: pure functions from a finished run's summary to bytes, and the one place
 //! that writes them to disk.
 
+pub mod layers;
 pub mod table;
 
 use crate::metrics::{Summary, TimeSeries};

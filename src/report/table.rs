@@ -144,6 +144,44 @@ pub fn render(s: &Summary) -> String {
             );
         }
     }
+    for (k, o) in s.outages.iter().enumerate() {
+        out.push('\n');
+        let back = o
+            .power_back_s
+            .map_or("never".to_string(), |b| format!("{b:.1} s"));
+        let _ = writeln!(
+            out,
+            "outage {}: power off at {:.1} s, back at {back}; every service ready after {}; goodput back after {}",
+            k + 1,
+            o.start_s,
+            o.full_recovery_s.map_or("never".to_string(), |t| format!("{t:.1} s")),
+            o.goodput_recovered_s.map_or("never".to_string(), |t| format!("{t:.1} s")),
+        );
+        let mut by_layer: std::collections::BTreeMap<Option<u32>, Vec<String>> =
+            std::collections::BTreeMap::new();
+        for (name, r) in &o.services {
+            let when = match (r.ready_at_s, o.power_back_s) {
+                (Some(t), Some(b)) => format!("+{:.1} s", t - b),
+                _ => "never".to_string(),
+            };
+            let restarts = if r.restarts > 0 {
+                format!(", {} restarts", r.restarts)
+            } else {
+                String::new()
+            };
+            by_layer
+                .entry(r.layer)
+                .or_default()
+                .push(format!("{name} ({when}{restarts})"));
+        }
+        for (layer, names) in &by_layer {
+            let label = layer.map_or("no layer".to_string(), |l| format!("layer {l}"));
+            let _ = writeln!(out, "  {label:<9} {}", names.join(", "));
+        }
+        for c in &o.never_recovered_circles {
+            let _ = writeln!(out, "  held by the circle {} -> {}", c.join(" -> "), c[0]);
+        }
+    }
     if !s.faults.is_empty() {
         out.push('\n');
         let _ = writeln!(

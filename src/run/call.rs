@@ -6,6 +6,11 @@ use super::{Edge, Event, Observer, Sim, Waiter, NONE};
 use crate::engine::SimTime;
 use crate::metrics::Outcome;
 use crate::model::{Dependency, Retry};
+use rand::Rng;
+
+/// Calls nested deeper than this fail at once: only conditional circles of calls can get
+/// here, and a request that deep is lost anyway.
+const MAX_CALL_DEPTH: u8 = 32;
 
 impl<O: Observer> Sim<'_, O> {
     #[inline]
@@ -24,9 +29,19 @@ impl<O: Observer> Sim<'_, O> {
         let p = self.p;
         let r = &mut self.reqs[req as usize];
         let calls = &p.services[r.service as usize].calls;
-        if r.next_call as usize == calls.len() {
-            self.answer(now, req, Outcome::Ok);
-            return;
+        let base = self.edge_base[r.service as usize];
+        loop {
+            let Some(call) = calls.get(r.next_call as usize) else {
+                self.answer(now, req, Outcome::Ok);
+                return;
+            };
+            // A call made only on some code paths.
+            let edge = &mut self.edges[(base + r.next_call) as usize];
+            if call.probability < 1.0 && edge.rng.random::<f64>() >= call.probability {
+                r.next_call += 1;
+                continue;
+            }
+            break;
         }
         r.attempt = 0;
         r.prev_sleep = SimTime::ZERO;
@@ -93,6 +108,10 @@ impl<O: Observer> Sim<'_, O> {
             r.retrying = true;
         }
         r.attempt_sent = now;
+        if r.depth >= MAX_CALL_DEPTH {
+            self.attempt_done(now, req, Outcome::Rejected, false);
+            return;
+        }
         let deadline = match call.timeout {
             Some(t) => r.deadline.min(now.after(t)),
             None => r.deadline,
@@ -101,6 +120,7 @@ impl<O: Observer> Sim<'_, O> {
             waiter: Waiter::Caller(req),
             deadline,
             client: r.client,
+            depth: r.depth + 1,
         };
         match self.arrive(now, call.to.0, origin) {
             Some(child) => {

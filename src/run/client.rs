@@ -101,6 +101,7 @@ impl<O: Observer> Sim<'_, O> {
             waiter: Waiter::Client(c),
             deadline,
             client: c,
+            depth: 0,
         };
         match self.arrive(now, wl.target.0, origin) {
             Some(root) => {

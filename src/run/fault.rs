@@ -1,36 +1,155 @@
-//! Faults that change a service's state at their start and end: crashes and outages.
+//! Faults that change a service's state at their start and end: crashes and outages,
+//! and the cold start after an outage (startup times, readiness, crash loops).
+//!
+//! After power returns, a service is *ready* only once it has started and all its hard
+//! dependencies (hard calls and `startup_deps`) are ready; until then it takes no
+//! traffic. How it gets there is the scenario's `recovery`:
+//! 1. `Orchestrated`: it begins its startup when all its hard dependencies are ready, so
+//!    the platform comes back layer by layer, bottom up.
+//! 2. `CrashLoop`: everything starts at once; a service whose dependencies are not ready
+//!    when its startup ends crashes and restarts after a back-off that doubles from
+//!    `initial` to `cap` (Kubernetes CrashLoopBackOff).
+//!
+//! A circle of hard dependencies never comes back: each member waits for another.
 //! (Pauses, latency, errors and capacity are read where they act, in `service.rs`;
 //! spikes are arrivals, in `client.rs`.)
 
-use super::{Observer, Sim};
+use super::{Event, Observer, Sim, NONE};
 use crate::engine::SimTime;
 use crate::metrics::Outcome;
-use crate::model::FaultKind;
+use crate::model::{FaultKind, Recovery};
+
+/// One outage as it unfolds, for the summary.
+pub(super) struct OutageRecord {
+    pub fault: u32,
+    pub start: SimTime,
+    pub power_back: Option<SimTime>,
+    pub services: Vec<u32>,
+    /// Per service of the platform: when it was ready again.
+    pub ready_at: Vec<Option<SimTime>>,
+}
 
 impl<O: Observer> Sim<'_, O> {
     pub(super) fn fault_start(&mut self, now: SimTime, f: u32) {
-        match self.p.faults[f as usize].kind {
-            FaultKind::Crash { target, replicas } => self.crash(now, target.0 as usize, replicas),
-            FaultKind::Outage => {
-                for s in 0..self.services.len() {
-                    let n = self.p.services[s].replicas;
-                    self.crash(now, s, n);
+        let p = self.p;
+        match &p.faults[f as usize].kind {
+            FaultKind::Crash { target, replicas } => self.crash(now, target.0 as usize, *replicas),
+            FaultKind::Outage { services } => {
+                let record = self.outages.len() as u32;
+                self.outages.push(OutageRecord {
+                    fault: f,
+                    start: now,
+                    power_back: None,
+                    services: services.iter().map(|s| s.0).collect(),
+                    ready_at: vec![None; p.services.len()],
+                });
+                for s in services {
+                    let s = s.0 as usize;
+                    self.crash(now, s, p.services[s].replicas);
+                    let state = &mut self.services[s];
+                    state.ready = false;
+                    state.powered = false;
+                    state.starting = false;
+                    state.life_token = state.life_token.wrapping_add(1);
+                    state.outage = record;
                 }
             }
             _ => {}
         }
     }
 
-    pub(super) fn fault_end(&mut self, _now: SimTime, f: u32) {
-        match self.p.faults[f as usize].kind {
-            FaultKind::Crash { target, replicas } => self.restore(target.0 as usize, replicas),
-            FaultKind::Outage => {
-                for s in 0..self.services.len() {
-                    let n = self.p.services[s].replicas;
-                    self.restore(s, n);
+    pub(super) fn fault_end(&mut self, now: SimTime, f: u32) {
+        let p = self.p;
+        match &p.faults[f as usize].kind {
+            FaultKind::Crash { target, replicas } => self.restore(target.0 as usize, *replicas),
+            FaultKind::Outage { services } => {
+                if let Some(r) = self.outages.iter_mut().rev().find(|r| r.fault == f) {
+                    r.power_back = Some(now);
+                }
+                for s in services {
+                    let s = s.0 as usize;
+                    self.restore(s, p.services[s].replicas);
+                    let state = &mut self.services[s];
+                    state.powered = true;
+                    state.backoff = SimTime::ZERO;
+                }
+                for s in services {
+                    match p.recovery {
+                        Recovery::Orchestrated => self.try_start(now, s.0),
+                        Recovery::CrashLoop { .. } => self.boot(now, s.0),
+                    }
                 }
             }
             _ => {}
+        }
+    }
+
+    fn deps_ready(&self, s: u32) -> bool {
+        self.p.services[s as usize]
+            .hard_deps
+            .iter()
+            .all(|d| self.services[d.0 as usize].ready)
+    }
+
+    /// Orchestrated recovery: start `s` if it is down, powered, and its deps are ready.
+    fn try_start(&mut self, now: SimTime, s: u32) {
+        let state = &self.services[s as usize];
+        if state.powered && !state.ready && !state.starting && self.deps_ready(s) {
+            self.boot(now, s);
+        }
+    }
+
+    /// Begins a startup; it ends with `Started`.
+    fn boot(&mut self, now: SimTime, s: u32) {
+        let state = &mut self.services[s as usize];
+        state.starting = true;
+        let t = self.p.services[s as usize]
+            .startup
+            .sample(&mut state.rng_startup);
+        let token = state.life_token;
+        self.queue
+            .push(now.after(t), Event::Started { service: s, token });
+    }
+
+    pub(super) fn started(&mut self, now: SimTime, s: u32) {
+        self.services[s as usize].starting = false;
+        if self.deps_ready(s) {
+            self.become_ready(now, s);
+            return;
+        }
+        if let Recovery::CrashLoop { initial, cap } = self.p.recovery {
+            // Its dependencies are not there: it crashes, and is restarted after a back-off.
+            let state = &mut self.services[s as usize];
+            let wait = if state.backoff == SimTime::ZERO {
+                initial
+            } else {
+                state.backoff.min(cap)
+            };
+            state.backoff = SimTime(wait.0.saturating_mul(2)).min(cap);
+            state.restarts += 1;
+            let token = state.life_token;
+            self.queue
+                .push(now.after(wait), Event::Restart { service: s, token });
+        }
+        // Orchestrated: it waits; a dependency becoming ready starts it again.
+    }
+
+    pub(super) fn restart(&mut self, now: SimTime, s: u32) {
+        self.boot(now, s);
+    }
+
+    fn become_ready(&mut self, now: SimTime, s: u32) {
+        let state = &mut self.services[s as usize];
+        state.ready = true;
+        state.backoff = SimTime::ZERO;
+        if state.outage != NONE {
+            self.outages[state.outage as usize].ready_at[s as usize] = Some(now);
+        }
+        if self.p.recovery == Recovery::Orchestrated {
+            for i in 0..self.dependents[s as usize].len() {
+                let d = self.dependents[s as usize][i];
+                self.try_start(now, d);
+            }
         }
     }
 

@@ -35,7 +35,8 @@ use crate::mech::breaker::Breaker;
 use crate::mech::limits::{ConcurrencyLimit, RateLimiter};
 use crate::mech::retry::RetryThrottle;
 use crate::metrics::summary::{BreakerSummary, CallSummary, Transition};
-use crate::metrics::verdict::{verdicts, FaultSpan};
+use crate::metrics::verdict::{goodput_recovered, verdicts, FaultSpan};
+use crate::metrics::{OutageSummary, ServiceRecovery};
 use crate::metrics::{Outcome, Recorder, Summary};
 use crate::model::schedule::{ArrivalCursor, RateSchedule};
 use crate::model::{FaultKind, Platform, ServiceId, WorkloadKind};
@@ -170,6 +171,16 @@ enum Event {
     FaultEnd {
         fault: u32,
     },
+    /// A service's startup is over; void unless its `life_token` matches.
+    Started {
+        service: u32,
+        token: u32,
+    },
+    /// A crash-looping service's back-off is over (same token rule).
+    Restart {
+        service: u32,
+        token: u32,
+    },
     /// The end of a time-series window.
     Window,
     /// The end of the warmup.
@@ -215,6 +226,8 @@ struct Request {
     next_call: u32,
     /// Attempt number of the current call, from 1.
     attempt: u32,
+    /// Calls between the client and this request.
+    depth: u8,
     live: bool,
     counted: bool,
     degraded: bool,
@@ -255,6 +268,18 @@ struct ServiceState {
     faults: Vec<u32>,
     /// Index among side-effect services, or `NONE`.
     tracked: u32,
+    /// Lifecycle: takes traffic / has power / a startup is under way.
+    ready: bool,
+    powered: bool,
+    starting: bool,
+    /// Grows when an outage voids pending startups.
+    life_token: u32,
+    /// The next crash-loop back-off (zero: the initial one).
+    backoff: SimTime,
+    restarts: u64,
+    /// The outage it is recovering from (index into `outages`), or `NONE`.
+    outage: u32,
+    rng_startup: Stream,
 }
 
 /// Retry and protection state of one call edge, or of one workload's clients.
@@ -323,6 +348,9 @@ struct Sim<'a, O: Observer> {
     client_edges: Vec<Edge>,
     workloads: Vec<WorkloadState>,
     spikes: Vec<Option<SpikeState>>,
+    /// Per service: the services that hard-depend on it.
+    dependents: Vec<Vec<u32>>,
+    outages: Vec<fault::OutageRecord>,
     rec: Recorder,
     window: SimTime,
     events: u64,
@@ -361,6 +389,14 @@ impl<'a, O: Observer> Sim<'a, O> {
                     rng_error: stream(p.seed, &format!("service/{}/errors", s.name)),
                     rng_balance: stream(p.seed, &format!("service/{}/balancer", s.name)),
                     rng_fault: stream(p.seed, &format!("service/{}/faults", s.name)),
+                    rng_startup: stream(p.seed, &format!("service/{}/startup", s.name)),
+                    ready: true,
+                    powered: true,
+                    starting: false,
+                    life_token: 0,
+                    backoff: SimTime::ZERO,
+                    restarts: 0,
+                    outage: NONE,
                     faults,
                     tracked: if s.side_effect {
                         tracked += 1;
@@ -432,6 +468,12 @@ impl<'a, O: Observer> Sim<'a, O> {
             .collect();
         let window = effective_window(p, limits.max_rows);
         let rows = p.duration.0.div_ceil(window.0) as usize;
+        let mut dependents = vec![Vec::new(); p.services.len()];
+        for (i, s) in p.services.iter().enumerate() {
+            for d in &s.hard_deps {
+                dependents[d.0 as usize].push(i as u32);
+            }
+        }
         Sim {
             p,
             limits,
@@ -451,6 +493,8 @@ impl<'a, O: Observer> Sim<'a, O> {
             client_edges,
             workloads,
             spikes,
+            dependents,
+            outages: Vec::new(),
             rec: Recorder::new(p, rows),
             window,
             events: 0,
@@ -576,6 +620,16 @@ impl<'a, O: Observer> Sim<'a, O> {
             }
             Event::FaultStart { fault } => self.fault_start(now, fault),
             Event::FaultEnd { fault } => self.fault_end(now, fault),
+            Event::Started { service, token } => {
+                if self.services[service as usize].life_token == token {
+                    self.started(now, service);
+                }
+            }
+            Event::Restart { service, token } => {
+                if self.services[service as usize].life_token == token {
+                    self.restart(now, service);
+                }
+            }
             Event::Window => {
                 self.rec.close_window(now);
                 self.queue.push(now.after(self.window), Event::Window);
@@ -598,25 +652,34 @@ impl<'a, O: Observer> Sim<'a, O> {
             s.breaker = edge.breaker.as_ref().map(|b| breaker_summary(b, end));
         }
         let mut names: BTreeMap<String, usize> = BTreeMap::new();
-        for edge in self.edges {
-            let mut stats = edge.stats;
+        for edge in &self.edges {
+            let mut stats = edge.stats.clone();
             stats.retries = stats.attempts.saturating_sub(stats.calls);
             stats.amplification = ratio(stats.attempts, stats.calls);
-            stats.breaker = edge.breaker.map(|b| breaker_summary(&b, end));
+            stats.breaker = edge.breaker.as_ref().map(|b| breaker_summary(b, end));
             let base = format!("{}->{}", stats.from, stats.to);
             let n = names.entry(base.clone()).or_insert(0);
             *n += 1;
             let key = if *n == 1 { base } else { format!("{base}#{n}") };
             summary.calls.insert(key, stats);
         }
+        let restarts: Vec<u64> = self.services.iter().map(|s| s.restarts).collect();
+        summary.outages = outage_summaries(p, &self.outages, &restarts, &summary);
         let spans: Vec<FaultSpan> = p
             .faults
             .iter()
-            .map(|f| FaultSpan {
+            .enumerate()
+            .map(|(i, f)| FaultSpan {
                 kind: f.kind.name().to_string(),
                 target: f.kind.target().map(|t| p.service(t).name.clone()),
                 start_s: f.start.as_secs_f64(),
                 end_s: f.end.as_secs_f64(),
+                grace_s: self
+                    .outages
+                    .iter()
+                    .position(|o| o.fault == i as u32)
+                    .and_then(|o| summary.outages[o].full_recovery_s)
+                    .unwrap_or(0.0),
             })
             .collect();
         summary.faults = verdicts(
@@ -724,4 +787,77 @@ fn breaker_summary(b: &Breaker, end: SimTime) -> BreakerSummary {
             })
             .collect(),
     }
+}
+
+/// How each outage unfolded, from the run's records and its time series.
+fn outage_summaries(
+    p: &Platform,
+    outages: &[fault::OutageRecord],
+    restarts: &[u64],
+    summary: &Summary,
+) -> Vec<OutageSummary> {
+    let edges: Vec<(usize, usize)> = p
+        .services
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| s.hard_deps.iter().map(move |d| (i, d.0 as usize)))
+        .collect();
+    let layering = crate::model::graph::layering(p.services.len(), &edges);
+    let name = |s: usize| p.services[s].name.clone();
+    outages
+        .iter()
+        .map(|o| {
+            let back = o.power_back;
+            let hit: Vec<usize> = o.services.iter().map(|&s| s as usize).collect();
+            let never: Vec<usize> = hit
+                .iter()
+                .copied()
+                .filter(|&s| o.ready_at[s].is_none())
+                .collect();
+            let full = match (back, never.is_empty()) {
+                (Some(b), true) => hit
+                    .iter()
+                    .filter_map(|&s| o.ready_at[s])
+                    .max()
+                    .map(|t| t.since(b).as_secs_f64()),
+                _ => None,
+            };
+            let goodput = back.and_then(|b| {
+                goodput_recovered(
+                    &summary.timeseries,
+                    summary.window_s,
+                    summary.warmup_s,
+                    o.start.as_secs_f64(),
+                    b.as_secs_f64(),
+                    p.recovery_check.baseline.as_secs_f64(),
+                    0.05,
+                    p.recovery_check.windows as usize,
+                )
+            });
+            OutageSummary {
+                start_s: o.start.as_secs_f64(),
+                power_back_s: back.map(SimTime::as_secs_f64),
+                full_recovery_s: full,
+                never_recovered: never.iter().map(|&s| name(s)).collect(),
+                never_recovered_circles: layering
+                    .circles
+                    .iter()
+                    .filter(|c| c.iter().any(|s| never.contains(s)))
+                    .map(|c| c.iter().map(|&s| name(s)).collect())
+                    .collect(),
+                goodput_recovered_s: goodput,
+                services: hit
+                    .iter()
+                    .map(|&s| {
+                        let r = ServiceRecovery {
+                            layer: layering.layers[s],
+                            ready_at_s: o.ready_at[s].map(SimTime::as_secs_f64),
+                            restarts: restarts[s],
+                        };
+                        (name(s), r)
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
 }

@@ -15,6 +15,8 @@ pub(super) struct Origin {
     pub waiter: Waiter,
     pub deadline: SimTime,
     pub client: u32,
+    /// Calls between the client and this request.
+    pub depth: u8,
 }
 
 impl<O: Observer> Sim<'_, O> {
@@ -78,6 +80,7 @@ impl<O: Observer> Sim<'_, O> {
             generation: 0,
             next_call: 0,
             attempt: 0,
+            depth: origin.depth,
             live: true,
             counted,
             degraded: false,
@@ -110,7 +113,7 @@ impl<O: Observer> Sim<'_, O> {
         let n = p.services[s as usize].replicas;
         let state = &mut self.services[s as usize];
         let up = state.up;
-        if up == 0 {
+        if up == 0 || !state.ready {
             return None;
         }
         if n == 1 {

@@ -7,6 +7,7 @@
 //! `services.api.service_time=Constant("5ms")`. Sweeps use the same paths.
 
 use super::error::{did_you_mean, Problem, ScenarioError};
+use super::spec::RecoverySpec;
 use super::spec::{
     BackoffSpec, BalancerSpec, BreakerSpec, BreakerWindowSpec, BulkheadSpec, CallSpec,
     ConcurrencyLimitSpec, DependencySpec, DisciplineSpec, DistSpec, FaultSpec, JitterSpec,
@@ -218,6 +219,9 @@ fn leaf(name: &str, text: &str, current: &Value) -> Result<Value, String> {
         "rate_limit" => return typed(ron_to_json::<RateLimitSpec>(text)),
         "concurrency_limit" => return typed(ron_to_json::<ConcurrencyLimitSpec>(text)),
         "recovery_check" => return typed(ron_to_json::<RecoveryCheckSpec>(text)),
+        "recovery" => return typed(ron_to_json::<RecoverySpec>(text)),
+        "startup" => return typed(ron_to_json::<DistSpec>(text)),
+        "startup_deps" => return typed(ron_to_json::<Vec<String>>(text)),
         "retry_on" => return typed(ron_to_json::<Vec<RetryOnSpec>>(text)),
         "schedule" => return typed(ron_to_json::<Vec<RateChangeSpec>>(text)),
         "faults" => return typed(ron_to_json::<Vec<FaultSpec>>(text)),

@@ -45,6 +45,34 @@ pub struct Spec {
     /// How fault verdicts decide that the platform recovered.
     #[serde(default)]
     pub recovery_check: RecoveryCheckSpec,
+    /// How services come back after an outage.
+    #[serde(default)]
+    pub recovery: RecoverySpec,
+}
+
+/// How services cold start when power returns after an outage.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum RecoverySpec {
+    /// A service begins its startup once all its hard dependencies are ready.
+    #[default]
+    Orchestrated,
+    /// All start at once; a service whose hard dependencies are not ready when its startup
+    /// ends crashes and restarts after a back-off doubling from `initial` to `cap`
+    /// (Kubernetes CrashLoopBackOff: 10s doubling to 5m).
+    CrashLoop {
+        #[serde(default = "ten_seconds")]
+        initial: String,
+        #[serde(default = "five_minutes")]
+        cap: String,
+    },
+}
+
+fn ten_seconds() -> String {
+    "10s".to_string()
+}
+fn five_minutes() -> String {
+    "5m".to_string()
 }
 
 /// When is a platform "back" after a fault: goodput within `goodput_tolerance` of the
@@ -118,6 +146,12 @@ pub struct ServiceSpec {
     /// The service deduplicates by idempotency key: a side effect happens once per key.
     #[serde(default)]
     pub idempotent: bool,
+    /// How long a cold start takes (after a crash or outage); default instant.
+    #[serde(default)]
+    pub startup: Option<DistSpec>,
+    /// Services that must be ready before this one can start, besides its hard calls.
+    #[serde(default)]
+    pub startup_deps: Vec<String>,
 }
 
 /// Order in which waiting requests are served.
@@ -230,6 +264,13 @@ pub struct CallSpec {
     /// Bound concurrent calls on this edge (Resilience4j semaphore bulkhead).
     #[serde(default)]
     pub bulkhead: Option<BulkheadSpec>,
+    /// Share of requests that make this call (a call made only on some code paths).
+    #[serde(default = "one_f64")]
+    pub probability: f64,
+}
+
+fn one_f64() -> f64 {
+    1.0
 }
 
 /// `Retry(max_attempts: 4, backoff: Exponential(base: "100ms", multiplier: 2.0, cap: "5s"),
@@ -516,5 +557,14 @@ pub enum FaultSpec {
         rate: f64,
     },
     /// Every service crashes, and comes back when the fault ends.
-    Outage { at: String, duration: String },
+    Outage {
+        at: String,
+        duration: String,
+        /// Only these services (default: all).
+        #[serde(default)]
+        services: Option<Vec<String>>,
+        /// Only the services in these layers (see `platsim layers`).
+        #[serde(default)]
+        layers: Option<Vec<u32>>,
+    },
 }
