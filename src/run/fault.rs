@@ -6,9 +6,12 @@
 //! traffic. How it gets there is the scenario's `recovery`:
 //! 1. `Orchestrated`: it begins its startup when all its hard dependencies are ready, so
 //!    the platform comes back layer by layer, bottom up.
-//! 2. `CrashLoop`: everything starts at once; a service whose dependencies are not ready
-//!    when its startup ends crashes and restarts after a back-off that doubles from
-//!    `initial` to `cap` (Kubernetes CrashLoopBackOff).
+//! 2. `CrashLoop`: everything is started at once. A service checks its hard dependencies
+//!    as it starts (its first connections): if one is not ready it crashes at once and is
+//!    restarted after a back-off that doubles from `initial` to `cap` (Kubernetes
+//!    CrashLoopBackOff); once they are all ready, its startup runs. It comes back at the
+//!    first restart after its dependencies are ready: later than orchestrated recovery by
+//!    the back-off the chain incurs.
 //!
 //! A circle of hard dependencies never comes back: each member waits for another.
 //! (Pauses, latency, errors and capacity are read where they act, in `service.rs`;
@@ -99,8 +102,13 @@ impl<O: Observer> Sim<'_, O> {
         }
     }
 
-    /// Begins a startup; it ends with `Started`.
+    /// Begins a startup, which ends with `Started`. In a crash loop, a service whose
+    /// dependencies are not ready crashes at once instead.
     fn boot(&mut self, now: SimTime, s: u32) {
+        if matches!(self.p.recovery, Recovery::CrashLoop { .. }) && !self.deps_ready(s) {
+            self.crash_loop(now, s);
+            return;
+        }
         let state = &mut self.services[s as usize];
         state.starting = true;
         let t = self.p.services[s as usize]
@@ -115,23 +123,29 @@ impl<O: Observer> Sim<'_, O> {
         self.services[s as usize].starting = false;
         if self.deps_ready(s) {
             self.become_ready(now, s);
-            return;
-        }
-        if let Recovery::CrashLoop { initial, cap } = self.p.recovery {
-            // Its dependencies are not there: it crashes, and is restarted after a back-off.
-            let state = &mut self.services[s as usize];
-            let wait = if state.backoff == SimTime::ZERO {
-                initial
-            } else {
-                state.backoff.min(cap)
-            };
-            state.backoff = SimTime(wait.0.saturating_mul(2)).min(cap);
-            state.restarts += 1;
-            let token = state.life_token;
-            self.queue
-                .push(now.after(wait), Event::Restart { service: s, token });
+        } else if matches!(self.p.recovery, Recovery::CrashLoop { .. }) {
+            // A dependency went away while it started.
+            self.crash_loop(now, s);
         }
         // Orchestrated: it waits; a dependency becoming ready starts it again.
+    }
+
+    /// The service crashed on start: restart it after the next back-off.
+    fn crash_loop(&mut self, now: SimTime, s: u32) {
+        let Recovery::CrashLoop { initial, cap } = self.p.recovery else {
+            return;
+        };
+        let state = &mut self.services[s as usize];
+        let wait = if state.backoff == SimTime::ZERO {
+            initial
+        } else {
+            state.backoff.min(cap)
+        };
+        state.backoff = SimTime(wait.0.saturating_mul(2)).min(cap);
+        state.restarts += 1;
+        let token = state.life_token;
+        self.queue
+            .push(now.after(wait), Event::Restart { service: s, token });
     }
 
     pub(super) fn restart(&mut self, now: SimTime, s: u32) {
