@@ -17,6 +17,20 @@ pub struct Level {
 }
 
 impl Level {
+    /// A level that starts at `value` at time zero.
+    pub fn starting_at(value: u64) -> Self {
+        Level {
+            value,
+            ..Level::default()
+        }
+    }
+
+    /// Moves the level to `value` at `now`.
+    pub fn set(&mut self, now: SimTime, value: u64) {
+        self.advance(now);
+        self.value = value;
+    }
+
     #[inline]
     fn advance(&mut self, now: SimTime) {
         let dt = now.since(self.last).0 as u128;

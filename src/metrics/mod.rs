@@ -11,6 +11,6 @@ pub use histogram::{Latency, LatencyHistogram, WindowHistogram};
 pub use level::Level;
 pub use record::{Effect, Outcome, Recorder, Refusal};
 pub use summary::{
-    BreakerSummary, CallSummary, FaultVerdict, OutageSummary, ServiceRecovery, ServiceSummary,
-    Summary, TimeSeries, Transition, WorkloadSummary,
+    BreakerSummary, CallSummary, Downtime, FaultVerdict, OutageSummary, ServiceRecovery,
+    ServiceSummary, Summary, TimeSeries, Transition, WorkloadSummary,
 };

@@ -5,7 +5,7 @@
 
 use super::histogram::{LatencyHistogram, WindowHistogram};
 use super::level::Level;
-use super::summary::{ServiceSummary, Summary, TimeSeries, WorkloadSummary};
+use super::summary::{Downtime, ServiceSummary, Summary, TimeSeries, WorkloadSummary};
 use crate::engine::SimTime;
 use crate::model::Platform;
 use std::collections::BTreeMap;
@@ -128,6 +128,14 @@ struct ServiceStats {
     in_system: Level,
     busy: Level,
     queued: Level,
+    /// Replicas up and ready (replica-hours), and whether any is (uptime).
+    replicas_up: Level,
+    up: Level,
+    /// Periods with no replica up and ready: `(start, end)`, `end` None while down.
+    downtime: Vec<(SimTime, Option<SimTime>)>,
+    /// Successful requests within the latency objective's threshold, if it has one.
+    latency_threshold: Option<SimTime>,
+    latency_good: u64,
     window: Window,
 }
 
@@ -163,12 +171,14 @@ const PLATFORM_COLUMNS: [&str; 10] = [
     "latency_p99_ms",
     "in_flight",
 ];
-const SERVICE_COLUMNS: [&str; 10] = [
+const SERVICE_COLUMNS: [&str; 12] = [
     "arrivals_rps",
     "ok_rps",
     "errors_rps",
     "rejected_rps",
     "timeouts_rps",
+    "shed_rps",
+    "replicas_up",
     "sojourn_p50_ms",
     "sojourn_p99_ms",
     "in_system",
@@ -181,7 +191,12 @@ impl Recorder {
         let services = p
             .services
             .iter()
-            .map(|_| ServiceStats {
+            .map(|s| ServiceStats {
+                replicas_up: Level::starting_at(s.replicas as u64),
+                up: Level::starting_at(1),
+                downtime: Vec::new(),
+                latency_threshold: s.slo.latency.map(|l| l.threshold),
+                latency_good: 0,
                 counts: Counts::default(),
                 refused: [0; 4],
                 effects: [0; 3],
@@ -324,6 +339,9 @@ impl Recorder {
             st.counts.add(outcome);
             st.sojourn.record(sojourn.0);
             st.degraded += (degraded && outcome == Outcome::Ok) as u64;
+            if outcome == Outcome::Ok && st.latency_threshold.is_some_and(|t| sojourn <= t) {
+                st.latency_good += 1;
+            }
         }
         st.window.counts.add(outcome);
         st.window.latency.record(sojourn.0);
@@ -355,12 +373,31 @@ impl Recorder {
         self.clients_in_flight -= 1;
     }
 
+    /// Service `s` now has `replicas` replicas up and ready (0: it is down).
+    pub fn availability(&mut self, s: usize, now: SimTime, replicas: u32) {
+        let st = &mut self.services[s];
+        let was_up = st.up.value() > 0;
+        st.replicas_up.set(now, replicas as u64);
+        st.up.set(now, (replicas > 0) as u64);
+        match (was_up, replicas > 0) {
+            (true, false) => st.downtime.push((now, None)),
+            (false, true) => {
+                if let Some(last) = st.downtime.last_mut() {
+                    last.1 = Some(now);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// The warmup is over: time averages start now.
     pub fn end_warmup(&mut self, now: SimTime) {
         for st in &mut self.services {
             st.in_system.restart(now);
             st.busy.restart(now);
             st.queued.restart(now);
+            st.replicas_up.restart(now);
+            st.up.restart(now);
         }
     }
 
@@ -396,6 +433,8 @@ impl Recorder {
                 c.failed() as f64 * per_s,
                 c.rejected as f64 * per_s,
                 c.timeouts as f64 * per_s,
+                c.shed as f64 * per_s,
+                st.replicas_up.take_window(now, width),
                 p50,
                 p99,
                 st.in_system.take_window(now, width),
@@ -441,6 +480,17 @@ impl Recorder {
                     utilization: st.busy.mean(end, self.warmup) / servers,
                     mean_in_system: st.in_system.mean(end, self.warmup),
                     mean_in_queue: st.queued.mean(end, self.warmup),
+                    uptime_ratio: st.up.mean(end, self.warmup),
+                    replica_hours: st.replicas_up.mean(end, self.warmup) * secs / 3600.0,
+                    downtime: st
+                        .downtime
+                        .iter()
+                        .map(|&(a, b)| Downtime {
+                            start_s: a.as_secs_f64(),
+                            end_s: b.map(SimTime::as_secs_f64),
+                        })
+                        .collect(),
+                    latency_good: st.latency_good,
                     wait_ms: st.wait.summary_ms(),
                     sojourn_ms: st.sojourn.summary_ms(),
                 },

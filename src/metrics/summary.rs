@@ -75,10 +75,25 @@ pub struct ServiceSummary {
     pub mean_in_system: f64,
     /// Time-average number waiting for a server.
     pub mean_in_queue: f64,
+    /// Share of the measured time with at least one replica up and ready.
+    pub uptime_ratio: f64,
+    /// Replica-hours up and ready over the measured time (what it costs to run).
+    pub replica_hours: f64,
+    /// Every period with no replica up and ready, over the whole run.
+    pub downtime: Vec<Downtime>,
+    /// Successful requests within the latency objective's threshold (0 without one).
+    pub latency_good: u64,
     /// Arrival until a server takes the request.
     pub wait_ms: Latency,
     /// Arrival until the answer (wait + service + calls).
     pub sojourn_ms: Latency,
+}
+
+/// A period a service was down; `end_s` null if it never came back.
+#[derive(Debug, Clone, Serialize)]
+pub struct Downtime {
+    pub start_s: f64,
+    pub end_s: Option<f64>,
 }
 
 /// What the clients of one workload saw.

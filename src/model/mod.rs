@@ -82,6 +82,25 @@ pub struct Service {
     /// What must be ready before it can start: its hard calls and its `startup_deps`,
     /// sorted, without repeats.
     pub hard_deps: Vec<ServiceId>,
+    /// Objectives, cost and governance, for the health facade (validated).
+    pub slo: Slo,
+    pub cost: Option<crate::scenario::CostSpec>,
+    pub governance: Option<crate::scenario::GovernanceSpec>,
+}
+
+/// A service's objectives: availability always (its tier's target by default), latency
+/// when asked for. Targets in percent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slo {
+    pub tier: crate::scenario::TierSpec,
+    pub availability: f64,
+    pub latency: Option<LatencySlo>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LatencySlo {
+    pub threshold: SimTime,
+    pub target: f64,
 }
 
 pub use crate::mech::breaker::{BreakerConfig, BreakerWindow};

@@ -323,6 +323,9 @@ impl Check {
             idempotent: s.idempotent,
             startup: startup?,
             hard_deps,
+            slo: self.slo(&p, s.slo.as_ref())?,
+            cost: s.cost.clone().filter(|c| self.cost(&p, c)),
+            governance: s.governance.clone(),
         })
         .filter(|_| valid)
     }
@@ -837,6 +840,79 @@ impl Check {
             start,
             end: start.after(length),
         })
+    }
+
+    fn percent_target(&mut self, path: &str, x: f64) -> bool {
+        let ok = x > 0.0 && x <= 100.0;
+        if !ok {
+            self.fail(
+                path,
+                format!("{x} is not a target percentage above 0 and at most 100 (e.g. 99.9)"),
+            );
+        }
+        ok
+    }
+
+    fn slo(
+        &mut self,
+        p: &str,
+        slo: Option<&crate::scenario::SloSpec>,
+    ) -> Option<crate::model::Slo> {
+        let Some(slo) = slo else {
+            let tier = crate::scenario::TierSpec::Default;
+            return Some(crate::model::Slo {
+                tier,
+                availability: tier.availability_target(),
+                latency: None,
+            });
+        };
+        let tier_target = slo.tier.availability_target();
+        let availability = slo.availability.unwrap_or(tier_target);
+        let mut ok = self.percent_target(&format!("{p}.slo.availability"), availability);
+        let latency = match &slo.latency {
+            None => None,
+            Some(l) => {
+                let target = l.target.unwrap_or(tier_target);
+                ok &= self.percent_target(&format!("{p}.slo.latency.target"), target);
+                let threshold =
+                    self.positive_duration(&format!("{p}.slo.latency.threshold"), &l.threshold);
+                ok &= threshold.is_some();
+                threshold.map(|threshold| crate::model::LatencySlo { threshold, target })
+            }
+        };
+        ok.then_some(crate::model::Slo {
+            tier: slo.tier,
+            availability,
+            latency,
+        })
+    }
+
+    fn cost(&mut self, p: &str, c: &crate::scenario::CostSpec) -> bool {
+        let mut ok = true;
+        let fields = [
+            ("replica_hour", c.replica_hour),
+            ("per_million_requests", c.per_million_requests),
+            ("monthly_budget", c.monthly_budget),
+        ];
+        for (name, v) in fields {
+            if !(v.is_finite() && v >= 0.0) {
+                self.fail(
+                    format!("{p}.cost.{name}"),
+                    format!("{v} is not an amount of 0 or more"),
+                );
+                ok = false;
+            }
+        }
+        for (j, v) in c.history.iter().enumerate() {
+            if !(v.is_finite() && *v >= 0.0) {
+                self.fail(
+                    format!("{p}.cost.history[{j}]"),
+                    format!("{v} is not an amount of 0 or more"),
+                );
+                ok = false;
+            }
+        }
+        ok
     }
 
     fn recovery(&mut self, r: &RecoverySpec) -> Option<Recovery> {

@@ -36,7 +36,10 @@ impl<O: Observer> Sim<'_, O> {
     pub(super) fn fault_start(&mut self, now: SimTime, f: u32) {
         let p = self.p;
         match &p.faults[f as usize].kind {
-            FaultKind::Crash { target, replicas } => self.crash(now, target.0 as usize, *replicas),
+            FaultKind::Crash { target, replicas } => {
+                self.crash(now, target.0 as usize, *replicas);
+                self.refresh_availability(now, target.0 as usize);
+            }
             FaultKind::Outage { services } => {
                 let record = self.outages.len() as u32;
                 self.outages.push(OutageRecord {
@@ -55,6 +58,7 @@ impl<O: Observer> Sim<'_, O> {
                     state.starting = false;
                     state.life_token = state.life_token.wrapping_add(1);
                     state.outage = record;
+                    self.refresh_availability(now, s);
                 }
             }
             _ => {}
@@ -64,7 +68,10 @@ impl<O: Observer> Sim<'_, O> {
     pub(super) fn fault_end(&mut self, now: SimTime, f: u32) {
         let p = self.p;
         match &p.faults[f as usize].kind {
-            FaultKind::Crash { target, replicas } => self.restore(target.0 as usize, *replicas),
+            FaultKind::Crash { target, replicas } => {
+                self.restore(target.0 as usize, *replicas);
+                self.refresh_availability(now, target.0 as usize);
+            }
             FaultKind::Outage { services } => {
                 if let Some(r) = self.outages.iter_mut().rev().find(|r| r.fault == f) {
                     r.power_back = Some(now);
@@ -85,6 +92,13 @@ impl<O: Observer> Sim<'_, O> {
             }
             _ => {}
         }
+    }
+
+    /// Tells the recorder how many replicas of `s` take traffic now.
+    fn refresh_availability(&mut self, now: SimTime, s: usize) {
+        let state = &self.services[s];
+        let n = if state.ready { state.up } else { 0 };
+        self.rec.availability(s, now, n);
     }
 
     fn deps_ready(&self, s: u32) -> bool {
@@ -156,9 +170,11 @@ impl<O: Observer> Sim<'_, O> {
         let state = &mut self.services[s as usize];
         state.ready = true;
         state.backoff = SimTime::ZERO;
-        if state.outage != NONE {
-            self.outages[state.outage as usize].ready_at[s as usize] = Some(now);
+        let outage = state.outage;
+        if outage != NONE {
+            self.outages[outage as usize].ready_at[s as usize] = Some(now);
         }
+        self.refresh_availability(now, s as usize);
         if self.p.recovery == Recovery::Orchestrated {
             for i in 0..self.dependents[s as usize].len() {
                 let d = self.dependents[s as usize][i];

@@ -152,6 +152,87 @@ pub struct ServiceSpec {
     /// Services that must be ready before this one can start, besides its hard calls.
     #[serde(default)]
     pub startup_deps: Vec<String>,
+    /// Its service level objectives (default: availability at the `Default` tier).
+    #[serde(default)]
+    pub slo: Option<SloSpec>,
+    /// What it costs to run.
+    #[serde(default)]
+    pub cost: Option<CostSpec>,
+    /// Who owns it and how it is run.
+    #[serde(default)]
+    pub governance: Option<GovernanceSpec>,
+}
+
+/// `Slo(tier: Critical, availability: Some(99.99), latency: Some(LatencySlo(threshold: "300ms", target: 99.0)))`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Slo", deny_unknown_fields)]
+pub struct SloSpec {
+    #[serde(default)]
+    pub tier: TierSpec,
+    /// Target percentage of good requests; default the tier's.
+    #[serde(default)]
+    pub availability: Option<f64>,
+    #[serde(default)]
+    pub latency: Option<LatencySloSpec>,
+}
+
+/// Service tiers with their default availability targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum TierSpec {
+    /// 99.99%.
+    Critical,
+    /// 99.9%.
+    #[default]
+    Default,
+    /// 99%.
+    NonCritical,
+}
+
+impl TierSpec {
+    pub fn availability_target(self) -> f64 {
+        match self {
+            TierSpec::Critical => 99.99,
+            TierSpec::Default => 99.9,
+            TierSpec::NonCritical => 99.0,
+        }
+    }
+}
+
+/// Fraction of successful requests answered within `threshold`, in percent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "LatencySlo", deny_unknown_fields)]
+pub struct LatencySloSpec {
+    pub threshold: String,
+    /// Default: the tier's availability target.
+    #[serde(default)]
+    pub target: Option<f64>,
+}
+
+/// `Cost(replica_hour: 0.05, per_million_requests: 0.2, monthly_budget: 100.0, history: [80.0, 95.0])`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Cost", deny_unknown_fields)]
+pub struct CostSpec {
+    #[serde(default)]
+    pub replica_hour: f64,
+    #[serde(default)]
+    pub per_million_requests: f64,
+    /// 0: no budget.
+    #[serde(default)]
+    pub monthly_budget: f64,
+    /// Earlier monthly costs, oldest first; the simulated month is appended as the latest.
+    #[serde(default)]
+    pub history: Vec<f64>,
+}
+
+/// `Governance(owner: Some("payments-team"), runbook: Some("https://..."), monitoring: true, ...)`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename = "Governance", deny_unknown_fields, default)]
+pub struct GovernanceSpec {
+    pub owner: Option<String>,
+    pub runbook: Option<String>,
+    pub monitoring: bool,
+    pub documentation: Option<String>,
+    pub incident_response: Option<String>,
 }
 
 /// Order in which waiting requests are served.
