@@ -8,6 +8,9 @@ use serde::Serialize;
 #[derive(Debug, Clone)]
 pub struct LatencyHistogram {
     hist: Histogram<u64>,
+    /// Zeros are counted apart: most waits at a lightly loaded station are zero, and a
+    /// counter is much cheaper than an HDR record.
+    zeros: u64,
     sum_ns: u128,
     max_ns: u64,
 }
@@ -31,6 +34,7 @@ impl LatencyHistogram {
             .expect("bounds are valid: 1 <= 2 <= highest");
         LatencyHistogram {
             hist,
+            zeros: 0,
             sum_ns: 0,
             max_ns: 0,
         }
@@ -38,13 +42,17 @@ impl LatencyHistogram {
 
     #[inline]
     pub fn record(&mut self, ns: u64) {
+        if ns == 0 {
+            self.zeros += 1;
+            return;
+        }
         self.hist.saturating_record(ns);
         self.sum_ns += ns as u128;
         self.max_ns = self.max_ns.max(ns);
     }
 
     pub fn count(&self) -> u64 {
-        self.hist.len()
+        self.hist.len() + self.zeros
     }
 
     pub fn mean_ns(&self) -> f64 {
@@ -58,8 +66,15 @@ impl LatencyHistogram {
         if self.count() == 0 {
             return 0.0;
         }
+        // The zeros come first; the rest is the HDR histogram's quantile, rescaled.
+        let total = self.count() as f64;
+        let below = q * total;
+        if below <= self.zeros as f64 {
+            return 0.0;
+        }
+        let rest = ((below - self.zeros as f64) / self.hist.len() as f64).clamp(0.0, 1.0);
         // HDR reports the top of the bucket; the true maximum caps it.
-        self.hist.value_at_quantile(q).min(self.max_ns) as f64
+        self.hist.value_at_quantile(rest).min(self.max_ns) as f64
     }
 
     /// The summary in milliseconds.
@@ -73,6 +88,27 @@ impl LatencyHistogram {
             p999: ms(self.quantile_ns(0.999)),
             max: ms(self.max_ns as f64),
         }
+    }
+
+    /// The non-empty buckets, ten per decade from 1 us, as `(from_ms, to_ms, count)`
+    /// (zeros as `(0, 0, n)`): the shape of the distribution, for latency.csv and charts.
+    pub fn buckets_ms(&self) -> Vec<(f64, f64, u64)> {
+        let mut out = Vec::new();
+        if self.zeros > 0 {
+            out.push((0.0, 0.0, self.zeros));
+        }
+        if self.hist.is_empty() {
+            return out;
+        }
+        let mut from = 0.0;
+        for v in self.hist.iter_log(1_000, 10f64.powf(0.1)) {
+            let to = v.value_iterated_to() as f64 / 1e6;
+            if v.count_since_last_iteration() > 0 {
+                out.push((from, to, v.count_since_last_iteration()));
+            }
+            from = to;
+        }
+        out
     }
 }
 
@@ -243,6 +279,25 @@ mod tests {
         assert_eq!(h.quantile_ms(0.99), 3e-6);
         h.record(u64::MAX);
         assert!(h.quantile_ms(1.0) > 4e6);
+    }
+
+    #[test]
+    fn zeros_are_counted_apart_but_shape_the_quantiles() {
+        let mut h = LatencyHistogram::new(1_000_000_000);
+        for _ in 0..600 {
+            h.record(0);
+        }
+        for v in 1..=400u64 {
+            h.record(v * 1_000_000); // 1..400 ms
+        }
+        assert_eq!(h.count(), 1000);
+        assert_eq!(h.quantile_ns(0.5), 0.0);
+        assert_eq!(h.quantile_ns(0.6), 0.0);
+        let p80 = h.quantile_ns(0.8) / 1e6; // the 200th of the 400 non-zero values
+        assert!((p80 / 200.0 - 1.0).abs() < 0.002, "{p80}");
+        let p99 = h.quantile_ns(0.99) / 1e6; // the 390th
+        assert!((p99 / 390.0 - 1.0).abs() < 0.002, "{p99}");
+        assert_eq!(h.mean_ns(), (1..=400u64).sum::<u64>() as f64 * 1e6 / 1000.0);
     }
 
     #[test]
