@@ -1,3 +1,9 @@
+//! Mechanisms: each one's state machine alone, as pure state with transition functions,
+//! unit-tested without an engine. The run loop applies what they decide.
+
 pub mod breaker;
+pub mod hpa;
 pub mod limits;
+pub mod probe;
 pub mod retry;
+pub mod rollout;
