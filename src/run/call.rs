@@ -180,6 +180,9 @@ impl<O: Observer> Sim<'_, O> {
             let r = &self.reqs[w as usize];
             // Only a live caller still on this edge's call is waiting (others left).
             if r.live && self.edge_of(w) == e && !r.sent && r.child == NONE {
+                // The permit came in time: void the waiter's bulkhead timeout.
+                let r = &mut self.reqs[w as usize];
+                r.call_token = r.call_token.wrapping_add(1);
                 self.send_attempt(now, w);
                 return;
             }

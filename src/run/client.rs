@@ -27,7 +27,8 @@ impl<O: Observer> Sim<'_, O> {
         else {
             unreachable!("spike arrivals come from spike faults only")
         };
-        self.send(now, workload.0, 0);
+        // Spike clients come once: they are nobody's users, and do not think again.
+        self.send(now, workload.0, NONE);
         let s = self.spikes[fault as usize]
             .as_mut()
             .expect("a spike has its state");
@@ -177,7 +178,9 @@ impl<O: Observer> Sim<'_, O> {
         let w = cl.workload as usize;
         self.rec
             .client_done(w, outcome, now.since(cl.first_sent), cl.counted);
-        if let WorkloadKind::Closed { think_time, .. } = &p.workloads[w].kind {
+        if let (WorkloadKind::Closed { think_time, .. }, true) =
+            (&p.workloads[w].kind, cl.user != NONE)
+        {
             let t = think_time.sample(&mut self.workloads[w].rng);
             self.queue.push(
                 now.after(t),

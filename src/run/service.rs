@@ -344,7 +344,9 @@ impl<O: Observer> Sim<'_, O> {
     /// the slot, and wake whoever waits for it.
     pub(super) fn end(&mut self, now: SimTime, req: u32, outcome: Outcome) {
         let r = self.reqs[req as usize];
-        let outcome = if r.abandoned {
+        // Nobody waits for an abandoned request: what it ended as is a timeout, unless it
+        // never answered at all (shed or crashed), which is what the counts say too.
+        let outcome = if r.abandoned && !matches!(outcome, Outcome::Shed | Outcome::Crashed) {
             Outcome::Timeout
         } else {
             outcome

@@ -5,6 +5,7 @@
 //! - `cli`: the `platsim` binary's contract (exit codes, messages, output files).
 //! - `layers`: layering, circles and bottom-up recovery after outages.
 //! - `properties`: invariants of random small platforms (proptest).
+//! - `resilience`: retries, breakers, limits, shedding and faults, end to end and by hand.
 //!
 //! Run in release mode: the theory tests simulate tens of millions of customers.
 
@@ -12,4 +13,5 @@ mod cli;
 mod determinism;
 mod layers;
 mod properties;
+mod resilience;
 mod theory;
