@@ -1,6 +1,6 @@
 //! The command line: clap definitions and one short function per subcommand. Everything
 //! real happens in the library; this layer parses flags, calls it, prints, and maps
-//! errors to exit codes (0 ok, 1 internal failure, 2 bad input).
+//! errors to exit codes (0 ok, 1 internal failure, 2 bad input, 3 runs of a sweep failed).
 
 use crate::run::Limits;
 use crate::scenario::{self, Override, Spec};
@@ -8,6 +8,11 @@ use crate::{model, report, Error};
 use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
+
+mod chart;
+mod health;
+mod sweep;
+mod trace;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -47,6 +52,20 @@ pub enum Command {
         after_help = "Examples:\n  platsim layers scenarios/layer-cake/tangled.ron\n  platsim layers scenarios/layer-cake/untangled.ron --dot | dot -Tsvg > layers.svg"
     )]
     Layers(LayersArgs),
+    /// Run a scenario over a grid of --set values and seeds, in parallel; exit 3 when a
+    /// run fails a --fail-if predicate.
+    #[command(after_help = sweep::SWEEP_EXAMPLES)]
+    Sweep(sweep::SweepArgs),
+    /// Combine the shards of a sweep (--shard I/N) into one results.csv and sweep.json.
+    #[command(after_help = "Example:\n  platsim merge output/food-ordering/sweep")]
+    Merge(sweep::MergeArgs),
+    /// Run a scenario and print its platform health report alone: SLOs, error budgets,
+    /// burn-rate alerts, reliability, cost and governance per service.
+    #[command(after_help = health::REPORT_EXAMPLES)]
+    Report(health::ReportArgs),
+    /// Charts (SVG and PNG) and report.html from a run's or a sweep's output folder.
+    #[command(after_help = chart::CHART_EXAMPLES)]
+    Chart(chart::ChartArgs),
 }
 
 /// Where the scenario comes from, and how to change it.
@@ -85,6 +104,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_rows,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_rows: u64,
+    #[command(flatten)]
+    pub trace: trace::TraceArgs,
+    /// Also draw charts (DIR/charts/*.svg, *.png) and DIR/report.html.
+    #[arg(long)]
+    pub charts: bool,
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +150,10 @@ where
         Command::Run(args) => run(args),
         Command::Check(args) => check(args),
         Command::Layers(args) => layers(args),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Merge(args) => sweep::merge(args),
+        Command::Report(args) => health::report(args),
+        Command::Chart(args) => chart::chart(args),
     };
     match result {
         Ok(()) => 0,
@@ -162,7 +190,7 @@ fn run(args: RunArgs) -> Result<(), Error> {
         max_in_flight: args.max_in_flight,
         max_rows: args.max_rows,
     };
-    let summary = crate::run(&platform, limits)?;
+    let summary = trace::run(&platform, limits, &args.trace)?;
     let dir = args
         .out
         .clone()
@@ -170,6 +198,7 @@ fn run(args: RunArgs) -> Result<(), Error> {
     report::write_run(&dir, &summary)?;
 
     let repro = repro_command(&args, platform.seed);
+    report::write_command(&dir, &repro)?;
     let mut stdout = std::io::stdout().lock();
     if args.json {
         let _ = stdout.write_all(report::summary_json(&summary).as_bytes());
@@ -177,6 +206,10 @@ fn run(args: RunArgs) -> Result<(), Error> {
         let _ = write!(stdout, "{}", report::table::render(&summary));
         let _ = writeln!(stdout, "\nreproduce: {repro}");
         let _ = writeln!(stdout, "output:    {}", dir.display());
+    }
+    drop(stdout);
+    if args.charts {
+        chart::write(&dir, &[], args.quiet || args.json)?;
     }
     if !args.quiet && summary.window_s > platform.window.as_secs_f64() {
         eprintln!(

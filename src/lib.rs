@@ -15,17 +15,28 @@
 //! 4. [`metrics`]: histograms, time averages and windows reduce the run to a
 //!    [`metrics::Summary`].
 //! 5. [`report`]: the summary becomes a table, `summary.json` and `timeseries.csv`.
+//! 6. [`health`]: right after the run, the summary and the platform's objectives, cost
+//!    and governance become `summary.health` (SLOs, burn-rate alerts, reliability).
+//!
+//! Around the pipeline: [`sweep`] runs it over a grid of `--set` values and seeds in
+//! parallel (with failure predicates, repro commands, shards and resume), and [`trace`]
+//! writes a run's event log through the run's observer. [`chart`] draws a finished run's
+//! or sweep's output folder (never the engine) as SVG and PNG charts and report.html.
 //!
 //! Same scenario, same seed, same binary: byte-identical output.
 
+pub mod chart;
 pub mod cli;
 pub mod engine;
+pub mod health;
 pub mod mech;
 pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
+pub mod trace;
 
 pub use metrics::Summary;
 pub use model::Platform;
@@ -56,13 +67,23 @@ pub enum Error {
     /// Writing output failed (exit code 1).
     #[error("cannot write {path}: {reason}")]
     Output { path: String, reason: String },
+    /// A flag of `sweep`, `merge` or `--trace` is wrong, or sweep folders do not fit
+    /// together (exit code 2).
+    #[error("{0}")]
+    BadInput(String),
+    /// Runs of a sweep failed their `--fail-if` predicates or could not finish (exit
+    /// code 3).
+    #[error("{failed} of {runs} runs failed (listed above)")]
+    Failed { failed: usize, runs: usize },
 }
 
 impl Error {
-    /// The process exit code for this error: 2 for bad input, 1 for anything else.
+    /// The process exit code for this error: 2 for bad input, 3 for failed sweep runs,
+    /// 1 for anything else.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Scenario(_) | Error::Run(_) => 2,
+            Error::Scenario(_) | Error::Run(_) | Error::BadInput(_) => 2,
+            Error::Failed { .. } => 3,
             Error::Output { .. } => 1,
         }
     }

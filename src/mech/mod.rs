@@ -2,7 +2,9 @@
 //! unit-tested without an engine. The run loop applies what they decide.
 
 pub mod breaker;
+pub mod broker;
 pub mod hpa;
+pub mod jobqueue;
 pub mod limits;
 pub mod probe;
 pub mod retry;

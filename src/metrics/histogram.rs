@@ -90,7 +90,7 @@ impl LatencyHistogram {
         }
     }
 
-    /// The non-empty buckets, ten per decade from 1 us, as `(from_ms, to_ms, count)`
+    /// The non-empty buckets, twenty per decade from 1 us, as `(from_ms, to_ms, count)`
     /// (zeros as `(0, 0, n)`): the shape of the distribution, for latency.csv and charts.
     pub fn buckets_ms(&self) -> Vec<(f64, f64, u64)> {
         let mut out = Vec::new();
@@ -101,7 +101,7 @@ impl LatencyHistogram {
             return out;
         }
         let mut from = 0.0;
-        for v in self.hist.iter_log(1_000, 10f64.powf(0.1)) {
+        for v in self.hist.iter_log(1_000, 10f64.powf(0.05)) {
             let to = v.value_iterated_to() as f64 / 1e6;
             if v.count_since_last_iteration() > 0 {
                 out.push((from, to, v.count_since_last_iteration()));

@@ -1,16 +1,20 @@
 //! Measurements: histograms, time averages, the per-window time series, and the summary
 //! they are reduced to at the end of a run.
 
+pub mod health;
 pub mod histogram;
+pub mod ledger;
 pub mod level;
 pub mod record;
 pub mod summary;
 pub mod verdict;
 
+pub use health::HealthReport;
 pub use histogram::{Latency, LatencyHistogram, WindowHistogram};
 pub use level::Level;
 pub use record::{Effect, Outcome, Recorder, Refusal};
 pub use summary::{
-    BreakerSummary, CallSummary, Downtime, FaultVerdict, OutageSummary, ServiceRecovery,
-    ServiceSummary, Summary, TimeSeries, Transition, WorkloadSummary,
+    BreakerSummary, CallSummary, Downtime, FaultVerdict, GroupSummary, LatencyBuckets,
+    OrdersSummary, OutageSummary, QueueSummary, ServiceRecovery, ServiceSummary, StepSummary,
+    Summary, TimeSeries, TopicSummary, Transition, WorkloadSummary,
 };

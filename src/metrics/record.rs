@@ -5,7 +5,9 @@
 
 use super::histogram::{LatencyHistogram, WindowHistogram};
 use super::level::Level;
-use super::summary::{Downtime, ServiceSummary, Summary, TimeSeries, WorkloadSummary};
+use super::summary::{
+    Downtime, LatencyBuckets, ServiceSummary, Summary, TimeSeries, WorkloadSummary,
+};
 use crate::engine::SimTime;
 use crate::model::Platform;
 use std::collections::BTreeMap;
@@ -156,6 +158,8 @@ pub struct Recorder {
     clients_in_flight: u64,
     window_start: SimTime,
     series: TimeSeries,
+    /// Extra time-averaged columns after the services' (queue depths, consumer lag).
+    levels: Vec<Level>,
 }
 
 /// Columns for the whole platform, then `SERVICE.COLUMN` for each service.
@@ -232,7 +236,26 @@ impl Recorder {
             clients_in_flight: 0,
             window_start: SimTime::ZERO,
             series: TimeSeries { columns, values },
+            levels: Vec::new(),
         }
+    }
+
+    /// Adds a time-averaged column named `name` (before the first row); returns its index
+    /// for [`Recorder::set_level`].
+    pub fn add_level(&mut self, name: String) -> usize {
+        debug_assert!(
+            self.series.values.is_empty(),
+            "columns are added before rows"
+        );
+        self.series.columns.push(name);
+        self.levels.push(Level::default());
+        self.levels.len() - 1
+    }
+
+    /// The extra column `i` now has the value `value`.
+    #[inline]
+    pub fn set_level(&mut self, i: usize, now: SimTime, value: u64) {
+        self.levels[i].set(now, value);
     }
 
     /// A request arrived at service `s` (accepted or not).
@@ -443,6 +466,9 @@ impl Recorder {
             ]);
             st.window.reset();
         }
+        for l in &mut self.levels {
+            v.push(l.take_window(now, width));
+        }
         self.window_start = now;
     }
 
@@ -525,9 +551,13 @@ impl Recorder {
             );
         }
         Summary {
+            orders: None,
+            queues: BTreeMap::new(),
+            topics: BTreeMap::new(),
             calls: BTreeMap::new(),
             faults: Vec::new(),
             outages: Vec::new(),
+            health: Default::default(),
             scenario: p.name.clone(),
             seed: p.seed,
             duration_s: end.as_secs_f64(),
@@ -537,6 +567,21 @@ impl Recorder {
             services,
             workloads,
             timeseries: self.series,
+            latency_buckets: p
+                .services
+                .iter()
+                .zip(&self.services)
+                .map(|(s, st)| ("service", &s.name, &st.sojourn))
+                .chain(
+                    (p.workloads.iter().zip(&self.workloads))
+                        .map(|(w, wl)| ("workload", &w.name, &wl.latency)),
+                )
+                .map(|(kind, name, h)| LatencyBuckets {
+                    kind,
+                    name: name.clone(),
+                    buckets: h.buckets_ms(),
+                })
+                .collect(),
         }
     }
 }

@@ -27,9 +27,34 @@ pub struct Summary {
     pub faults: Vec<FaultVerdict>,
     /// One entry per outage: how the platform came back, layer by layer.
     pub outages: Vec<OutageSummary>,
+    /// SLOs, burn-rate alerts, reliability, cost and governance per service: filled by
+    /// `crate::health::report` right after the run (the zero report until then).
+    pub health: super::health::HealthReport,
+    /// The order ledger, when the scenario defines orders.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orders: Option<OrdersSummary>,
+    /// Job queues by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub queues: BTreeMap<String, QueueSummary>,
+    /// Topics by name (consumer groups, lag, DLQ).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub topics: BTreeMap<String, TopicSummary>,
     /// One row per window; written to timeseries.csv, not to summary.json.
     #[serde(skip)]
     pub timeseries: TimeSeries,
+    /// The latency distributions at the end of the run (each service's sojourn, each
+    /// workload's successful requests); written to latency.csv, not to summary.json.
+    #[serde(skip)]
+    pub latency_buckets: Vec<LatencyBuckets>,
+}
+
+/// One latency histogram's non-empty buckets, `(from_ms, to_ms, count)`.
+#[derive(Debug, Clone, Default)]
+pub struct LatencyBuckets {
+    /// `service` or `workload`.
+    pub kind: &'static str,
+    pub name: String,
+    pub buckets: Vec<(f64, f64, u64)>,
 }
 
 /// What happened at one service. Every request that arrived after the warmup is in exactly
@@ -215,6 +240,107 @@ pub struct ServiceRecovery {
     pub ready_at_s: Option<f64>,
     /// Crash-loop restarts over the run.
     pub restarts: u64,
+}
+
+/// Every order's fate: `accepted = completed + lost + in_dlq + in_flight`, and
+/// `placed = accepted + refused + unanswered`. Orders placed during the warmup count too.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OrdersSummary {
+    pub placed: u64,
+    /// The client got a success.
+    pub accepted: u64,
+    /// The client got an error or gave up (not a loss: it knows).
+    pub refused: u64,
+    /// The client was still waiting when the run ended.
+    pub unanswered: u64,
+    /// Accepted, and every step done.
+    pub completed: u64,
+    /// Accepted, not completed, and nothing carries it any more.
+    pub lost: u64,
+    /// Accepted orders with some step done more than once.
+    pub duplicated: u64,
+    /// Accepted, not completed, parked in a dead letter queue.
+    pub in_dlq: u64,
+    /// Accepted, not completed, still moving after the drain.
+    pub in_flight: u64,
+    /// Lost orders by the cause of their last carrier's end.
+    pub lost_causes: BTreeMap<String, u64>,
+    /// Per step, over accepted orders: done at least once, and more than once.
+    pub steps: BTreeMap<String, StepSummary>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StepSummary {
+    pub done: u64,
+    pub duplicated: u64,
+}
+
+/// A job queue over the whole run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct QueueSummary {
+    pub reliable: bool,
+    /// Most jobs waiting at once.
+    pub depth_max: u64,
+    /// Jobs waiting / in workers' hands at the end.
+    pub depth_end: u64,
+    pub processing_end: u64,
+    /// Jobs pushed by producers.
+    pub enqueued: u64,
+    /// Jobs handed to workers (every delivery).
+    pub delivered: u64,
+    /// Deliveries after the first: failed jobs retried, and (reliable) jobs re-queued
+    /// after their visibility timeout.
+    pub redelivered: u64,
+    /// Of `redelivered`: re-queued by the visibility timeout.
+    pub expired: u64,
+    /// Jobs processed successfully (acknowledged).
+    pub acked: u64,
+    /// Parked in the dead letter queue after `max_deliveries`.
+    pub dlq: u64,
+    /// Dropped after `max_deliveries` without a dead letter queue.
+    pub dropped: u64,
+    /// Lost in the hands of workers that died (plain queue).
+    pub lost: u64,
+}
+
+/// A topic and its consumer groups over the whole run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TopicSummary {
+    pub partitions: u32,
+    /// Messages appended (duplicates included).
+    pub appended: u64,
+    /// Appends that were duplicates (producer retries without idempotence).
+    pub duplicate_appends: u64,
+    /// Publishes lost before reaching the log (acks=None while the broker was down,
+    /// crash before publish).
+    pub publish_lost: u64,
+    /// Publishes refused to the producer (broker down with acks).
+    pub publish_failed: u64,
+    /// Messages held in memory that a broker restart lost.
+    pub restart_lost: u64,
+    /// Messages still in the log, not committed by every group, at the end.
+    pub held_end: u64,
+    /// Consumer groups by consuming service.
+    pub groups: BTreeMap<String, GroupSummary>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GroupSummary {
+    pub delivered: u64,
+    /// Deliveries of an offset delivered before (retries after failures and replays
+    /// after a consumer died).
+    pub redelivered: u64,
+    pub processed: u64,
+    pub failed: u64,
+    /// Skipped by the idempotent consumer: already processed.
+    pub deduplicated: u64,
+    pub dlq: u64,
+    pub dropped: u64,
+    /// Times the group stopped to move partitions (a consumer died, left or joined).
+    pub rebalances: u64,
+    /// Largest and final lag (messages appended and not yet committed).
+    pub lag_max: u64,
+    pub lag_end: u64,
 }
 
 /// A table of numbers: named columns, one row per window.

@@ -37,6 +37,87 @@ pub struct Platform {
     pub faults: Vec<Fault>,
     pub recovery_check: RecoveryCheck,
     pub recovery: Recovery,
+    /// After `duration` arrivals stop; the run goes on for `drain` (see `Spec::drain`).
+    pub drain: SimTime,
+    pub orders: Option<Orders>,
+    pub queues: Vec<JobQueue>,
+    pub brokers: Vec<Broker>,
+    /// Every broker's topics, in scenario order.
+    pub topics: Vec<Topic>,
+}
+
+/// The order ledger's definition: client requests to `entry` are orders; an order is
+/// complete when every step service has succeeded on it.
+#[derive(Debug, Clone)]
+pub struct Orders {
+    pub entry: ServiceId,
+    pub steps: Vec<ServiceId>,
+}
+
+/// A Redis list used as a job queue (see `scenario::JobQueueSpec`).
+#[derive(Debug, Clone)]
+pub struct JobQueue {
+    pub name: String,
+    pub reliable: bool,
+    pub visibility_timeout: SimTime,
+    pub max_deliveries: u32,
+    pub dlq: bool,
+}
+
+pub use crate::scenario::AcksSpec as Acks;
+pub use crate::scenario::CommitSpec as Commit;
+pub use crate::scenario::DurabilitySpec as Durability;
+
+#[derive(Debug, Clone)]
+pub struct Broker {
+    pub name: String,
+    pub durability: Durability,
+}
+
+#[derive(Debug, Clone)]
+pub struct Topic {
+    pub name: String,
+    /// Index into `Platform::brokers`.
+    pub broker: u32,
+    pub partitions: u32,
+}
+
+/// A service's producer for one topic.
+#[derive(Debug, Clone)]
+pub struct Publish {
+    /// Index into `Platform::topics`.
+    pub topic: u32,
+    pub acks: Acks,
+    pub idempotent: bool,
+    /// Transactional outbox: the relay's delay, if the producer uses one.
+    pub outbox: Option<SimTime>,
+}
+
+/// A service's consumer group.
+#[derive(Debug, Clone)]
+pub struct Consume {
+    pub topic: u32,
+    pub commit: Commit,
+    pub auto_commit: Option<SimTime>,
+    pub max_deliveries: u32,
+    pub dlq: bool,
+    pub idempotent: bool,
+    pub rebalance: SimTime,
+    pub retry_delay: SimTime,
+}
+
+/// A worker pool: `count` workers per replica pulling from queue `queue`.
+#[derive(Debug, Clone, Copy)]
+pub struct Workers {
+    pub queue: u32,
+    pub count: u32,
+}
+
+/// One side of a network partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Service(ServiceId),
+    Broker(u32),
 }
 
 /// How services cold start after an outage (see `scenario::RecoverySpec`).
@@ -47,6 +128,10 @@ pub enum Recovery {
 }
 
 impl Platform {
+    /// When the run ends: `duration` plus the drain.
+    pub fn end(&self) -> SimTime {
+        self.duration.after(self.drain)
+    }
     pub fn service(&self, id: ServiceId) -> &Service {
         &self.services[id.0 as usize]
     }
@@ -86,6 +171,12 @@ pub struct Service {
     pub slo: Slo,
     pub cost: Option<crate::scenario::CostSpec>,
     pub governance: Option<crate::scenario::GovernanceSpec>,
+    /// Messaging: the queue it pushes a job to after a success, its worker pool, the
+    /// topics it publishes to after a success, and its consumer group.
+    pub push: Option<u32>,
+    pub workers: Option<Workers>,
+    pub publish: Vec<Publish>,
+    pub consume: Option<Consume>,
 }
 
 /// A service's objectives: availability always (its tier's target by default), latency
@@ -162,6 +253,25 @@ pub enum FaultKind {
     Outage {
         services: Vec<ServiceId>,
     },
+    /// The consumers and workers of the service die mid-processing.
+    KillConsumer {
+        target: ServiceId,
+    },
+    DuplicateDelivery {
+        topic: u32,
+        rate: f64,
+    },
+    BrokerRestart {
+        broker: u32,
+    },
+    Partition {
+        a: Endpoint,
+        b: Endpoint,
+    },
+    CrashBeforePublish {
+        target: ServiceId,
+        rate: f64,
+    },
 }
 
 impl FaultKind {
@@ -174,6 +284,11 @@ impl FaultKind {
             FaultKind::Capacity { .. } => "capacity",
             FaultKind::Spike { .. } => "spike",
             FaultKind::Outage { .. } => "outage",
+            FaultKind::KillConsumer { .. } => "kill_consumer",
+            FaultKind::DuplicateDelivery { .. } => "duplicate_delivery",
+            FaultKind::BrokerRestart { .. } => "broker_restart",
+            FaultKind::Partition { .. } => "partition",
+            FaultKind::CrashBeforePublish { .. } => "crash_before_publish",
         }
     }
 
@@ -185,8 +300,17 @@ impl FaultKind {
             | FaultKind::Latency { target, .. }
             | FaultKind::Errors { target, .. }
             | FaultKind::Capacity { target, .. }
-            | FaultKind::Spike { target, .. } => Some(*target),
-            FaultKind::Outage { .. } => None,
+            | FaultKind::Spike { target, .. }
+            | FaultKind::KillConsumer { target }
+            | FaultKind::CrashBeforePublish { target, .. } => Some(*target),
+            FaultKind::Partition {
+                a: Endpoint::Service(target),
+                ..
+            } => Some(*target),
+            FaultKind::Outage { .. }
+            | FaultKind::DuplicateDelivery { .. }
+            | FaultKind::BrokerRestart { .. }
+            | FaultKind::Partition { .. } => None,
         }
     }
 }

@@ -3,9 +3,10 @@
 
 use super::schedule::RateSchedule;
 use super::{
-    graph, Backoff, BreakerConfig, BreakerWindow, Bulkhead, Call, ConcurrencyLimit, Dist, Fault,
-    FaultKind, Jitter, Platform, Recovery, RecoveryCheck, Retry, RetryBudget, RetryOn, RetryPolicy,
-    Service, ServiceId, Workload, WorkloadId, WorkloadKind,
+    graph, Backoff, BreakerConfig, BreakerWindow, Broker, Bulkhead, Call, ConcurrencyLimit,
+    Consume, Dist, Endpoint, Fault, FaultKind, Jitter, JobQueue, Orders, Platform, Publish,
+    Recovery, RecoveryCheck, Retry, RetryBudget, RetryOn, RetryPolicy, Service, ServiceId, Topic,
+    Workers, Workload, WorkloadId, WorkloadKind,
 };
 use crate::engine::{parse_duration, SimTime};
 use crate::mech::limits::{AimdLimit, Gradient2Limit};
@@ -65,11 +66,15 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
         .collect();
     c.call_circles(&spec.services, &names);
     let workloads = c.workloads(&spec.workload, &names);
+    let msg = c.messaging(spec, &names);
     let faults: Vec<Option<Fault>> = spec
         .faults
         .iter()
         .enumerate()
-        .map(|(i, f)| c.fault(i, f, spec, &names, &workloads, duration))
+        .map(|(i, f)| match FaultSpec::is_messaging(f) {
+            true => c.messaging_fault(i, f, &names, &msg, duration),
+            false => c.fault(i, f, spec, &names, &workloads, duration),
+        })
         .collect();
     let recovery_check = c.recovery_check(&spec.recovery_check);
     let recovery = c.recovery(&spec.recovery);
@@ -77,18 +82,63 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
+    let Messaging {
+        drain,
+        orders,
+        queues,
+        brokers,
+        topics,
+        per_service,
+        ..
+    } = msg;
+    let mut services: Vec<Service> = services.into_iter().map(|s| s.expect("checked")).collect();
+    for (s, m) in services.iter_mut().zip(per_service) {
+        (s.push, s.workers, s.publish, s.consume) = m;
+    }
     Ok(Platform {
+        drain: drain.expect("checked"),
+        orders,
+        queues,
+        brokers,
+        topics,
         name: spec.name.clone(),
         seed: spec.seed,
         duration: duration.expect("checked"),
         warmup: warmup.expect("checked"),
         window: window.expect("checked"),
-        services: services.into_iter().map(|s| s.expect("checked")).collect(),
+        services,
         workloads: workloads.into_iter().map(|w| w.expect("checked")).collect(),
         faults: faults.into_iter().map(|f| f.expect("checked")).collect(),
         recovery_check: recovery_check.expect("checked"),
         recovery: recovery.expect("checked"),
     })
+}
+
+/// Messaging parts of a platform, resolved (see `Check::messaging`).
+struct Messaging {
+    drain: Option<SimTime>,
+    orders: Option<Orders>,
+    queues: Vec<JobQueue>,
+    brokers: Vec<Broker>,
+    topics: Vec<Topic>,
+    topic_names: BTreeMap<String, usize>,
+    broker_names: BTreeMap<String, usize>,
+    per_service: Vec<ServiceMessaging>,
+}
+
+type ServiceMessaging = (Option<u32>, Option<Workers>, Vec<Publish>, Option<Consume>);
+
+impl FaultSpec {
+    fn is_messaging(&self) -> bool {
+        matches!(
+            self,
+            FaultSpec::KillConsumer { .. }
+                | FaultSpec::DuplicateDelivery { .. }
+                | FaultSpec::BrokerRestart { .. }
+                | FaultSpec::Partition { .. }
+                | FaultSpec::CrashBeforePublish { .. }
+        )
+    }
 }
 
 #[derive(Default)]
@@ -326,6 +376,10 @@ impl Check {
             slo: self.slo(&p, s.slo.as_ref())?,
             cost: s.cost.clone().filter(|c| self.cost(&p, c)),
             governance: s.governance.clone(),
+            push: None,
+            workers: None,
+            publish: Vec::new(),
+            consume: None,
         })
         .filter(|_| valid)
     }
@@ -739,6 +793,7 @@ impl Check {
                 ..
             } => (Some(target), at, duration),
             FaultSpec::Outage { at, duration, .. } => (None, at, duration),
+            _ => unreachable!("messaging faults are checked by `messaging_fault`"),
         };
         let target = match target {
             Some(t) => Some(Some(ServiceId(
@@ -834,7 +889,324 @@ impl Check {
             } => FaultKind::Outage {
                 services: self.outage_services(&p, services, layers, spec, names)?,
             },
+            _ => unreachable!("messaging faults are checked by `messaging_fault`"),
         };
+        Some(Fault {
+            kind,
+            start,
+            end: start.after(length),
+        })
+    }
+
+    fn named(
+        &mut self,
+        path: &str,
+        what: &str,
+        name: &str,
+        names: &BTreeMap<String, usize>,
+    ) -> Option<usize> {
+        let found = names.get(name).copied();
+        if found.is_none() {
+            self.fail(
+                path,
+                format!(
+                    "unknown {what} \"{name}\"{}",
+                    did_you_mean(name, names.keys().map(String::as_str))
+                ),
+            );
+        }
+        found
+    }
+
+    fn unique(
+        &mut self,
+        path: String,
+        what: &str,
+        name: &str,
+        map: &mut BTreeMap<String, usize>,
+        i: usize,
+    ) {
+        if name.trim().is_empty() {
+            self.fail(format!("{path}.name"), "must not be empty");
+        } else if let Some(first) = map.get(name) {
+            let first = *first;
+            self.fail(
+                format!("{path}.name"),
+                format!("duplicate {what} \"{name}\" (first at index {first})"),
+            );
+        } else {
+            map.insert(name.to_string(), i);
+        }
+    }
+
+    /// Orders, queues, brokers and topics, and every service's producers and consumers.
+    fn messaging(&mut self, spec: &Spec, names: &BTreeMap<String, usize>) -> Messaging {
+        let uses = spec.orders.is_some() || !spec.queues.is_empty() || !spec.brokers.is_empty();
+        let drain = match &spec.drain {
+            Some(d) => self.duration("drain", d),
+            None if uses => Some(SimTime::from_secs(30)),
+            None => Some(SimTime::ZERO),
+        };
+        let orders = spec.orders.as_ref().and_then(|o| {
+            let entry = self.lookup("orders.entry", &o.entry, names);
+            let mut steps = Vec::new();
+            for (j, st) in o.steps.iter().enumerate() {
+                let found = self.lookup(&format!("orders.steps[{j}]"), st, names);
+                if let Some(f) = found {
+                    let id = ServiceId(f as u32);
+                    if steps.contains(&id) {
+                        self.fail(
+                            format!("orders.steps[{j}]"),
+                            format!("\"{st}\" is listed twice"),
+                        );
+                    }
+                    steps.push(id);
+                }
+            }
+            (steps.len() == o.steps.len()).then_some(Orders {
+                entry: ServiceId(entry? as u32),
+                steps,
+            })
+        });
+        let mut queue_names = BTreeMap::new();
+        let mut queues = Vec::new();
+        for (i, q) in spec.queues.iter().enumerate() {
+            let p = format!("queues[{i}]");
+            self.unique(p.clone(), "queue", &q.name, &mut queue_names, i);
+            self.at_least_one(&format!("{p}.max_deliveries"), q.max_deliveries);
+            let vt =
+                self.positive_duration(&format!("{p}.visibility_timeout"), &q.visibility_timeout);
+            queues.push(JobQueue {
+                name: q.name.clone(),
+                reliable: q.reliable,
+                visibility_timeout: vt.unwrap_or(SimTime::ZERO),
+                max_deliveries: q.max_deliveries.max(1),
+                dlq: q.dlq,
+            });
+        }
+        let mut broker_names = BTreeMap::new();
+        let mut topic_names = BTreeMap::new();
+        let mut brokers = Vec::new();
+        let mut topics = Vec::new();
+        for (i, b) in spec.brokers.iter().enumerate() {
+            let p = format!("brokers[{i}]");
+            self.unique(p.clone(), "broker", &b.name, &mut broker_names, i);
+            if names.contains_key(&b.name) {
+                self.fail(
+                    format!("{p}.name"),
+                    format!("\"{}\" is also a service; partitions name either", b.name),
+                );
+            }
+            brokers.push(Broker {
+                name: b.name.clone(),
+                durability: b.durability,
+            });
+            for (j, t) in b.topics.iter().enumerate() {
+                let tp = format!("{p}.topics[{j}]");
+                self.unique(tp.clone(), "topic", &t.name, &mut topic_names, topics.len());
+                self.at_least_one(&format!("{tp}.partitions"), t.partitions);
+                if t.partitions > 10_000 {
+                    self.fail(format!("{tp}.partitions"), "at most 10000");
+                }
+                topics.push(Topic {
+                    name: t.name.clone(),
+                    broker: i as u32,
+                    partitions: t.partitions.clamp(1, 10_000),
+                });
+            }
+        }
+        let mut per_service = Vec::with_capacity(spec.services.len());
+        for (i, s) in spec.services.iter().enumerate() {
+            let p = format!("services[{i}]");
+            let push = s.push.as_ref().and_then(|q| {
+                self.named(&format!("{p}.push"), "queue", q, &queue_names)
+                    .map(|q| q as u32)
+            });
+            let workers = s.workers.as_ref().and_then(|w| {
+                self.at_least_one(&format!("{p}.workers.count"), w.count);
+                if w.count > 100_000 {
+                    self.fail(format!("{p}.workers.count"), "at most 100000");
+                }
+                let q = self.named(
+                    &format!("{p}.workers.queue"),
+                    "queue",
+                    &w.queue,
+                    &queue_names,
+                )?;
+                Some(Workers {
+                    queue: q as u32,
+                    count: w.count.clamp(1, 100_000),
+                })
+            });
+            let mut publish = Vec::new();
+            for (j, pb) in s.publish.iter().enumerate() {
+                let pp = format!("{p}.publish[{j}]");
+                let t = self.named(&format!("{pp}.topic"), "topic", &pb.topic, &topic_names);
+                let relay = self.positive_duration(&format!("{pp}.relay_delay"), &pb.relay_delay);
+                if let (Some(t), Some(relay)) = (t, relay) {
+                    publish.push(Publish {
+                        topic: t as u32,
+                        acks: pb.acks,
+                        idempotent: pb.idempotent,
+                        outbox: pb.outbox.then_some(relay),
+                    });
+                }
+            }
+            let consume = s.consume.as_ref().and_then(|c| {
+                let cp = format!("{p}.consume");
+                let t = self.named(&format!("{cp}.topic"), "topic", &c.topic, &topic_names);
+                let auto = match &c.auto_commit {
+                    Some(a) => self
+                        .positive_duration(&format!("{cp}.auto_commit"), a)
+                        .map(Some),
+                    None => Some(None),
+                };
+                self.at_least_one(&format!("{cp}.max_deliveries"), c.max_deliveries);
+                let rebalance = self.duration(&format!("{cp}.rebalance"), &c.rebalance);
+                let retry_delay = self.duration(&format!("{cp}.retry_delay"), &c.retry_delay);
+                Some(Consume {
+                    topic: t? as u32,
+                    commit: c.commit,
+                    auto_commit: auto?,
+                    max_deliveries: c.max_deliveries.max(1),
+                    dlq: c.dlq,
+                    idempotent: c.idempotent,
+                    rebalance: rebalance?,
+                    retry_delay: retry_delay?,
+                })
+            });
+            if s.workers.is_some() && s.consume.is_some() {
+                self.fail(
+                    &p,
+                    "a service either runs workers or consumes a topic, not both",
+                );
+            }
+            per_service.push((push, workers, publish, consume));
+        }
+        Messaging {
+            drain,
+            orders,
+            queues,
+            brokers,
+            topics,
+            topic_names,
+            broker_names,
+            per_service,
+        }
+    }
+
+    fn messaging_fault(
+        &mut self,
+        i: usize,
+        f: &FaultSpec,
+        names: &BTreeMap<String, usize>,
+        msg: &Messaging,
+        run: Option<SimTime>,
+    ) -> Option<Fault> {
+        let p = format!("faults[{i}]");
+        let (at, duration) = match f {
+            FaultSpec::KillConsumer { at, duration, .. }
+            | FaultSpec::DuplicateDelivery { at, duration, .. }
+            | FaultSpec::BrokerRestart { at, duration, .. }
+            | FaultSpec::Partition { at, duration, .. }
+            | FaultSpec::CrashBeforePublish { at, duration, .. } => (at, duration),
+            _ => unreachable!("only messaging faults come here"),
+        };
+        let start = self.duration(&format!("{p}.at"), at);
+        let length = self.positive_duration(&format!("{p}.duration"), duration);
+        if let (Some(s), Some(end)) = (start, run) {
+            if s >= end {
+                self.fail(
+                    format!("{p}.at"),
+                    format!("{s} is not before the end of the run ({end})"),
+                );
+                return None;
+            }
+        }
+        let endpoint = |c: &mut Self, path: String, name: &str| -> Option<Endpoint> {
+            if let Some(&s) = names.get(name) {
+                return Some(Endpoint::Service(ServiceId(s as u32)));
+            }
+            if let Some(&b) = msg.broker_names.get(name) {
+                return Some(Endpoint::Broker(b as u32));
+            }
+            c.fail(
+                path,
+                format!(
+                    "unknown service or broker \"{name}\"{}",
+                    did_you_mean(
+                        name,
+                        names
+                            .keys()
+                            .chain(msg.broker_names.keys())
+                            .map(String::as_str)
+                    )
+                ),
+            );
+            None
+        };
+        let kind = match f {
+            FaultSpec::KillConsumer { target, .. } => {
+                let t = self.lookup(&format!("{p}.target"), target, names)?;
+                let svc = &msg.per_service[t];
+                if svc.1.is_none() && svc.3.is_none() {
+                    self.fail(
+                        format!("{p}.target"),
+                        format!("\"{target}\" has no consumers or workers to kill"),
+                    );
+                    return None;
+                }
+                FaultKind::KillConsumer {
+                    target: ServiceId(t as u32),
+                }
+            }
+            FaultSpec::DuplicateDelivery { topic, rate, .. } => {
+                self.probability(&format!("{p}.rate"), *rate);
+                let t = self.named(&format!("{p}.topic"), "topic", topic, &msg.topic_names)?;
+                if !(0.0..=1.0).contains(rate) {
+                    return None;
+                }
+                FaultKind::DuplicateDelivery {
+                    topic: t as u32,
+                    rate: *rate,
+                }
+            }
+            FaultSpec::BrokerRestart { broker, .. } => {
+                let b = self.named(&format!("{p}.broker"), "broker", broker, &msg.broker_names)?;
+                FaultKind::BrokerRestart { broker: b as u32 }
+            }
+            FaultSpec::Partition { from, to, .. } => {
+                let a = endpoint(self, format!("{p}.from"), from);
+                let b = endpoint(self, format!("{p}.to"), to);
+                let (a, b) = (a?, b?);
+                if a == b {
+                    self.fail(format!("{p}.to"), "a partition needs two different sides");
+                    return None;
+                }
+                FaultKind::Partition { a, b }
+            }
+            FaultSpec::CrashBeforePublish { target, rate, .. } => {
+                self.probability(&format!("{p}.rate"), *rate);
+                let t = self.lookup(&format!("{p}.target"), target, names)?;
+                let svc = &msg.per_service[t];
+                if svc.0.is_none() && svc.2.is_empty() {
+                    self.fail(
+                        format!("{p}.target"),
+                        format!("\"{target}\" neither pushes nor publishes"),
+                    );
+                    return None;
+                }
+                if !(0.0..=1.0).contains(rate) {
+                    return None;
+                }
+                FaultKind::CrashBeforePublish {
+                    target: ServiceId(t as u32),
+                    rate: *rate,
+                }
+            }
+            _ => unreachable!("only messaging faults come here"),
+        };
+        let (start, length) = (start?, length?);
         Some(Fault {
             kind,
             start,
@@ -1117,6 +1489,57 @@ mod tests {
                 workload: [Open(target: "a", rate: inf)])"#,
         );
         assert_eq!(found.len(), 2, "{found:#?}");
+    }
+
+    #[test]
+    fn messaging_problems_are_named_with_their_paths() {
+        let found = problems(
+            r#"Scenario(name: "x", duration: "1m",
+                orders: Orders(entry: "apii", steps: ["pay"]),
+                queues: [JobQueue(name: "jobs", visibility_timeout: "0s")],
+                brokers: [Broker(name: "kafka", topics: [Topic(name: "orders", partitions: 0)])],
+                services: [
+                  Service(name: "api", service_time: Constant("1ms"), push: Some("job"),
+                          publish: [Publish(topic: "order")]),
+                  Service(name: "pay", service_time: Constant("1ms"),
+                          consume: Some(Consume(topic: "orders", auto_commit: Some("x")))),
+                ],
+                faults: [KillConsumer(target: "api", at: "1s"),
+                         BrokerRestart(broker: "kafk", at: "1s", duration: "1s"),
+                         Partition(from: "api", to: "nowhere", at: "1s", duration: "1s")])"#,
+        );
+        let want = [
+            "orders.entry: unknown service \"apii\" (did you mean \"api\"?)",
+            "queues[0].visibility_timeout: must be longer than 0s",
+            "brokers[0].topics[0].partitions: must be at least 1",
+            "services[0].push: unknown queue \"job\" (did you mean \"jobs\"?)",
+            "services[0].publish[0].topic: unknown topic \"order\" (did you mean \"orders\"?)",
+            "services[1].consume.auto_commit:",
+            "faults[0].target: \"api\" has no consumers or workers to kill",
+            "faults[1].broker: unknown broker \"kafk\" (did you mean \"kafka\"?)",
+            "faults[2].to: unknown service or broker \"nowhere\"",
+        ];
+        for w in want {
+            assert!(
+                found.iter().any(|f| f.starts_with(w)),
+                "missing {w:?} in {found:#?}"
+            );
+        }
+        assert_eq!(found.len(), want.len(), "{found:#?}");
+    }
+
+    #[test]
+    fn the_drain_defaults_to_30s_with_messaging_only() {
+        let plain = r#"Scenario(name: "x", duration: "1m",
+            services: [Service(name: "a", service_time: Constant("1ms"))])"#;
+        let p = build(&parse(plain, "t").unwrap()).unwrap();
+        assert_eq!(p.drain, SimTime::ZERO);
+        assert_eq!(p.end(), p.duration);
+        let jobs = r#"Scenario(name: "x", duration: "1m", queues: [JobQueue(name: "q")],
+            services: [Service(name: "a", service_time: Constant("1ms"), push: Some("q"))])"#;
+        let p = build(&parse(jobs, "t").unwrap()).unwrap();
+        assert_eq!(p.drain, SimTime::from_secs(30));
+        assert_eq!(p.services[0].push, Some(0));
     }
 
     #[test]

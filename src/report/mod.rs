@@ -1,10 +1,11 @@
 //! Presentation: pure functions from a finished run's summary to bytes, and the one place
 //! that writes them to disk.
 
+pub mod health;
 pub mod layers;
 pub mod table;
 
-use crate::metrics::{Summary, TimeSeries};
+use crate::metrics::{LatencyBuckets, Summary, TimeSeries};
 use std::path::{Path, PathBuf};
 
 /// `summary.json`: pretty JSON with a trailing newline, byte-identical for equal summaries.
@@ -22,6 +23,23 @@ pub fn timeseries_csv(series: &TimeSeries) -> String {
     for row in series.rows() {
         w.write_record(row.iter().map(|v| number(&mut buf, *v)))
             .expect("writing to memory");
+    }
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("csv is utf-8")
+}
+
+/// `latency.csv`: the latency distributions, one row per non-empty bucket:
+/// `kind` (`service` or `workload`), `name`, `from_ms`, `to_ms`, `count`.
+pub fn latency_csv(histograms: &[LatencyBuckets]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["kind", "name", "from_ms", "to_ms", "count"])
+        .expect("writing to memory");
+    let mut buf = ryu::Buffer::new();
+    for h in histograms {
+        for &(from, to, count) in &h.buckets {
+            let (from, to) = (number(&mut buf, from), number(&mut buf, to));
+            w.write_record([h.kind, &h.name, &from, &to, &count.to_string()])
+                .expect("writing to memory");
+        }
     }
     String::from_utf8(w.into_inner().expect("writing to memory")).expect("csv is utf-8")
 }
@@ -50,7 +68,17 @@ pub fn default_dir(scenario: &str, seed: u64) -> PathBuf {
     Path::new("output").join(safe).join(format!("seed-{seed}"))
 }
 
-/// Writes `summary.json` and `timeseries.csv` into `dir`, creating it.
+/// Writes `command.txt`: the command that reproduces the run (kept out of summary.json,
+/// which must be the same bytes whichever command produced it).
+pub fn write_command(dir: &Path, command: &str) -> Result<(), crate::Error> {
+    let path = dir.join("command.txt");
+    std::fs::write(&path, format!("{command}\n")).map_err(|e| crate::Error::Output {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// Writes `summary.json`, `timeseries.csv` and `latency.csv` into `dir`, creating it.
 pub fn write_run(dir: &Path, summary: &Summary) -> Result<Vec<PathBuf>, crate::Error> {
     let fail = |path: &Path, e: std::io::Error| crate::Error::Output {
         path: path.display().to_string(),
@@ -60,6 +88,7 @@ pub fn write_run(dir: &Path, summary: &Summary) -> Result<Vec<PathBuf>, crate::E
     let files = [
         ("summary.json", summary_json(summary)),
         ("timeseries.csv", timeseries_csv(&summary.timeseries)),
+        ("latency.csv", latency_csv(&summary.latency_buckets)),
     ];
     let mut written = Vec::new();
     for (name, body) in files {

@@ -182,6 +182,7 @@ pub fn render(s: &Summary) -> String {
             let _ = writeln!(out, "  held by the circle {} -> {}", c.join(" -> "), c[0]);
         }
     }
+    messaging(&mut out, s);
     if !s.faults.is_empty() {
         out.push('\n');
         let _ = writeln!(
@@ -205,7 +206,91 @@ pub fn render(s: &Summary) -> String {
             );
         }
     }
+    if s.health.total_services > 0 {
+        out.push('\n');
+        out.push_str(&super::health::render(&s.health));
+    }
     out
+}
+
+/// Orders (with the causes of the lost ones), job queues and topics.
+fn messaging(out: &mut String, s: &Summary) {
+    if let Some(o) = &s.orders {
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "orders: {} placed, {} accepted, {} refused; of the accepted: {} completed, {} lost, {} in DLQ, {} in flight; {} duplicated",
+            o.placed, o.accepted, o.refused, o.completed, o.lost, o.in_dlq, o.in_flight, o.duplicated
+        );
+        for (cause, n) in &o.lost_causes {
+            let _ = writeln!(out, "  lost {n:>8}  {cause}");
+        }
+    }
+    if !s.queues.is_empty() {
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "{:<16} {:>10} {:>10} {:>11} {:>9} {:>9} {:>9} {:>9}",
+            "queue", "enqueued", "delivered", "redelivered", "acked", "dlq", "lost", "depth max"
+        );
+        for (name, q) in &s.queues {
+            let _ = writeln!(
+                out,
+                "{:<16} {:>10} {:>10} {:>11} {:>9} {:>9} {:>9} {:>9}",
+                clip(name, 16),
+                q.enqueued,
+                q.delivered,
+                q.redelivered,
+                q.acked,
+                q.dlq,
+                q.lost,
+                q.depth_max
+            );
+        }
+    }
+    if !s.topics.is_empty() {
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "{:<24} {:>10} {:>10} {:>11} {:>9} {:>9} {:>9} {:>9}",
+            "topic / group",
+            "appended",
+            "delivered",
+            "redelivered",
+            "dedup",
+            "dlq",
+            "lag max",
+            "lost"
+        );
+        for (name, t) in &s.topics {
+            let _ = writeln!(
+                out,
+                "{:<24} {:>10} {:>10} {:>11} {:>9} {:>9} {:>9} {:>9}",
+                clip(name, 24),
+                t.appended,
+                "",
+                "",
+                "",
+                "",
+                "",
+                t.restart_lost + t.publish_lost
+            );
+            for (g, st) in &t.groups {
+                let _ = writeln!(
+                    out,
+                    "{:<24} {:>10} {:>10} {:>11} {:>9} {:>9} {:>9} {:>9}",
+                    clip(&format!("  {g}"), 24),
+                    "",
+                    st.delivered,
+                    st.redelivered,
+                    st.deduplicated,
+                    st.dlq,
+                    st.lag_max,
+                    ""
+                );
+            }
+        }
+    }
 }
 
 fn clip(s: &str, n: usize) -> String {

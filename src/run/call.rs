@@ -116,11 +116,20 @@ impl<O: Observer> Sim<'_, O> {
             Some(t) => r.deadline.min(now.after(t)),
             None => r.deadline,
         };
+        let (from, depth_ok) = (r.service, true);
+        if depth_ok && self.partitioned(from, call.to.0) {
+            // A network partition: the connection fails (retried like a refusal).
+            self.attempt_done(now, req, Outcome::Rejected, true);
+            return;
+        }
+        let r = &self.reqs[req as usize];
         let origin = Origin {
             waiter: Waiter::Caller(req),
             deadline,
             client: r.client,
             depth: r.depth + 1,
+            order: r.order,
+            replica: NONE,
         };
         match self.arrive(now, call.to.0, origin) {
             Some(child) => {

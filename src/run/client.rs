@@ -41,7 +41,13 @@ impl<O: Observer> Sim<'_, O> {
     pub(super) fn send(&mut self, now: SimTime, w: u32, user: u32) {
         let counted = now >= self.p.warmup;
         self.rec.client_sent(w as usize, counted);
+        let p = self.p;
+        let order = match &p.orders {
+            Some(o) if o.entry == p.workloads[w as usize].target => self.ledger.place(),
+            _ => crate::metrics::ledger::NO_ORDER,
+        };
         let client = Client {
+            order,
             workload: w,
             user,
             first_sent: now,
@@ -103,6 +109,8 @@ impl<O: Observer> Sim<'_, O> {
             deadline,
             client: c,
             depth: 0,
+            order: cl.order,
+            replica: NONE,
         };
         match self.arrive(now, wl.target.0, origin) {
             Some(root) => {
@@ -178,6 +186,10 @@ impl<O: Observer> Sim<'_, O> {
         let w = cl.workload as usize;
         self.rec
             .client_done(w, outcome, now.since(cl.first_sent), cl.counted);
+        if cl.order != crate::metrics::ledger::NO_ORDER {
+            self.ledger
+                .answered(cl.order, outcome.seen_by_caller() == Outcome::Ok);
+        }
         if let (WorkloadKind::Closed { think_time, .. }, true) =
             (&p.workloads[w].kind, cl.user != NONE)
         {

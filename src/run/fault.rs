@@ -34,6 +34,7 @@ pub(super) struct OutageRecord {
 
 impl<O: Observer> Sim<'_, O> {
     pub(super) fn fault_start(&mut self, now: SimTime, f: u32) {
+        self.messaging_fault(now, f, true);
         let p = self.p;
         match &p.faults[f as usize].kind {
             FaultKind::Crash { target, replicas } => {
@@ -66,6 +67,7 @@ impl<O: Observer> Sim<'_, O> {
     }
 
     pub(super) fn fault_end(&mut self, now: SimTime, f: u32) {
+        self.messaging_fault(now, f, false);
         let p = self.p;
         match &p.faults[f as usize].kind {
             FaultKind::Crash { target, replicas } => {
@@ -99,6 +101,7 @@ impl<O: Observer> Sim<'_, O> {
         let state = &self.services[s];
         let n = if state.ready { state.up } else { 0 };
         self.rec.availability(s, now, n);
+        self.messaging_availability(now, s);
     }
 
     fn deps_ready(&self, s: u32) -> bool {

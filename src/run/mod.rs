@@ -22,18 +22,27 @@
 //! makes real overloads worse, so it is simulated, not skipped. Faults (`fault.rs`) crash,
 //! pause, slow down and overload services between their start and end events.
 //!
+//! Messaging (`messaging.rs`) adds what happens after a success: jobs pushed to queues
+//! and pulled by worker pools, messages published to topics and processed by consumer
+//! groups, and the order ledger's count of what still carries each order. A job or a
+//! message is processed as an ordinary request at a worker's or consumer's own replica,
+//! so crashes, kills and errors reach it the usual way. Arrivals stop at `duration`; the
+//! run goes on for the scenario's `drain` (zero without messaging) so work can finish.
+//!
 //! The loop allocates nothing per event once the slabs, waiting rooms and the heap have
 //! grown to the run's peak (crashes allocate a list of their victims).
 
 mod call;
 mod client;
 mod fault;
+mod messaging;
 mod service;
 
 use crate::engine::{stream, EventQueue, SimTime, Stream};
 use crate::mech::breaker::Breaker;
 use crate::mech::limits::{ConcurrencyLimit, RateLimiter};
 use crate::mech::retry::RetryThrottle;
+use crate::metrics::ledger::Ledger;
 use crate::metrics::summary::{BreakerSummary, CallSummary, Transition};
 use crate::metrics::verdict::{goodput_recovered, verdicts, FaultSpan};
 use crate::metrics::{OutageSummary, ServiceRecovery};
@@ -109,13 +118,16 @@ pub fn run_observed<O: Observer>(
     let mut sim = Sim::new(platform, limits, observer);
     sim.start();
     sim.run_loop()?;
-    Ok(sim.finish())
+    let mut summary = sim.finish();
+    // Health reads the finished summary; the run loop knows nothing of it.
+    summary.health = crate::health::report(platform, &summary);
+    Ok(summary)
 }
 
 /// Width of a time-series row: the scenario's window, times the smallest whole factor
 /// that keeps the series within `max_rows` rows.
 pub fn effective_window(p: &Platform, max_rows: u64) -> SimTime {
-    let rows = p.duration.0.div_ceil(p.window.0);
+    let rows = p.end().0.div_ceil(p.window.0);
     let factor = rows.div_ceil(max_rows.max(1)).max(1);
     SimTime(p.window.0.saturating_mul(factor))
 }
@@ -181,6 +193,14 @@ enum Event {
         service: u32,
         token: u32,
     },
+    /// A reliable queue's job reached its visibility timeout (void if acknowledged).
+    JobVisibility {
+        queue: u32,
+        handle: u32,
+        token: u32,
+    },
+    /// Broker, producer and consumer-group timers (`messaging.rs`).
+    Broker(messaging::BrokerEvent),
     /// The end of a time-series window.
     Window,
     /// The end of the warmup.
@@ -196,6 +216,10 @@ enum Waiter {
     Caller(u32),
     /// The client in this slot.
     Client(u32),
+    /// The job-queue worker with this index.
+    Worker(u32),
+    /// The consumer of this (group, partition) index.
+    Consumer(u32),
 }
 
 const NONE: u32 = u32::MAX;
@@ -226,6 +250,11 @@ struct Request {
     next_call: u32,
     /// Attempt number of the current call, from 1.
     attempt: u32,
+    /// The order it carries (`ledger::NO_ORDER` if none) and the message it processes
+    /// (consumers), or `u64::MAX`.
+    order: u32,
+    /// Why its order was dropped on the way out (a lost publish), or `NO_CAUSE`.
+    lost_publish: crate::metrics::ledger::Cause,
     /// Calls between the client and this request.
     depth: u8,
     live: bool,
@@ -309,6 +338,8 @@ struct Client {
     token: u32,
     /// Live requests carrying this key, plus one while the client still waits.
     refs: u32,
+    /// The order this logical request places (`ledger::NO_ORDER` if none).
+    order: u32,
     /// When the current attempt was sent, and whether it holds a breaker permit.
     attempt_sent: SimTime,
     breaker_permit: bool,
@@ -354,6 +385,9 @@ struct Sim<'a, O: Observer> {
     rec: Recorder,
     window: SimTime,
     events: u64,
+    /// Orders, job queues, brokers (`messaging.rs`).
+    ledger: Ledger,
+    msg: messaging::Messaging,
 }
 
 impl<'a, O: Observer> Sim<'a, O> {
@@ -467,14 +501,23 @@ impl<'a, O: Observer> Sim<'a, O> {
             })
             .collect();
         let window = effective_window(p, limits.max_rows);
-        let rows = p.duration.0.div_ceil(window.0) as usize;
+        let rows = p.end().0.div_ceil(window.0) as usize;
         let mut dependents = vec![Vec::new(); p.services.len()];
         for (i, s) in p.services.iter().enumerate() {
             for d in &s.hard_deps {
                 dependents[d.0 as usize].push(i as u32);
             }
         }
+        let mut ledger = Ledger::new(
+            p.orders
+                .iter()
+                .flat_map(|o| o.steps.iter().map(|&s| p.service(s).name.clone()))
+                .collect(),
+        );
+        let msg = messaging::Messaging::new(p, &mut ledger);
         Sim {
+            ledger,
+            msg,
             p,
             limits,
             obs,
@@ -504,6 +547,7 @@ impl<'a, O: Observer> Sim<'a, O> {
     /// Schedules the first event of every source.
     fn start(&mut self) {
         let p = self.p;
+        self.messaging_start();
         if p.warmup > SimTime::ZERO {
             self.queue.push(p.warmup, Event::WarmupEnd);
         }
@@ -546,7 +590,7 @@ impl<'a, O: Observer> Sim<'a, O> {
     }
 
     fn run_loop(&mut self) -> Result<(), RunError> {
-        let horizon = self.p.duration;
+        let horizon = self.p.end();
         let (mut instant, mut at_instant) = (SimTime::ZERO, 0u64);
         while let Some((now, event)) = self.queue.pop() {
             if now >= horizon {
@@ -585,9 +629,18 @@ impl<'a, O: Observer> Sim<'a, O> {
     #[inline]
     fn handle(&mut self, now: SimTime, event: Event) {
         match event {
+            // Arrivals stop at `duration`; the drain lets the work in flight finish.
+            Event::Arrival { .. } | Event::SpikeArrival { .. } | Event::Think { .. }
+                if now >= self.p.duration => {}
             Event::Arrival { workload } => self.open_arrival(now, workload),
             Event::SpikeArrival { fault } => self.spike_arrival(now, fault),
             Event::Think { workload, user } => self.send(now, workload, user),
+            Event::JobVisibility {
+                queue,
+                handle,
+                token,
+            } => self.job_visibility(now, queue, handle, token),
+            Event::Broker(e) => self.broker_event(now, e),
             Event::ServiceDone { req, token } => {
                 if self.reqs[req as usize].generation == token {
                     self.service_done(now, req);
@@ -640,8 +693,15 @@ impl<'a, O: Observer> Sim<'a, O> {
 
     fn finish(self) -> Summary {
         let p = self.p;
-        let end = p.duration;
+        let end = p.end();
+        let queues = self.queue_summaries();
+        let topics = self.topic_summaries();
         let mut summary = self.rec.finish(p, end, self.events);
+        summary.queues = queues;
+        summary.topics = topics;
+        if p.orders.is_some() {
+            summary.orders = Some(self.ledger.summary());
+        }
         summary.window_s = self.window.as_secs_f64();
         for (w, edge) in p.workloads.iter().zip(&self.client_edges) {
             let s = summary
@@ -698,6 +758,7 @@ impl<'a, O: Observer> Sim<'a, O> {
     #[inline]
     fn alloc(&mut self, mut r: Request) -> u32 {
         self.live += 1;
+        self.ledger.carry(r.order);
         if r.client != NONE {
             self.clients[r.client as usize].refs += 1;
         }

@@ -17,6 +17,10 @@ pub(super) struct Origin {
     pub client: u32,
     /// Calls between the client and this request.
     pub depth: u8,
+    /// The order it carries, or `ledger::NO_ORDER`.
+    pub order: u32,
+    /// The replica it must go to (a worker's or consumer's own), or `NONE`: the balancer.
+    pub replica: u32,
 }
 
 impl<O: Observer> Sim<'_, O> {
@@ -30,7 +34,13 @@ impl<O: Observer> Sim<'_, O> {
         self.rec.arrival(s as usize, counted);
         let p = self.p;
         let spec = &p.services[s as usize];
-        let refusal = match self.pick_replica(s) {
+        let picked = if origin.replica == NONE {
+            self.pick_replica(s)
+        } else {
+            let st = &self.services[s as usize];
+            (st.ready && st.replicas[origin.replica as usize].down == 0).then_some(origin.replica)
+        };
+        let refusal = match picked {
             None => Err(Refusal::Unavailable),
             Some(replica) => {
                 let state = &mut self.services[s as usize].replicas[replica as usize];
@@ -81,6 +91,8 @@ impl<O: Observer> Sim<'_, O> {
             next_call: 0,
             attempt: 0,
             depth: origin.depth,
+            order: origin.order,
+            lost_publish: crate::metrics::ledger::NO_CAUSE,
             live: true,
             counted,
             degraded: false,
@@ -302,6 +314,13 @@ impl<O: Observer> Sim<'_, O> {
 
     /// The request answers: record, free its server and slot, wake its waiter.
     pub(super) fn answer(&mut self, now: SimTime, req: u32, outcome: Outcome) {
+        // A success writes its state, pushes its jobs and publishes its messages; a
+        // publish the broker refuses fails the request.
+        let outcome = if outcome == Outcome::Ok {
+            self.succeeded(now, req)
+        } else {
+            outcome
+        };
         let r = self.reqs[req as usize];
         let s = r.service as usize;
         // The work succeeded (and changed the world) even if nobody waits for the answer.
@@ -344,6 +363,7 @@ impl<O: Observer> Sim<'_, O> {
     /// the slot, and wake whoever waits for it.
     pub(super) fn end(&mut self, now: SimTime, req: u32, outcome: Outcome) {
         let r = self.reqs[req as usize];
+        let raw = outcome;
         // Nobody waits for an abandoned request: what it ended as is a timeout, unless it
         // never answered at all (shed or crashed), which is what the counts say too.
         let outcome = if r.abandoned && !matches!(outcome, Outcome::Shed | Outcome::Crashed) {
@@ -360,8 +380,14 @@ impl<O: Observer> Sim<'_, O> {
             self.settle_attempt(now, req, Outcome::Error);
         }
         self.release(req);
+        if r.order != crate::metrics::ledger::NO_ORDER {
+            let cause = self.msg.request_cause(r.service, raw, r.lost_publish);
+            self.ledger.drop_carrier(r.order, cause);
+        }
         match r.waiter {
             Waiter::Nobody => {}
+            Waiter::Worker(w) => self.job_done(now, w, raw),
+            Waiter::Consumer(c) => self.delivery_done(now, c, raw),
             Waiter::Caller(caller) => {
                 self.attempt_done(now, caller, outcome.seen_by_caller(), true)
             }
@@ -369,6 +395,23 @@ impl<O: Observer> Sim<'_, O> {
                 self.client_attempt_done(now, client, outcome.seen_by_caller())
             }
         }
+    }
+
+    /// The request dies where it is (its worker or consumer was killed): in service, it
+    /// frees its server; waiting, it leaves the waiting room.
+    pub(super) fn kill(&mut self, now: SimTime, req: u32) {
+        let r = self.reqs[req as usize];
+        if r.in_service {
+            self.answer(now, req, Outcome::Crashed);
+            return;
+        }
+        let s = r.service as usize;
+        let replica = &mut self.services[s].replicas[r.replica as usize];
+        replica.waiting.retain(|&w| w != req);
+        replica.held -= 1;
+        self.rec
+            .dropped_waiting(s, now, Outcome::Crashed, now.since(r.arrived), r.counted);
+        self.end(now, req, Outcome::Crashed);
     }
 
     /// Nobody waits for `req` any more.

@@ -48,6 +48,170 @@ pub struct Spec {
     /// How services come back after an outage.
     #[serde(default)]
     pub recovery: RecoverySpec,
+    /// After `duration`, arrivals stop and the run goes on this long so that work in
+    /// flight can finish. Default: "30s" when the scenario has orders, queues or
+    /// brokers, else "0s" (so plain queueing runs end exactly at `duration`).
+    #[serde(default)]
+    pub drain: Option<String>,
+    /// The order ledger: which client requests are orders and which steps complete them.
+    #[serde(default)]
+    pub orders: Option<OrdersSpec>,
+    /// Job queues (Redis lists) that services push to and worker pools pull from.
+    #[serde(default)]
+    pub queues: Vec<JobQueueSpec>,
+    /// Kafka-like brokers with their topics.
+    #[serde(default)]
+    pub brokers: Vec<BrokerSpec>,
+}
+
+/// `Orders(entry: "api", steps: ["payment", "notification"])`: every client request sent
+/// to `entry` is an order; it is complete once every step service has succeeded on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Orders", deny_unknown_fields)]
+pub struct OrdersSpec {
+    pub entry: String,
+    #[serde(default)]
+    pub steps: Vec<String>,
+}
+
+/// `JobQueue(name: "jobs", reliable: false, visibility_timeout: "30s")`: a Redis list.
+/// Plain (`reliable: false`): workers BRPOP, a job leaves the list when taken (a worker
+/// that dies mid-job loses it). Reliable: workers BLMOVE it to a processing list, and a
+/// job not acknowledged within `visibility_timeout` is put back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "JobQueue", deny_unknown_fields)]
+pub struct JobQueueSpec {
+    pub name: String,
+    #[serde(default)]
+    pub reliable: bool,
+    #[serde(default = "thirty_seconds")]
+    pub visibility_timeout: String,
+    /// Deliveries of a failing job before it is parked (or dropped).
+    #[serde(default = "five_u32")]
+    pub max_deliveries: u32,
+    /// Park jobs that failed `max_deliveries` times in a dead letter queue (else drop them).
+    #[serde(default = "yes")]
+    pub dlq: bool,
+}
+
+fn thirty_seconds() -> String {
+    "30s".to_string()
+}
+fn five_u32() -> u32 {
+    5
+}
+fn yes() -> bool {
+    true
+}
+
+/// `Broker(name: "kafka", durability: Durable, topics: [Topic(name: "orders", partitions: 6)])`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Broker", deny_unknown_fields)]
+pub struct BrokerSpec {
+    pub name: String,
+    #[serde(default)]
+    pub durability: DurabilitySpec,
+    pub topics: Vec<TopicSpec>,
+}
+
+/// Replicated and flushed (a restart loses nothing) or held in memory (a restart loses
+/// every message it held).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum DurabilitySpec {
+    #[default]
+    Durable,
+    InMemory,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Topic", deny_unknown_fields)]
+pub struct TopicSpec {
+    pub name: String,
+    #[serde(default = "one_u32")]
+    pub partitions: u32,
+}
+
+/// `Publish(topic: "orders", acks: All, idempotent: false, outbox: false)`: after a
+/// successful request, the service publishes one message (key: the order id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Publish", deny_unknown_fields)]
+pub struct PublishSpec {
+    pub topic: String,
+    #[serde(default)]
+    pub acks: AcksSpec,
+    /// The broker drops duplicate appends of the same message (Kafka idempotent producer).
+    #[serde(default)]
+    pub idempotent: bool,
+    /// Transactional outbox: the message is written with the state change and a relay
+    /// publishes it `relay_delay` later (and again after each failure).
+    #[serde(default)]
+    pub outbox: bool,
+    #[serde(default = "hundred_ms")]
+    pub relay_delay: String,
+}
+
+fn hundred_ms() -> String {
+    "100ms".to_string()
+}
+
+/// Producer acknowledgements: `None` (fire and forget: a publish to a broker that is down
+/// is silently lost), `Leader`, `All` (a failed publish fails the request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum AcksSpec {
+    None,
+    Leader,
+    #[default]
+    All,
+}
+
+/// `Consume(topic: "orders", commit: AfterProcessing, auto_commit: None, max_deliveries: 5,
+/// dlq: true, idempotent: false)`: the service is a consumer group on the topic, one
+/// consumer per partition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Consume", deny_unknown_fields)]
+pub struct ConsumeSpec {
+    pub topic: String,
+    #[serde(default)]
+    pub commit: CommitSpec,
+    /// Commit positions every interval instead of after each message.
+    #[serde(default)]
+    pub auto_commit: Option<String>,
+    #[serde(default = "five_u32")]
+    pub max_deliveries: u32,
+    #[serde(default = "yes")]
+    pub dlq: bool,
+    /// Skip messages whose id was already processed (recorded with the side effect).
+    #[serde(default)]
+    pub idempotent: bool,
+    /// How long the group stops when a consumer dies, before its partitions move.
+    #[serde(default = "three_seconds")]
+    pub rebalance: String,
+    /// Wait before delivering a failed message again (blocking retry with a fixed
+    /// back-off, as Spring Kafka's `DefaultErrorHandler`; default none).
+    #[serde(default = "zero_duration")]
+    pub retry_delay: String,
+}
+
+fn three_seconds() -> String {
+    "3s".to_string()
+}
+
+/// Commit the offset before processing (at-most-once) or after (at-least-once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum CommitSpec {
+    BeforeProcessing,
+    #[default]
+    AfterProcessing,
+}
+
+/// `Workers(queue: "jobs", count: 8)`: `count` workers per replica pull jobs from the queue
+/// and process each as a request at this service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Workers", deny_unknown_fields)]
+pub struct WorkersSpec {
+    pub queue: String,
+    #[serde(default = "one_u32")]
+    pub count: u32,
 }
 
 /// How services cold start when power returns after an outage.
@@ -161,6 +325,18 @@ pub struct ServiceSpec {
     /// Who owns it and how it is run.
     #[serde(default)]
     pub governance: Option<GovernanceSpec>,
+    /// After a successful request, push a job to this queue (LPUSH).
+    #[serde(default)]
+    pub push: Option<String>,
+    /// A worker pool pulling jobs from a queue.
+    #[serde(default)]
+    pub workers: Option<WorkersSpec>,
+    /// After a successful request, publish to these topics.
+    #[serde(default)]
+    pub publish: Vec<PublishSpec>,
+    /// A consumer group on a topic.
+    #[serde(default)]
+    pub consume: Option<ConsumeSpec>,
 }
 
 /// `Slo(tier: Critical, availability: Some(99.99), latency: Some(LatencySlo(threshold: "300ms", target: 99.0)))`.
@@ -648,4 +824,47 @@ pub enum FaultSpec {
         #[serde(default)]
         layers: Option<Vec<u32>>,
     },
+    /// The consumers (or workers) of `target` die mid-processing at `at`: what they held
+    /// is lost or redelivered as their commit mode says; the group rebalances.
+    KillConsumer {
+        target: String,
+        at: String,
+        #[serde(default = "one_ns")]
+        duration: String,
+    },
+    /// Messages published to `topic` during the fault are appended twice with a share of
+    /// `rate` (a producer retry after a lost ack), unless the producer is idempotent.
+    DuplicateDelivery {
+        topic: String,
+        at: String,
+        duration: String,
+        #[serde(default = "one_f64")]
+        rate: f64,
+    },
+    /// The broker is down for `duration`; in memory, it loses every message it held.
+    BrokerRestart {
+        broker: String,
+        at: String,
+        duration: String,
+    },
+    /// Calls and deliveries between `from` and `to` (services or a broker) fail.
+    Partition {
+        from: String,
+        to: String,
+        at: String,
+        duration: String,
+    },
+    /// The service dies between its database write and its publish, for a share `rate`
+    /// of its successful requests (the client already has its answer).
+    CrashBeforePublish {
+        target: String,
+        at: String,
+        duration: String,
+        #[serde(default = "one_f64")]
+        rate: f64,
+    },
+}
+
+fn one_ns() -> String {
+    "1ns".to_string()
 }

@@ -2,16 +2,27 @@
 //!
 //! - `theory`: single stations and a small platform against queueing theory.
 //! - `determinism`: same input, same bytes; streams are per component name.
+//! - `charts`: charts (SVG, PNG) and report.html for every scenario folder and sweeps.
 //! - `cli`: the `platsim` binary's contract (exit codes, messages, output files).
 //! - `layers`: layering, circles and bottom-up recovery after outages.
+//! - `orders`: brokers, job queues and the order ledger: delivery guarantees over 50
+//!   seeds, exact loss counts, and the ledger's equations on random platforms.
 //! - `properties`: invariants of random small platforms (proptest).
 //! - `resilience`: retries, breakers, limits, shedding and faults, end to end and by hand.
+//! - `sweep`: sweeps, failure predicates and repro commands, shards and merge, resume,
+//!   traces.
+//! - `health`: SLOs, burn-rate alerts, reliability, cost and governance from real runs,
+//!   and `platsim report`.
 //!
 //! Run in release mode: the theory tests simulate tens of millions of customers.
 
+mod charts;
 mod cli;
 mod determinism;
+mod health;
 mod layers;
+mod orders;
 mod properties;
 mod resilience;
+mod sweep;
 mod theory;

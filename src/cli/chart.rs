@@ -1,0 +1,44 @@
+//! `platsim chart DIR` and `platsim run --charts`: charts (SVG and PNG) and report.html
+//! from a run's or a sweep's output folder.
+
+use crate::{chart, Error};
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+pub const CHART_EXAMPLES: &str = "\
+Examples:
+  platsim chart output/food-ordering/seed-1          a run: charts/*.svg, charts/*.png, report.html
+  platsim run scenarios/layer-cake/untangled.ron --charts      the same, right after the run
+  platsim chart output/food-ordering/sweep --metric services.api.sojourn_ms.p99";
+
+#[derive(Debug, Args)]
+pub struct ChartArgs {
+    /// A run's output folder (summary.json) or a sweep's (results.csv).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Sweeps: also chart this summary.json path against the swept parameter (repeatable;
+    /// the defaults are the --fail-if paths, goodput, p99 and recovery times).
+    #[arg(long = "metric", value_name = "PATH")]
+    pub metrics: Vec<String>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn chart(args: ChartArgs) -> Result<(), Error> {
+    write(&args.dir, &args.metrics, args.quiet)
+}
+
+/// Draws the charts of `dir` and says where they went.
+pub fn write(dir: &Path, metrics: &[String], quiet: bool) -> Result<(), Error> {
+    let written = chart::write_dir(dir, metrics)?;
+    if !quiet {
+        println!(
+            "charts:    {} ({} charts, SVG and PNG)",
+            dir.join(chart::CHARTS_DIR).display(),
+            written.charts.len()
+        );
+        println!("report:    {}", written.report.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,273 @@
+//! A job queue on a Redis list (semantics.md §5.4), as a pure state machine.
+//!
+//! Producers `LPUSH` jobs. Workers take them from the other end:
+//! - plain (`BRPOP`): the job leaves the list when taken and lives only in the worker's
+//!   hands; a worker that dies mid-job loses it (**at-most-once**);
+//! - reliable (`BLMOVE queue processing`): the job moves to a processing list and is
+//!   removed (`LREM`) when the worker acknowledges it; a reaper puts back any job left
+//!   there longer than the visibility timeout (**at-least-once**: a slow worker's job may
+//!   run twice).
+//!
+//! A job whose processing failed is pushed back by its worker until it has been delivered
+//! `max_deliveries` times, then parked in a dead letter queue (or dropped).
+//!
+//! Jobs taken are kept in slots (`handle`s) in both modes, so the caller can tell what a
+//! worker held when it died. Tokens grow whenever a slot changes hands, so a stale
+//! acknowledgement or reaper timer is recognised and ignored.
+
+use std::collections::VecDeque;
+
+/// A job: the order it carries (or `u32::MAX`), a unique id, and deliveries so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Job {
+    pub order: u32,
+    pub id: u64,
+    pub deliveries: u32,
+}
+
+/// A job handed to a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Taken {
+    pub handle: u32,
+    pub token: u32,
+    pub job: Job,
+}
+
+/// What became of a job whose processing failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failed {
+    /// Back in the list for another delivery.
+    Requeued,
+    /// Delivered `max_deliveries` times: parked in the dead letter queue.
+    Parked(Job),
+    /// Delivered `max_deliveries` times, no dead letter queue: gone.
+    Dropped(Job),
+    /// The job was no longer this worker's (the reaper had re-queued it).
+    Stale,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    job: Job,
+    token: u32,
+    live: bool,
+}
+
+/// Counts over the queue's life.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    pub enqueued: u64,
+    pub delivered: u64,
+    pub redelivered: u64,
+    pub expired: u64,
+    pub acked: u64,
+    pub dlq: u64,
+    pub dropped: u64,
+    pub lost: u64,
+    pub depth_max: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct JobQueue {
+    reliable: bool,
+    max_deliveries: u32,
+    dlq: bool,
+    pending: VecDeque<Job>,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    taken: usize,
+    pub stats: QueueStats,
+}
+
+impl JobQueue {
+    pub fn new(reliable: bool, max_deliveries: u32, dlq: bool) -> Self {
+        JobQueue {
+            reliable,
+            max_deliveries: max_deliveries.max(1),
+            dlq,
+            pending: VecDeque::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            taken: 0,
+            stats: QueueStats::default(),
+        }
+    }
+
+    pub fn reliable(&self) -> bool {
+        self.reliable
+    }
+
+    /// Jobs waiting in the list.
+    pub fn depth(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Jobs taken and not settled (in workers' hands or the processing list).
+    pub fn taken(&self) -> usize {
+        self.taken
+    }
+
+    /// `LPUSH`: a producer adds a new job.
+    pub fn push(&mut self, job: Job) {
+        self.stats.enqueued += 1;
+        self.requeue(job);
+    }
+
+    fn requeue(&mut self, job: Job) {
+        self.pending.push_back(job);
+        self.stats.depth_max = self.stats.depth_max.max(self.pending.len() as u64);
+    }
+
+    /// `BRPOP` / `BLMOVE`: a worker takes the oldest job, if any.
+    pub fn take(&mut self) -> Option<Taken> {
+        let mut job = self.pending.pop_front()?;
+        job.deliveries += 1;
+        self.stats.delivered += 1;
+        if job.deliveries > 1 {
+            self.stats.redelivered += 1;
+        }
+        let slot = Slot {
+            job,
+            token: 0,
+            live: true,
+        };
+        let handle = match self.free.pop() {
+            Some(h) => {
+                let token = self.slots[h as usize].token.wrapping_add(1);
+                self.slots[h as usize] = Slot { token, ..slot };
+                h
+            }
+            None => {
+                self.slots.push(slot);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.taken += 1;
+        Some(Taken {
+            handle,
+            token: self.slots[handle as usize].token,
+            job,
+        })
+    }
+
+    fn settle(&mut self, handle: u32, token: u32) -> Option<Job> {
+        let slot = self.slots.get_mut(handle as usize)?;
+        if !slot.live || slot.token != token {
+            return None;
+        }
+        slot.live = false;
+        slot.token = slot.token.wrapping_add(1);
+        self.free.push(handle);
+        self.taken -= 1;
+        Some(slot.job)
+    }
+
+    /// The worker processed the job (`LREM` from the processing list). False if the
+    /// job had already been re-queued by the reaper (it will run again).
+    pub fn ack(&mut self, handle: u32, token: u32) -> bool {
+        let ok = self.settle(handle, token).is_some();
+        self.stats.acked += ok as u64;
+        ok
+    }
+
+    /// The worker's processing failed: deliver again, or park it.
+    pub fn fail(&mut self, handle: u32, token: u32) -> Failed {
+        let Some(job) = self.settle(handle, token) else {
+            return Failed::Stale;
+        };
+        if job.deliveries < self.max_deliveries {
+            self.requeue(job);
+            Failed::Requeued
+        } else if self.dlq {
+            self.stats.dlq += 1;
+            Failed::Parked(job)
+        } else {
+            self.stats.dropped += 1;
+            Failed::Dropped(job)
+        }
+    }
+
+    /// The worker died holding the job. Plain: the job is lost with it (returned).
+    /// Reliable: it stays in the processing list until the reaper puts it back.
+    pub fn died(&mut self, handle: u32, token: u32) -> Option<Job> {
+        if self.reliable {
+            return None;
+        }
+        let job = self.settle(handle, token)?;
+        self.stats.lost += 1;
+        Some(job)
+    }
+
+    /// The job's visibility timeout: a reliable queue's reaper re-queues it if it is
+    /// still in the processing list. True if it did.
+    pub fn expire(&mut self, handle: u32, token: u32) -> bool {
+        if !self.reliable {
+            return false;
+        }
+        let Some(job) = self.settle(handle, token) else {
+            return false;
+        };
+        self.stats.expired += 1;
+        self.requeue(job);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: u64) -> Job {
+        Job {
+            order: id as u32,
+            id,
+            deliveries: 0,
+        }
+    }
+
+    #[test]
+    fn plain_queue_loses_the_job_of_a_dead_worker() {
+        let mut q = JobQueue::new(false, 3, true);
+        q.push(job(1));
+        q.push(job(2));
+        let t = q.take().unwrap();
+        assert_eq!(t.job.id, 1, "oldest first");
+        assert_eq!(q.died(t.handle, t.token), Some(t.job));
+        assert_eq!(q.stats.lost, 1);
+        assert!(!q.expire(t.handle, t.token));
+        assert_eq!((q.depth(), q.taken()), (1, 0));
+    }
+
+    #[test]
+    fn reliable_queue_requeues_after_the_visibility_timeout() {
+        let mut q = JobQueue::new(true, 3, true);
+        q.push(job(1));
+        let t = q.take().unwrap();
+        assert_eq!(q.died(t.handle, t.token), None);
+        assert_eq!(q.taken(), 1);
+        assert!(q.expire(t.handle, t.token));
+        assert!(!q.ack(t.handle, t.token), "the old delivery's ack is stale");
+        let again = q.take().unwrap();
+        assert_eq!(again.job.deliveries, 2);
+        assert!(!q.expire(t.handle, t.token), "the old timer is stale");
+        assert!(q.ack(again.handle, again.token));
+        assert_eq!(q.stats.redelivered, 1);
+        assert_eq!(q.stats.expired, 1);
+        assert_eq!(q.stats.acked, 1);
+    }
+
+    #[test]
+    fn failing_jobs_are_parked_after_max_deliveries() {
+        let mut q = JobQueue::new(false, 2, true);
+        q.push(job(7));
+        let t = q.take().unwrap();
+        assert_eq!(q.fail(t.handle, t.token), Failed::Requeued);
+        let t = q.take().unwrap();
+        assert!(matches!(q.fail(t.handle, t.token), Failed::Parked(j) if j.id == 7));
+        assert_eq!(q.stats.dlq, 1);
+        let mut q = JobQueue::new(false, 1, false);
+        q.push(job(8));
+        let t = q.take().unwrap();
+        assert!(matches!(q.fail(t.handle, t.token), Failed::Dropped(_)));
+    }
+}

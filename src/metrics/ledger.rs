@@ -1,0 +1,306 @@
+//! The order ledger: every order's life, from placed to completed, lost, parked or still
+//! moving, and why the lost ones were lost.
+//!
+//! An order is placed when a client sends a request to the scenario's order entry
+//! service; it is *accepted* when that client gets a success in the end and *refused*
+//! when it gets an error or gives up (not a loss: the client knows). Each step service
+//! that succeeds on the order marks its step done (more than once: a duplicate).
+//!
+//! Whatever may still move an order forward *carries* it: a live request, a job in a
+//! queue or in a worker's hands, a message not yet committed by a consumer group, an
+//! outbox row. The run loop counts carriers up and down; when the last one goes, the
+//! ledger remembers why. At the end, an accepted order is exactly one of:
+//! `completed` (every step done), `in_flight` (still carried), `in_dlq` (parked in a dead
+//! letter queue), or `lost` (nowhere any more, with the cause of its last carrier's end).
+//! So `accepted = completed + lost + in_dlq + in_flight` by construction.
+
+use super::summary::OrdersSummary;
+use std::collections::BTreeMap;
+
+/// No order: a request that carries none.
+pub const NO_ORDER: u32 = u32::MAX;
+
+/// Index into the ledger's cause names.
+pub type Cause = u16;
+
+/// No cause.
+pub const NO_CAUSE: Cause = Cause::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Waiting,
+    Accepted,
+    Refused,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Order {
+    carriers: u32,
+    parked: u32,
+    answer: Answer,
+    cause: Cause,
+}
+
+/// How an order ended up, as the ledger sees it at the end of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fate {
+    /// The client has no answer yet.
+    Unanswered,
+    Refused,
+    Completed,
+    InFlight,
+    InDlq,
+    Lost,
+}
+
+/// The ledger of one run.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    steps: usize,
+    step_names: Vec<String>,
+    orders: Vec<Order>,
+    /// `orders.len() x steps` counts of each step done.
+    done: Vec<u8>,
+    causes: Vec<String>,
+}
+
+impl Ledger {
+    pub fn new(step_names: Vec<String>) -> Self {
+        Ledger {
+            steps: step_names.len(),
+            step_names,
+            orders: Vec::new(),
+            done: Vec::new(),
+            causes: vec!["unknown".to_string()],
+        }
+    }
+
+    /// The id of a cause named `name` (interned: call at set-up, not per event).
+    pub fn cause(&mut self, name: &str) -> Cause {
+        match self.causes.iter().position(|c| c == name) {
+            Some(i) => i as Cause,
+            None => {
+                self.causes.push(name.to_string());
+                (self.causes.len() - 1) as Cause
+            }
+        }
+    }
+
+    pub fn cause_name(&self, c: Cause) -> &str {
+        &self.causes[c as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.orders.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.orders.is_empty()
+    }
+
+    /// A new order; its client's request carries it from now on (one carrier, the client
+    /// still waiting, until [`Ledger::answered`]).
+    pub fn place(&mut self) -> u32 {
+        self.orders.push(Order {
+            carriers: 0,
+            parked: 0,
+            answer: Answer::Waiting,
+            cause: 0,
+        });
+        self.done.extend(std::iter::repeat_n(0, self.steps));
+        (self.orders.len() - 1) as u32
+    }
+
+    /// The order's client has its final answer.
+    pub fn answered(&mut self, o: u32, ok: bool) {
+        if let Some(order) = self.orders.get_mut(o as usize) {
+            debug_assert_eq!(order.answer, Answer::Waiting, "an order is answered once");
+            order.answer = if ok {
+                Answer::Accepted
+            } else {
+                Answer::Refused
+            };
+        }
+    }
+
+    /// One more thing carries the order.
+    #[inline]
+    pub fn carry(&mut self, o: u32) {
+        if let Some(order) = self.orders.get_mut(o as usize) {
+            order.carriers += 1;
+        }
+    }
+
+    /// One thing that carried the order no longer does, because of `cause`.
+    #[inline]
+    pub fn drop_carrier(&mut self, o: u32, cause: Cause) {
+        if let Some(order) = self.orders.get_mut(o as usize) {
+            debug_assert!(
+                order.carriers > 0,
+                "order {o} dropped more carriers than it had"
+            );
+            order.carriers = order.carriers.saturating_sub(1);
+            if order.carriers == 0 {
+                order.cause = cause;
+            }
+        }
+    }
+
+    /// The order was parked in a dead letter queue (its carrier is dropped separately).
+    pub fn parked(&mut self, o: u32) {
+        if let Some(order) = self.orders.get_mut(o as usize) {
+            order.parked += 1;
+        }
+    }
+
+    /// Step `step` succeeded on the order.
+    #[inline]
+    pub fn step_done(&mut self, o: u32, step: usize) {
+        if (o as usize) < self.orders.len() {
+            let d = &mut self.done[o as usize * self.steps + step];
+            *d = d.saturating_add(1);
+        }
+    }
+
+    /// Times step `step` was done on order `o`.
+    pub fn step_count(&self, o: u32, step: usize) -> u8 {
+        self.done[o as usize * self.steps + step]
+    }
+
+    /// Still carried by something.
+    pub fn carriers(&self, o: u32) -> u32 {
+        self.orders[o as usize].carriers
+    }
+
+    fn complete(&self, o: usize) -> bool {
+        self.done[o * self.steps..(o + 1) * self.steps]
+            .iter()
+            .all(|&d| d > 0)
+    }
+
+    fn duplicated(&self, o: usize) -> bool {
+        self.done[o * self.steps..(o + 1) * self.steps]
+            .iter()
+            .any(|&d| d > 1)
+    }
+
+    /// Where order `o` is at the end of the run: exactly one fate.
+    pub fn fate(&self, o: u32) -> Fate {
+        let order = &self.orders[o as usize];
+        match order.answer {
+            Answer::Waiting => Fate::Unanswered,
+            Answer::Refused => Fate::Refused,
+            Answer::Accepted if self.complete(o as usize) => Fate::Completed,
+            Answer::Accepted if order.carriers > 0 => Fate::InFlight,
+            Answer::Accepted if order.parked > 0 => Fate::InDlq,
+            Answer::Accepted => Fate::Lost,
+        }
+    }
+
+    /// The cause recorded for a lost order.
+    pub fn lost_cause(&self, o: u32) -> &str {
+        self.cause_name(self.orders[o as usize].cause)
+    }
+
+    pub fn summary(&self) -> OrdersSummary {
+        let mut s = OrdersSummary {
+            placed: self.orders.len() as u64,
+            ..OrdersSummary::default()
+        };
+        let mut causes: BTreeMap<String, u64> = BTreeMap::new();
+        let mut steps: Vec<(u64, u64)> = vec![(0, 0); self.steps];
+        for o in 0..self.orders.len() {
+            let fate = self.fate(o as u32);
+            match fate {
+                Fate::Unanswered => s.unanswered += 1,
+                Fate::Refused => s.refused += 1,
+                _ => s.accepted += 1,
+            }
+            match fate {
+                Fate::Completed => s.completed += 1,
+                Fate::InFlight => s.in_flight += 1,
+                Fate::InDlq => s.in_dlq += 1,
+                Fate::Lost => {
+                    s.lost += 1;
+                    *causes
+                        .entry(self.lost_cause(o as u32).to_string())
+                        .or_default() += 1;
+                }
+                _ => {}
+            }
+            if matches!(fate, Fate::Unanswered | Fate::Refused) {
+                continue;
+            }
+            if self.duplicated(o) {
+                s.duplicated += 1;
+            }
+            for (k, st) in steps.iter_mut().enumerate() {
+                let d = self.done[o * self.steps + k];
+                st.0 += (d > 0) as u64;
+                st.1 += (d > 1) as u64;
+            }
+        }
+        debug_assert_eq!(
+            s.accepted,
+            s.completed + s.lost + s.in_dlq + s.in_flight,
+            "the ledger equation"
+        );
+        s.lost_causes = causes;
+        s.steps = self
+            .step_names
+            .iter()
+            .zip(steps)
+            .map(|(n, (done, dup))| {
+                (
+                    n.clone(),
+                    super::summary::StepSummary {
+                        done,
+                        duplicated: dup,
+                    },
+                )
+            })
+            .collect();
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_accepted_order_has_one_fate() {
+        let mut l = Ledger::new(vec!["pay".into(), "notify".into()]);
+        let crash = l.cause("crash");
+        let a = l.place(); // completed, paid twice
+        let b = l.place(); // lost
+        let c = l.place(); // in flight
+        let d = l.place(); // parked
+        let e = l.place(); // refused
+        let f = l.place(); // unanswered
+        for o in [a, b, c, d, e, f] {
+            l.carry(o);
+        }
+        l.step_done(a, 0);
+        l.step_done(a, 0);
+        l.step_done(a, 1);
+        l.drop_carrier(a, 0);
+        l.drop_carrier(b, crash);
+        l.parked(d);
+        l.drop_carrier(d, 0);
+        l.drop_carrier(e, crash);
+        for (o, ok) in [(a, true), (b, true), (c, true), (d, true), (e, false)] {
+            l.answered(o, ok);
+        }
+        let s = l.summary();
+        assert_eq!(
+            (s.placed, s.accepted, s.refused, s.unanswered),
+            (6, 4, 1, 1)
+        );
+        assert_eq!((s.completed, s.lost, s.in_flight, s.in_dlq), (1, 1, 1, 1));
+        assert_eq!(s.duplicated, 1);
+        assert_eq!(s.lost_causes.get("crash"), Some(&1));
+        assert_eq!(s.steps["pay"].duplicated, 1);
+        assert_eq!(l.fate(b), Fate::Lost);
+    }
+}

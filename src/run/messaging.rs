@@ -1,0 +1,1179 @@
+//! Messaging: job queues with worker pools, Kafka-like brokers with producers, outbox
+//! relays and consumer groups, and the order ledger's bookkeeping of what carries each
+//! order. The state machines are in `crate::mech::{jobqueue, broker}`; this module
+//! applies their results to requests, timers and the ledger.
+//!
+//! - A service that `push`es adds a job after each success; its workers (`count` per
+//!   replica) take jobs while their replica is up and process each as a request at
+//!   their own replica. A worker whose request dies (crash, `KillConsumer`) loses the
+//!   job (plain queue) or leaves it for the reaper (reliable queue).
+//! - A service that `publish`es appends one message per topic after each success, keyed
+//!   by the order id. A broker that is down (restart) or cut off (partition) refuses the
+//!   publish: with acks the request fails (the client knows); without acks the message
+//!   is silently lost. With an outbox, the message is a row written with the success,
+//!   and a relay publishes it later, retrying until the broker takes it.
+//! - A service that `consume`s is a consumer group with one consumer per partition,
+//!   partition `p` hosted by its `p mod up`-th replica that is up. Each consumer
+//!   processes its partition's messages one at a time, as requests at its replica.
+//!   A consumer that dies stops the group for the `rebalance` pause; its partition
+//!   restarts from the committed offset.
+//!
+//! Order carriers: a job exists from its push until it is acknowledged, parked, dropped
+//! or lost; a message carries its order for each group until that group commits past it;
+//! an outbox row until relayed.
+
+use super::service::Origin;
+use super::{Event, Observer, Sim, Waiter, NONE};
+use crate::engine::{stream, SimTime, Stream};
+use crate::mech::broker::{Msg, TopicLog};
+use crate::mech::jobqueue::{Failed, Job, JobQueue, Taken};
+use crate::metrics::ledger::{Cause, Ledger, NO_CAUSE, NO_ORDER};
+use crate::metrics::{GroupSummary, Outcome, QueueSummary, TopicSummary};
+use crate::model::{Acks, Commit, Durability, Endpoint, FaultKind, Platform};
+use rand::Rng;
+use std::collections::{BTreeMap, VecDeque};
+
+/// Broker, relay and consumer-group timers.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum BrokerEvent {
+    /// The outbox relay tries to publish row `row`.
+    Relay { row: u32 },
+    /// Group `group`'s auto-commit interval is over.
+    AutoCommit { group: u32 },
+    /// Group `group`'s rebalance pause is over (void unless `token` matches).
+    Rebalanced { group: u32, token: u32 },
+    /// Consumer `consumer`'s retry back-off is over.
+    RetryDue { consumer: u32 },
+}
+
+struct QueueState {
+    q: JobQueue,
+    idle: VecDeque<u32>,
+    level: usize,
+    acked: Cause,
+    lost: Cause,
+    parked: Cause,
+    dropped: Cause,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Worker {
+    service: u32,
+    replica: u32,
+    queue: u32,
+    busy: bool,
+    req: u32,
+    taken: Taken,
+}
+
+struct TopicState {
+    log: TopicLog,
+    broker: u32,
+    /// Groups reading it (indices into `groups`).
+    groups: Vec<u32>,
+    stats: TopicSummary,
+    rng_dup: Stream,
+    lost_publish: Cause,
+    restart: Cause,
+}
+
+struct GroupState {
+    service: u32,
+    topic: u32,
+    /// Index of the group within its topic.
+    index: usize,
+    /// Index of its first consumer in `consumers`.
+    base: u32,
+    paused: bool,
+    paused_at: SimTime,
+    /// Replicas taking part (up and ready), as of the last rebalance.
+    members: u32,
+    token: u32,
+    stats: GroupSummary,
+    /// Message ids processed (idempotent consumer), by id.
+    seen: Vec<bool>,
+    level: usize,
+    processed: Cause,
+    parked: Cause,
+    dropped: Cause,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Consumer {
+    group: u32,
+    partition: u32,
+    busy: bool,
+    req: u32,
+    offset: u64,
+    msg: Msg,
+    /// Deliveries of `offset` in a row (failures retry the same offset).
+    deliveries: u32,
+    /// Waiting out a retry back-off.
+    backoff: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct OutboxRow {
+    service: u32,
+    publish: u32,
+    msg: Msg,
+}
+
+pub(super) struct Messaging {
+    /// Per service: the cause of a request's end by outcome, then "crash before
+    /// publish", then "killed consumer".
+    req_causes: Vec<[Cause; 9]>,
+    /// Per service: its step in the order ledger, or `NONE`.
+    step_of: Vec<u32>,
+    queues: Vec<QueueState>,
+    workers: Vec<Worker>,
+    /// Per service: its workers' indices.
+    service_workers: Vec<(u32, u32)>,
+    topics: Vec<TopicState>,
+    groups: Vec<GroupState>,
+    consumers: Vec<Consumer>,
+    /// Per service: its consumer group, or `NONE`.
+    service_group: Vec<u32>,
+    brokers_down: Vec<u32>,
+    outbox: Vec<OutboxRow>,
+    free_rows: Vec<u32>,
+    relayed: Cause,
+    next_id: u64,
+    /// Per service: crash-before-publish draws.
+    rng_publish: Vec<Stream>,
+    /// Active partitions between two endpoints: `(a, b, count)`.
+    partitions: Vec<(Endpoint, Endpoint, u32)>,
+    /// Levels (time-series columns) are set up after the recorder exists.
+    levels_ready: bool,
+}
+
+impl Messaging {
+    pub fn new(p: &Platform, ledger: &mut Ledger) -> Self {
+        let outcomes = [
+            "ok",
+            "error",
+            "dependency failed",
+            "timeout",
+            "rejected",
+            "shed",
+            "crash",
+        ];
+        let req_causes = p
+            .services
+            .iter()
+            .map(|s| {
+                let mut c = [0; 9];
+                for (i, o) in outcomes.iter().enumerate() {
+                    let name = match *o {
+                        "ok" => format!("{}: done, nothing carried the order on", s.name),
+                        o => format!("{}: request ended ({o})", s.name),
+                    };
+                    c[i] = ledger.cause(&name);
+                }
+                c[7] = ledger.cause(&format!(
+                    "{}: crashed between its write and its publish",
+                    s.name
+                ));
+                c[8] = ledger.cause(&format!("{}: consumer killed mid-processing", s.name));
+                c
+            })
+            .collect();
+        let mut step_of = vec![NONE; p.services.len()];
+        if let Some(o) = &p.orders {
+            for (k, s) in o.steps.iter().enumerate() {
+                step_of[s.0 as usize] = k as u32;
+            }
+        }
+        let mut queues: Vec<QueueState> = p
+            .queues
+            .iter()
+            .map(|q| QueueState {
+                q: JobQueue::new(q.reliable, q.max_deliveries, q.dlq),
+                idle: VecDeque::new(),
+                level: 0,
+                acked: ledger.cause(&format!("queue {}: job done", q.name)),
+                lost: ledger.cause(&format!(
+                    "queue {}: job lost with its worker (plain queue)",
+                    q.name
+                )),
+                parked: ledger.cause(&format!("queue {}: parked in the DLQ", q.name)),
+                dropped: ledger.cause(&format!(
+                    "queue {}: job failed {} times, no DLQ",
+                    q.name, q.max_deliveries
+                )),
+            })
+            .collect();
+        let mut workers = Vec::new();
+        let mut service_workers = Vec::with_capacity(p.services.len());
+        for (i, s) in p.services.iter().enumerate() {
+            let first = workers.len() as u32;
+            if let Some(w) = s.workers {
+                // Worker k of replica r: interleaved, so that each replica gets work.
+                for k in 0..w.count {
+                    for r in 0..s.replicas {
+                        let _ = k;
+                        queues[w.queue as usize]
+                            .idle
+                            .push_back(workers.len() as u32);
+                        workers.push(Worker {
+                            service: i as u32,
+                            replica: r,
+                            queue: w.queue,
+                            busy: false,
+                            req: NONE,
+                            taken: Taken {
+                                handle: 0,
+                                token: 0,
+                                job: Job {
+                                    order: NO_ORDER,
+                                    id: 0,
+                                    deliveries: 0,
+                                },
+                            },
+                        });
+                    }
+                }
+            }
+            service_workers.push((first, workers.len() as u32));
+        }
+        let mut topics: Vec<TopicState> = p
+            .topics
+            .iter()
+            .map(|t| TopicState {
+                log: TopicLog::new(t.partitions, 0),
+                broker: t.broker,
+                groups: Vec::new(),
+                stats: TopicSummary {
+                    partitions: t.partitions,
+                    ..TopicSummary::default()
+                },
+                rng_dup: stream(p.seed, &format!("topic/{}/duplicates", t.name)),
+                lost_publish: ledger.cause(&format!(
+                    "topic {}: published while the broker was unreachable (acks=None)",
+                    t.name
+                )),
+                restart: ledger.cause(&format!(
+                    "topic {}: held in memory by a restarting broker",
+                    t.name
+                )),
+            })
+            .collect();
+        let mut groups = Vec::new();
+        let mut consumers = Vec::new();
+        let mut service_group = vec![NONE; p.services.len()];
+        for (i, s) in p.services.iter().enumerate() {
+            let Some(c) = &s.consume else { continue };
+            let t = &mut topics[c.topic as usize];
+            let g = groups.len() as u32;
+            service_group[i] = g;
+            let tname = &p.topics[c.topic as usize].name;
+            groups.push(GroupState {
+                service: i as u32,
+                topic: c.topic,
+                index: t.groups.len(),
+                base: consumers.len() as u32,
+                paused: false,
+                paused_at: SimTime::ZERO,
+                members: s.replicas,
+                token: 0,
+                stats: GroupSummary::default(),
+                seen: Vec::new(),
+                level: 0,
+                processed: ledger.cause(&format!(
+                    "{}: processed from {tname}, nothing carried the order on",
+                    s.name
+                )),
+                parked: ledger.cause(&format!("{}: parked in the DLQ of {tname}", s.name)),
+                dropped: ledger.cause(&format!(
+                    "{}: failed {} times on {tname}, no DLQ",
+                    s.name, c.max_deliveries
+                )),
+            });
+            t.groups.push(g);
+            for part in 0..p.topics[c.topic as usize].partitions {
+                consumers.push(Consumer {
+                    group: g,
+                    partition: part,
+                    busy: false,
+                    req: NONE,
+                    offset: 0,
+                    msg: Msg {
+                        id: 0,
+                        order: NO_ORDER,
+                    },
+                    deliveries: 0,
+                    backoff: false,
+                });
+            }
+        }
+        for (t, spec) in topics.iter_mut().zip(&p.topics) {
+            t.log = TopicLog::new(spec.partitions, t.groups.len());
+        }
+        Messaging {
+            req_causes,
+            step_of,
+            queues,
+            workers,
+            service_workers,
+            topics,
+            groups,
+            consumers,
+            service_group,
+            brokers_down: vec![0; p.brokers.len()],
+            outbox: Vec::new(),
+            free_rows: Vec::new(),
+            relayed: ledger.cause("outbox: relayed"),
+            next_id: 0,
+            rng_publish: p
+                .services
+                .iter()
+                .map(|s| stream(p.seed, &format!("service/{}/publish", s.name)))
+                .collect(),
+            partitions: Vec::new(),
+            levels_ready: false,
+        }
+    }
+
+    /// The cause recorded when a request carrying an order ends.
+    #[inline]
+    pub fn request_cause(&self, s: u32, outcome: Outcome, lost_publish: Cause) -> Cause {
+        if lost_publish != NO_CAUSE {
+            lost_publish
+        } else {
+            self.req_causes[s as usize][outcome as usize]
+        }
+    }
+
+    fn cut(&self, a: Endpoint, b: Endpoint) -> bool {
+        self.partitions
+            .iter()
+            .any(|&(x, y, n)| n > 0 && ((x, y) == (a, b) || (x, y) == (b, a)))
+    }
+}
+
+impl<O: Observer> Sim<'_, O> {
+    /// Time-series columns and the first timers.
+    pub(super) fn messaging_start(&mut self) {
+        let p = self.p;
+        if !self.msg.levels_ready {
+            self.msg.levels_ready = true;
+            for (q, spec) in self.msg.queues.iter_mut().zip(&p.queues) {
+                q.level = self.rec.add_level(format!("queue.{}.depth", spec.name));
+                self.rec
+                    .add_level(format!("queue.{}.processing", spec.name));
+            }
+            for g in &mut self.msg.groups {
+                g.level = self.rec.add_level(format!(
+                    "topic.{}.{}.lag",
+                    p.topics[g.topic as usize].name, p.services[g.service as usize].name
+                ));
+            }
+        }
+        for (g, group) in self.msg.groups.iter().enumerate() {
+            let c = p.services[group.service as usize]
+                .consume
+                .as_ref()
+                .expect("groups come from consumers");
+            if let Some(every) = c.auto_commit {
+                self.queue.push(
+                    every,
+                    Event::Broker(BrokerEvent::AutoCommit { group: g as u32 }),
+                );
+            }
+        }
+    }
+
+    pub(super) fn broker_event(&mut self, now: SimTime, e: BrokerEvent) {
+        match e {
+            BrokerEvent::Relay { row } => self.relay(now, row),
+            BrokerEvent::AutoCommit { group } => {
+                self.auto_commit(now, group);
+                let every = self.p.services[self.msg.groups[group as usize].service as usize]
+                    .consume
+                    .as_ref()
+                    .and_then(|c| c.auto_commit)
+                    .expect("auto-commit timers come from auto-committing groups");
+                self.queue.push(
+                    now.after(every),
+                    Event::Broker(BrokerEvent::AutoCommit { group }),
+                );
+            }
+            BrokerEvent::RetryDue { consumer } => {
+                self.msg.consumers[consumer as usize].backoff = false;
+                self.poll(now, consumer);
+            }
+            BrokerEvent::Rebalanced { group, token } => {
+                let g = &mut self.msg.groups[group as usize];
+                if g.token == token {
+                    g.paused = false;
+                    self.poll_group(now, group);
+                }
+            }
+        }
+    }
+
+    // ---- success: steps, jobs, messages -------------------------------------------
+
+    /// A request succeeded at its service: its step is done, its job pushed and its
+    /// messages published. Returns the request's outcome: `DependencyFailed` if the
+    /// broker refused a publish with acks.
+    pub(super) fn succeeded(&mut self, now: SimTime, req: u32) -> Outcome {
+        let r = self.reqs[req as usize];
+        let s = r.service as usize;
+        let step = self.msg.step_of[s];
+        if step != NONE {
+            self.ledger.step_done(r.order, step as usize);
+        }
+        let p = self.p;
+        let spec = &p.services[s];
+        if spec.push.is_none() && spec.publish.is_empty() {
+            return Outcome::Ok;
+        }
+        // The process may die between its database write and its publish.
+        let mut crashed = false;
+        for f in &p.faults {
+            if let FaultKind::CrashBeforePublish { target, rate } = f.kind {
+                if target.0 as usize == s
+                    && f.start <= now
+                    && now < f.end
+                    && self.msg.rng_publish[s].random::<f64>() < rate
+                {
+                    crashed = true;
+                }
+            }
+        }
+        let mut outcome = Outcome::Ok;
+        let crash_cause = self.msg.req_causes[s][7];
+        if let Some(q) = spec.push {
+            if crashed {
+                self.reqs[req as usize].lost_publish = crash_cause;
+            } else {
+                self.push_job(now, q, r.order);
+            }
+        }
+        for (k, pb) in spec.publish.iter().enumerate() {
+            let id = self.msg.next_id;
+            self.msg.next_id += 1;
+            let msg = Msg { id, order: r.order };
+            if pb.outbox.is_some() {
+                // Written in the same transaction as the state change.
+                self.write_outbox(now, s as u32, k as u32, msg);
+                continue;
+            }
+            if crashed {
+                self.reqs[req as usize].lost_publish = crash_cause;
+                self.msg.topics[pb.topic as usize].stats.publish_lost += 1;
+                continue;
+            }
+            if !self.publish(now, s as u32, k as u32, msg) {
+                match pb.acks {
+                    Acks::None => {
+                        // Fire and forget: nobody knows it is gone.
+                        let t = &mut self.msg.topics[pb.topic as usize];
+                        t.stats.publish_lost += 1;
+                        self.reqs[req as usize].lost_publish = t.lost_publish;
+                    }
+                    Acks::Leader | Acks::All => {
+                        self.msg.topics[pb.topic as usize].stats.publish_failed += 1;
+                        outcome = Outcome::DependencyFailed;
+                    }
+                }
+            }
+        }
+        outcome
+    }
+
+    /// Whether service `s` can reach the broker of `topic` now.
+    fn reaches(&self, s: u32, topic: u32) -> bool {
+        let b = self.msg.topics[topic as usize].broker;
+        self.msg.brokers_down[b as usize] == 0
+            && !self.msg.cut(
+                Endpoint::Service(crate::model::ServiceId(s)),
+                Endpoint::Broker(b),
+            )
+    }
+
+    /// Whether calls from `a` to `b` are cut by a partition fault.
+    pub(super) fn partitioned(&self, a: u32, b: u32) -> bool {
+        !self.msg.partitions.is_empty()
+            && self.msg.cut(
+                Endpoint::Service(crate::model::ServiceId(a)),
+                Endpoint::Service(crate::model::ServiceId(b)),
+            )
+    }
+
+    /// Appends `msg` for service `s`'s producer `k`; false if the broker is unreachable.
+    fn publish(&mut self, now: SimTime, s: u32, k: u32, msg: Msg) -> bool {
+        let p = self.p;
+        let pb = &p.services[s as usize].publish[k as usize];
+        if !self.reaches(s, pb.topic) {
+            return false;
+        }
+        let mut copies = 1;
+        for f in &p.faults {
+            if let FaultKind::DuplicateDelivery { topic, rate } = f.kind {
+                if topic == pb.topic && f.start <= now && now < f.end {
+                    let t = &mut self.msg.topics[pb.topic as usize];
+                    // A lost ack: the producer sends again; an idempotent one is deduplicated.
+                    if t.rng_dup.random::<f64>() < rate && !pb.idempotent {
+                        copies = 2;
+                    }
+                }
+            }
+        }
+        for _ in 0..copies {
+            self.append(now, pb.topic, msg);
+        }
+        self.msg.topics[pb.topic as usize].stats.duplicate_appends += copies - 1;
+        true
+    }
+
+    fn append(&mut self, now: SimTime, topic: u32, msg: Msg) {
+        let t = &mut self.msg.topics[topic as usize];
+        let key = if msg.order == NO_ORDER {
+            msg.id
+        } else {
+            msg.order as u64
+        };
+        let part = t.log.partition_of(key);
+        t.log.append(part, msg);
+        t.stats.appended += 1;
+        for _ in 0..t.groups.len() {
+            self.ledger.carry(msg.order);
+        }
+        for i in 0..self.msg.topics[topic as usize].groups.len() {
+            let g = self.msg.topics[topic as usize].groups[i];
+            self.update_lag(now, g);
+            let c = self.msg.groups[g as usize].base + part;
+            self.poll(now, c);
+        }
+    }
+
+    fn write_outbox(&mut self, now: SimTime, s: u32, k: u32, msg: Msg) {
+        let row = OutboxRow {
+            service: s,
+            publish: k,
+            msg,
+        };
+        let i = match self.msg.free_rows.pop() {
+            Some(i) => {
+                self.msg.outbox[i as usize] = row;
+                i
+            }
+            None => {
+                self.msg.outbox.push(row);
+                (self.msg.outbox.len() - 1) as u32
+            }
+        };
+        self.ledger.carry(msg.order);
+        let delay = self.p.services[s as usize].publish[k as usize]
+            .outbox
+            .expect("outbox rows come from outbox producers");
+        self.queue.push(
+            now.after(delay),
+            Event::Broker(BrokerEvent::Relay { row: i }),
+        );
+    }
+
+    /// The relay publishes an outbox row, or tries again after its delay.
+    fn relay(&mut self, now: SimTime, i: u32) {
+        let row = self.msg.outbox[i as usize];
+        if self.publish(now, row.service, row.publish, row.msg) {
+            self.ledger.drop_carrier(row.msg.order, self.msg.relayed);
+            self.msg.free_rows.push(i);
+        } else {
+            let delay = self.p.services[row.service as usize].publish[row.publish as usize]
+                .outbox
+                .expect("outbox rows come from outbox producers");
+            self.queue.push(
+                now.after(delay),
+                Event::Broker(BrokerEvent::Relay { row: i }),
+            );
+        }
+    }
+
+    // ---- job queues ---------------------------------------------------------------
+
+    fn push_job(&mut self, now: SimTime, q: u32, order: u32) {
+        let id = self.msg.next_id;
+        self.msg.next_id += 1;
+        self.msg.queues[q as usize].q.push(Job {
+            order,
+            id,
+            deliveries: 0,
+        });
+        self.ledger.carry(order);
+        self.pump(now, q);
+        self.queue_levels(now, q);
+    }
+
+    fn queue_levels(&mut self, now: SimTime, q: u32) {
+        let st = &self.msg.queues[q as usize];
+        let (level, depth, taken) = (st.level, st.q.depth(), st.q.taken());
+        if self.msg.levels_ready {
+            self.rec.set_level(level, now, depth as u64);
+            self.rec.set_level(level + 1, now, taken as u64);
+        }
+    }
+
+    fn worker_up(&self, w: u32) -> bool {
+        let wk = &self.msg.workers[w as usize];
+        let s = &self.services[wk.service as usize];
+        s.ready && s.replicas[wk.replica as usize].down == 0
+    }
+
+    /// Idle workers whose replica is up take jobs while there are any.
+    fn pump(&mut self, now: SimTime, q: u32) {
+        loop {
+            if self.msg.queues[q as usize].q.depth() == 0 {
+                break;
+            }
+            let n = self.msg.queues[q as usize].idle.len();
+            let mut found = None;
+            for _ in 0..n {
+                let w = self.msg.queues[q as usize]
+                    .idle
+                    .pop_front()
+                    .expect("n idle workers");
+                if self.worker_up(w) {
+                    found = Some(w);
+                    break;
+                }
+                self.msg.queues[q as usize].idle.push_back(w);
+            }
+            let Some(w) = found else { break };
+            let taken = self.msg.queues[q as usize]
+                .q
+                .take()
+                .expect("the queue is not empty");
+            self.start_job(now, w, taken);
+        }
+        self.queue_levels(now, q);
+    }
+
+    fn start_job(&mut self, now: SimTime, w: u32, taken: Taken) {
+        let p = self.p;
+        let wk = &mut self.msg.workers[w as usize];
+        wk.busy = true;
+        wk.taken = taken;
+        wk.req = NONE;
+        let (s, replica, q) = (wk.service, wk.replica, wk.queue);
+        let spec = &p.queues[q as usize];
+        if spec.reliable {
+            self.queue.push(
+                now.after(spec.visibility_timeout),
+                Event::JobVisibility {
+                    queue: q,
+                    handle: taken.handle,
+                    token: taken.token,
+                },
+            );
+        }
+        let origin = Origin {
+            waiter: Waiter::Worker(w),
+            deadline: SimTime::MAX,
+            client: NONE,
+            depth: 0,
+            order: taken.job.order,
+            replica,
+        };
+        match self.arrive(now, s, origin) {
+            Some(req) => {
+                let wk = &mut self.msg.workers[w as usize];
+                if wk.busy && wk.taken == taken {
+                    wk.req = req;
+                }
+            }
+            None => self.job_done(now, w, Outcome::Rejected),
+        }
+    }
+
+    /// A worker's request ended: acknowledge, retry or park the job, or lose it with a
+    /// dead worker; then the worker takes the next job.
+    pub(super) fn job_done(&mut self, now: SimTime, w: u32, outcome: Outcome) {
+        let wk = &mut self.msg.workers[w as usize];
+        debug_assert!(wk.busy, "a worker's request ends while it is busy");
+        wk.busy = false;
+        wk.req = NONE;
+        let (q, t) = (wk.queue, wk.taken);
+        let st = &mut self.msg.queues[q as usize];
+        match outcome {
+            Outcome::Ok => {
+                if st.q.ack(t.handle, t.token) {
+                    self.ledger.drop_carrier(t.job.order, st.acked);
+                }
+            }
+            Outcome::Crashed => {
+                if let Some(job) = st.q.died(t.handle, t.token) {
+                    self.ledger.drop_carrier(job.order, st.lost);
+                }
+            }
+            _ => match st.q.fail(t.handle, t.token) {
+                Failed::Requeued | Failed::Stale => {}
+                Failed::Parked(job) => {
+                    self.ledger.parked(job.order);
+                    self.ledger.drop_carrier(job.order, st.parked);
+                }
+                Failed::Dropped(job) => self.ledger.drop_carrier(job.order, st.dropped),
+            },
+        }
+        self.msg.queues[q as usize].idle.push_back(w);
+        self.pump(now, q);
+    }
+
+    pub(super) fn job_visibility(&mut self, now: SimTime, q: u32, handle: u32, token: u32) {
+        if self.msg.queues[q as usize].q.expire(handle, token) {
+            self.pump(now, q);
+        }
+    }
+
+    // ---- consumer groups ----------------------------------------------------------
+
+    fn update_lag(&mut self, now: SimTime, g: u32) {
+        let group = &mut self.msg.groups[g as usize];
+        let lag = self.msg.topics[group.topic as usize].log.lag(group.index);
+        group.stats.lag_max = group.stats.lag_max.max(lag);
+        group.stats.lag_end = lag;
+        if self.msg.levels_ready {
+            self.rec.set_level(group.level, now, lag);
+        }
+    }
+
+    /// The replica hosting consumer `c` now: the `p mod up`-th replica that is up.
+    fn host(&self, c: u32) -> Option<u32> {
+        let con = &self.msg.consumers[c as usize];
+        let s = self.msg.groups[con.group as usize].service as usize;
+        let st = &self.services[s];
+        if !st.ready || st.up == 0 {
+            return None;
+        }
+        let k = con.partition % st.up;
+        st.replicas
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.down == 0)
+            .nth(k as usize)
+            .map(|(i, _)| i as u32)
+    }
+
+    fn poll_group(&mut self, now: SimTime, g: u32) {
+        let group = &self.msg.groups[g as usize];
+        let (base, n) = (
+            group.base,
+            self.msg.topics[group.topic as usize].log.partitions(),
+        );
+        for c in base..base + n {
+            self.poll(now, c);
+        }
+    }
+
+    /// Consumer `c` takes its partition's next message, if it can.
+    fn poll(&mut self, now: SimTime, c: u32) {
+        let p = self.p;
+        loop {
+            let con = self.msg.consumers[c as usize];
+            let g = con.group;
+            let group = &self.msg.groups[g as usize];
+            if con.busy || con.backoff || group.paused {
+                return;
+            }
+            let (s, topic, gi) = (group.service, group.topic, group.index);
+            if !self.reaches(s, topic) {
+                return;
+            }
+            let Some(replica) = self.host(c) else { return };
+            let cfg = p.services[s as usize]
+                .consume
+                .as_ref()
+                .expect("groups come from consumers");
+            let log = &mut self.msg.topics[topic as usize].log;
+            let Some((offset, msg, again)) = log.deliver(gi, con.partition) else {
+                return;
+            };
+            let group = &mut self.msg.groups[g as usize];
+            group.stats.delivered += 1;
+            group.stats.redelivered += again as u64;
+            if cfg.idempotent && group.seen.get(msg.id as usize).copied().unwrap_or(false) {
+                // Already processed: skip it, and commit as if processed.
+                group.stats.deduplicated += 1;
+                let cause = group.processed;
+                self.finish_offset(now, c, offset, cause);
+                continue;
+            }
+            let con = &mut self.msg.consumers[c as usize];
+            con.deliveries = if con.offset == offset && con.deliveries > 0 {
+                con.deliveries + 1
+            } else {
+                1
+            };
+            con.offset = offset;
+            con.msg = msg;
+            con.busy = true;
+            con.req = NONE;
+            let part = con.partition;
+            if cfg.commit == Commit::BeforeProcessing && cfg.auto_commit.is_none() {
+                let cause = self.msg.groups[g as usize].processed;
+                self.commit(now, g, part, offset + 1, cause);
+            }
+            let origin = Origin {
+                waiter: Waiter::Consumer(c),
+                deadline: SimTime::MAX,
+                client: NONE,
+                depth: 0,
+                order: msg.order,
+                replica,
+            };
+            match self.arrive(now, s, origin) {
+                Some(req) => {
+                    let con = &mut self.msg.consumers[c as usize];
+                    if con.busy && con.offset == offset {
+                        con.req = req;
+                    }
+                }
+                None => self.delivery_done(now, c, Outcome::Rejected),
+            }
+            return;
+        }
+    }
+
+    /// Commits group `g` on partition `part` up to `upto`: the messages it passes stop
+    /// carrying their orders for this group.
+    fn commit(&mut self, now: SimTime, g: u32, part: u32, upto: u64, cause: Cause) {
+        let group = &self.msg.groups[g as usize];
+        let (topic, gi) = (group.topic, group.index);
+        let ledger = &mut self.ledger;
+        self.msg.topics[topic as usize]
+            .log
+            .commit(gi, part, upto, |m| ledger.drop_carrier(m.order, cause));
+        self.update_lag(now, g);
+    }
+
+    /// The message at `offset` is done with (processed, skipped, parked or dropped).
+    fn finish_offset(&mut self, now: SimTime, c: u32, offset: u64, cause: Cause) {
+        let p = self.p;
+        let con = self.msg.consumers[c as usize];
+        let g = con.group;
+        let group = &self.msg.groups[g as usize];
+        let (topic, gi, s) = (group.topic, group.index, group.service);
+        self.msg.topics[topic as usize]
+            .log
+            .processed(gi, con.partition, offset);
+        let cfg = p.services[s as usize]
+            .consume
+            .as_ref()
+            .expect("groups come from consumers");
+        if cfg.auto_commit.is_none() {
+            self.commit(now, g, con.partition, offset + 1, cause);
+        }
+    }
+
+    fn auto_commit(&mut self, now: SimTime, g: u32) {
+        let p = self.p;
+        let group = &self.msg.groups[g as usize];
+        let (topic, gi, base, s) = (group.topic, group.index, group.base, group.service);
+        let cause = group.processed;
+        let before = p.services[s as usize]
+            .consume
+            .as_ref()
+            .is_some_and(|c| c.commit == Commit::BeforeProcessing);
+        let n = self.msg.topics[topic as usize].log.partitions();
+        for part in 0..n {
+            let cur = self.msg.topics[topic as usize].log.cursor(gi, part);
+            // Auto-commit saves the positions reached by polls; after processing, only
+            // what was processed.
+            let upto = if before { cur.position } else { cur.processed };
+            self.commit(now, g, part, upto, cause);
+        }
+        let _ = base;
+    }
+
+    /// A consumer's request ended.
+    pub(super) fn delivery_done(&mut self, now: SimTime, c: u32, outcome: Outcome) {
+        let p = self.p;
+        let con = self.msg.consumers[c as usize];
+        debug_assert!(con.busy, "a consumer's request ends while it is busy");
+        let g = con.group;
+        {
+            let con = &mut self.msg.consumers[c as usize];
+            con.busy = false;
+            con.req = NONE;
+        }
+        let group = &self.msg.groups[g as usize];
+        let (topic, gi, s) = (group.topic, group.index, group.service);
+        let cfg = p.services[s as usize]
+            .consume
+            .as_ref()
+            .expect("groups come from consumers");
+        match outcome {
+            Outcome::Ok => {
+                let group = &mut self.msg.groups[g as usize];
+                group.stats.processed += 1;
+                if cfg.idempotent {
+                    let id = con.msg.id as usize;
+                    if group.seen.len() <= id {
+                        group.seen.resize(id + 1, false);
+                    }
+                    group.seen[id] = true;
+                }
+                let cause = group.processed;
+                self.msg.consumers[c as usize].deliveries = 0;
+                self.finish_offset(now, c, con.offset, cause);
+            }
+            Outcome::Crashed => {
+                // The consumer died: the group stops, then the partition restarts from
+                // the committed offset on whichever replica takes it.
+                self.msg.topics[topic as usize]
+                    .log
+                    .rewind(gi, con.partition);
+                self.msg.consumers[c as usize].deliveries = 0;
+                self.rebalance(now, g);
+                return;
+            }
+            _ => {
+                let group = &mut self.msg.groups[g as usize];
+                group.stats.failed += 1;
+                let at_most_once =
+                    cfg.commit == Commit::BeforeProcessing && cfg.auto_commit.is_none();
+                // At-most-once: the offset is committed, the message is not retried.
+                if !at_most_once && con.deliveries < cfg.max_deliveries {
+                    // Blocking retry: seek back to the same offset.
+                    self.msg.topics[topic as usize]
+                        .log
+                        .seek(gi, con.partition, con.offset);
+                    if cfg.retry_delay > SimTime::ZERO {
+                        self.msg.consumers[c as usize].backoff = true;
+                        self.queue.push(
+                            now.after(cfg.retry_delay),
+                            Event::Broker(BrokerEvent::RetryDue { consumer: c }),
+                        );
+                        return;
+                    }
+                } else {
+                    self.msg.consumers[c as usize].deliveries = 0;
+                    let cause = if cfg.dlq {
+                        group.stats.dlq += 1;
+                        self.ledger.parked(con.msg.order);
+                        group.parked
+                    } else {
+                        group.stats.dropped += 1;
+                        group.dropped
+                    };
+                    if at_most_once {
+                        // Committed at delivery: the carrier is gone already.
+                        self.ledger.carry(con.msg.order);
+                        self.ledger.drop_carrier(con.msg.order, cause);
+                    }
+                    self.finish_offset(now, c, con.offset, cause);
+                }
+            }
+        }
+        self.poll(now, c);
+    }
+
+    /// The group stops for its `rebalance` pause (a consumer left or joined). The
+    /// survivors commit what they processed as their partitions are revoked (Kafka
+    /// commits on revocation), so only a dead consumer's partition replays.
+    fn rebalance(&mut self, now: SimTime, g: u32) {
+        let p = self.p;
+        let group = &mut self.msg.groups[g as usize];
+        if group.paused && group.paused_at == now {
+            return;
+        }
+        group.stats.rebalances += 1;
+        group.paused = true;
+        group.paused_at = now;
+        group.token = group.token.wrapping_add(1);
+        let token = group.token;
+        let pause = p.services[group.service as usize]
+            .consume
+            .as_ref()
+            .expect("groups come from consumers")
+            .rebalance;
+        self.queue.push(
+            now.after(pause),
+            Event::Broker(BrokerEvent::Rebalanced { group: g, token }),
+        );
+    }
+
+    // ---- faults and availability --------------------------------------------------
+
+    /// Service `s` changed availability: its workers and consumers may move.
+    pub(super) fn messaging_availability(&mut self, now: SimTime, s: usize) {
+        let (a, b) = self.msg.service_workers[s];
+        if a < b {
+            let q = self.msg.workers[a as usize].queue;
+            self.pump(now, q);
+        }
+        let g = self.msg.service_group[s];
+        if g != NONE {
+            let st = &self.services[s];
+            let up = if st.ready { st.up } else { 0 };
+            let group = &mut self.msg.groups[g as usize];
+            if up != group.members {
+                // Consumers left or joined: partitions move.
+                group.members = up;
+                self.rebalance(now, g);
+            } else {
+                self.poll_group(now, g);
+            }
+        }
+    }
+
+    /// The requests in the hands of `s`'s workers and consumers die.
+    fn kill_consumers(&mut self, now: SimTime, s: usize) {
+        let (a, b) = self.msg.service_workers[s];
+        let mut victims: Vec<u32> = (a..b)
+            .filter_map(|w| {
+                let wk = &self.msg.workers[w as usize];
+                (wk.busy && wk.req != NONE).then_some(wk.req)
+            })
+            .collect();
+        let g = self.msg.service_group[s];
+        if g != NONE {
+            let group = &self.msg.groups[g as usize];
+            let n = self.msg.topics[group.topic as usize].log.partitions();
+            victims.extend((group.base..group.base + n).filter_map(|c| {
+                let con = &self.msg.consumers[c as usize];
+                (con.busy && con.req != NONE).then_some(con.req)
+            }));
+        }
+        let cause = self.msg.req_causes[s][8];
+        for v in victims {
+            if self.reqs[v as usize].live {
+                self.reqs[v as usize].lost_publish = cause;
+                self.kill(now, v);
+            }
+        }
+    }
+
+    pub(super) fn messaging_fault(&mut self, now: SimTime, f: u32, starting: bool) {
+        let p = self.p;
+        match &p.faults[f as usize].kind {
+            FaultKind::KillConsumer { target } if starting => {
+                self.kill_consumers(now, target.0 as usize);
+            }
+            FaultKind::BrokerRestart { broker } => {
+                let b = *broker as usize;
+                if starting {
+                    self.msg.brokers_down[b] += 1;
+                    if self.msg.brokers_down[b] == 1
+                        && p.brokers[b].durability == Durability::InMemory
+                    {
+                        self.lose_broker(now, *broker);
+                    }
+                } else {
+                    self.msg.brokers_down[b] -= 1;
+                    self.poll_broker(now, *broker);
+                }
+            }
+            FaultKind::Partition { a, b } => {
+                if starting {
+                    match self
+                        .msg
+                        .partitions
+                        .iter_mut()
+                        .find(|(x, y, _)| (x, y) == (a, b))
+                    {
+                        Some(e) => e.2 += 1,
+                        None => self.msg.partitions.push((*a, *b, 1)),
+                    }
+                } else {
+                    if let Some(e) = self
+                        .msg
+                        .partitions
+                        .iter_mut()
+                        .find(|(x, y, _)| (x, y) == (a, b))
+                    {
+                        e.2 -= 1;
+                    }
+                    for g in 0..self.msg.groups.len() as u32 {
+                        self.poll_group(now, g);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn poll_broker(&mut self, now: SimTime, b: u32) {
+        for g in 0..self.msg.groups.len() as u32 {
+            let t = self.msg.groups[g as usize].topic;
+            if self.msg.topics[t as usize].broker == b {
+                self.poll_group(now, g);
+            }
+        }
+    }
+
+    /// An in-memory broker restarts: every message it held is gone.
+    fn lose_broker(&mut self, now: SimTime, b: u32) {
+        for t in 0..self.msg.topics.len() {
+            if self.msg.topics[t].broker != b {
+                continue;
+            }
+            let cause = self.msg.topics[t].restart;
+            let ledger = &mut self.ledger;
+            let lost = self.msg.topics[t]
+                .log
+                .lose_all(|_, m, _| ledger.drop_carrier(m.order, cause));
+            self.msg.topics[t].stats.restart_lost += lost;
+            for i in 0..self.msg.topics[t].groups.len() {
+                let g = self.msg.topics[t].groups[i];
+                self.update_lag(now, g);
+            }
+        }
+    }
+
+    // ---- summary --------------------------------------------------------------------
+
+    pub(super) fn queue_summaries(&self) -> BTreeMap<String, QueueSummary> {
+        self.p
+            .queues
+            .iter()
+            .zip(&self.msg.queues)
+            .map(|(spec, st)| {
+                let s = st.q.stats;
+                (
+                    spec.name.clone(),
+                    QueueSummary {
+                        reliable: spec.reliable,
+                        depth_max: s.depth_max,
+                        depth_end: st.q.depth() as u64,
+                        processing_end: st.q.taken() as u64,
+                        enqueued: s.enqueued,
+                        delivered: s.delivered,
+                        redelivered: s.redelivered,
+                        expired: s.expired,
+                        acked: s.acked,
+                        dlq: s.dlq,
+                        dropped: s.dropped,
+                        lost: s.lost,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    pub(super) fn topic_summaries(&self) -> BTreeMap<String, TopicSummary> {
+        let p = self.p;
+        p.topics
+            .iter()
+            .zip(&self.msg.topics)
+            .map(|(spec, t)| {
+                let mut stats = t.stats.clone();
+                stats.held_end = t.log.held();
+                stats.groups = t
+                    .groups
+                    .iter()
+                    .map(|&g| {
+                        let group = &self.msg.groups[g as usize];
+                        (
+                            p.services[group.service as usize].name.clone(),
+                            group.stats.clone(),
+                        )
+                    })
+                    .collect();
+                (spec.name.clone(), stats)
+            })
+            .collect()
+    }
+}

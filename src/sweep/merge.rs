@@ -1,0 +1,233 @@
+//! `platsim merge DIR...`: the shards of one sweep, run anywhere, back into the
+//! `results.csv` and `sweep.json` that the sweep would have written in one piece.
+//!
+//! Merging reads each shard's `manifest.json` and `runs.jsonl` (not its `results.csv`:
+//! the records keep each run's own columns, so the combined table is built exactly as an
+//! unsharded sweep builds it). It refuses, with the reason, shards of different sweeps
+//! (their fingerprints differ: another scenario text, grid, seeds, predicates or platsim
+//! version), a shard given twice, missing shards, and shards that did not finish.
+
+use super::plan::{Definition, Manifest, Shard};
+use super::record::{self, Record, RUNS_FILE};
+use super::{table, write, Report, MANIFEST_FILE, RESULTS_FILE, SWEEP_FILE};
+use crate::Error;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// One shard found on disk.
+struct Part {
+    dir: PathBuf,
+    manifest: Manifest,
+}
+
+fn bad(msg: String) -> Error {
+    Error::BadInput(msg)
+}
+
+/// The shard folders named by `args`: each is a shard (it has a manifest) or holds shards
+/// (`shard-I-of-N` folders with manifests), as `--shard` lays them out.
+fn find_parts(args: &[PathBuf]) -> Result<(Vec<Part>, Option<PathBuf>), Error> {
+    let mut parts = Vec::new();
+    let mut parent_of_all = None;
+    for arg in args {
+        let mut shard_dirs: Vec<PathBuf> = std::fs::read_dir(arg)
+            .map_err(|e| bad(format!("cannot read {}: {e}", arg.display())))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("shard-"))
+                    && p.join(MANIFEST_FILE).is_file()
+            })
+            .collect();
+        shard_dirs.sort();
+        if !shard_dirs.is_empty() {
+            if args.len() == 1 {
+                parent_of_all = Some(arg.clone());
+            }
+        } else if arg.join(MANIFEST_FILE).is_file() {
+            shard_dirs.push(arg.clone());
+        } else {
+            return Err(bad(format!(
+                "{} is not a sweep folder: it has no {MANIFEST_FILE} and no shard-I-of-N folders",
+                arg.display()
+            )));
+        }
+        for dir in shard_dirs {
+            let path = dir.join(MANIFEST_FILE);
+            let manifest: Manifest = std::fs::read_to_string(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+                .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+            parts.push(Part { dir, manifest });
+        }
+    }
+    Ok((parts, parent_of_all))
+}
+
+/// Merges shard folders into `out` (default: the folder holding them).
+pub fn merge(args: &[PathBuf], out: Option<&Path>) -> Result<Report, Error> {
+    let started = Instant::now();
+    if args.is_empty() {
+        return Err(bad(
+            "merge needs the shard folders (or the folder holding them)".into(),
+        ));
+    }
+    let (parts, parent_of_all) = find_parts(args)?;
+    let first = &parts[0];
+    for p in &parts[1..] {
+        if p.manifest.fingerprint != first.manifest.fingerprint {
+            return Err(bad(format!(
+                "{} and {} are from different sweeps (another scenario, --set, --seeds, \
+                 --fail-if or platsim version); merge only the shards of one sweep",
+                first.dir.display(),
+                p.dir.display()
+            )));
+        }
+    }
+    let def: Definition = first.manifest.sweep.clone();
+    let count = first.manifest.shard.unwrap_or(Shard::WHOLE).count;
+    let mut by_index: BTreeMap<usize, &Part> = BTreeMap::new();
+    for p in &parts {
+        let s = p.manifest.shard.unwrap_or(Shard::WHOLE);
+        if s.count != count {
+            return Err(bad(format!(
+                "{} is shard {s} but {} is one of {count} shards; a sweep's shards must all \
+                 use the same N",
+                p.dir.display(),
+                first.dir.display()
+            )));
+        }
+        if let Some(other) = by_index.insert(s.index, p) {
+            return Err(bad(format!(
+                "shard {s} is given twice: {} and {}",
+                other.dir.display(),
+                p.dir.display()
+            )));
+        }
+    }
+    let missing: Vec<String> = (0..count)
+        .filter(|i| !by_index.contains_key(i))
+        .map(|i| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(bad(format!(
+            "missing shard{} {} (found {} of {count}); run {} with --shard, or pass {}",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", "),
+            by_index.len(),
+            if missing.len() == 1 { "it" } else { "them" },
+            if missing.len() == 1 {
+                "its folder"
+            } else {
+                "their folders"
+            },
+        )));
+    }
+
+    let mut records: Vec<Record> = Vec::with_capacity(def.runs());
+    for (&index, part) in &by_index {
+        let shard = Shard { index, count };
+        let path = part.dir.join(RUNS_FILE);
+        let log = record::read(&path).map_err(bad)?;
+        let mut seen = HashSet::new();
+        for r in log.records {
+            match def.run_index(r.point, r.seed) {
+                Some(k) if shard.has(k) => {
+                    if seen.insert(k) {
+                        records.push(r);
+                    }
+                }
+                _ => {
+                    return Err(bad(format!(
+                        "{} has a run (point {}, seed {}) that is not part of shard {shard}",
+                        path.display(),
+                        r.point,
+                        r.seed
+                    )))
+                }
+            }
+        }
+        if seen.len() != part.manifest.runs {
+            return Err(bad(format!(
+                "shard {shard} in {} is incomplete: {} of its {} runs are done; finish it \
+                 with the same command and --resume",
+                part.dir.display(),
+                seen.len(),
+                part.manifest.runs
+            )));
+        }
+    }
+    table::sort(&mut records);
+    if records.len() != def.runs() {
+        return Err(bad(format!(
+            "the shards hold {} runs but the sweep has {}",
+            records.len(),
+            def.runs()
+        )));
+    }
+
+    let out = match (out, parent_of_all) {
+        (Some(out), _) => out.to_path_buf(),
+        (None, Some(parent)) => parent,
+        (None, None) if parts.len() == 1 && parts[0].manifest.shard.is_none() => {
+            parts[0].dir.clone()
+        }
+        (None, None) => common_parent(&parts)?,
+    };
+    let failures_dir = out.join("failures");
+    std::fs::create_dir_all(&failures_dir).map_err(|e| Error::Output {
+        path: failures_dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    write(&out, RESULTS_FILE, &table::results_csv(&def, &records))?;
+    write(&out, SWEEP_FILE, &table::sweep_json(&def, &records))?;
+    let failures = table::failures(&def, &records);
+    for f in &failures {
+        let Some(file) = &f.summary else { continue };
+        let shard = def.run_index(f.point, f.seed).map_or(0, |k| k % count);
+        let from = by_index[&shard].dir.join(file);
+        let to = out.join(file);
+        if from != to {
+            std::fs::copy(&from, &to).map_err(|e| Error::Output {
+                path: format!("{} (from {})", to.display(), from.display()),
+                reason: e.to_string(),
+            })?;
+        }
+    }
+    Ok(Report {
+        dir: out,
+        runs: records.len(),
+        ran: 0,
+        resumed: records.len(),
+        failures,
+        definition: def,
+        shard: None,
+        notes: Vec::new(),
+        threads: 1,
+        wall: started.elapsed(),
+    })
+}
+
+/// The folder that holds every shard folder, where the merged files go by default.
+fn common_parent(parts: &[Part]) -> Result<PathBuf, Error> {
+    let parent = |p: &Part| {
+        p.dir
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    };
+    let first = parent(&parts[0]);
+    if parts.iter().all(|p| parent(p) == first) {
+        Ok(if first.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            first
+        })
+    } else {
+        Err(bad(
+            "the shard folders are in different places; say where to write with --out DIR".into(),
+        ))
+    }
+}
