@@ -301,11 +301,19 @@ pub enum DependencyKind {
     SoftCall,
     /// A `startup_deps` entry: needed to start, not called.
     Startup,
+    /// Produces to, or consumes from, a broker or a job queue. Hard for consumers, workers,
+    /// job pushers and producers that wait for acks; soft behind an outbox or with
+    /// `acks: None` (fire and forget).
+    Messaging { hard: bool },
 }
 
 impl DependencyKind {
     pub fn is_hard(self) -> bool {
-        self != DependencyKind::SoftCall
+        match self {
+            DependencyKind::SoftCall => false,
+            DependencyKind::Messaging { hard } => hard,
+            DependencyKind::HardCall | DependencyKind::Startup => true,
+        }
     }
 }
 
@@ -313,7 +321,10 @@ impl DependencyKind {
 /// analyse platforms that cannot run (a circle of certain calls never ends).
 #[derive(Debug, Clone)]
 pub struct DependencyGraph {
+    /// Services first, then brokers, then job queues.
     pub names: Vec<String>,
+    /// How many of `names` are services.
+    pub services: usize,
     /// `(from, to, kind)`: `from` depends on `to`. Sorted, without repeats.
     pub edges: Vec<(usize, usize, DependencyKind)>,
 }
@@ -323,7 +334,20 @@ impl DependencyGraph {
     pub fn from_spec(spec: &crate::scenario::Spec) -> Result<Self, Vec<crate::scenario::Problem>> {
         use crate::scenario::error::did_you_mean;
         use crate::scenario::{DependencySpec, Problem};
-        let names: Vec<String> = spec.services.iter().map(|s| s.name.clone()).collect();
+        // Brokers and job queues are nodes too: platform parts that must be up.
+        let names: Vec<String> = spec
+            .services
+            .iter()
+            .map(|s| s.name.clone())
+            .chain(spec.brokers.iter().map(|b| b.name.clone()))
+            .chain(spec.queues.iter().map(|q| q.name.clone()))
+            .collect();
+        let broker_of = |topic: &str| -> Option<&str> {
+            spec.brokers
+                .iter()
+                .find(|b| b.topics.iter().any(|t| t.name == topic))
+                .map(|b| b.name.as_str())
+        };
         let mut index = std::collections::BTreeMap::new();
         let mut problems = Vec::new();
         for (i, n) in names.iter().enumerate() {
@@ -348,6 +372,7 @@ impl DependencyGraph {
             found
         };
         let mut edges = Vec::new();
+        let mut messaging: Vec<(usize, String, Option<&str>, bool)> = Vec::new();
         for (i, s) in spec.services.iter().enumerate() {
             for (j, c) in s.calls.iter().enumerate() {
                 if let Some(to) = lookup(format!("services[{i}].calls[{j}].to"), &c.to) {
@@ -363,13 +388,39 @@ impl DependencyGraph {
                     edges.push((i, to, DependencyKind::Startup));
                 }
             }
+            for (j, p) in s.publish.iter().enumerate() {
+                let hard = !p.outbox && p.acks != crate::scenario::AcksSpec::None;
+                let path = format!("services[{i}].publish[{j}].topic");
+                messaging.push((i, path, broker_of(&p.topic), hard));
+            }
+            if let Some(c) = &s.consume {
+                let path = format!("services[{i}].consume.topic");
+                messaging.push((i, path, broker_of(&c.topic), true));
+            }
+            if let Some(q) = &s.push {
+                messaging.push((i, format!("services[{i}].push"), Some(q.as_str()), true));
+            }
+            if let Some(w) = &s.workers {
+                let path = format!("services[{i}].workers.queue");
+                messaging.push((i, path, Some(w.queue.as_str()), true));
+            }
+        }
+        for (i, path, target, hard) in messaging {
+            match target.and_then(|t| index.get(t).copied()) {
+                Some(to) => edges.push((i, to, DependencyKind::Messaging { hard })),
+                None => problems.push(Problem::new(path, "unknown topic or queue")),
+            }
         }
         if !problems.is_empty() {
             return Err(problems);
         }
         edges.sort_unstable();
         edges.dedup();
-        Ok(DependencyGraph { names, edges })
+        Ok(DependencyGraph {
+            names,
+            services: spec.services.len(),
+            edges,
+        })
     }
 
     /// Hard dependencies only (hard calls and startup deps), without repeats.

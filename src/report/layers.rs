@@ -21,6 +21,9 @@ fn advice(g: &DependencyGraph, a: usize, b: usize) -> String {
         DependencyKind::Startup => format!(
             "drop {x}'s startup dependency on {y} (let {x} start from a local copy and catch up later)"
         ),
+        DependencyKind::Messaging { .. } => format!(
+            "decouple {x} from {y} (an outbox, or a local buffer that it drains when {y} is back)"
+        ),
         _ => format!(
             "make the call {x} -> {y} Soft (let {x} serve a cached or degraded answer while {y} is down)"
         ),
@@ -31,10 +34,16 @@ fn advice(g: &DependencyGraph, a: usize, b: usize) -> String {
 pub fn text(name: &str, g: &DependencyGraph, l: &Layering) -> String {
     let mut out = String::new();
     let hard = g.hard_edges().len();
+    let infra = g.names.len() - g.services;
     let _ = writeln!(
         out,
-        "layers of \"{name}\": {} services, {hard} hard dependencies",
-        g.names.len()
+        "layers of \"{name}\": {} services{}, {hard} hard dependencies",
+        g.services,
+        if infra > 0 {
+            format!(" and {infra} brokers or queues")
+        } else {
+            String::new()
+        }
     );
     let mut by_layer: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
     let mut stuck = Vec::new();
@@ -139,6 +148,11 @@ pub fn dot(name: &str, g: &DependencyGraph, l: &Layering) -> String {
         match kind {
             DependencyKind::SoftCall => attrs.push("style=dashed"),
             DependencyKind::Startup => attrs.push("style=dotted"),
+            DependencyKind::Messaging { hard } => attrs.push(if hard {
+                "arrowhead=diamond"
+            } else {
+                "arrowhead=odiamond"
+            }),
             DependencyKind::HardCall => {}
         }
         if kind.is_hard() && on_circle(a, b) {

@@ -327,3 +327,17 @@ fn the_layer_cake_scenarios_show_their_stories() {
     assert!(soft.outages[0].never_recovered.is_empty());
     assert_eq!(soft.faults[0].verdict, "recovered");
 }
+
+#[test]
+fn brokers_and_queues_are_nodes_of_the_graph() {
+    let (code, json) = platsim(&["layers", "scenarios/events/job-queue.ron", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["layers"]["jobs"], 0, "{json}");
+    assert_eq!(v["layers"]["worker"], 1, "{json}");
+    let (code, json) = platsim(&["layers", "scenarios/events/food-ordering.ron", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["layers"]["kafka"], 0, "{json}");
+    assert_eq!(v["layers"]["payment"], 1, "{json}");
+}
