@@ -832,9 +832,6 @@ fn odd_but_valid_input_runs() {
 }
 
 #[test]
-#[ignore = "known bug: a closed workload with u32::MAX users allocates every user's first \
-            think event up front and aborts on allocation failure (exit 134 / OOM kill) \
-            instead of exiting 2"]
 fn an_absurd_user_count_is_refused_not_an_abort() {
     // Runs under a 1 GB address-space limit so the failure is an allocation failure, not
     // the whole machine's memory.
