@@ -100,7 +100,8 @@ impl ArrivalCursor {
                 continue;
             }
             let e: f64 = rng.sample(Exp1);
-            let gap_ns = (e * self.mean_gap_ns).round().clamp(1.0, 1e18);
+            // `+ 0.5` then truncation rounds (the gap is positive) without a libm call.
+            let gap_ns = (e * self.mean_gap_ns + 0.5).clamp(1.0, 1e18);
             let candidate = t.after(SimTime(gap_ns as u64));
             if candidate >= self.end {
                 // Memoryless: restart the draw at the next breakpoint.

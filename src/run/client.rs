@@ -66,7 +66,10 @@ impl<O: Observer> Sim<'_, O> {
                 let token = self.clients[i as usize].token;
                 self.clients[i as usize] = Client { token, ..client };
                 let t = self.tracked;
-                self.effects[i as usize * t..(i as usize + 1) * t].fill(0);
+                // Most platforms track no side effects: skip the (costly) empty fill.
+                if t > 0 {
+                    self.effects[i as usize * t..(i as usize + 1) * t].fill(0);
+                }
                 i
             }
             None => {
