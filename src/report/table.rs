@@ -187,13 +187,13 @@ pub fn render(s: &Summary) -> String {
         out.push('\n');
         let _ = writeln!(
             out,
-            "{:<10} {:<16} {:>9} {:>9} {:<15} {:>12} {:>12}",
+            "{:<18} {:<16} {:>9} {:>9} {:<15} {:>12} {:>12}",
             "fault", "target", "start s", "end s", "verdict", "back after s", "goodput after"
         );
         for f in &s.faults {
             let _ = writeln!(
                 out,
-                "{:<10} {:<16} {:>9.1} {:>9.1} {:<15} {:>12} {:>12}",
+                "{:<18} {:<16} {:>9.1} {:>9.1} {:<15} {:>12} {:>12}",
                 f.kind,
                 clip(f.target.as_deref().unwrap_or("(platform)"), 16),
                 f.start_s,
