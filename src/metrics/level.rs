@@ -51,6 +51,12 @@ impl Level {
         self.value -= 1;
     }
 
+    /// Area (value x ns) since time zero, up to `now`.
+    pub fn area(&mut self, now: SimTime) -> u128 {
+        self.advance(now);
+        self.area
+    }
+
     pub fn value(&self) -> u64 {
         self.value
     }

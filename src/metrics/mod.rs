@@ -14,7 +14,7 @@ pub use histogram::{Latency, LatencyHistogram, WindowHistogram};
 pub use level::Level;
 pub use record::{Effect, Outcome, Recorder, Refusal};
 pub use summary::{
-    BreakerSummary, CallSummary, Downtime, FaultVerdict, GroupSummary, LatencyBuckets,
-    OrdersSummary, OutageSummary, QueueSummary, ServiceRecovery, ServiceSummary, StepSummary,
-    Summary, TimeSeries, TopicSummary, Transition, WorkloadSummary,
+    AutoscaleSummary, BreakerSummary, CallSummary, Downtime, FaultVerdict, GroupSummary,
+    LatencyBuckets, OrdersSummary, OutageSummary, QueueSummary, ScaleEvent, ServiceRecovery,
+    ServiceSummary, StepSummary, Summary, TimeSeries, TopicSummary, Transition, WorkloadSummary,
 };

@@ -413,6 +413,13 @@ impl Recorder {
         }
     }
 
+    /// Areas (value x ns since time zero) of service `s`'s busy servers and of its
+    /// replicas up and ready: the autoscaler's utilisation over a sync period.
+    pub fn busy_and_ready_area(&mut self, s: usize, now: SimTime) -> (u128, u128) {
+        let st = &mut self.services[s];
+        (st.busy.area(now), st.replicas_up.area(now))
+    }
+
     /// The warmup is over: time averages start now.
     pub fn end_warmup(&mut self, now: SimTime) {
         for st in &mut self.services {
@@ -479,7 +486,11 @@ impl Recorder {
         let secs = measured.as_secs_f64().max(f64::MIN_POSITIVE);
         let mut services = BTreeMap::new();
         for (spec, st) in p.services.iter().zip(&mut self.services) {
-            let servers = (spec.replicas as u64 * spec.concurrency as u64) as f64;
+            let servers = match spec.autoscale {
+                // Pods come and go: the servers of the ready pods, on average.
+                Some(_) => st.replicas_up.mean(end, self.warmup) * spec.concurrency as f64,
+                None => (spec.replicas as u64 * spec.concurrency as u64) as f64,
+            };
             let c = &st.counts;
             services.insert(
                 spec.name.clone(),
@@ -519,6 +530,7 @@ impl Recorder {
                     latency_good: st.latency_good,
                     wait_ms: st.wait.summary_ms(),
                     sojourn_ms: st.sojourn.summary_ms(),
+                    autoscale: None,
                 },
             );
         }

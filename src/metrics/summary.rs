@@ -112,6 +112,28 @@ pub struct ServiceSummary {
     pub wait_ms: Latency,
     /// Arrival until the answer (wait + service + calls).
     pub sojourn_ms: Latency,
+    /// Its Horizontal Pod Autoscaler, if it has one.
+    pub autoscale: Option<AutoscaleSummary>,
+}
+
+/// What a service's Horizontal Pod Autoscaler did.
+#[derive(Debug, Clone, Serialize)]
+pub struct AutoscaleSummary {
+    pub min: u32,
+    pub max: u32,
+    /// Most pods ready at once.
+    pub peak_replicas: u32,
+    pub scale_ups: u64,
+    pub scale_downs: u64,
+    /// Its changes of the desired pod count (the first 1000).
+    pub events: Vec<ScaleEvent>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScaleEvent {
+    pub t_s: f64,
+    pub from: u32,
+    pub to: u32,
 }
 
 /// A period a service was down; `end_s` null if it never came back.

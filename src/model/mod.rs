@@ -177,6 +177,35 @@ pub struct Service {
     pub workers: Option<Workers>,
     pub publish: Vec<Publish>,
     pub consume: Option<Consume>,
+    /// Pods scaled by a Horizontal Pod Autoscaler (`replicas` is the initial count).
+    pub autoscale: Option<Autoscale>,
+}
+
+/// A validated Horizontal Pod Autoscaler.
+#[derive(Debug, Clone)]
+pub struct Autoscale {
+    pub min: u32,
+    pub max: u32,
+    pub metric: AutoscaleMetric,
+    pub sync_period: SimTime,
+    pub scale_down_stabilization: SimTime,
+    pub pod_startup: Dist,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AutoscaleMetric {
+    /// Mean utilisation of the ready pods' servers, as a fraction.
+    Cpu { target: f64 },
+    /// Requests per second per ready pod.
+    Rps { target: f64 },
+}
+
+impl AutoscaleMetric {
+    pub fn target(self) -> f64 {
+        match self {
+            AutoscaleMetric::Cpu { target } | AutoscaleMetric::Rps { target } => target,
+        }
+    }
 }
 
 /// A service's objectives: availability always (its tier's target by default), latency

@@ -3,18 +3,19 @@
 
 use super::schedule::RateSchedule;
 use super::{
-    graph, Backoff, BreakerConfig, BreakerWindow, Broker, Bulkhead, Call, ConcurrencyLimit,
-    Consume, Dist, Endpoint, Fault, FaultKind, Jitter, JobQueue, Orders, Platform, Publish,
-    Recovery, RecoveryCheck, Retry, RetryBudget, RetryOn, RetryPolicy, Service, ServiceId, Topic,
-    Workers, Workload, WorkloadId, WorkloadKind,
+    graph, Autoscale, AutoscaleMetric, Backoff, BreakerConfig, BreakerWindow, Broker, Bulkhead,
+    Call, ConcurrencyLimit, Consume, Dist, Endpoint, Fault, FaultKind, Jitter, JobQueue, Orders,
+    Platform, Publish, Recovery, RecoveryCheck, Retry, RetryBudget, RetryOn, RetryPolicy, Service,
+    ServiceId, Topic, Workers, Workload, WorkloadId, WorkloadKind,
 };
 use crate::engine::{parse_duration, SimTime};
 use crate::mech::limits::{AimdLimit, Gradient2Limit};
 use crate::scenario::error::did_you_mean;
 use crate::scenario::{
-    BackoffSpec, BreakerSpec, BreakerWindowSpec, BulkheadSpec, ConcurrencyLimitSpec, DistSpec,
-    FaultSpec, JitterSpec, Problem, RateChangeSpec, RecoveryCheckSpec, RecoverySpec, RetryOnSpec,
-    RetrySpec, ScenarioError, ServiceSpec, Spec, WorkloadSpec,
+    AutoscaleMetricSpec, AutoscaleSpec, BackoffSpec, BreakerSpec, BreakerWindowSpec, BulkheadSpec,
+    ConcurrencyLimitSpec, DistSpec, FaultSpec, JitterSpec, Problem, RateChangeSpec,
+    RecoveryCheckSpec, RecoverySpec, RetryOnSpec, RetrySpec, ScenarioError, ServiceSpec, Spec,
+    WorkloadSpec,
 };
 use std::collections::BTreeMap;
 
@@ -342,16 +343,27 @@ impl Check {
             .concurrency_limit
             .as_ref()
             .map(|l| self.concurrency_limit(&format!("{p}.concurrency_limit"), l));
+        if s.autoscale.is_some() && (s.workers.is_some() || s.consume.is_some()) {
+            self.fail(
+                format!("{p}.autoscale"),
+                "worker pools and consumer groups cannot be autoscaled (yet)",
+            );
+        }
+        let autoscale = s
+            .autoscale
+            .as_ref()
+            .map(|a| self.autoscale(&format!("{p}.autoscale"), a, s.replicas));
         let valid = s.replicas >= 1
             && s.replicas <= MAX_REPLICAS
             && s.concurrency >= 1
             && (0.0..=1.0).contains(&s.error_rate)
             && calls.len() == s.calls.len()
             && calls.iter().all(|c| (0.0..=1.0).contains(&c.probability));
-        let (Some(queue_timeout), Some(rate_limit), Some(concurrency_limit)) = (
+        let (Some(queue_timeout), Some(rate_limit), Some(concurrency_limit), Some(autoscale)) = (
             queue_timeout.map_or(Some(None), |t| t.map(Some)),
             rate_limit.map_or(Some(None), |r| r.map(Some)),
             concurrency_limit.map_or(Some(None), |l| l.map(Some)),
+            autoscale.map_or(Some(None), |a| a.map(Some)),
         ) else {
             return None;
         };
@@ -380,8 +392,77 @@ impl Check {
             workers: None,
             publish: Vec::new(),
             consume: None,
+            autoscale,
         })
         .filter(|_| valid)
+    }
+
+    /// A Horizontal Pod Autoscaler around a service that starts with `replicas` pods.
+    fn autoscale(&mut self, p: &str, a: &AutoscaleSpec, replicas: u32) -> Option<Autoscale> {
+        let mut ok = true;
+        if a.min == 0 {
+            self.fail(format!("{p}.min"), "must be at least 1");
+            ok = false;
+        }
+        if a.max < a.min {
+            self.fail(
+                format!("{p}.max"),
+                format!("max {} is below min {}", a.max, a.min),
+            );
+            ok = false;
+        } else if a.max > MAX_REPLICAS {
+            self.fail(format!("{p}.max"), format!("at most {MAX_REPLICAS}"));
+            ok = false;
+        } else if a.min >= 1 && !(a.min..=a.max).contains(&replicas) {
+            self.fail(
+                p.rsplit_once('.').map_or(p, |(svc, _)| svc).to_string() + ".replicas",
+                format!(
+                    "the initial pod count {replicas} must be within the autoscaler's [{}, {}]",
+                    a.min, a.max
+                ),
+            );
+            ok = false;
+        }
+        let metric = match a.metric {
+            AutoscaleMetricSpec::Cpu { target } => {
+                if !(target > 0.0 && target <= 1.0) {
+                    self.fail(
+                        format!("{p}.metric.target"),
+                        format!("{target} is not a utilisation target (above 0, at most 1.0)"),
+                    );
+                    ok = false;
+                }
+                AutoscaleMetric::Cpu { target }
+            }
+            AutoscaleMetricSpec::Rps { target } => {
+                if !(target > 0.0 && target.is_finite()) {
+                    self.fail(
+                        format!("{p}.metric.target"),
+                        format!("{target} is not a positive rate"),
+                    );
+                    ok = false;
+                }
+                AutoscaleMetric::Rps { target }
+            }
+        };
+        let sync = self.positive_duration(&format!("{p}.sync_period"), &a.sync_period);
+        let stab = self.duration(
+            &format!("{p}.scale_down_stabilization"),
+            &a.scale_down_stabilization,
+        );
+        let startup = match &a.pod_startup {
+            Some(d) => self.dist(&format!("{p}.pod_startup"), d),
+            None => Some(Dist::Constant(SimTime::ZERO)),
+        };
+        let (sync_period, scale_down_stabilization, pod_startup) = (sync?, stab?, startup?);
+        ok.then_some(Autoscale {
+            min: a.min,
+            max: a.max,
+            metric,
+            sync_period,
+            scale_down_stabilization,
+            pod_startup,
+        })
     }
 
     /// Calls that come back to where they started would never end: every request would

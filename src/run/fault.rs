@@ -52,7 +52,8 @@ impl<O: Observer> Sim<'_, O> {
                 });
                 for s in services {
                     let s = s.0 as usize;
-                    self.crash(now, s, p.services[s].replicas);
+                    let slots = self.services[s].replicas.len() as u32;
+                    self.crash(now, s, slots);
                     let state = &mut self.services[s];
                     state.ready = false;
                     state.powered = false;
@@ -80,7 +81,8 @@ impl<O: Observer> Sim<'_, O> {
                 }
                 for s in services {
                     let s = s.0 as usize;
-                    self.restore(s, p.services[s].replicas);
+                    let slots = self.services[s].replicas.len() as u32;
+                    self.restore(s, slots);
                     let state = &mut self.services[s];
                     state.powered = true;
                     state.backoff = SimTime::ZERO;
@@ -97,7 +99,7 @@ impl<O: Observer> Sim<'_, O> {
     }
 
     /// Tells the recorder how many replicas of `s` take traffic now.
-    fn refresh_availability(&mut self, now: SimTime, s: usize) {
+    pub(super) fn refresh_availability(&mut self, now: SimTime, s: usize) {
         let state = &self.services[s];
         let n = if state.ready { state.up } else { 0 };
         self.rec.availability(s, now, n);
@@ -194,7 +196,9 @@ impl<O: Observer> Sim<'_, O> {
             r.down += 1;
             if r.down == 1 {
                 dying[i] = true;
-                state.up -= 1;
+                if r.pod == super::pods::Pod::Ready {
+                    state.up -= 1;
+                }
                 r.waiting.clear();
             }
         }
@@ -224,6 +228,9 @@ impl<O: Observer> Sim<'_, O> {
             if dying[i] {
                 r.busy = 0;
                 r.held = 0;
+                if r.pod == super::pods::Pod::Terminating {
+                    r.pod = super::pods::Pod::Absent;
+                }
             }
         }
     }
@@ -232,7 +239,7 @@ impl<O: Observer> Sim<'_, O> {
         let state = &mut self.services[s];
         for r in state.replicas.iter_mut().take(n as usize) {
             r.down -= 1;
-            if r.down == 0 {
+            if r.down == 0 && r.pod == super::pods::Pod::Ready {
                 state.up += 1;
             }
         }

@@ -36,6 +36,7 @@ mod call;
 mod client;
 mod fault;
 mod messaging;
+mod pods;
 mod service;
 
 use crate::engine::{stream, EventQueue, SimTime, Stream};
@@ -201,6 +202,16 @@ enum Event {
     },
     /// Broker, producer and consumer-group timers (`messaging.rs`).
     Broker(messaging::BrokerEvent),
+    /// A Horizontal Pod Autoscaler's sync (`pods.rs`).
+    HpaSync {
+        service: u32,
+    },
+    /// A new pod's startup is over; void unless the pod's `pod_token` matches.
+    PodReady {
+        service: u32,
+        replica: u32,
+        token: u32,
+    },
     /// The end of a time-series window.
     Window,
     /// The end of the warmup.
@@ -275,6 +286,11 @@ struct Request {
 struct Replica {
     /// Crash faults holding this replica down (0 = up).
     down: u32,
+    /// Its pod's lifecycle (always `Ready` without an autoscaler): only a ready pod
+    /// that is up takes traffic.
+    pod: pods::Pod,
+    /// Grows when a pod startup is voided (scale-down of a starting pod).
+    pod_token: u32,
     busy: u32,
     /// Requests held: waiting or in service (least-outstanding balancing, limits).
     held: u32,
@@ -309,6 +325,10 @@ struct ServiceState {
     /// The outage it is recovering from (index into `outages`), or `NONE`.
     outage: u32,
     rng_startup: Stream,
+    /// The Horizontal Pod Autoscaler and its records, if the service has one.
+    auto: Option<Box<pods::AutoState>>,
+    /// Arrivals since time zero (the autoscaler's requests per second).
+    arrivals: u64,
 }
 
 /// Retry and protection state of one call edge, or of one workload's clients.
@@ -415,8 +435,20 @@ impl<'a, O: Observer> Sim<'a, O> {
                     limit: s.concurrency_limit.clone(),
                     ..Replica::default()
                 };
+                let slots = s.autoscale.as_ref().map_or(s.replicas, |a| a.max);
                 ServiceState {
-                    replicas: (0..s.replicas).map(|_| replica()).collect(),
+                    replicas: (0..slots)
+                        .map(|i| Replica {
+                            pod: if i < s.replicas {
+                                pods::Pod::Ready
+                            } else {
+                                pods::Pod::Absent
+                            },
+                            ..replica()
+                        })
+                        .collect(),
+                    auto: pods::AutoState::new(s),
+                    arrivals: 0,
                     up: s.replicas,
                     next_rr: 0,
                     rng_time: stream(p.seed, &format!("service/{}/service_time", s.name)),
@@ -552,6 +584,7 @@ impl<'a, O: Observer> Sim<'a, O> {
             self.queue.push(p.warmup, Event::WarmupEnd);
         }
         self.queue.push(self.window, Event::Window);
+        self.pods_start();
         for (i, f) in p.faults.iter().enumerate() {
             self.queue
                 .push(f.start, Event::FaultStart { fault: i as u32 });
@@ -683,6 +716,16 @@ impl<'a, O: Observer> Sim<'a, O> {
                     self.restart(now, service);
                 }
             }
+            Event::HpaSync { service } => self.hpa_sync(now, service),
+            Event::PodReady {
+                service,
+                replica,
+                token,
+            } => {
+                if self.services[service as usize].replicas[replica as usize].pod_token == token {
+                    self.pod_ready(now, service, replica);
+                }
+            }
             Event::Window => {
                 self.rec.close_window(now);
                 self.queue.push(now.after(self.window), Event::Window);
@@ -722,6 +765,11 @@ impl<'a, O: Observer> Sim<'a, O> {
             *n += 1;
             let key = if *n == 1 { base } else { format!("{base}#{n}") };
             summary.calls.insert(key, stats);
+        }
+        for (spec, st) in p.services.iter().zip(&self.services) {
+            if let (Some(a), Some(sum)) = (&st.auto, summary.services.get_mut(&spec.name)) {
+                sum.autoscale = Some(a.summary());
+            }
         }
         let restarts: Vec<u64> = self.services.iter().map(|s| s.restarts).collect();
         summary.outages = outage_summaries(p, &self.outages, &restarts, &summary);

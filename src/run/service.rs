@@ -34,11 +34,13 @@ impl<O: Observer> Sim<'_, O> {
         self.rec.arrival(s as usize, counted);
         let p = self.p;
         let spec = &p.services[s as usize];
+        self.services[s as usize].arrivals += 1;
         let picked = if origin.replica == NONE {
             self.pick_replica(s)
         } else {
             let st = &self.services[s as usize];
-            (st.ready && st.replicas[origin.replica as usize].down == 0).then_some(origin.replica)
+            let r = &st.replicas[origin.replica as usize];
+            (st.ready && r.down == 0 && r.pod == super::pods::Pod::Ready).then_some(origin.replica)
         };
         let refusal = match picked {
             None => Err(Refusal::Unavailable),
@@ -119,11 +121,13 @@ impl<O: Observer> Sim<'_, O> {
         Some(req)
     }
 
-    /// A replica that is up, by the service's balancer; `None` when all are down.
+    /// A replica that is up (and whose pod is ready), by the service's balancer; `None`
+    /// when all are down.
     fn pick_replica(&mut self, s: u32) -> Option<u32> {
         let p = self.p;
-        let n = p.services[s as usize].replicas;
         let state = &mut self.services[s as usize];
+        // Slots: the replicas, or an autoscaled service's most pods.
+        let n = state.replicas.len() as u32;
         let up = state.up;
         if up == 0 || !state.ready {
             return None;
@@ -138,7 +142,7 @@ impl<O: Observer> Sim<'_, O> {
             }
             let mut seen = 0;
             for (i, r) in state.replicas.iter().enumerate() {
-                if r.down == 0 {
+                if r.down == 0 && r.pod == super::pods::Pod::Ready {
                     if seen == k {
                         return i as u32;
                     }
@@ -343,6 +347,7 @@ impl<O: Observer> Sim<'_, O> {
             limit.on_sample(sojourn, held, dropped);
         }
         self.serve_next(now, s, r.replica);
+        self.pod_settled(s, r.replica);
         self.end(now, req, outcome);
     }
 
@@ -409,6 +414,7 @@ impl<O: Observer> Sim<'_, O> {
         let replica = &mut self.services[s].replicas[r.replica as usize];
         replica.waiting.retain(|&w| w != req);
         replica.held -= 1;
+        self.pod_settled(s, r.replica);
         self.rec
             .dropped_waiting(s, now, Outcome::Crashed, now.since(r.arrived), r.counted);
         self.end(now, req, Outcome::Crashed);

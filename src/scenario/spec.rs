@@ -337,6 +337,41 @@ pub struct ServiceSpec {
     /// A consumer group on a topic.
     #[serde(default)]
     pub consume: Option<ConsumeSpec>,
+    /// Kubernetes: its replicas are pods scaled by a Horizontal Pod Autoscaler;
+    /// `replicas` is then the initial count.
+    #[serde(default)]
+    pub autoscale: Option<AutoscaleSpec>,
+}
+
+fn fifteen_seconds() -> String {
+    "15s".to_string()
+}
+/// `Autoscale(min: 2, max: 20, metric: Cpu(target: 0.6))`: a Horizontal Pod Autoscaler
+/// with Kubernetes' defaults (sync every 15 s, 5-minute scale-down stabilization).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Autoscale", deny_unknown_fields)]
+pub struct AutoscaleSpec {
+    #[serde(default = "one_u32")]
+    pub min: u32,
+    pub max: u32,
+    pub metric: AutoscaleMetricSpec,
+    #[serde(default = "fifteen_seconds")]
+    pub sync_period: String,
+    #[serde(default = "five_minutes")]
+    pub scale_down_stabilization: String,
+    /// From pod creation to ready (scheduling, image pull, startup probe); default instant.
+    #[serde(default)]
+    pub pod_startup: Option<DistSpec>,
+}
+
+/// What the autoscaler keeps at its target, per ready pod.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum AutoscaleMetricSpec {
+    /// Mean CPU utilisation (busy servers / servers), as a fraction: `Cpu(target: 0.6)`.
+    Cpu { target: f64 },
+    /// Requests per second per pod: `Rps(target: 100.0)`.
+    Rps { target: f64 },
 }
 
 /// `Slo(tier: Critical, availability: Some(99.99), latency: Some(LatencySlo(threshold: "300ms", target: 99.0)))`.

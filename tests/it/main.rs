@@ -11,6 +11,8 @@
 //! - `resilience`: retries, breakers, limits, shedding and faults, end to end and by hand.
 //! - `sweep`: sweeps, failure predicates and repro commands, shards and merge, resume,
 //!   traces.
+//! - `kubernetes`: pods and the Horizontal Pod Autoscaler (scaling up late, the
+//!   scale-down stabilization, graceful scale-down, pod-hours).
 //! - `health`: SLOs, burn-rate alerts, reliability, cost and governance from real runs,
 //!   and `platsim report`.
 //!
@@ -20,6 +22,7 @@ mod charts;
 mod cli;
 mod determinism;
 mod health;
+mod kubernetes;
 mod layers;
 mod orders;
 mod properties;
