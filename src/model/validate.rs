@@ -1513,6 +1513,18 @@ mod tests {
             .collect()
     }
 
+    /// Exactly the problems in `want` (each a prefix of one found), no more.
+    #[track_caller]
+    fn assert_problems(found: &[String], want: &[&str]) {
+        for w in want {
+            assert!(
+                found.iter().any(|f| f.starts_with(w)),
+                "missing {w:?} in {found:#?}"
+            );
+        }
+        assert_eq!(found.len(), want.len(), "{found:#?}");
+    }
+
     #[test]
     fn reports_every_problem_with_its_path() {
         let found = problems(
@@ -1540,13 +1552,7 @@ mod tests {
             "workload[0].rate: -1 is not a rate per second more than zero",
             "workload[1].users: must be at least 1",
         ];
-        for w in want {
-            assert!(
-                found.iter().any(|f| f.starts_with(w)),
-                "missing {w:?} in {found:#?}"
-            );
-        }
-        assert_eq!(found.len(), want.len(), "{found:#?}");
+        assert_problems(&found, &want);
     }
 
     #[test]
@@ -1600,13 +1606,7 @@ mod tests {
             "faults[1].broker: unknown broker \"kafk\" (did you mean \"kafka\"?)",
             "faults[2].to: unknown service or broker \"nowhere\"",
         ];
-        for w in want {
-            assert!(
-                found.iter().any(|f| f.starts_with(w)),
-                "missing {w:?} in {found:#?}"
-            );
-        }
-        assert_eq!(found.len(), want.len(), "{found:#?}");
+        assert_problems(&found, &want);
     }
 
     #[test]

@@ -311,6 +311,8 @@ struct ServiceState {
     rng_fault: Stream,
     /// Faults that change how this service works (indices into `Platform::faults`).
     faults: Vec<u32>,
+    /// Its `Pause` faults as `(start, end)`, sorted by start.
+    pauses: Vec<(SimTime, SimTime)>,
     /// Index among side-effect services, or `NONE`.
     tracked: u32,
     /// Lifecycle: takes traffic / has power / a startup is under way.
@@ -427,7 +429,14 @@ impl<'a, O: Observer> Sim<'a, O> {
                         !matches!(f.kind, FaultKind::Crash { .. } | FaultKind::Spike { .. })
                     })
                     .map(|(j, _)| j as u32)
+                    .collect::<Vec<u32>>();
+                let mut pauses: Vec<(SimTime, SimTime)> = faults
+                    .iter()
+                    .map(|&f| &p.faults[f as usize])
+                    .filter(|f| matches!(f.kind, FaultKind::Pause { .. }))
+                    .map(|f| (f.start, f.end))
                     .collect();
+                pauses.sort_unstable();
                 let replica = || Replica {
                     rate_limiter: s
                         .rate_limit
@@ -464,6 +473,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                     restarts: 0,
                     outage: NONE,
                     faults,
+                    pauses,
                     tracked: if s.side_effect {
                         tracked += 1;
                         tracked as u32 - 1

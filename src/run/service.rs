@@ -215,22 +215,10 @@ impl<O: Observer> Sim<'_, O> {
 
     /// When `work` started at `now` is done, if the service's pauses stop the clock.
     fn progress(&self, s: usize, now: SimTime, work: SimTime) -> SimTime {
-        let p = self.p;
         let mut t = now;
         let mut left = work;
-        // Pauses are few; walk them in start order.
-        let mut pauses: Vec<(SimTime, SimTime)> = self.services[s]
-            .faults
-            .iter()
-            .map(|&f| &p.faults[f as usize])
-            .filter(|f| matches!(f.kind, FaultKind::Pause { .. }) && f.end > now)
-            .map(|f| (f.start, f.end))
-            .collect();
-        if pauses.is_empty() {
-            return now.after(work);
-        }
-        pauses.sort_unstable();
-        for (start, end) in pauses {
+        // Pauses are few and sorted by start once, in `Sim::new`.
+        for &(start, end) in &self.services[s].pauses {
             if end <= t {
                 continue;
             }
@@ -367,15 +355,9 @@ impl<O: Observer> Sim<'_, O> {
     /// The request has ended (its counts and server are settled): tell the observer, free
     /// the slot, and wake whoever waits for it.
     pub(super) fn end(&mut self, now: SimTime, req: u32, outcome: Outcome) {
+        // `outcome` is final: `answer` has already turned an abandoned answer into a
+        // timeout, and a shed or crashed request never answered.
         let r = self.reqs[req as usize];
-        let raw = outcome;
-        // Nobody waits for an abandoned request: what it ended as is a timeout, unless it
-        // never answered at all (shed or crashed), which is what the counts say too.
-        let outcome = if r.abandoned && !matches!(outcome, Outcome::Shed | Outcome::Crashed) {
-            Outcome::Timeout
-        } else {
-            outcome
-        };
         self.obs.outcome(now, ServiceId(r.service), r.uid, outcome);
         if r.child != NONE {
             // Killed while waiting for a call: its callee works on for nobody.
@@ -386,13 +368,13 @@ impl<O: Observer> Sim<'_, O> {
         }
         self.release(req);
         if r.order != crate::metrics::ledger::NO_ORDER {
-            let cause = self.msg.request_cause(r.service, raw, r.lost_publish);
+            let cause = self.msg.request_cause(r.service, outcome, r.lost_publish);
             self.ledger.drop_carrier(r.order, cause);
         }
         match r.waiter {
             Waiter::Nobody => {}
-            Waiter::Worker(w) => self.job_done(now, w, raw),
-            Waiter::Consumer(c) => self.delivery_done(now, c, raw),
+            Waiter::Worker(w) => self.job_done(now, w, outcome),
+            Waiter::Consumer(c) => self.delivery_done(now, c, outcome),
             Waiter::Caller(caller) => {
                 self.attempt_done(now, caller, outcome.seen_by_caller(), true)
             }

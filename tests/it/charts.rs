@@ -6,13 +6,10 @@
 //! series in SVG and PNG, be the same bytes for the same input, and the report page must
 //! stand alone (no network) and carry the tables and the command that reproduces the run.
 
+use super::common::platsim;
 use platsim::chart::{self, figures, RunData};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn platsim() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_platsim"))
-}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

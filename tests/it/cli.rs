@@ -7,13 +7,10 @@
 //! silently ignored, and no input, however broken, may crash platsim (a panic is exit
 //! code 101, or 1 through platsim's own panic handler; bad input must be exit code 2).
 
+use super::common::{assert_code, platsim, text};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn platsim() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_platsim"))
-}
 
 /// Runs platsim with `args` in `dir` (so default output folders land there).
 fn run_in(dir: &Path, args: &[&str]) -> Output {
@@ -22,23 +19,6 @@ fn run_in(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .output()
         .expect("platsim starts")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Asserts the exit code; prints both streams when it differs.
-#[track_caller]
-fn assert_code(out: &Output, want: i32, what: &str) {
-    assert_eq!(
-        out.status.code(),
-        Some(want),
-        "{what}: exit code {:?}, expected {want}\n--- stdout:\n{}\n--- stderr:\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
 }
 
 #[track_caller]

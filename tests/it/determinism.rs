@@ -8,10 +8,10 @@
 //! the printed `reproduce:` command, and what lets a user compare two variants of a
 //! platform without the noise of reshuffled random draws.
 
+use super::common::platsim;
 use platsim::report::{summary_json, timeseries_csv};
 use platsim::scenario::Override;
 use platsim::{simulate, Limits, Summary};
-use std::process::Command;
 
 /// A small but busy platform: replicas, every balancer, hard and soft calls with
 /// timeouts, errors, a bounded queue, open (with a schedule) and closed workloads.
@@ -231,10 +231,6 @@ fn an_unrelated_service_changes_nothing_else() {
         with_busy.events > base.events,
         "the extra workload added no events"
     );
-}
-
-fn platsim() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_platsim"))
 }
 
 #[test]

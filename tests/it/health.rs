@@ -16,8 +16,7 @@
 
 use platsim::metrics::health::{HealthReport, HealthStatus, ServiceHealth, Severity};
 use platsim::report::summary_json;
-use platsim::scenario::Override;
-use platsim::{simulate, Limits, Summary};
+use platsim::Summary;
 use serde_json::Value;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -31,12 +30,7 @@ fn scenario_path() -> String {
 
 #[track_caller]
 fn run(text: &str, sets: &[&str]) -> Summary {
-    let sets: Vec<Override> = sets
-        .iter()
-        .map(|s| s.parse().unwrap_or_else(|e| panic!("override {s:?}: {e}")))
-        .collect();
-    simulate(text, "health", &sets, Limits::default())
-        .unwrap_or_else(|e| panic!("{e}\nsets: {sets:?}\n{text}"))
+    super::common::run_scenario(text, sets)
 }
 
 /// The one-crash scenario, run once for every test that reads it.

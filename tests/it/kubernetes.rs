@@ -47,7 +47,7 @@ const STEP: &str = r#"Scenario(
 
 #[track_caller]
 fn run(text: &str) -> Summary {
-    simulate(text, "kubernetes", &[], Limits::default()).unwrap_or_else(|e| panic!("{e}"))
+    super::common::run_scenario(text, &[])
 }
 
 #[track_caller]

@@ -4,8 +4,8 @@
 //! costs a hand-worked back-off.
 
 use platsim::model::graph::DependencyGraph;
-use platsim::scenario::{self, Override};
-use platsim::{simulate, Limits, Summary};
+use platsim::scenario;
+use platsim::Summary;
 use std::collections::BTreeMap;
 use std::process::Command;
 
@@ -110,8 +110,7 @@ fn layer(i: usize, hard: &[Vec<usize>], memo: &mut BTreeMap<usize, u32>) -> u32 
 }
 
 fn run(text: &str, sets: &[&str]) -> Summary {
-    let sets: Vec<Override> = sets.iter().map(|s| s.parse().unwrap()).collect();
-    simulate(text, "test", &sets, Limits::default()).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    super::common::run_scenario(text, sets)
 }
 
 #[test]

@@ -20,6 +20,7 @@
 
 mod charts;
 mod cli;
+mod common;
 mod determinism;
 mod health;
 mod kubernetes;

@@ -17,7 +17,6 @@ use platsim::metrics::{Outcome, ServiceSummary};
 use platsim::model::ServiceId;
 use platsim::report::summary_json;
 use platsim::run::{run_observed, Observer};
-use platsim::scenario::Override;
 use platsim::{model, scenario, simulate, Limits, Summary};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -25,16 +24,11 @@ use std::fmt::Write as _;
 
 // ---- helpers -----------------------------------------------------------------------------
 
-fn overrides(sets: &[&str]) -> Vec<Override> {
-    sets.iter()
-        .map(|s| s.parse().unwrap_or_else(|e| panic!("override {s:?}: {e}")))
-        .collect()
-}
+use super::common::overrides;
 
 #[track_caller]
 fn run(text: &str, sets: &[&str]) -> Summary {
-    simulate(text, "resilience", &overrides(sets), Limits::default())
-        .unwrap_or_else(|e| panic!("{e}\nsets: {sets:?}\n{text}"))
+    super::common::run_scenario(text, sets)
 }
 
 fn scenario_file(name: &str) -> String {

@@ -8,6 +8,7 @@
 //! not depend on how (threads, machines, interruptions) it was run. One baseline sweep is
 //! shared by the tests that compare against it (runs are shortened to 60 s of virtual time).
 
+use super::common::{assert_code, platsim, text};
 use platsim::sweep::flatten::flatten;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -15,28 +16,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-fn platsim() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_platsim"))
-}
-
 fn run(args: &[&str]) -> Output {
     platsim().args(args).output().expect("platsim starts")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-#[track_caller]
-fn assert_code(out: &Output, want: i32, what: &str) {
-    assert_eq!(
-        out.status.code(),
-        Some(want),
-        "{what}: exit code {:?}, expected {want}\n--- stdout:\n{}\n--- stderr:\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
 }
 
 #[track_caller]

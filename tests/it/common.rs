@@ -1,0 +1,41 @@
+//! Helpers every test module needs: the binary, its output, and a scenario run in-process.
+
+use platsim::scenario::Override;
+use platsim::{simulate, Limits, Summary};
+use std::process::{Command, Output};
+
+/// The `platsim` binary under test.
+pub fn platsim() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_platsim"))
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Asserts the exit code; prints both streams when it differs.
+#[track_caller]
+pub fn assert_code(out: &Output, want: i32, what: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(want),
+        "{what}: exit code {:?}, expected {want}\n--- stdout:\n{}\n--- stderr:\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// `PATH=VALUE` strings as overrides; a malformed one fails the test with its text.
+pub fn overrides(sets: &[&str]) -> Vec<Override> {
+    sets.iter()
+        .map(|s| s.parse().unwrap_or_else(|e| panic!("override {s:?}: {e}")))
+        .collect()
+}
+
+/// Runs scenario `text` with `sets` applied, as `platsim run` would; fails the test on error.
+#[track_caller]
+pub fn run_scenario(text: &str, sets: &[&str]) -> Summary {
+    simulate(text, "test", &overrides(sets), Limits::default())
+        .unwrap_or_else(|e| panic!("{e}\nsets: {sets:?}\n{text}"))
+}
