@@ -632,6 +632,8 @@ impl<'a, O: Observer> Sim<'a, O> {
         }
     }
 
+    // Never inlined, so that callgrind can count the loop alone (benches/callgrind.sh).
+    #[inline(never)]
     fn run_loop(&mut self) -> Result<(), RunError> {
         let horizon = self.p.end();
         let (mut instant, mut at_instant) = (SimTime::ZERO, 0u64);
