@@ -227,6 +227,8 @@ enum Waiter {
     Caller(u32),
     /// The client in this slot.
     Client(u32),
+    /// A client of this plain open workload, which keeps no slot (see `WorkloadState::plain`).
+    Open(u32),
     /// The job-queue worker with this index.
     Worker(u32),
     /// The consumer of this (group, partition) index.
@@ -372,6 +374,10 @@ struct Client {
 struct WorkloadState {
     cursor: ArrivalCursor,
     rng: Stream,
+    /// Open, without client timeout, retries or breaker, placing no orders, and no service
+    /// counts side effects per idempotency key: its client is the root request itself, so
+    /// it needs no client slot (`Waiter::Open`), which spares the hot path of plain loads.
+    plain: bool,
 }
 
 struct SpikeState {
@@ -521,6 +527,12 @@ impl<'a, O: Observer> Sim<'a, O> {
             .map(|w| WorkloadState {
                 cursor: ArrivalCursor::default(),
                 rng: stream(p.seed, &format!("workload/{}", w.name)),
+                plain: matches!(w.kind, WorkloadKind::Open(_))
+                    && w.timeout.is_none()
+                    && w.retry.is_none()
+                    && w.breaker.is_none()
+                    && p.orders.as_ref().is_none_or(|o| o.entry != w.target)
+                    && tracked == 0,
             })
             .collect();
         let spikes = p
