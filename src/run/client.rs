@@ -53,7 +53,10 @@ impl<O: Observer> Sim<'_, O> {
                 order: crate::metrics::ledger::NO_ORDER,
                 replica: NONE,
             };
-            if self.arrive(now, p.workloads[w as usize].target.0, origin).is_none() {
+            if self
+                .arrive(now, p.workloads[w as usize].target.0, origin)
+                .is_none()
+            {
                 self.rec
                     .client_done(w as usize, Outcome::Rejected, SimTime::ZERO, counted);
             }

@@ -648,15 +648,21 @@ impl<'a, O: Observer> Sim<'a, O> {
     #[inline(never)]
     fn run_loop(&mut self) -> Result<(), RunError> {
         let horizon = self.p.end();
+        // Locals, so they stay in registers: no handler changes them.
+        let (max_events, max_in_flight) = (self.limits.max_events, self.limits.max_in_flight);
+        let mut events = self.events;
         let (mut instant, mut at_instant) = (SimTime::ZERO, 0u64);
-        while let Some((now, event)) = self.queue.pop() {
+        let result = loop {
+            let Some((now, event)) = self.queue.pop() else {
+                break Ok(());
+            };
             if now >= horizon {
-                break;
+                break Ok(());
             }
             if now == instant {
                 at_instant += 1;
                 if at_instant > MAX_EVENTS_AT_ONE_INSTANT {
-                    return Err(RunError::NoProgress {
+                    break Err(RunError::NoProgress {
                         at: now,
                         events: at_instant,
                     });
@@ -664,23 +670,24 @@ impl<'a, O: Observer> Sim<'a, O> {
             } else {
                 (instant, at_instant) = (now, 1);
             }
-            self.events += 1;
-            if self.events > self.limits.max_events {
-                return Err(RunError::TooManyEvents {
-                    limit: self.limits.max_events,
+            events += 1;
+            if events > max_events {
+                break Err(RunError::TooManyEvents {
+                    limit: max_events,
                     at: now,
                 });
             }
             self.obs.event(now);
             self.handle(now, event);
-            if self.live > self.limits.max_in_flight {
-                return Err(RunError::TooManyInFlight {
-                    limit: self.limits.max_in_flight,
+            if self.live > max_in_flight {
+                break Err(RunError::TooManyInFlight {
+                    limit: max_in_flight,
                     at: now,
                 });
             }
-        }
-        Ok(())
+        };
+        self.events = events;
+        result
     }
 
     #[inline]

@@ -384,10 +384,12 @@ impl<O: Observer> Sim<'_, O> {
                 self.client_attempt_done(now, client, outcome.seen_by_caller())
             }
             // As `client_finish` would: the client sent the root request when it arrived.
-            Waiter::Open(w) => {
-                self.rec
-                    .client_done(w as usize, outcome.seen_by_caller(), now.since(arrived), counted)
-            }
+            Waiter::Open(w) => self.rec.client_done(
+                w as usize,
+                outcome.seen_by_caller(),
+                now.since(arrived),
+                counted,
+            ),
         }
     }
 
