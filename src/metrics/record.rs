@@ -350,7 +350,7 @@ impl Recorder {
     }
 
     /// A request left service `s` with `outcome` after `sojourn`.
-    #[inline]
+    #[inline(always)]
     pub fn answered(
         &mut self,
         s: usize,
@@ -383,7 +383,7 @@ impl Recorder {
     }
 
     /// A client of workload `w` got its answer (or gave up) after `latency`.
-    #[inline]
+    #[inline(always)]
     pub fn client_done(&mut self, w: usize, outcome: Outcome, latency: SimTime, counted: bool) {
         let wl = &mut self.workloads[w];
         let seen = outcome.seen_by_caller();

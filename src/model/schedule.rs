@@ -98,7 +98,7 @@ impl ArrivalCursor {
     }
 
     /// The first arrival strictly after `now`, or `None` if the rate stays zero forever.
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self, s: &RateSchedule, now: SimTime, rng: &mut Stream) -> Option<SimTime> {
         // A constant rate (every arrival of a plain open workload) in a few instructions;
         // the same draws as `next_from`, which handles everything else.
