@@ -182,7 +182,7 @@ impl<O: Observer> Sim<'_, O> {
     }
 
     /// The request has a server: draw its service time, as faults stretch it.
-    #[inline]
+    #[inline(always)]
     pub(super) fn begin_service(&mut self, now: SimTime, req: u32) {
         let r = &mut self.reqs[req as usize];
         r.in_service = true;
