@@ -173,7 +173,8 @@ impl TopicLog {
         let pos = self.cursor(g, p).position.max(base);
         // Offsets lost in a restart or deleted by retention are skipped.
         self.cursor_mut(g, p).position = pos;
-        if pos >= end || self.logs[p as usize].entry(pos).expect("in the log").at >= replicated_before
+        if pos >= end
+            || self.logs[p as usize].entry(pos).expect("in the log").at >= replicated_before
         {
             return None;
         }
@@ -293,7 +294,10 @@ impl TopicLog {
             }
             for g in 0..self.groups {
                 let c = &mut self.cursors[g * n + p];
-                debug_assert!(c.position <= new_end, "unreplicated messages are not delivered");
+                debug_assert!(
+                    c.position <= new_end,
+                    "unreplicated messages are not delivered"
+                );
                 c.position = c.position.min(new_end);
                 c.delivered = c.delivered.min(new_end);
                 c.processed = c.processed.min(new_end);
@@ -418,13 +422,27 @@ mod tests {
         assert_eq!((r.messages, r.undelivered), (4, 5));
         assert_eq!(
             seen,
-            vec![(0, 2, true), (0, 3, false), (1, 0, false), (1, 1, false), (1, 2, false), (1, 3, false)]
+            vec![
+                (0, 2, true),
+                (0, 3, false),
+                (1, 0, false),
+                (1, 1, false),
+                (1, 2, false),
+                (1, 3, false)
+            ]
         );
         assert_eq!(t.held(), 2);
         assert_eq!(t.oldest(), Some(SimTime::from_secs(4)));
-        assert_eq!(t.deliver(1, 0, SimTime::MAX).unwrap().0, 4, "earliest remaining");
+        assert_eq!(
+            t.deliver(1, 0, SimTime::MAX).unwrap().0,
+            4,
+            "earliest remaining"
+        );
         assert_eq!(t.lag(1), 2);
-        assert_eq!(t.expire(SimTime::from_secs(4), |_, _, _| {}), Removed::default());
+        assert_eq!(
+            t.expire(SimTime::from_secs(4), |_, _, _| {}),
+            Removed::default()
+        );
     }
 
     #[test]
@@ -440,7 +458,11 @@ mod tests {
         let r = t.truncate(SimTime::from_secs(2), |_, m, _| seen.push(m.id));
         assert_eq!((r.messages, r.unacked), (2, 1));
         assert_eq!(seen, vec![1, 2]);
-        assert_eq!(t.append(0, msg(3), SimTime::from_secs(5), true), 1, "offsets reused");
+        assert_eq!(
+            t.append(0, msg(3), SimTime::from_secs(5), true),
+            1,
+            "offsets reused"
+        );
         assert_eq!(t.deliver(0, 0, SimTime::MAX).unwrap().1.id, 3);
     }
 }

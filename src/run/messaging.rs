@@ -809,10 +809,8 @@ impl<O: Observer> Sim<'_, O> {
         if self.publish(now, row.service, row.publish, row.msg) {
             if pb.acks == Acks::All && lag > SimTime::ZERO {
                 self.msg.outbox[i as usize].sent = Some(now);
-                self.queue.push(
-                    now.after(lag),
-                    Event::Broker(BrokerEvent::Relay { row: i }),
-                );
+                self.queue
+                    .push(now.after(lag), Event::Broker(BrokerEvent::Relay { row: i }));
                 return;
             }
             self.ledger.drop_carrier(row.msg.order, self.msg.relayed);

@@ -213,7 +213,10 @@ fn idempotent_consumers_and_an_outbox_lose_none_and_duplicate_none() {
         );
         if std::ptr::eq(text, &lagging) {
             let truncated: u64 = s.topics.values().map(|t| t.failover_unacked).sum();
-            assert!(truncated > 0, "seed {seed}: the failover truncated unreplicated rows");
+            assert!(
+                truncated > 0,
+                "seed {seed}: the failover truncated unreplicated rows"
+            );
         }
     }
     // The same chaos without the outbox: the crash before publish loses orders, and the
@@ -632,7 +635,10 @@ fn a_lagging_consumer_loses_exactly_the_messages_that_expired() {
 
 #[test]
 fn retention_is_validated() {
-    let text = retention("0s").replace(r#"Broker(name: "kafka""#, r#"Broker(name: "kafka", replication_lag: "soon""#);
+    let text = retention("0s").replace(
+        r#"Broker(name: "kafka""#,
+        r#"Broker(name: "kafka", replication_lag: "soon""#,
+    );
     let err = simulate(&text, "t", &[], Limits::default())
         .expect_err("invalid")
         .to_string();
@@ -674,9 +680,8 @@ fn a_failover_loses_exactly_the_acknowledged_unreplicated_messages_under_acks_le
     assert_eq!(o.lost, 4, "{o:?}");
     assert_eq!(s.topics["orders"].failover_lost, 4);
     assert_eq!(
-        o.lost_causes.get(
-            "topic orders: acknowledged by the leader, lost in a failover before replication"
-        ),
+        o.lost_causes
+            .get("topic orders: acknowledged by the leader, lost in a failover before replication"),
         Some(&4)
     );
     // Poisson arrivals over many seeds: lost = the api's successes in the last 50 ms
@@ -689,7 +694,12 @@ fn a_failover_loses_exactly_the_acknowledged_unreplicated_messages_under_acks_le
         let spec = scenario::parse(&text, "t").unwrap();
         let mut p = model::validate(&spec, "t").unwrap();
         p.seed = seed;
-        let mut w = Window { api, from, to, ok: 0 };
+        let mut w = Window {
+            api,
+            from,
+            to,
+            ok: 0,
+        };
         let s = run_observed(&p, Limits::default(), &mut w).expect("runs");
         let o = orders(&s);
         balanced(o);
@@ -705,7 +715,11 @@ fn a_failover_loses_exactly_the_acknowledged_unreplicated_messages_under_acks_le
         assert_eq!(o.lost, 0, "seed {seed}: {o:?}");
         assert_eq!(o.completed, o.accepted, "seed {seed}");
         let t = &s.topics["orders"];
-        assert_eq!((t.failover_lost, t.failover_unacked > 0), (0, true), "seed {seed}");
+        assert_eq!(
+            (t.failover_lost, t.failover_unacked > 0),
+            (0, true),
+            "seed {seed}"
+        );
         // acks=None: loses the same in-flight messages as Leader, and whatever is
         // published while the broker is down.
         let s = sim(&text.replace("acks: Leader", "acks: None"), seed);
@@ -721,11 +735,20 @@ fn a_failover_loses_exactly_the_acknowledged_unreplicated_messages_under_acks_le
 #[test]
 fn acks_all_adds_the_replication_lag_to_the_produce() {
     let every_10ms = r#"Closed(target: "api", users: 1, think_time: Constant("9ms"))"#;
-    let no_fault = |t: String| t.replace(r#"BrokerRestart(broker: "kafka", at: "20s", duration: "3s")"#, "");
+    let no_fault = |t: String| {
+        t.replace(
+            r#"BrokerRestart(broker: "kafka", at: "20s", duration: "3s")"#,
+            "",
+        )
+    };
     let leader = sim(&no_fault(replicated("Leader", every_10ms)), 1);
     let all = sim(&no_fault(replicated("All", every_10ms)), 1);
     let sojourn = |s: &Summary| s.services["api"].sojourn_ms.mean;
-    assert!((sojourn(&leader) - 1.0).abs() < 1e-6, "{}", sojourn(&leader));
+    assert!(
+        (sojourn(&leader) - 1.0).abs() < 1e-6,
+        "{}",
+        sojourn(&leader)
+    );
     assert!((sojourn(&all) - 51.0).abs() < 1e-6, "{}", sojourn(&all));
     for s in [&leader, &all] {
         let o = orders(s);
@@ -766,9 +789,17 @@ fn the_time_series_has_orders_processing_failures_and_dlq_per_window() {
         "queue.jobs.failed_rps",
         "queue.jobs.dlq",
     ];
-    let at = |n: &str| ts.columns.iter().position(|c| c == n).unwrap_or_else(|| panic!("{n}"));
+    let at = |n: &str| {
+        ts.columns
+            .iter()
+            .position(|c| c == n)
+            .unwrap_or_else(|| panic!("{n}"))
+    };
     let pos: Vec<usize> = names.iter().map(|n| at(n)).collect();
-    assert!(pos.windows(2).all(|w| w[0] < w[1]), "appended in this order: {pos:?}");
+    assert!(
+        pos.windows(2).all(|w| w[0] < w[1]),
+        "appended in this order: {pos:?}"
+    );
     assert_eq!(pos[7], ts.columns.len() - 1);
     // Windows of 1 s: per-second rates sum to counts.
     let sum = |n: &str| ts.column(n).unwrap().iter().sum::<f64>().round() as u64;
@@ -779,14 +810,33 @@ fn the_time_series_has_orders_processing_failures_and_dlq_per_window() {
     assert!(sum("queue.jobs.failed_rps") > q.lost, "{q:?}");
     let dlq = ts.column("queue.jobs.dlq").unwrap();
     assert_eq!(*dlq.last().unwrap() as u64, q.dlq);
-    assert!(dlq.windows(2).all(|w| w[0] <= w[1]), "a level that only grows");
+    assert!(
+        dlq.windows(2).all(|w| w[0] <= w[1]),
+        "a level that only grows"
+    );
     let p50 = ts.column("queue.jobs.processing_p50_ms").unwrap();
     let busy: Vec<f64> = p50.into_iter().filter(|&v| v > 0.0).collect();
     let median = busy[busy.len() / 2];
-    assert!((30.0..70.0).contains(&median), "exponential, mean 60 ms: median ~42 ms, {median}");
+    assert!(
+        (30.0..70.0).contains(&median),
+        "exponential, mean 60 ms: median ~42 ms, {median}"
+    );
     // Consumer groups get the same columns.
-    let s = sim(&events("All", false, "AfterProcessing", "None", false, ""), 1);
-    for c in ["processing_p50_ms", "processing_p99_ms", "failed_rps", "dlq"] {
-        assert!(s.timeseries.column(&format!("topic.orders.payment.{c}")).is_some(), "{c}");
+    let s = sim(
+        &events("All", false, "AfterProcessing", "None", false, ""),
+        1,
+    );
+    for c in [
+        "processing_p50_ms",
+        "processing_p99_ms",
+        "failed_rps",
+        "dlq",
+    ] {
+        assert!(
+            s.timeseries
+                .column(&format!("topic.orders.payment.{c}"))
+                .is_some(),
+            "{c}"
+        );
     }
 }
