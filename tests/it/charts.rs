@@ -253,7 +253,7 @@ fn charts_for_the_default_scenario_and_every_folder() {
         ),
         (
             "scenarios/events/retention-and-acks.ron",
-            &["--set", "duration=3m", "--set", "drain=10s"],
+            &["--set", "duration=380s", "--set", "drain=10s"],
             &["messaging"],
         ),
     ];
