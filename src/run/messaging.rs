@@ -12,6 +12,13 @@
 //!   publish: with acks the request fails (the client knows); without acks the message
 //!   is silently lost. With an outbox, the message is a row written with the success,
 //!   and a relay publishes it later, retrying until the broker takes it.
+//! - Replication: consumers read a message once the followers have it, `replication_lag`
+//!   after its append; an acks=All producer waits that long for its answer. A durable
+//!   broker's restart is a leader failover that truncates what was not replicated:
+//!   lost if acknowledged (acks=Leader) or not awaited (None), an error for the waiting
+//!   producer under acks=All.
+//! - Retention: one timer per topic, due when its oldest message reaches the topic's
+//!   retention, deletes what is that old from the head of each partition.
 //! - A service that `consume`s is a consumer group with one consumer per partition,
 //!   partition `p` hosted by its `p mod up`-th replica that is up. Each consumer
 //!   processes its partition's messages one at a time, as requests at its replica.
