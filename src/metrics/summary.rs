@@ -340,6 +340,14 @@ pub struct TopicSummary {
     pub publish_failed: u64,
     /// Messages held in memory that a broker restart lost.
     pub restart_lost: u64,
+    /// Messages deleted by retention (`retention`) before every group committed them.
+    pub retention_deleted: u64,
+    /// Messages acknowledged by the leader (acks=Leader) or not awaited (acks=None) and
+    /// lost in a failover before they were replicated.
+    pub failover_lost: u64,
+    /// Messages lost in a failover before they were replicated whose producer waited
+    /// for all replicas (acks=All): it got an error, not an ack.
+    pub failover_unacked: u64,
     /// Messages still in the log, not committed by every group, at the end.
     pub held_end: u64,
     /// Consumer groups by consuming service.
@@ -360,6 +368,8 @@ pub struct GroupSummary {
     pub dropped: u64,
     /// Times the group stopped to move partitions (a consumer died, left or joined).
     pub rebalances: u64,
+    /// Messages deleted by retention before this group read them: it skipped them.
+    pub retention_skipped: u64,
     /// Largest and final lag (messages appended and not yet committed).
     pub lag_max: u64,
     pub lag_end: u64,

@@ -72,6 +72,8 @@ pub use crate::scenario::DurabilitySpec as Durability;
 pub struct Broker {
     pub name: String,
     pub durability: Durability,
+    /// Leader to followers (see `scenario::BrokerSpec::replication_lag`).
+    pub replication_lag: SimTime,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +82,8 @@ pub struct Topic {
     /// Index into `Platform::brokers`.
     pub broker: u32,
     pub partitions: u32,
+    /// Messages older than this are deleted (Kafka `retention.ms`).
+    pub retention: SimTime,
 }
 
 /// A service's producer for one topic.

@@ -1078,9 +1078,11 @@ impl Check {
                     format!("\"{}\" is also a service; partitions name either", b.name),
                 );
             }
+            let lag = self.duration(&format!("{p}.replication_lag"), &b.replication_lag);
             brokers.push(Broker {
                 name: b.name.clone(),
                 durability: b.durability,
+                replication_lag: lag.unwrap_or(SimTime::ZERO),
             });
             for (j, t) in b.topics.iter().enumerate() {
                 let tp = format!("{p}.topics[{j}]");
@@ -1089,10 +1091,12 @@ impl Check {
                 if t.partitions > 10_000 {
                     self.fail(format!("{tp}.partitions"), "at most 10000");
                 }
+                let retention = self.positive_duration(&format!("{tp}.retention"), &t.retention);
                 topics.push(Topic {
                     name: t.name.clone(),
                     broker: i as u32,
                     partitions: t.partitions.clamp(1, 10_000),
+                    retention: retention.unwrap_or(SimTime::MAX),
                 });
             }
         }

@@ -309,10 +309,19 @@ impl<O: Observer> Sim<'_, O> {
         // A success writes its state, pushes its jobs and publishes its messages; a
         // publish the broker refuses fails the request.
         let outcome = if outcome == Outcome::Ok {
-            self.succeeded(now, req)
+            match self.succeeded(now, req) {
+                Some(o) => o,
+                // Waiting for the replicas' ack, still holding its server.
+                None => return,
+            }
         } else {
             outcome
         };
+        self.settle_answer(now, req, outcome);
+    }
+
+    /// The second half of [`Sim::answer`], once the outcome is known.
+    pub(super) fn settle_answer(&mut self, now: SimTime, req: u32, outcome: Outcome) {
         let r = self.reqs[req as usize];
         let s = r.service as usize;
         // The work succeeded (and changed the world) even if nobody waits for the answer.

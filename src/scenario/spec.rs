@@ -111,6 +111,12 @@ pub struct BrokerSpec {
     pub name: String,
     #[serde(default)]
     pub durability: DurabilitySpec,
+    /// How long a message takes to reach the followers after the leader appended it:
+    /// consumers see it only then (the high watermark), acks=All producers wait for it,
+    /// and a restart (leader failover) loses what was not replicated yet. Default "0s":
+    /// followers keep up instantly.
+    #[serde(default = "zero_duration")]
+    pub replication_lag: String,
     pub topics: Vec<TopicSpec>,
 }
 
@@ -129,6 +135,14 @@ pub struct TopicSpec {
     pub name: String,
     #[serde(default = "one_u32")]
     pub partitions: u32,
+    /// Kafka `retention.ms`: messages older than this are deleted, consumed or not
+    /// (default 7 days, Kafka's `log.retention.hours = 168`).
+    #[serde(default = "seven_days")]
+    pub retention: String,
+}
+
+fn seven_days() -> String {
+    "7d".to_string()
 }
 
 /// `Publish(topic: "orders", acks: All, idempotent: false, outbox: false)`: after a
@@ -154,8 +168,11 @@ fn hundred_ms() -> String {
     "100ms".to_string()
 }
 
-/// Producer acknowledgements: `None` (fire and forget: a publish to a broker that is down
-/// is silently lost), `Leader`, `All` (a failed publish fails the request).
+/// Producer acknowledgements (semantics.md §5.1): `None` (fire and forget: a publish to a
+/// broker that is down is silently lost, and so is one not yet replicated when the leader
+/// fails), `Leader` (acknowledged once the leader has it: a failover before replication
+/// loses it), `All` (acknowledged once every in-sync replica has it, `replication_lag`
+/// later; a failed publish fails the request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum AcksSpec {
     None,
