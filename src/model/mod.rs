@@ -179,6 +179,8 @@ pub struct Service {
     pub consume: Option<Consume>,
     /// Pods scaled by a Horizontal Pod Autoscaler (`replicas` is the initial count).
     pub autoscale: Option<Autoscale>,
+    /// A database's write path.
+    pub writes: Option<Writes>,
 }
 
 /// A validated Horizontal Pod Autoscaler.
@@ -367,6 +369,45 @@ pub struct Call {
     pub bulkhead: Option<Bulkhead>,
     /// Share of requests that make the call.
     pub probability: f64,
+    /// The caller's connection pool (per caller replica), cache-aside and fallback.
+    pub pool: Option<Pool>,
+    pub cache: Option<CacheAside>,
+    pub fallback: Option<Fallback>,
+}
+
+/// A connection pool per caller replica (see `scenario::PoolSpec`).
+#[derive(Debug, Clone, Copy)]
+pub struct Pool {
+    pub max_size: u32,
+    pub connection_timeout: SimTime,
+}
+
+/// Cache-aside in front of a call (see `scenario::CacheSpec`).
+#[derive(Debug, Clone, Copy)]
+pub struct CacheAside {
+    pub service: ServiceId,
+    pub keys: u32,
+    pub zipf: f64,
+    pub ttl: Option<SimTime>,
+    pub coalesce: bool,
+    pub timeout: Option<SimTime>,
+}
+
+/// What a call that failed in the end falls back to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// A default answer: the request carries on degraded.
+    Default,
+    /// One attempt at another service.
+    Service(ServiceId),
+}
+
+/// A database's write path (see `scenario::WritesSpec`).
+#[derive(Debug, Clone)]
+pub struct Writes {
+    pub share: f64,
+    pub service_time: Dist,
+    pub error_rate: f64,
 }
 
 #[derive(Debug, Clone)]

@@ -13,6 +13,8 @@
 //!   traces.
 //! - `kubernetes`: pods and the Horizontal Pod Autoscaler (scaling up late, the
 //!   scale-down stabilization, graceful scale-down, pod-hours).
+//! - `datastore`: connection pools, cache-aside, fallbacks and write paths worked out by
+//!   hand.
 //! - `health`: SLOs, burn-rate alerts, reliability, cost and governance from real runs,
 //!   and `platsim report`.
 //!
@@ -21,6 +23,7 @@
 mod charts;
 mod cli;
 mod common;
+mod datastore;
 mod determinism;
 mod health;
 mod kubernetes;
