@@ -405,6 +405,8 @@ pub enum Fallback {
 /// A database's write path (see `scenario::WritesSpec`).
 #[derive(Debug, Clone)]
 pub struct Writes {
+    /// Callers whose requests are all writes.
+    pub from: Vec<ServiceId>,
     pub share: f64,
     pub service_time: Dist,
     pub error_rate: f64,

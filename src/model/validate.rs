@@ -371,7 +371,7 @@ impl Check {
         let writes = s
             .writes
             .as_ref()
-            .map(|w| self.writes(&format!("{p}.writes"), w));
+            .map(|w| self.writes(&format!("{p}.writes"), w, names));
         let valid = s.replicas >= 1
             && s.replicas <= MAX_REPLICAS
             && s.concurrency >= 1

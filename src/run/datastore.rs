@@ -30,7 +30,7 @@ use crate::metrics::summary::{
     CacheSummary, CallSummary, FallbackSummary, PoolSummary, Summary, WritesSummary,
 };
 use crate::metrics::Outcome;
-use crate::model::{CacheAside, Dependency, Fallback, FaultKind, Platform, Writes};
+use crate::model::{CacheAside, Dependency, Fallback, FaultKind, Platform, ServiceId, Writes};
 use rand::Rng;
 use std::collections::VecDeque;
 
@@ -232,9 +232,16 @@ impl DataStores {
 
     /// At a database with a write path, a request begins service: is it a write, and if
     /// so, its service time.
-    pub fn begin(&mut self, s: usize, req: u32, writes: &Writes) -> Option<SimTime> {
+    pub fn begin(
+        &mut self,
+        s: usize,
+        req: u32,
+        caller: Option<ServiceId>,
+        writes: &Writes,
+    ) -> Option<SimTime> {
         let w = self.writes[s].as_mut().expect("a write path has its state");
-        let write = w.rng.random::<f64>() < writes.share;
+        let write = caller.is_some_and(|c| writes.from.contains(&c))
+            || (writes.share > 0.0 && w.rng.random::<f64>() < writes.share);
         let time = write.then(|| writes.service_time.sample(&mut w.rng));
         self.aux(req).write = write;
         time

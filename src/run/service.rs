@@ -190,7 +190,13 @@ impl<O: Observer> Sim<'_, O> {
         let s = r.service as usize;
         // A database's write path draws its own service time.
         let write = match &self.p.services[s].writes {
-            Some(w) => self.ds.begin(s, req, w),
+            Some(w) => {
+                let caller = match self.reqs[req as usize].waiter {
+                    Waiter::Caller(c) => Some(ServiceId(self.reqs[c as usize].service)),
+                    _ => None,
+                };
+                self.ds.begin(s, req, caller, w)
+            }
             None => None,
         };
         let state = &mut self.services[s];

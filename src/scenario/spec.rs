@@ -634,12 +634,16 @@ pub enum FallbackSpec {
     Service(String),
 }
 
-/// `Writes(share: 0.2, service_time: LogNormal(median: "8ms", p99: "60ms"), error_rate: 0.001)`:
-/// a database's write path. That share of the requests it serves are writes, with their
-/// own service time and error rate (the service's own are the reads').
+/// `Writes(from: ["orders-api"], service_time: LogNormal(median: "8ms", p99: "60ms"), error_rate: 0.001)`:
+/// a database's write path. Requests from the services in `from` are writes, and of the
+/// others a `share`; writes have their own service time and error rate (the service's
+/// own are the reads').
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename = "Writes", deny_unknown_fields)]
 pub struct WritesSpec {
+    #[serde(default)]
+    pub from: Vec<String>,
+    #[serde(default)]
     pub share: f64,
     pub service_time: DistSpec,
     #[serde(default)]

@@ -288,6 +288,24 @@ fn a_database_write_path_has_its_own_latency_and_errors() {
     assert_eq!(db.errors, w.write_errors, "reads never fail here");
     // Mean sojourn: 0.75 x 2 ms + 0.25 x 10 ms = 4 ms (no queueing at 100 servers).
     near(db.sojourn_ms.mean, 4.0, 0.1, "mean of reads and writes");
+    // Writes by caller: everything the orders service sends is a write, nothing else.
+    let text = r#"Scenario(
+        name: "writers", duration: "5m",
+        services: [
+            Service(name: "shop", concurrency: 100, service_time: Constant("1ms"),
+                    calls: [Call(to: "db")]),
+            Service(name: "orders", concurrency: 100, service_time: Constant("1ms"),
+                    calls: [Call(to: "db")]),
+            Service(name: "db", concurrency: 100, service_time: Constant("2ms"),
+                    writes: Some(Writes(from: ["orders"], service_time: Constant("10ms")))),
+        ],
+        workload: [Open(target: "shop", rate: 100.0), Open(target: "orders", rate: 20.0)],
+    )"#;
+    let s = run(text, &[]);
+    let w = s.services["db"].writes.clone().expect("writes summary");
+    let orders = &s.calls["orders->db"];
+    assert!(orders.calls - w.writes <= 2, "{w:?} {orders:?}");
+    assert_eq!(w.write_errors, 0);
 }
 
 #[test]

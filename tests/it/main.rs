@@ -8,6 +8,8 @@
 //! - `orders`: brokers, job queues and the order ledger: delivery guarantees over 50
 //!   seeds, exact loss counts, and the ledger's equations on random platforms.
 //! - `properties`: invariants of random small platforms (proptest).
+//! - `reference`: the reference platforms (atlas, the SRE job queue, food ordering in
+//!   phases) tell their stories, and every shipped scenario runs, shortened.
 //! - `resilience`: retries, breakers, limits, shedding and faults, end to end and by hand.
 //! - `sweep`: sweeps, failure predicates and repro commands, shards and merge, resume,
 //!   traces.
@@ -30,6 +32,7 @@ mod kubernetes;
 mod layers;
 mod orders;
 mod properties;
+mod reference;
 mod resilience;
 mod sweep;
 mod theory;

@@ -144,11 +144,27 @@ impl Check {
     }
 
     /// A database's write path (at path `p`).
-    pub(super) fn writes(&mut self, p: &str, w: &WritesSpec) -> Option<Writes> {
+    pub(super) fn writes(
+        &mut self,
+        p: &str,
+        w: &WritesSpec,
+        names: &BTreeMap<String, usize>,
+    ) -> Option<Writes> {
+        let from: Vec<Option<usize>> = w
+            .from
+            .iter()
+            .enumerate()
+            .map(|(i, name)| self.lookup(&format!("{p}.from[{i}]"), name, names))
+            .collect();
         self.probability(&format!("{p}.share"), w.share);
         self.probability(&format!("{p}.error_rate"), w.error_rate);
         let service_time = self.dist(&format!("{p}.service_time"), &w.service_time)?;
+        let from = from
+            .into_iter()
+            .map(|f| f.map(|i| ServiceId(i as u32)))
+            .collect::<Option<Vec<_>>>()?;
         ((0.0..=1.0).contains(&w.share) && (0.0..=1.0).contains(&w.error_rate)).then_some(Writes {
+            from,
             share: w.share,
             service_time,
             error_rate: w.error_rate,
