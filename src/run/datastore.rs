@@ -152,7 +152,8 @@ impl CacheState {
 #[derive(Debug, Default)]
 struct PoolSlot {
     active: u32,
-    waiting: VecDeque<(u32, SimTime)>,
+    /// `(request, generation, since)`: a slot freed and reused is not the waiter.
+    waiting: VecDeque<(u32, u32, SimTime)>,
 }
 
 /// Counts of one database's write path.
@@ -619,7 +620,12 @@ impl<O: Observer> Sim<'_, O> {
         wait: SimTime,
     ) -> bool {
         let r = &self.reqs[req as usize];
-        let (replica, counted, token) = (r.replica as usize, r.counted as u64, r.call_token);
+        let (replica, counted, token, gen) = (
+            r.replica as usize,
+            r.counted as u64,
+            r.call_token,
+            r.generation,
+        );
         let slot = &mut self.ds.pools[e][replica];
         if slot.active < max {
             return true;
@@ -630,7 +636,7 @@ impl<O: Observer> Sim<'_, O> {
             stats.timeouts += counted;
             self.attempt_done(now, req, Outcome::Rejected, true);
         } else {
-            slot.waiting.push_back((req, now));
+            slot.waiting.push_back((req, gen, now));
             self.queue
                 .push(now.after(wait), Event::BulkheadTimeout { req, token });
         }
@@ -648,9 +654,14 @@ impl<O: Observer> Sim<'_, O> {
     pub(super) fn pool_release(&mut self, now: SimTime, req: u32, e: usize) {
         let replica = self.reqs[req as usize].replica as usize;
         self.ds.pools[e][replica].active -= 1;
-        while let Some((w, since)) = self.ds.pools[e][replica].waiting.pop_front() {
+        while let Some((w, gen, since)) = self.ds.pools[e][replica].waiting.pop_front() {
             let r = &self.reqs[w as usize];
-            if r.live && self.edge_index(w) == e && !r.sent && r.child == NONE {
+            if r.live
+                && r.generation == gen
+                && self.edge_index(w) == e
+                && !r.sent
+                && r.child == NONE
+            {
                 let waited_ms = now.since(since).as_secs_f64() * 1e3;
                 let stats = &mut self.ds.pool_stats[e];
                 if r.counted && waited_ms > stats.wait_ms_max {
@@ -669,7 +680,9 @@ impl<O: Observer> Sim<'_, O> {
     pub(super) fn pool_timed_out(&mut self, now: SimTime, req: u32, e: usize) {
         let r = &self.reqs[req as usize];
         let (replica, counted) = (r.replica as usize, r.counted as u64);
-        self.ds.pools[e][replica].waiting.retain(|&(w, _)| w != req);
+        self.ds.pools[e][replica]
+            .waiting
+            .retain(|&(w, _, _)| w != req);
         let stats = &mut self.ds.pool_stats[e];
         stats.timeouts += counted;
         self.attempt_done(now, req, Outcome::Rejected, true);
