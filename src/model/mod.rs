@@ -280,6 +280,10 @@ pub enum FaultKind {
         workload: WorkloadId,
         rate: f64,
     },
+    /// The cache service loses every key at the fault's start.
+    Flush {
+        target: ServiceId,
+    },
     /// The listed services lose power (all of them for a whole-platform outage).
     Outage {
         services: Vec<ServiceId>,
@@ -314,6 +318,7 @@ impl FaultKind {
             FaultKind::Errors { .. } => "errors",
             FaultKind::Capacity { .. } => "capacity",
             FaultKind::Spike { .. } => "spike",
+            FaultKind::Flush { .. } => "flush",
             FaultKind::Outage { .. } => "outage",
             FaultKind::KillConsumer { .. } => "kill_consumer",
             FaultKind::DuplicateDelivery { .. } => "duplicate_delivery",
@@ -332,6 +337,7 @@ impl FaultKind {
             | FaultKind::Errors { target, .. }
             | FaultKind::Capacity { target, .. }
             | FaultKind::Spike { target, .. }
+            | FaultKind::Flush { target }
             | FaultKind::KillConsumer { target }
             | FaultKind::CrashBeforePublish { target, .. } => Some(*target),
             FaultKind::Partition {

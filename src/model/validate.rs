@@ -893,6 +893,11 @@ impl Check {
                 at,
                 duration,
                 ..
+            }
+            | FaultSpec::Flush {
+                target,
+                at,
+                duration,
             } => (Some(target), at, duration),
             FaultSpec::Outage { at, duration, .. } => (None, at, duration),
             _ => unreachable!("messaging faults are checked by `messaging_fault`"),
@@ -984,6 +989,23 @@ impl Check {
                     target: t,
                     workload: WorkloadId(w as u32),
                     rate: *rate,
+                }
+            }
+            FaultSpec::Flush { target: name, .. } => {
+                let caches = spec
+                    .services
+                    .iter()
+                    .flat_map(|s| &s.calls)
+                    .any(|c| c.cache.as_ref().is_some_and(|c| &c.service == name));
+                if !caches {
+                    self.fail(
+                        format!("{p}.target"),
+                        format!("no call caches in \"{name}\"; a flush empties a cache named in `cache: Cache(service: ...)`"),
+                    );
+                    return None;
+                }
+                FaultKind::Flush {
+                    target: svc(target),
                 }
             }
             FaultSpec::Outage {

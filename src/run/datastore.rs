@@ -6,7 +6,8 @@
 //! 1. `Lookup`: a key is drawn from the edge's key space (Zipf popularity) and a GET goes
 //!    to the cache service. Whether it is a hit is decided when it is sent: the key was
 //!    written back, within its TTL, after the cache last lost everything (a crash of all
-//!    its replicas or an outage: caches run without persistence come back empty).
+//!    its replicas or an outage: caches run without persistence come back empty; or a
+//!    `Flush`).
 //! 2. A hit answered by the cache ends the call. A miss, or a lookup the cache could not
 //!    answer (down, slow, erring), becomes `Backing`: ordinary attempts at the callee,
 //!    through the edge's breaker, pool and retries. With `coalesce`, a miss of a key whose
@@ -106,6 +107,7 @@ impl CacheState {
                     *target == cache && *replicas >= p.service(cache).replicas
                 }
                 FaultKind::Outage { services } => services.contains(&cache),
+                FaultKind::Flush { target } => *target == cache,
                 _ => false,
             })
             .map(|f| f.start)

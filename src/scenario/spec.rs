@@ -930,6 +930,14 @@ pub enum FaultSpec {
         duration: String,
         factor: f64,
     },
+    /// The cache service `target` loses every key at `at` (FLUSHALL, or an eviction storm)
+    /// without going down: the calls that cache in it miss until their keys are refilled.
+    Flush {
+        target: String,
+        at: String,
+        #[serde(default = "one_ns")]
+        duration: String,
+    },
     /// `rate` extra client requests per second at the workload that targets `target`.
     Spike {
         target: String,

@@ -343,3 +343,64 @@ fn bad_data_store_settings_are_named_with_their_paths() {
         assert!(err.contains(want), "missing {want:?} in:\n{err}");
     }
 }
+
+#[test]
+fn a_flush_empties_the_cache_without_downtime_and_the_hit_ratio_warms_up() {
+    // Zipf(1) over 10,000 keys with a 60 s TTL, flushed at 120 s: the hot keys are back
+    // within a second, the tail over tens of seconds.
+    let text = CACHE
+        .replace("keys: 100, zipf: 0.0", "keys: 10000, zipf: 1.0")
+        .replace("ttl: Some(\"1s\")", "ttl: Some(\"60s\")")
+        .replace("duration: \"2m\"", "duration: \"4m\"");
+    let s = run(&text, &["faults=[Flush(target: \"redis\", at: \"120s\")]"]);
+    let db = |from: f64| mean_in(&s, "db.arrivals_rps", from, from + 5.0);
+    let before = mean_in(&s, "db.arrivals_rps", 100.0, 120.0);
+    assert!(
+        db(120.0) > 3.0 * before,
+        "the flush: {} vs {before}",
+        db(120.0)
+    );
+    assert!(db(140.0) < 1.5 * before, "warm again: {}", db(140.0));
+    // The keys refilled together after the flush expire together a TTL later: a second,
+    // smaller wave at 180 s (and one at 60 s after the cold start).
+    assert!(
+        db(180.0) > 2.0 * db(170.0),
+        "expiry wave: {} vs {}",
+        db(180.0),
+        db(170.0)
+    );
+    // The cache never went down: no lookup failed.
+    let c = s.calls["api->db"].cache.clone().expect("cache summary");
+    assert_eq!(c.lookup_failures, 0);
+    // A flush must name a cache.
+    let err = platsim::simulate(
+        &text,
+        "t",
+        &super::common::overrides(&["faults=[Flush(target: \"db\", at: \"60s\")]"]),
+        platsim::Limits::default(),
+    )
+    .expect_err("db caches nothing")
+    .to_string();
+    assert!(
+        err.contains("faults[0].target: no call caches in \"db\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn single_flight_waiters_do_not_hang_when_their_leader_dies() {
+    // The callers crash while leaders wait on slow queries: their waiters (on the other
+    // replica) fail with them instead of waiting for an answer that never comes.
+    let sets = [
+        "services.db.service_time=Constant(\"100ms\")",
+        "services.api.calls.0.cache.coalesce=true",
+        "faults=[Crash(target: \"api\", at: \"30s\", duration: \"5s\", replicas: 1), Crash(target: \"api\", at: \"60s\", duration: \"5s\", replicas: 2)]",
+    ];
+    let s = run(CACHE, &sets);
+    let api = &s.services["api"];
+    let c = s.calls["api->db"].cache.clone().expect("cache summary");
+    assert!(c.coalesced > 1000, "{c:?}");
+    // In flight at the end: only what arrived in its last ~100 ms.
+    assert!(api.in_flight < 200, "{api:?}");
+    assert!(api.crashed > 0 && api.dependency_failed > 0, "{api:?}");
+}
