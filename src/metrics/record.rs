@@ -605,6 +605,7 @@ impl Recorder {
                     wait_ms: st.wait.summary_ms(),
                     sojourn_ms: st.sojourn.summary_ms(),
                     autoscale: None,
+                    writes: None,
                 },
             );
         }
