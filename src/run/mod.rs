@@ -34,6 +34,7 @@
 
 mod call;
 mod client;
+mod datastore;
 mod fault;
 mod messaging;
 mod pods;
@@ -416,6 +417,8 @@ struct Sim<'a, O: Observer> {
     /// Orders, job queues, brokers (`messaging.rs`).
     ledger: Ledger,
     msg: messaging::Messaging,
+    /// Connection pools, caches, fallbacks and write paths (`datastore.rs`).
+    ds: datastore::DataStores,
 }
 
 impl<'a, O: Observer> Sim<'a, O> {
@@ -570,6 +573,7 @@ impl<'a, O: Observer> Sim<'a, O> {
         );
         let msg = messaging::Messaging::new(p, &mut ledger);
         Sim {
+            ds: datastore::DataStores::new(p),
             ledger,
             msg,
             p,
@@ -786,8 +790,10 @@ impl<'a, O: Observer> Sim<'a, O> {
             s.breaker = edge.breaker.as_ref().map(|b| breaker_summary(b, end));
         }
         let mut names: BTreeMap<String, usize> = BTreeMap::new();
-        for edge in &self.edges {
+        let calls = p.services.iter().flat_map(|s| &s.calls);
+        for (i, (edge, call)) in self.edges.iter().zip(calls).enumerate() {
             let mut stats = edge.stats.clone();
+            self.ds.call_summary(i, call, &mut stats);
             stats.retries = stats.attempts.saturating_sub(stats.calls);
             stats.amplification = ratio(stats.attempts, stats.calls);
             stats.breaker = edge.breaker.as_ref().map(|b| breaker_summary(b, end));
@@ -802,6 +808,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                 sum.autoscale = Some(a.summary());
             }
         }
+        self.ds.service_summaries(p, &mut summary);
         let restarts: Vec<u64> = self.services.iter().map(|s| s.restarts).collect();
         summary.outages = outage_summaries(p, &self.outages, &restarts, &summary);
         let spans: Vec<FaultSpan> = p
