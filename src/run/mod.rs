@@ -694,7 +694,8 @@ impl<'a, O: Observer> Sim<'a, O> {
         result
     }
 
-    #[inline]
+    // Inlined into the run loop, its only caller: a call per event otherwise.
+    #[inline(always)]
     fn handle(&mut self, now: SimTime, event: Event) {
         match event {
             // Arrivals stop at `duration`; the drain lets the work in flight finish.

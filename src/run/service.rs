@@ -348,6 +348,7 @@ impl<O: Observer> Sim<'_, O> {
     }
 
     /// The second half of [`Sim::answer`], once the outcome is known.
+    #[inline(always)]
     pub(super) fn settle_answer(&mut self, now: SimTime, req: u32, outcome: Outcome) {
         // Fields, not a copy of the whole request: this runs once per request.
         let r = &self.reqs[req as usize];
