@@ -338,7 +338,8 @@ struct ServiceState {
 struct Edge {
     breaker: Option<Breaker>,
     bulkhead_active: u32,
-    bulkhead_waiting: VecDeque<u32>,
+    /// `(request, generation, call token)` of each attempt waiting for a permit.
+    bulkhead_waiting: VecDeque<(u32, u32, u32)>,
     /// Attempts in flight, and those of them that are retries (retry budget).
     active: u64,
     active_retries: u64,
