@@ -44,6 +44,36 @@ pub struct Platform {
     pub brokers: Vec<Broker>,
     /// Every broker's topics, in scenario order.
     pub topics: Vec<Topic>,
+    /// Kubernetes nodes, if the scenario has them.
+    pub nodes: Option<Nodes>,
+}
+
+/// Kubernetes nodes (see `scenario::NodesSpec`).
+#[derive(Debug, Clone, Copy)]
+pub struct Nodes {
+    pub count: u32,
+    pub not_ready_after: SimTime,
+    pub evict_after: SimTime,
+}
+
+/// How a service's pods live (see `scenario::KubeSpec`): set for every service with
+/// `kubernetes` or `autoscale`, and for all when the scenario has nodes.
+#[derive(Debug, Clone)]
+pub struct Kube {
+    pub scheduling: SimTime,
+    pub pod_startup: Dist,
+    pub termination: Termination,
+    pub endpoint_delay: SimTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Termination {
+    /// SIGTERM after `pre_stop`, SIGKILL at `grace_period` (both from the deletion).
+    Graceful {
+        grace_period: SimTime,
+        pre_stop: SimTime,
+    },
+    Abrupt,
 }
 
 /// The order ledger's definition: client requests to `entry` are orders; an order is
@@ -179,6 +209,8 @@ pub struct Service {
     pub consume: Option<Consume>,
     /// Pods scaled by a Horizontal Pod Autoscaler (`replicas` is the initial count).
     pub autoscale: Option<Autoscale>,
+    /// Its replicas are Kubernetes pods with this lifecycle.
+    pub kube: Option<Kube>,
 }
 
 /// A validated Horizontal Pod Autoscaler.
@@ -301,6 +333,15 @@ pub enum FaultKind {
         target: ServiceId,
         rate: f64,
     },
+    /// Kubernetes: `pods` pods of the service are deleted and replaced.
+    DeletePods {
+        target: ServiceId,
+        pods: u32,
+    },
+    /// Kubernetes: a node and its pods die.
+    NodeKill {
+        node: u32,
+    },
 }
 
 impl FaultKind {
@@ -318,6 +359,8 @@ impl FaultKind {
             FaultKind::BrokerRestart { .. } => "broker_restart",
             FaultKind::Partition { .. } => "partition",
             FaultKind::CrashBeforePublish { .. } => "crash_before_publish",
+            FaultKind::DeletePods { .. } => "delete_pods",
+            FaultKind::NodeKill { .. } => "node_kill",
         }
     }
 
@@ -331,7 +374,8 @@ impl FaultKind {
             | FaultKind::Capacity { target, .. }
             | FaultKind::Spike { target, .. }
             | FaultKind::KillConsumer { target }
-            | FaultKind::CrashBeforePublish { target, .. } => Some(*target),
+            | FaultKind::CrashBeforePublish { target, .. }
+            | FaultKind::DeletePods { target, .. } => Some(*target),
             FaultKind::Partition {
                 a: Endpoint::Service(target),
                 ..
@@ -339,7 +383,8 @@ impl FaultKind {
             FaultKind::Outage { .. }
             | FaultKind::DuplicateDelivery { .. }
             | FaultKind::BrokerRestart { .. }
-            | FaultKind::Partition { .. } => None,
+            | FaultKind::Partition { .. }
+            | FaultKind::NodeKill { .. } => None,
         }
     }
 }

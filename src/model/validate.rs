@@ -19,6 +19,8 @@ use crate::scenario::{
 };
 use std::collections::BTreeMap;
 
+mod kube;
+
 /// Most replicas one service may have: each is a real station with its own queue.
 pub const MAX_REPLICAS: u32 = 100_000;
 /// Most users of one closed workload: each is a client with its own think timer.
@@ -68,13 +70,38 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
     c.call_circles(&spec.services, &names);
     let workloads = c.workloads(&spec.workload, &names);
     let msg = c.messaging(spec, &names);
+    let nodes = c.nodes(spec.nodes.as_ref());
+    let kubes: Vec<Option<Option<crate::model::Kube>>> = spec
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| c.kube(i, s, spec.nodes.is_some()))
+        .collect();
+    let pods: Vec<bool> = spec
+        .services
+        .iter()
+        .map(|s| spec.nodes.is_some() || s.autoscale.is_some() || s.kubernetes.is_some())
+        .collect();
     let faults: Vec<Option<Fault>> = spec
         .faults
         .iter()
         .enumerate()
-        .map(|(i, f)| match FaultSpec::is_messaging(f) {
-            true => c.messaging_fault(i, f, &names, &msg, duration),
-            false => c.fault(i, f, spec, &names, &workloads, duration),
+        .map(|(i, f)| {
+            if f.is_messaging() {
+                c.messaging_fault(i, f, &names, &msg, duration)
+            } else if f.is_kube() {
+                c.kube_fault(
+                    i,
+                    f,
+                    &names,
+                    &spec.services,
+                    &pods,
+                    spec.nodes.as_ref(),
+                    duration,
+                )
+            } else {
+                c.fault(i, f, spec, &names, &workloads, duration)
+            }
         })
         .collect();
     let recovery_check = c.recovery_check(&spec.recovery_check);
@@ -96,6 +123,9 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
     for (s, m) in services.iter_mut().zip(per_service) {
         (s.push, s.workers, s.publish, s.consume) = m;
     }
+    for (s, k) in services.iter_mut().zip(kubes) {
+        s.kube = k.expect("checked");
+    }
     Ok(Platform {
         drain: drain.expect("checked"),
         orders,
@@ -112,6 +142,7 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
         faults: faults.into_iter().map(|f| f.expect("checked")).collect(),
         recovery_check: recovery_check.expect("checked"),
         recovery: recovery.expect("checked"),
+        nodes: nodes.expect("checked"),
     })
 }
 
@@ -393,6 +424,7 @@ impl Check {
             publish: Vec::new(),
             consume: None,
             autoscale,
+            kube: None,
         })
         .filter(|_| valid)
     }

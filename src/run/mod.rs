@@ -206,11 +206,12 @@ enum Event {
     HpaSync {
         service: u32,
     },
-    /// A new pod's startup is over; void unless the pod's `pod_token` matches.
-    PodReady {
+    /// A pod's lifecycle timer; void unless the pod's `pod_token` matches.
+    Pod {
         service: u32,
         replica: u32,
         token: u32,
+        step: pods::PodStep,
     },
     /// The end of a time-series window.
     Window,
@@ -286,10 +287,13 @@ struct Request {
 struct Replica {
     /// Crash faults holding this replica down (0 = up).
     down: u32,
-    /// Its pod's lifecycle (always `Ready` without an autoscaler): only a ready pod
-    /// that is up takes traffic.
+    /// Its pod's lifecycle (always `Ready` unless the service runs as pods).
     pod: pods::Pod,
-    /// Grows when a pod startup is voided (scale-down of a starting pod).
+    /// In the load balancers' endpoints: only a listed replica that is up gets traffic.
+    listed: bool,
+    /// The node its pod runs on (`NONE`: not scheduled; 0 without nodes).
+    node: u32,
+    /// Grows when a pod leaves the slot, voiding its timers.
     pod_token: u32,
     busy: u32,
     /// Requests held: waiting or in service (least-outstanding balancing, limits).
@@ -410,6 +414,8 @@ struct Sim<'a, O: Observer> {
     /// Orders, job queues, brokers (`messaging.rs`).
     ledger: Ledger,
     msg: messaging::Messaging,
+    /// Kubernetes nodes and where the pods are (`pods.rs`).
+    cluster: pods::Cluster,
 }
 
 impl<'a, O: Observer> Sim<'a, O> {
@@ -426,7 +432,12 @@ impl<'a, O: Observer> Sim<'a, O> {
                     .enumerate()
                     .filter(|(_, f)| f.kind.target() == Some(ServiceId(i as u32)))
                     .filter(|(_, f)| {
-                        !matches!(f.kind, FaultKind::Crash { .. } | FaultKind::Spike { .. })
+                        !matches!(
+                            f.kind,
+                            FaultKind::Crash { .. }
+                                | FaultKind::Spike { .. }
+                                | FaultKind::DeletePods { .. }
+                        )
                     })
                     .map(|(j, _)| j as u32)
                     .collect::<Vec<u32>>();
@@ -444,7 +455,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                     limit: s.concurrency_limit.clone(),
                     ..Replica::default()
                 };
-                let slots = s.autoscale.as_ref().map_or(s.replicas, |a| a.max);
+                let slots = pods::slots(s);
                 ServiceState {
                     replicas: (0..slots)
                         .map(|i| Replica {
@@ -453,6 +464,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                             } else {
                                 pods::Pod::Absent
                             },
+                            listed: i < s.replicas,
                             ..replica()
                         })
                         .collect(),
@@ -580,6 +592,7 @@ impl<'a, O: Observer> Sim<'a, O> {
             spikes,
             dependents,
             outages: Vec::new(),
+            cluster: pods::Cluster::new(p),
             rec: Recorder::new(p, rows),
             window,
             events: 0,
@@ -727,13 +740,14 @@ impl<'a, O: Observer> Sim<'a, O> {
                 }
             }
             Event::HpaSync { service } => self.hpa_sync(now, service),
-            Event::PodReady {
+            Event::Pod {
                 service,
                 replica,
                 token,
+                step,
             } => {
                 if self.services[service as usize].replicas[replica as usize].pod_token == token {
-                    self.pod_ready(now, service, replica);
+                    self.pod_event(now, service, replica, step);
                 }
             }
             Event::Window => {

@@ -62,6 +62,9 @@ pub struct Spec {
     /// Kafka-like brokers with their topics.
     #[serde(default)]
     pub brokers: Vec<BrokerSpec>,
+    /// Kubernetes nodes the pods run on (`NodeKill` faults take one down).
+    #[serde(default)]
+    pub nodes: Option<NodesSpec>,
 }
 
 /// `Orders(entry: "api", steps: ["payment", "notification"])`: every client request sent
@@ -341,6 +344,79 @@ pub struct ServiceSpec {
     /// `replicas` is then the initial count.
     #[serde(default)]
     pub autoscale: Option<AutoscaleSpec>,
+    /// Kubernetes: how its pods are scheduled, start, and stop (see `KubeSpec`).
+    #[serde(default)]
+    pub kubernetes: Option<KubeSpec>,
+}
+
+/// `Kube(scheduling: "2s", pod_startup: Constant("20s"), termination: Graceful(grace_period:
+/// "30s", pre_stop: "5s"), endpoint_delay: "1s")`: a service's replicas are pods, each
+/// pending (`scheduling`), then starting (`pod_startup`), then ready; a deleted pod
+/// stops as `termination` says while the endpoint removal takes `endpoint_delay` to
+/// reach the load balancers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Kube", deny_unknown_fields)]
+pub struct KubeSpec {
+    /// Pending: from creation until the pod is bound and its containers are created.
+    #[serde(default = "zero_duration")]
+    pub scheduling: String,
+    /// Starting: from container start until the startup and readiness probes pass
+    /// (overrides the autoscaler's `pod_startup`); default instant.
+    #[serde(default)]
+    pub pod_startup: Option<DistSpec>,
+    #[serde(default)]
+    pub termination: TerminationSpec,
+    /// From a pod's deletion until load balancers stop sending to it (EndpointSlice
+    /// update, kube-proxy sync); default 1 s.
+    #[serde(default = "one_second")]
+    pub endpoint_delay: String,
+}
+
+/// How a deleted pod stops.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum TerminationSpec {
+    /// preStop hook (a sleep), then SIGTERM: the pod refuses new requests and finishes
+    /// what it holds; SIGKILL at `grace_period` (terminationGracePeriodSeconds, default
+    /// 30 s, counted from the deletion) fails what is left.
+    Graceful {
+        #[serde(default = "thirty_seconds")]
+        grace_period: String,
+        #[serde(default = "zero_duration")]
+        pre_stop: String,
+    },
+    /// Killed at once (`--grace-period=0 --force`, or a process that exits on SIGTERM):
+    /// the requests in its hands fail.
+    Abrupt,
+}
+
+impl Default for TerminationSpec {
+    fn default() -> Self {
+        TerminationSpec::Graceful {
+            grace_period: thirty_seconds(),
+            pre_stop: zero_duration(),
+        }
+    }
+}
+
+/// `Nodes(count: 3)`: the pods of every service are spread over `count` nodes (each new
+/// pod goes to the live node with the fewest pods of its service, then the fewest pods).
+/// A killed node's pods die at once; the node controller marks them not ready after
+/// `not_ready_after` (node-monitor-grace-period, 40 s), and they are evicted and
+/// replaced on the surviving nodes `evict_after` later (the default tolerationSeconds
+/// of the unreachable taint, 300 s).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Nodes", deny_unknown_fields)]
+pub struct NodesSpec {
+    pub count: u32,
+    #[serde(default = "forty_seconds")]
+    pub not_ready_after: String,
+    #[serde(default = "five_minutes")]
+    pub evict_after: String,
+}
+
+fn forty_seconds() -> String {
+    "40s".to_string()
 }
 
 fn fifteen_seconds() -> String {
@@ -858,6 +934,23 @@ pub enum FaultSpec {
         /// Only the services in these layers (see `platsim layers`).
         #[serde(default)]
         layers: Option<Vec<u32>>,
+    },
+    /// Kubernetes: `pods` of `target`'s pods (default all) are deleted (`kubectl delete
+    /// pod`, an eviction): they stop as the service's `termination` says, and the
+    /// ReplicaSet creates replacements at once.
+    DeletePods {
+        target: String,
+        at: String,
+        #[serde(default)]
+        pods: Option<u32>,
+    },
+    /// Kubernetes: node `node` (from 0) dies at `at`, and everything on it; it stays
+    /// down for `duration` (default: the rest of the run).
+    NodeKill {
+        node: u32,
+        at: String,
+        #[serde(default)]
+        duration: Option<String>,
     },
     /// The consumers (or workers) of `target` die mid-processing at `at`: what they held
     /// is lost or redelivered as their commit mode says; the group rebalances.

@@ -24,6 +24,7 @@ mod common;
 mod determinism;
 mod health;
 mod kubernetes;
+mod kubernetes_pods;
 mod layers;
 mod orders;
 mod properties;

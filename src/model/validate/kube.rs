@@ -1,0 +1,187 @@
+//! Validation of the Kubernetes shapes: a service's `kubernetes` block, the scenario's
+//! `nodes`, and the `DeletePods` / `NodeKill` faults.
+
+use super::Check;
+use crate::engine::SimTime;
+use crate::model::{Dist, Fault, FaultKind, Kube, Nodes, ServiceId, Termination};
+use crate::scenario::{FaultSpec, KubeSpec, NodesSpec, ServiceSpec, TerminationSpec};
+use std::collections::BTreeMap;
+
+/// Most nodes a scenario may have.
+pub const MAX_NODES: u32 = 10_000;
+
+impl FaultSpec {
+    pub(super) fn is_kube(&self) -> bool {
+        matches!(
+            self,
+            FaultSpec::DeletePods { .. } | FaultSpec::NodeKill { .. }
+        )
+    }
+}
+
+impl Check {
+    /// A service's pod lifecycle; `None` inside when its replicas are not pods.
+    /// `pods`: the scenario has nodes, so every service's replicas are pods.
+    pub(super) fn kube(&mut self, i: usize, s: &ServiceSpec, pods: bool) -> Option<Option<Kube>> {
+        let p = format!("services[{i}].kubernetes");
+        let default = KubeSpec {
+            scheduling: "0s".into(),
+            pod_startup: None,
+            termination: TerminationSpec::default(),
+            endpoint_delay: "1s".into(),
+        };
+        let k = match &s.kubernetes {
+            Some(k) => k,
+            None if pods || s.autoscale.is_some() => &default,
+            None => return Some(None),
+        };
+        let scheduling = self.duration(&format!("{p}.scheduling"), &k.scheduling);
+        let endpoint_delay = self.duration(&format!("{p}.endpoint_delay"), &k.endpoint_delay);
+        let startup = match (
+            &k.pod_startup,
+            s.autoscale.as_ref().and_then(|a| a.pod_startup.as_ref()),
+        ) {
+            (Some(_), Some(_)) => {
+                self.fail(
+                    format!("{p}.pod_startup"),
+                    format!("set once: here or in services[{i}].autoscale.pod_startup"),
+                );
+                None
+            }
+            (Some(d), None) => self.dist(&format!("{p}.pod_startup"), d),
+            (None, Some(d)) => self.dist(&format!("services[{i}].autoscale.pod_startup"), d),
+            (None, None) => Some(Dist::Constant(SimTime::ZERO)),
+        };
+        let termination = match &k.termination {
+            TerminationSpec::Abrupt => Some(Termination::Abrupt),
+            TerminationSpec::Graceful {
+                grace_period,
+                pre_stop,
+            } => {
+                let g = self.duration(&format!("{p}.termination.grace_period"), grace_period);
+                let pre = self.duration(&format!("{p}.termination.pre_stop"), pre_stop);
+                match (g, pre) {
+                    (Some(grace_period), Some(pre_stop)) => Some(Termination::Graceful {
+                        grace_period,
+                        pre_stop,
+                    }),
+                    _ => None,
+                }
+            }
+        };
+        Some(Some(Kube {
+            scheduling: scheduling?,
+            pod_startup: startup?,
+            termination: termination?,
+            endpoint_delay: endpoint_delay?,
+        }))
+    }
+
+    pub(super) fn nodes(&mut self, n: Option<&NodesSpec>) -> Option<Option<Nodes>> {
+        let Some(n) = n else { return Some(None) };
+        if n.count == 0 || n.count > MAX_NODES {
+            self.fail("nodes.count", format!("must be within 1..={MAX_NODES}"));
+        }
+        let not_ready = self.duration("nodes.not_ready_after", &n.not_ready_after);
+        let evict = self.duration("nodes.evict_after", &n.evict_after);
+        let (not_ready_after, evict_after) = (not_ready?, evict?);
+        (n.count >= 1 && n.count <= MAX_NODES).then_some(Some(Nodes {
+            count: n.count,
+            not_ready_after,
+            evict_after,
+        }))
+    }
+
+    /// `DeletePods` and `NodeKill`; `pods[i]`: whether service i's replicas are pods.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn kube_fault(
+        &mut self,
+        i: usize,
+        f: &FaultSpec,
+        names: &BTreeMap<String, usize>,
+        services: &[ServiceSpec],
+        pods: &[bool],
+        nodes: Option<&NodesSpec>,
+        run: Option<SimTime>,
+    ) -> Option<Fault> {
+        let p = format!("faults[{i}]");
+        let at = match f {
+            FaultSpec::DeletePods { at, .. } | FaultSpec::NodeKill { at, .. } => at,
+            _ => unreachable!("only Kubernetes faults come here"),
+        };
+        let start = self.duration(&format!("{p}.at"), at);
+        if let (Some(s), Some(end)) = (start, run) {
+            if s >= end {
+                self.fail(
+                    format!("{p}.at"),
+                    format!("{s} is not before the end of the run ({end})"),
+                );
+                return None;
+            }
+        }
+        let (kind, length) = match f {
+            FaultSpec::DeletePods {
+                target, pods: n, ..
+            } => {
+                let t = self.lookup(&format!("{p}.target"), target, names)?;
+                if !pods[t] {
+                    self.fail(
+                        format!("{p}.target"),
+                        format!(
+                            "\"{target}\" does not run as pods: give it `kubernetes: Some(Kube())` or an autoscaler"
+                        ),
+                    );
+                    return None;
+                }
+                let most = services[t]
+                    .autoscale
+                    .as_ref()
+                    .map_or(services[t].replicas, |a| a.max);
+                let n = n.unwrap_or(most);
+                if n == 0 || n > most {
+                    self.fail(
+                        format!("{p}.pods"),
+                        format!("must be within 1..={most} (the pods \"{target}\" can have)"),
+                    );
+                    return None;
+                }
+                (
+                    FaultKind::DeletePods {
+                        target: ServiceId(t as u32),
+                        pods: n,
+                    },
+                    Some(SimTime(1)),
+                )
+            }
+            FaultSpec::NodeKill { node, duration, .. } => {
+                let Some(nodes) = nodes else {
+                    self.fail(
+                        format!("{p}.node"),
+                        "the scenario has no nodes: add `nodes: Some(Nodes(count: 3))`",
+                    );
+                    return None;
+                };
+                if *node >= nodes.count {
+                    self.fail(
+                        format!("{p}.node"),
+                        format!("node {node} does not exist (nodes 0..{})", nodes.count),
+                    );
+                    return None;
+                }
+                let length = match duration {
+                    Some(d) => self.positive_duration(&format!("{p}.duration"), d),
+                    // The rest of the run's arrivals.
+                    None => Some(run.map_or(SimTime::MAX, |end| end.since(start.unwrap_or(end)))),
+                };
+                (FaultKind::NodeKill { node: *node }, length)
+            }
+            _ => unreachable!("only Kubernetes faults come here"),
+        };
+        let (start, length) = (start?, length?);
+        Some(Fault {
+            kind,
+            start,
+            end: start.after(length),
+        })
+    }
+}

@@ -1,0 +1,188 @@
+//! Kubernetes pods: their lifecycle (pending, starting, ready, terminating), deletion
+//! during traffic (graceful, abrupt, the endpoint-removal race), and nodes.
+//!
+//! - Abrupt termination fails exactly the requests the deleted pods held at that instant
+//!   (counted by an observer, not by the run itself).
+//! - Graceful termination with a preStop sleep longer than the endpoint delay fails
+//!   nothing; without the sleep, the requests sent during the endpoint delay are refused.
+//! - Replacement pods pass through pending and starting before they take traffic.
+//!
+//! Why: pod termination during traffic is where Kubernetes deployments lose requests.
+
+use platsim::engine::SimTime;
+use platsim::metrics::Outcome;
+use platsim::model::ServiceId;
+use platsim::run::{run_observed, Observer};
+use platsim::{model, scenario, Limits, Summary};
+use std::collections::BTreeMap;
+
+/// 3 pods of 8 servers, 200 ms a request at 60 rps (~12 in flight); all 3 pods are
+/// deleted at 60 s and replaced by pods that take `scheduling` + `startup`.
+fn term(termination: &str, endpoint_delay: &str, startup: &str) -> String {
+    format!(
+        r#"Scenario(
+    name: "termination",
+    seed: 5,
+    duration: "2m",
+    window: "1s",
+    services: [
+        Service(
+            name: "api",
+            replicas: 3,
+            concurrency: 8,
+            queue_capacity: Some(100),
+            service_time: Exponential(mean: "200ms"),
+            kubernetes: Some(Kube(
+                scheduling: "0s",
+                pod_startup: Constant("{startup}"),
+                termination: {termination},
+                endpoint_delay: "{endpoint_delay}",
+            )),
+        ),
+    ],
+    workload: [Open(name: "users", target: "api", rate: 60.0)],
+    faults: [DeletePods(target: "api", at: "60s")],
+)"#
+    )
+}
+
+/// In flight at the deletion instant, and every outcome with its time.
+#[derive(Default)]
+struct Watch {
+    at: SimTime,
+    arrived: BTreeMap<u64, SimTime>,
+    ended: BTreeMap<u64, (SimTime, Outcome)>,
+}
+
+impl Observer for Watch {
+    fn arrival(&mut self, now: SimTime, _s: ServiceId, uid: u64) {
+        self.arrived.insert(uid, now);
+    }
+    fn outcome(&mut self, now: SimTime, _s: ServiceId, uid: u64, o: Outcome) {
+        self.ended.insert(uid, (now, o));
+    }
+}
+
+impl Watch {
+    /// Requests admitted before `at` and not ended before it.
+    fn in_flight_at(&self) -> usize {
+        self.arrived
+            .iter()
+            .filter(|&(_, &t)| t < self.at)
+            .filter(|(u, _)| {
+                self.ended
+                    .get(u)
+                    .is_none_or(|&(t, o)| t >= self.at && o != Outcome::Rejected)
+            })
+            .count()
+    }
+    fn crashed(&self) -> Vec<SimTime> {
+        self.ended
+            .values()
+            .filter(|(_, o)| *o == Outcome::Crashed)
+            .map(|&(t, _)| t)
+            .collect()
+    }
+}
+
+fn observed(text: &str) -> (Summary, Watch) {
+    let spec = scenario::parse(text, "pods").expect("parses");
+    let p = model::validate(&spec, "pods").expect("valid");
+    let mut w = Watch {
+        at: SimTime::from_secs(60),
+        ..Watch::default()
+    };
+    let s = run_observed(&p, Limits::default(), &mut w).expect("runs");
+    (s, w)
+}
+
+#[test]
+fn abrupt_termination_fails_exactly_what_the_pods_held() {
+    let (s, w) = observed(&term("Abrupt", "0s", "0s"));
+    let crashed = w.crashed();
+    let held = w.in_flight_at();
+    assert!(held >= 5, "too little in flight to mean anything: {held}");
+    assert_eq!(crashed.len(), held, "crashed {crashed:?}");
+    assert!(crashed.iter().all(|&t| t == SimTime::from_secs(60)));
+    let api = &s.services["api"];
+    assert_eq!(api.crashed as usize, held);
+    // The replacements were there at once: nothing else refused.
+    assert_eq!(api.rejected, 0);
+}
+
+#[test]
+fn graceful_termination_with_a_long_enough_grace_fails_none() {
+    // preStop sleep 2 s > endpoint delay 1 s: the pods leave the load balancers while
+    // still serving, then finish what they hold (200 ms requests, 30 s of grace).
+    let graceful = r#"Graceful(grace_period: "30s", pre_stop: "2s")"#;
+    let (s, w) = observed(&term(graceful, "1s", "0s"));
+    let api = &s.services["api"];
+    assert!(w.in_flight_at() >= 5);
+    assert_eq!(api.crashed, 0);
+    assert_eq!(api.rejected, 0);
+    assert_eq!(api.arrivals, api.ok + api.in_flight);
+}
+
+#[test]
+fn without_a_pre_stop_sleep_the_endpoint_race_refuses_requests() {
+    // SIGTERM at once; the load balancers keep sending for 1 s: ~60 rps x 1 s refused.
+    let (s, _) = observed(&term("Graceful()", "1s", "0s"));
+    let api = &s.services["api"];
+    assert_eq!(api.crashed, 0, "the in-flight ones still finish");
+    assert!(
+        (35..=90).contains(&api.rejected_unavailable),
+        "refused during the race: {}",
+        api.rejected_unavailable
+    );
+    assert_eq!(api.rejected, api.rejected_unavailable);
+}
+
+#[test]
+fn a_short_grace_period_kills_what_is_left() {
+    // 1 ms of grace: SIGKILL fails what the pods still hold, like an abrupt stop.
+    let (s, w) = observed(&term(r#"Graceful(grace_period: "1ms")"#, "0s", "0s"));
+    assert!(s.services["api"].crashed > 0);
+    assert!(w
+        .crashed()
+        .iter()
+        .all(|&t| t == SimTime::from_secs(60).after(SimTime::from_millis(1))));
+}
+
+#[test]
+fn replacements_take_traffic_only_once_started() {
+    // Abrupt, no endpoint delay, replacements need 5 s: for 5 s nothing takes traffic.
+    let (s, _) = observed(&term("Abrupt", "0s", "5s"));
+    let api = &s.services["api"];
+    let refused = api.rejected_unavailable;
+    assert!(
+        (220..=380).contains(&refused),
+        "refused {refused}, ~60 rps x 5 s expected"
+    );
+    let up = s.timeseries.column("api.replicas_up").expect("column");
+    let t = s.timeseries.column("t_s").expect("t");
+    let at = |x: f64| up[t.iter().position(|&v| (v - x).abs() < 1e-9).unwrap()];
+    assert_eq!(at(58.0), 3.0);
+    assert_eq!(at(62.0), 0.0);
+    assert_eq!(at(66.0), 3.0);
+}
+
+#[test]
+fn kubernetes_settings_are_validated_with_paths() {
+    let bad = term(r#"Graceful(grace_period: "soon")"#, "-1s", "0s")
+        .replace(r#"scheduling: "0s""#, r#"scheduling: "x""#)
+        .replace(r#"DeletePods(target: "api", at: "60s")"#, r#"DeletePods(target: "apj", at: "60s"), DeletePods(target: "api", at: "1s", pods: Some(7)), NodeKill(node: 0, at: "1s")"#);
+    let err = platsim::simulate(&bad, "pods", &[], Limits::default())
+        .expect_err("invalid")
+        .to_string();
+    for path in [
+        "services[0].kubernetes.scheduling",
+        "services[0].kubernetes.endpoint_delay",
+        "services[0].kubernetes.termination.grace_period",
+        "faults[0].target",
+        "did you mean \"api\"",
+        "faults[1].pods",
+        "faults[2].node",
+    ] {
+        assert!(err.contains(path), "{path} missing from: {err}");
+    }
+}
