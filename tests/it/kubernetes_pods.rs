@@ -186,3 +186,88 @@ fn kubernetes_settings_are_validated_with_paths() {
         assert!(err.contains(path), "{path} missing from: {err}");
     }
 }
+
+#[track_caller]
+fn level(s: &Summary, column: &str, t: f64) -> f64 {
+    let ts = s.timeseries.column("t_s").expect("t_s");
+    let c = s
+        .timeseries
+        .column(column)
+        .unwrap_or_else(|| panic!("no column {column}"));
+    c[ts.iter()
+        .position(|&x| (x - t).abs() < 1e-9)
+        .expect("window")]
+}
+
+/// 6 pods of "a" over `nodes` nodes; `faults` kill some.
+fn cluster(nodes: u32, faults: &str) -> Summary {
+    let text = format!(
+        r#"Scenario(
+    name: "nodes",
+    duration: "90s",
+    nodes: Some(Nodes(count: {nodes}, not_ready_after: "0s", evict_after: "5s")),
+    services: [
+        Service(name: "a", replicas: 6, concurrency: 4, service_time: Constant("10ms"),
+                kubernetes: Some(Kube(pod_startup: Constant("2s")))),
+    ],
+    workload: [Open(target: "a", rate: 50.0)],
+    faults: [{faults}],
+)"#
+    );
+    super::common::run_scenario(&text, &[])
+}
+
+#[test]
+fn pods_spread_over_nodes_and_a_dead_nodes_pods_are_replaced_elsewhere() {
+    // 6 pods over 3 nodes: 2 each. Node 0 dies at 30 s: 2 pods gone at once (not ready
+    // after 0 s); evicted 5 s later, replaced on nodes 1 and 2, ready 2 s after that.
+    let s = cluster(3, r#"NodeKill(node: 0, at: "30s")"#);
+    assert_eq!(level(&s, "a.replicas_up", 29.0), 6.0);
+    assert_eq!(level(&s, "a.replicas_up", 31.0), 4.0);
+    assert_eq!(level(&s, "a.replicas_up", 36.0), 4.0);
+    assert_eq!(level(&s, "a.replicas_up", 38.0), 6.0);
+}
+
+#[test]
+fn with_every_node_down_replacements_wait_for_a_node() {
+    // 2 nodes, both die at 30 s; node 0 is back at 50 s. The evicted pods' replacements
+    // (35 s) have nowhere to go until then: pending; then 2 s to start.
+    let s = cluster(
+        2,
+        r#"NodeKill(node: 0, at: "30s", duration: "20s"), NodeKill(node: 1, at: "30s")"#,
+    );
+    assert_eq!(level(&s, "a.replicas_up", 31.0), 0.0);
+    assert_eq!(level(&s, "a.replicas_up", 45.0), 0.0);
+    assert_eq!(level(&s, "a.replicas_up", 51.0), 0.0);
+    assert_eq!(level(&s, "a.replicas_up", 53.0), 6.0);
+}
+
+#[test]
+fn node_kill_under_load_recovers_with_no_lost_orders() {
+    let path = format!(
+        "{}/scenarios/kubernetes/node-kill.ron",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let s = super::common::run_scenario(&text, &[]);
+    let o = s.orders.as_ref().expect("orders");
+    // At-least-once delivery with idempotent consumers: nothing lost, nothing twice.
+    assert_eq!(o.lost, 0, "{o:?}");
+    assert_eq!(o.duplicated, 0, "{o:?}");
+    assert_eq!(o.in_dlq, 0, "{o:?}");
+    assert_eq!(o.in_flight, 0, "{o:?}");
+    assert_eq!(o.completed, o.accepted, "{o:?}");
+    // Clients were refused only when all their retries hit the dead api pod.
+    assert!(o.accepted as f64 >= 0.99 * o.placed as f64, "{o:?}");
+    // The dead payment pod stays in the endpoints for 40 s (120 s -> 160 s), is evicted
+    // 30 s later and its replacement is ready 5 s after that (195 s).
+    assert_eq!(level(&s, "payment.replicas_up", 150.0), 3.0);
+    assert_eq!(level(&s, "payment.replicas_up", 170.0), 2.0);
+    assert_eq!(level(&s, "payment.replicas_up", 200.0), 3.0);
+    assert_eq!(level(&s, "api.replicas_up", 170.0), 1.0);
+    assert_eq!(level(&s, "api.replicas_up", 200.0), 2.0);
+    assert!(
+        s.services["payment"].crashed > 0,
+        "the dead consumer held messages"
+    );
+}
