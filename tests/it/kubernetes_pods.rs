@@ -271,3 +271,23 @@ fn node_kill_under_load_recovers_with_no_lost_orders() {
         "the dead consumer held messages"
     );
 }
+
+#[test]
+fn the_termination_scenario_compares_three_ways_to_stop() {
+    let path = format!(
+        "{}/scenarios/kubernetes/termination.ron",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let s = super::common::run_scenario(&text, &[]);
+    let (abrupt, race, prestop) = (
+        &s.services["abrupt"],
+        &s.services["no-prestop"],
+        &s.services["prestop"],
+    );
+    assert!(abrupt.crashed > 0 && abrupt.rejected_unavailable > 0);
+    assert_eq!(race.crashed, 0);
+    // ~100 rps x 1 s x 2 of 4 pods sent into the race.
+    assert!((25..=80).contains(&race.rejected_unavailable), "{}", race.rejected_unavailable);
+    assert_eq!(prestop.crashed + prestop.rejected, 0);
+}
