@@ -15,6 +15,7 @@ pub use level::Level;
 pub use record::{Effect, Outcome, Recorder, Refusal};
 pub use summary::{
     AutoscaleSummary, BreakerSummary, CallSummary, Downtime, FaultVerdict, GroupSummary,
-    LatencyBuckets, OrdersSummary, OutageSummary, QueueSummary, ScaleEvent, ServiceRecovery,
-    ServiceSummary, StepSummary, Summary, TimeSeries, TopicSummary, Transition, WorkloadSummary,
+    LatencyBuckets, OrdersSummary, OutageSummary, PodSummary, QueueSummary, ScaleEvent,
+    ServiceRecovery, ServiceSummary, StepSummary, Summary, TimeSeries, TopicSummary, Transition,
+    WorkloadSummary,
 };

@@ -531,6 +531,7 @@ impl Recorder {
                     wait_ms: st.wait.summary_ms(),
                     sojourn_ms: st.sojourn.summary_ms(),
                     autoscale: None,
+                    pods: None,
                 },
             );
         }

@@ -114,6 +114,23 @@ pub struct ServiceSummary {
     pub sojourn_ms: Latency,
     /// Its Horizontal Pod Autoscaler, if it has one.
     pub autoscale: Option<AutoscaleSummary>,
+    /// What happened to its pods, if it runs as Kubernetes pods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pods: Option<PodSummary>,
+}
+
+/// What happened to a service's Kubernetes pods.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PodSummary {
+    /// Container restarts (OOM kills and liveness failures), with CrashLoopBackOff.
+    pub restarts: u64,
+    pub oom_kills: u64,
+    pub liveness_restarts: u64,
+    /// Times a readiness probe took a pod out of the endpoints.
+    pub readiness_failures: u64,
+    /// Pods deleted (scale-down, `DeletePods`) and lost with their node.
+    pub deleted: u64,
+    pub lost: u64,
 }
 
 /// What a service's Horizontal Pod Autoscaler did.

@@ -64,6 +64,11 @@ pub struct Kube {
     pub pod_startup: Dist,
     pub termination: Termination,
     pub endpoint_delay: SimTime,
+    pub cpu_limit: Option<f64>,
+    pub memory_limit: Option<f64>,
+    pub memory: f64,
+    pub liveness: Option<crate::mech::probe::ProbeConfig>,
+    pub readiness: Option<crate::mech::probe::ProbeConfig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -338,6 +343,16 @@ pub enum FaultKind {
         target: ServiceId,
         pods: u32,
     },
+    /// Kubernetes: containers' memory grows by `rate` MB/s.
+    Leak {
+        target: ServiceId,
+        rate: f64,
+    },
+    /// Kubernetes: `pods` pods hang.
+    Hang {
+        target: ServiceId,
+        pods: u32,
+    },
     /// Kubernetes: a node and its pods die.
     NodeKill {
         node: u32,
@@ -361,6 +376,8 @@ impl FaultKind {
             FaultKind::CrashBeforePublish { .. } => "crash_before_publish",
             FaultKind::DeletePods { .. } => "delete_pods",
             FaultKind::NodeKill { .. } => "node_kill",
+            FaultKind::Leak { .. } => "leak",
+            FaultKind::Hang { .. } => "hang",
         }
     }
 
@@ -375,7 +392,9 @@ impl FaultKind {
             | FaultKind::Spike { target, .. }
             | FaultKind::KillConsumer { target }
             | FaultKind::CrashBeforePublish { target, .. }
-            | FaultKind::DeletePods { target, .. } => Some(*target),
+            | FaultKind::DeletePods { target, .. }
+            | FaultKind::Leak { target, .. }
+            | FaultKind::Hang { target, .. } => Some(*target),
             FaultKind::Partition {
                 a: Endpoint::Service(target),
                 ..

@@ -45,6 +45,11 @@ impl<O: Observer> Sim<'_, O> {
                 self.delete_pods(now, target.0 as usize, *pods);
             }
             FaultKind::NodeKill { node } => self.node_down(now, *node),
+            FaultKind::Leak { target, .. } => self.leak_started(now, target.0 as usize),
+            FaultKind::Hang { target, pods } => {
+                let end = p.faults[f as usize].end;
+                self.hang(target.0 as usize, *pods, end);
+            }
             FaultKind::Outage { services } => {
                 let record = self.outages.len() as u32;
                 self.outages.push(OutageRecord {

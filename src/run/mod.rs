@@ -437,6 +437,8 @@ impl<'a, O: Observer> Sim<'a, O> {
                             FaultKind::Crash { .. }
                                 | FaultKind::Spike { .. }
                                 | FaultKind::DeletePods { .. }
+                                | FaultKind::Leak { .. }
+                                | FaultKind::Hang { .. }
                         )
                     })
                     .map(|(j, _)| j as u32)
@@ -762,6 +764,9 @@ impl<'a, O: Observer> Sim<'a, O> {
         let p = self.p;
         let end = p.end();
         let queues = self.queue_summaries();
+        let pods: Vec<_> = (0..p.services.len())
+            .map(|i| self.cluster.summary(i))
+            .collect();
         let topics = self.topic_summaries();
         let mut summary = self.rec.finish(p, end, self.events);
         summary.queues = queues;
@@ -793,6 +798,11 @@ impl<'a, O: Observer> Sim<'a, O> {
         for (spec, st) in p.services.iter().zip(&self.services) {
             if let (Some(a), Some(sum)) = (&st.auto, summary.services.get_mut(&spec.name)) {
                 sum.autoscale = Some(a.summary());
+            }
+        }
+        for (spec, pods) in p.services.iter().zip(pods) {
+            if let Some(sum) = summary.services.get_mut(&spec.name) {
+                sum.pods = pods;
             }
         }
         let restarts: Vec<u64> = self.services.iter().map(|s| s.restarts).collect();

@@ -35,11 +35,18 @@
 use super::{Event, Observer, ServiceState, Sim, NONE};
 use crate::engine::SimTime;
 use crate::mech::hpa::{Hpa, HpaConfig};
-use crate::metrics::{AutoscaleSummary, ScaleEvent};
-use crate::model::{AutoscaleMetric, Service, Termination};
+use crate::mech::probe::{Probe, ProbeChange};
+use crate::metrics::{AutoscaleSummary, PodSummary, ScaleEvent};
+use crate::model::{AutoscaleMetric, FaultKind, Service, Termination};
 
 /// Most scaling events kept for the summary.
 const MAX_EVENTS: usize = 1000;
+/// CrashLoopBackOff: the first restart delay, its cap, and how long a container must run
+/// for the delay to start over.
+const BACKOFF_INITIAL: SimTime = SimTime::from_secs(10);
+const BACKOFF_CAP: SimTime = SimTime::from_secs(300);
+const BACKOFF_RESET: SimTime = SimTime::from_secs(600);
+
 /// The one-off extension Kubernetes grants a preStop hook still running at the grace
 /// period's end.
 const PRE_STOP_EXTENSION: SimTime = SimTime::from_secs(2);
@@ -59,6 +66,8 @@ pub(super) enum Pod {
     Terminating,
     /// Its node died: nothing runs; waits to be evicted and replaced.
     Lost,
+    /// Its container died (OOM kill, liveness failure): restarted after the back-off.
+    Waiting,
 }
 
 impl Pod {
@@ -82,6 +91,26 @@ pub(super) enum PodStep {
     Sigkill,
     /// A lost pod is evicted and replaced.
     Evict,
+    /// The container's memory may have reached its limit.
+    Oom,
+    /// The CrashLoopBackOff delay is over: the container starts again.
+    Restart,
+    Liveness,
+    Readiness,
+}
+
+/// The container of a pod slot: what outlives a request but not a restart.
+#[derive(Debug, Clone, Default)]
+struct Container {
+    started: SimTime,
+    /// The next restart delay (zero: the initial one).
+    backoff: SimTime,
+    /// Requests it starts before this instant wait for it (a `Hang` fault).
+    hung_until: SimTime,
+    liveness: Option<Probe>,
+    readiness: Option<Probe>,
+    /// Its readiness probe keeps it out of the endpoints.
+    unready: bool,
 }
 
 /// The nodes and where the pods are.
@@ -93,6 +122,16 @@ pub(super) struct Cluster {
     /// Pods per node.
     total: Vec<u32>,
     services: usize,
+    /// Per service (empty unless it runs as pods): each slot's container.
+    containers: Vec<Vec<Container>>,
+    pub stats: Vec<PodSummary>,
+}
+
+impl Cluster {
+    /// What happened to service `s`'s pods, if it runs as pods.
+    pub fn summary(&self, s: usize) -> Option<PodSummary> {
+        (!self.containers[s].is_empty()).then(|| self.stats[s].clone())
+    }
 }
 
 impl Cluster {
@@ -103,6 +142,15 @@ impl Cluster {
             pods: vec![0; n * p.services.len()],
             total: vec![0; n],
             services: p.services.len(),
+            containers: p
+                .services
+                .iter()
+                .map(|s| match s.kube {
+                    Some(_) => vec![Container::default(); slots(s) as usize],
+                    None => Vec::new(),
+                })
+                .collect(),
+            stats: vec![PodSummary::default(); p.services.len()],
         }
     }
 
@@ -202,7 +250,7 @@ fn pod_counts(st: &ServiceState) -> (u32, u32) {
     for r in &st.replicas {
         match r.pod {
             Pod::Ready => ready += 1,
-            Pod::Pending | Pod::Starting | Pod::Lost => unready += 1,
+            Pod::Pending | Pod::Starting | Pod::Lost | Pod::Waiting => unready += 1,
             _ => {}
         }
     }
@@ -213,10 +261,21 @@ impl<O: Observer> Sim<'_, O> {
     /// Places the initial pods on the nodes and schedules every autoscaler's first sync.
     pub(super) fn pods_start(&mut self) {
         for (i, s) in self.p.services.iter().enumerate() {
-            if s.kube.is_some() {
+            if let Some(kube) = &s.kube {
                 for slot in 0..s.replicas as usize {
                     let node = self.cluster.place(i);
                     self.services[i].replicas[slot].node = node;
+                    let c = &mut self.cluster.containers[i][slot];
+                    c.liveness = kube.liveness.map(Probe::new);
+                    c.readiness = kube.readiness.map(Probe::new);
+                    for (cfg, step) in [
+                        (kube.liveness, PodStep::Liveness),
+                        (kube.readiness, PodStep::Readiness),
+                    ] {
+                        if let Some(cfg) = cfg {
+                            self.pod_timer(cfg.initial_delay, i, slot, step);
+                        }
+                    }
                 }
             }
             if let Some(a) = &s.autoscale {
@@ -332,7 +391,13 @@ impl<O: Observer> Sim<'_, O> {
     /// Deletes `n` pods: pending ones first, then starting ones, then the highest ready.
     fn scale_down(&mut self, now: SimTime, s: usize, n: u32) {
         let mut removed = 0;
-        for state in [Pod::Pending, Pod::Starting, Pod::Lost, Pod::Ready] {
+        for state in [
+            Pod::Pending,
+            Pod::Waiting,
+            Pod::Starting,
+            Pod::Lost,
+            Pod::Ready,
+        ] {
             for slot in (0..self.services[s].replicas.len()).rev() {
                 if removed == n {
                     break;
@@ -350,13 +415,14 @@ impl<O: Observer> Sim<'_, O> {
 
     /// The pod in `slot` is deleted: it stops as the service's termination says.
     fn delete_pod(&mut self, now: SimTime, s: usize, slot: usize) {
+        self.cluster.stats[s].deleted += 1;
         let kube = self.p.services[s]
             .kube
             .as_ref()
             .expect("pods have a lifecycle");
         let (termination, endpoint_delay) = (kube.termination, kube.endpoint_delay);
         match self.services[s].replicas[slot].pod {
-            Pod::Pending | Pod::Starting | Pod::Lost => {
+            Pod::Pending | Pod::Starting | Pod::Lost | Pod::Waiting => {
                 // Not in the endpoints (a lost one: no longer, or soon): gone.
                 self.unlist(now, s, slot);
                 self.vacate(s, slot);
@@ -417,21 +483,22 @@ impl<O: Observer> Sim<'_, O> {
         let pod = self.services[s].replicas[slot].pod;
         match step {
             PodStep::Scheduled if pod == Pod::Pending => {
-                let st = &mut self.services[s];
-                st.replicas[slot].pod = Pod::Starting;
-                let t = self.p.services[s]
-                    .kube
-                    .as_ref()
-                    .map_or(SimTime::ZERO, |k| k.pod_startup.sample(&mut st.rng_startup));
-                self.pod_timer(now.after(t), s, slot, PodStep::Started);
+                self.start_container(now, s, slot, false);
+            }
+            PodStep::Restart if pod == Pod::Waiting => {
+                self.unlist(now, s, slot);
+                self.start_container(now, s, slot, true);
             }
             PodStep::Started if pod == Pod::Starting => {
+                let unready = self.cluster.containers[s][slot].unready;
                 let st = &mut self.services[s];
                 let r = &mut st.replicas[slot];
                 r.pod = Pod::Ready;
-                r.listed = true;
-                if r.down == 0 {
-                    st.up += 1;
+                if !r.listed && !unready {
+                    r.listed = true;
+                    if r.down == 0 {
+                        st.up += 1;
+                    }
                 }
                 let (ready, _) = pod_counts(st);
                 if let Some(a) = st.auto.as_mut() {
@@ -439,7 +506,8 @@ impl<O: Observer> Sim<'_, O> {
                 }
                 self.refresh_availability(now, s);
             }
-            PodStep::Unlist => {
+            // A restarted container that is ready again stays.
+            PodStep::Unlist if pod != Pod::Ready => {
                 self.unlist(now, s, slot);
                 self.pod_settled(s, slot as u32);
             }
@@ -452,6 +520,19 @@ impl<O: Observer> Sim<'_, O> {
                 self.kill_held(now, s, slot);
                 self.pod_settled(s, slot as u32);
             }
+            PodStep::Oom if matches!(pod, Pod::Starting | Pod::Ready) => {
+                let limit = self.p.services[s]
+                    .kube
+                    .as_ref()
+                    .and_then(|k| k.memory_limit);
+                if limit.is_some_and(|l| self.memory(s, slot, now) >= l - 1e-6) {
+                    self.cluster.stats[s].oom_kills += 1;
+                    self.container_died(now, s, slot);
+                }
+            }
+            PodStep::Liveness | PodStep::Readiness if matches!(pod, Pod::Ready | Pod::Starting) => {
+                self.probe(now, s, slot, step);
+            }
             PodStep::Evict if pod == Pod::Lost => {
                 self.unlist(now, s, slot);
                 self.vacate(s, slot);
@@ -459,6 +540,223 @@ impl<O: Observer> Sim<'_, O> {
             }
             _ => {}
         }
+    }
+
+    /// A container starts (a new pod's first, or a restart): fresh memory, probes, and
+    /// no hang; ready after the startup.
+    fn start_container(&mut self, now: SimTime, s: usize, slot: usize, restart: bool) {
+        let kube = self.p.services[s]
+            .kube
+            .as_ref()
+            .expect("pods have a lifecycle");
+        let r = &mut self.services[s].replicas[slot];
+        r.pod = Pod::Starting;
+        if restart {
+            // The old container's timers are void.
+            r.pod_token = r.pod_token.wrapping_add(1);
+        }
+        let c = &mut self.cluster.containers[s][slot];
+        let backoff = if restart { c.backoff } else { SimTime::ZERO };
+        *c = Container {
+            started: now,
+            backoff,
+            hung_until: SimTime::ZERO,
+            liveness: kube.liveness.map(Probe::new),
+            readiness: kube.readiness.map(Probe::new),
+            unready: false,
+        };
+        let t = kube.pod_startup.sample(&mut self.services[s].rng_startup);
+        self.pod_timer(now.after(t), s, slot, PodStep::Started);
+        for (cfg, step) in [
+            (kube.liveness, PodStep::Liveness),
+            (kube.readiness, PodStep::Readiness),
+        ] {
+            if let Some(cfg) = cfg {
+                // Probes run once the startup is over (the startup probe gates them).
+                let first = now.after(cfg.initial_delay).max(now.after(t));
+                self.pod_timer(first, s, slot, step);
+            }
+        }
+        self.schedule_oom(now, s, slot);
+    }
+
+    /// The container died (OOM kill, liveness failure): what it holds fails, and it
+    /// restarts after the CrashLoopBackOff delay: 10 s doubling to 5 min, back to 10 s
+    /// once a container has run 10 minutes.
+    fn container_died(&mut self, now: SimTime, s: usize, slot: usize) {
+        self.services[s].replicas[slot].pod = Pod::Waiting;
+        self.kill_held(now, s, slot);
+        self.cluster.stats[s].restarts += 1;
+        let c = &mut self.cluster.containers[s][slot];
+        if now.since(c.started) >= BACKOFF_RESET {
+            c.backoff = SimTime::ZERO;
+        }
+        let wait = if c.backoff == SimTime::ZERO {
+            BACKOFF_INITIAL
+        } else {
+            c.backoff
+        };
+        c.backoff = SimTime(wait.0.saturating_mul(2)).min(BACKOFF_CAP);
+        let r = &mut self.services[s].replicas[slot];
+        r.pod_token = r.pod_token.wrapping_add(1);
+        let delay = self.p.services[s]
+            .kube
+            .as_ref()
+            .map_or(SimTime::ZERO, |k| k.endpoint_delay);
+        if self.services[s].replicas[slot].listed {
+            self.pod_timer(now.after(delay), s, slot, PodStep::Unlist);
+        }
+        self.pod_timer(now.after(wait), s, slot, PodStep::Restart);
+    }
+
+    /// One probe attempt: it fails while the container is hung (no answer within the
+    /// timeout).
+    fn probe(&mut self, now: SimTime, s: usize, slot: usize, step: PodStep) {
+        let kube = self.p.services[s]
+            .kube
+            .as_ref()
+            .expect("pods have a lifecycle");
+        let c = &mut self.cluster.containers[s][slot];
+        let hung = now < c.hung_until;
+        let took = if hung { SimTime::MAX } else { SimTime::ZERO };
+        let (probe, period) = match step {
+            PodStep::Liveness => (c.liveness.as_mut(), kube.liveness.map(|p| p.period)),
+            _ => (c.readiness.as_mut(), kube.readiness.map(|p| p.period)),
+        };
+        let (Some(probe), Some(period)) = (probe, period) else {
+            return;
+        };
+        let change = probe.observe(!hung, took);
+        self.pod_timer(now.after(period), s, slot, step);
+        match (step, change) {
+            (PodStep::Liveness, ProbeChange::Failed) => {
+                self.cluster.stats[s].liveness_restarts += 1;
+                self.container_died(now, s, slot);
+            }
+            (PodStep::Readiness, ProbeChange::Failed) => {
+                self.cluster.stats[s].readiness_failures += 1;
+                self.cluster.containers[s][slot].unready = true;
+                self.unlist(now, s, slot);
+            }
+            (PodStep::Readiness, ProbeChange::Passed) => {
+                self.cluster.containers[s][slot].unready = false;
+                let st = &mut self.services[s];
+                let r = &mut st.replicas[slot];
+                if r.pod == Pod::Ready && !r.listed {
+                    r.listed = true;
+                    if r.down == 0 {
+                        st.up += 1;
+                    }
+                    self.refresh_availability(now, s);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Memory of the slot's container at `t`, in MB: its start plus what the `Leak`
+    /// faults added since it started.
+    fn memory(&self, s: usize, slot: usize, t: SimTime) -> f64 {
+        let base = self.p.services[s].kube.as_ref().map_or(0.0, |k| k.memory);
+        let started = self.cluster.containers[s][slot].started;
+        let mut m = base;
+        for f in &self.p.faults {
+            if let FaultKind::Leak { target, rate } = f.kind {
+                if target.0 as usize == s {
+                    let (a, b) = (f.start.max(started), f.end.min(t));
+                    if b > a {
+                        m += rate * b.since(a).as_secs_f64();
+                    }
+                }
+            }
+        }
+        m
+    }
+
+    /// Schedules the check for when the slot's container reaches its memory limit, if
+    /// the leaks active now get it there before they end.
+    fn schedule_oom(&mut self, now: SimTime, s: usize, slot: usize) {
+        let Some(limit) = self.p.services[s]
+            .kube
+            .as_ref()
+            .and_then(|k| k.memory_limit)
+        else {
+            return;
+        };
+        let mut t = now;
+        let mut m = self.memory(s, slot, now);
+        loop {
+            let (mut rate, mut next) = (0.0, SimTime::MAX);
+            for f in &self.p.faults {
+                if let FaultKind::Leak { target, rate: r } = f.kind {
+                    if target.0 as usize == s && f.end > t {
+                        if f.start <= t {
+                            rate += r;
+                            next = next.min(f.end);
+                        } else {
+                            next = next.min(f.start);
+                        }
+                    }
+                }
+            }
+            if rate > 0.0 {
+                let hit = t.after(SimTime((((limit - m) / rate).max(0.0) * 1e9).ceil() as u64));
+                if hit <= next {
+                    // Rounded up to the nanosecond, so the check sees the limit reached.
+                    self.pod_timer(hit.after(SimTime(1)), s, slot, PodStep::Oom);
+                    return;
+                }
+            }
+            if next == SimTime::MAX {
+                return;
+            }
+            m += rate * next.since(t).as_secs_f64();
+            t = next;
+        }
+    }
+
+    /// `Leak` starts: each running container's memory begins to grow.
+    pub(super) fn leak_started(&mut self, now: SimTime, s: usize) {
+        for slot in 0..self.services[s].replicas.len() {
+            if matches!(
+                self.services[s].replicas[slot].pod,
+                Pod::Starting | Pod::Ready
+            ) {
+                self.schedule_oom(now, s, slot);
+            }
+        }
+    }
+
+    /// `Hang`: the first `n` ready pods hang until `until` (or a restart).
+    pub(super) fn hang(&mut self, s: usize, n: u32, until: SimTime) {
+        let slots: Vec<usize> = (0..self.services[s].replicas.len())
+            .filter(|&i| self.services[s].replicas[i].pod == Pod::Ready)
+            .take(n as usize)
+            .collect();
+        for slot in slots {
+            self.cluster.containers[s][slot].hung_until = until;
+        }
+    }
+
+    /// When a request that starts now on `replica` with `work` (done at `done` as
+    /// faults have it) is done in its pod: a hung container starts it only when the
+    /// hang ends; above the CPU limit, CFS throttling stretches it by busy servers /
+    /// limit (the busy count as it starts: a request's stretch is fixed then).
+    #[inline]
+    pub(super) fn pod_done(&self, s: usize, replica: u32, now: SimTime, done: SimTime) -> SimTime {
+        let kube = self.p.services[s]
+            .kube
+            .as_ref()
+            .expect("pods have a lifecycle");
+        let mut span = done.since(now);
+        if let Some(limit) = kube.cpu_limit {
+            let busy = self.services[s].replicas[replica as usize].busy as f64;
+            if busy > limit {
+                span = SimTime((span.0 as f64 * busy / limit).round() as u64);
+            }
+        }
+        let hung = self.cluster.containers[s][replica as usize].hung_until;
+        now.max(hung).after(span)
     }
 
     /// `DeletePods`: the first `n` ready pods are deleted; the ReplicaSet replaces them.
@@ -489,6 +787,7 @@ impl<O: Observer> Sim<'_, O> {
                     continue;
                 }
                 let was = r.pod;
+                self.cluster.stats[s].lost += 1;
                 let deleted = matches!(was, Pod::Stopping | Pod::Terminating);
                 // Its state first, so that nothing its victims' ends trigger comes to it.
                 self.services[s].replicas[slot].pod =

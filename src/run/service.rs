@@ -213,6 +213,11 @@ impl<O: Observer> Sim<'_, O> {
             }
             self.progress(s, now, work)
         };
+        let done = if self.p.services[s].kube.is_some() {
+            self.pod_done(s, self.reqs[req as usize].replica, now, done)
+        } else {
+            done
+        };
         self.queue.push(done, Event::ServiceDone { req, token });
     }
 

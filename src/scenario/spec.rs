@@ -370,6 +370,41 @@ pub struct KubeSpec {
     /// update, kube-proxy sync); default 1 s.
     #[serde(default = "one_second")]
     pub endpoint_delay: String,
+    /// CPU limit in cores (a busy server burns one core): above it, CFS throttling
+    /// stretches service times by busy servers / limit. Default: none.
+    #[serde(default)]
+    pub cpu_limit: Option<f64>,
+    /// Memory limit in MB: a container above it is OOM-killed (what it holds fails) and
+    /// restarted with CrashLoopBackOff. Default: none.
+    #[serde(default)]
+    pub memory_limit: Option<f64>,
+    /// A fresh container's memory in MB (a `Leak` fault grows it).
+    #[serde(default)]
+    pub memory: f64,
+    /// Liveness probe: after `failure_threshold` failures in a row the container is
+    /// restarted. A probe fails while the pod is hung (`Hang`).
+    #[serde(default)]
+    pub liveness: Option<ProbeSpec>,
+    /// Readiness probe: after `failure_threshold` failures in a row the pod leaves the
+    /// endpoints until `success_threshold` successes in a row.
+    #[serde(default)]
+    pub readiness: Option<ProbeSpec>,
+}
+
+/// `Probe(period: "10s", failure_threshold: 3)`: Kubernetes' probe fields and defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Probe", deny_unknown_fields)]
+pub struct ProbeSpec {
+    #[serde(default = "zero_duration")]
+    pub initial_delay: String,
+    #[serde(default = "ten_seconds")]
+    pub period: String,
+    #[serde(default = "one_second")]
+    pub timeout: String,
+    #[serde(default = "one_u32")]
+    pub success_threshold: u32,
+    #[serde(default = "three")]
+    pub failure_threshold: u32,
 }
 
 /// How a deleted pod stops.
@@ -941,6 +976,24 @@ pub enum FaultSpec {
     DeletePods {
         target: String,
         at: String,
+        #[serde(default)]
+        pods: Option<u32>,
+    },
+    /// Kubernetes: the memory of `target`'s containers grows by `rate` MB per second
+    /// during the fault (until an OOM kill restarts them, and again after).
+    Leak {
+        target: String,
+        at: String,
+        duration: String,
+        rate: f64,
+    },
+    /// Kubernetes: `pods` of `target`'s pods (default 1) hang (a deadlock): requests
+    /// they start never finish, probes fail, until the fault ends or the liveness probe
+    /// restarts the container.
+    Hang {
+        target: String,
+        at: String,
+        duration: String,
         #[serde(default)]
         pods: Option<u32>,
     },

@@ -288,6 +288,136 @@ fn the_termination_scenario_compares_three_ways_to_stop() {
     assert!(abrupt.crashed > 0 && abrupt.rejected_unavailable > 0);
     assert_eq!(race.crashed, 0);
     // ~100 rps x 1 s x 2 of 4 pods sent into the race.
-    assert!((25..=80).contains(&race.rejected_unavailable), "{}", race.rejected_unavailable);
+    assert!(
+        (25..=80).contains(&race.rejected_unavailable),
+        "{}",
+        race.rejected_unavailable
+    );
     assert_eq!(prestop.crashed + prestop.rejected, 0);
+}
+
+// ---- resources and probes ------------------------------------------------------------
+
+/// One pod of 4 servers at 100 ms a request, kept busy by 4 users who never think.
+fn throttled(cpu_limit: &str) -> Summary {
+    let text = format!(
+        r#"Scenario(
+    name: "cfs",
+    duration: "60s",
+    services: [
+        Service(name: "a", replicas: 1, concurrency: 4, service_time: Constant("100ms"),
+                kubernetes: Some(Kube(cpu_limit: {cpu_limit}))),
+    ],
+    workload: [Closed(target: "a", users: 4, think_time: Constant("1ns"))],
+)"#
+    );
+    super::common::run_scenario(&text, &[])
+}
+
+#[test]
+fn a_cpu_limit_caps_a_pods_throughput_at_the_limit_in_cores() {
+    // 4 busy servers burn 4 cores: 40 rps. Limited to L cores, CFS gives them L cores
+    // between them: each request takes 4 / L x 100 ms, so 10 x L rps.
+    let rate = |s: &Summary| s.services["a"].ok as f64 / 60.0;
+    let free = rate(&throttled("None"));
+    let two = rate(&throttled("Some(2.0)"));
+    let one = rate(&throttled("Some(1.0)"));
+    assert!((free - 40.0).abs() < 1.0, "{free}");
+    assert!((two - 20.0).abs() < 1.0, "{two}");
+    assert!((one - 10.0).abs() < 1.0, "{one}");
+    // Not throttled below the limit: 4 servers under a 4-core limit run free.
+    assert!((rate(&throttled("Some(4.0)")) - 40.0).abs() < 1.0);
+}
+
+/// 2 pods at 100 MB, limit 500 MB, a leak of 10 MB/s from 30 s: each container reaches
+/// its limit 40 s after it starts leaking.
+const LEAK: &str = r#"Scenario(
+    name: "leak",
+    duration: "5m",
+    services: [
+        Service(name: "a", replicas: 2, concurrency: 4, service_time: Constant("50ms"),
+                kubernetes: Some(Kube(memory: 100.0, memory_limit: Some(500.0)))),
+    ],
+    workload: [Open(target: "a", rate: 40.0)],
+    faults: [Leak(target: "a", at: "30s", duration: "10m", rate: 10.0)],
+)"#;
+
+#[test]
+fn a_leak_gets_containers_oom_killed_and_restarted_with_crash_loop_back_off() {
+    let s = super::common::run_scenario(LEAK, &[]);
+    let a = &s.services["a"];
+    let pods = a.pods.as_ref().expect("pods");
+    // OOM at 70 s; back-off 10 s -> restart at 80, OOM at 120; 20 s -> 140, OOM 180;
+    // 40 s -> 220, OOM 260; 80 s -> 340 (after the end). 4 kills per pod.
+    assert_eq!(pods.oom_kills, 8, "{pods:?}");
+    assert_eq!(pods.restarts, 8);
+    assert!(
+        a.crashed > 0,
+        "the requests in the killed containers' hands fail"
+    );
+    let up = |t| level(&s, "a.replicas_up", t);
+    assert_eq!(up(69.0), 2.0);
+    assert_eq!(up(75.0), 0.0);
+    assert_eq!(up(85.0), 2.0);
+    assert_eq!(up(130.0), 0.0);
+    assert_eq!(up(145.0), 2.0);
+    assert_eq!(up(200.0), 0.0);
+    assert_eq!(up(225.0), 2.0);
+    assert_eq!(up(290.0), 0.0);
+}
+
+fn hung(probes: &str) -> Summary {
+    let text = format!(
+        r#"Scenario(
+    name: "hang",
+    duration: "3m",
+    services: [
+        Service(name: "a", replicas: 2, concurrency: 4, service_time: Constant("20ms"),
+                kubernetes: Some(Kube({probes}))),
+    ],
+    workload: [Open(target: "a", rate: 20.0)],
+    faults: [Hang(target: "a", at: "30s", duration: "2m")],
+)"#
+    );
+    super::common::run_scenario(&text, &[])
+}
+
+#[test]
+fn liveness_restarts_a_hung_pod_after_failure_threshold_x_period() {
+    // Probes every 10 s from 0: those at 30, 40, 50 s fail -> restart at 50 s, the
+    // stuck requests fail; back 10 s later (CrashLoopBackOff), no longer hung.
+    let s = hung("liveness: Some(Probe())");
+    let a = &s.services["a"];
+    let pods = a.pods.as_ref().expect("pods");
+    assert_eq!(pods.liveness_restarts, 1, "{pods:?}");
+    assert!(
+        a.crashed > 50,
+        "20 s of half the traffic stuck: {}",
+        a.crashed
+    );
+    assert_eq!(level(&s, "a.replicas_up", 55.0), 1.0);
+    assert_eq!(level(&s, "a.replicas_up", 65.0), 2.0);
+    // Without probes the pod stays hung for the 2 minutes, taking half the traffic.
+    let s = hung("");
+    assert_eq!(s.services["a"].pods.as_ref().unwrap().restarts, 0);
+    assert!(s.services["a"].sojourn_ms.max > 60_000.0);
+}
+
+#[test]
+fn readiness_takes_a_hung_pod_out_of_the_endpoints() {
+    // Readiness every 5 s from 1 s, failing at the first failure: out at 31 s, back at
+    // the first probe after the hang (151 s).
+    let s =
+        hung(r#"readiness: Some(Probe(initial_delay: "1s", period: "5s", failure_threshold: 1))"#);
+    let a = &s.services["a"];
+    assert_eq!(a.pods.as_ref().unwrap().readiness_failures, 1);
+    assert_eq!(level(&s, "a.replicas_up", 30.0), 2.0);
+    assert_eq!(level(&s, "a.replicas_up", 32.0), 1.0);
+    assert_eq!(level(&s, "a.replicas_up", 149.0), 1.0);
+    assert_eq!(level(&s, "a.replicas_up", 153.0), 2.0);
+    // Only what it took in the second before the probe caught it waits for the hang's
+    // end (no liveness probe: nothing is killed).
+    assert_eq!(a.crashed, 0);
+    assert!(a.sojourn_ms.max > 100_000.0);
+    assert!(a.sojourn_ms.max < 121_000.0);
 }

@@ -3,8 +3,9 @@
 
 use super::Check;
 use crate::engine::SimTime;
+use crate::mech::probe::ProbeConfig;
 use crate::model::{Dist, Fault, FaultKind, Kube, Nodes, ServiceId, Termination};
-use crate::scenario::{FaultSpec, KubeSpec, NodesSpec, ServiceSpec, TerminationSpec};
+use crate::scenario::{FaultSpec, KubeSpec, NodesSpec, ProbeSpec, ServiceSpec, TerminationSpec};
 use std::collections::BTreeMap;
 
 /// Most nodes a scenario may have.
@@ -14,7 +15,10 @@ impl FaultSpec {
     pub(super) fn is_kube(&self) -> bool {
         matches!(
             self,
-            FaultSpec::DeletePods { .. } | FaultSpec::NodeKill { .. }
+            FaultSpec::DeletePods { .. }
+                | FaultSpec::NodeKill { .. }
+                | FaultSpec::Leak { .. }
+                | FaultSpec::Hang { .. }
         )
     }
 }
@@ -29,6 +33,11 @@ impl Check {
             pod_startup: None,
             termination: TerminationSpec::default(),
             endpoint_delay: "1s".into(),
+            cpu_limit: None,
+            memory_limit: None,
+            memory: 0.0,
+            liveness: None,
+            readiness: None,
         };
         let k = match &s.kubernetes {
             Some(k) => k,
@@ -69,12 +78,98 @@ impl Check {
                 }
             }
         };
+        let mut ok = true;
+        if let Some(c) = k.cpu_limit {
+            if !(c > 0.0 && c.is_finite()) {
+                self.fail(
+                    format!("{p}.cpu_limit"),
+                    format!("{c} is not a positive number of cores"),
+                );
+                ok = false;
+            }
+        }
+        if let Some(m) = k.memory_limit {
+            if !(m > 0.0 && m.is_finite()) {
+                self.fail(
+                    format!("{p}.memory_limit"),
+                    format!("{m} is not a positive number of MB"),
+                );
+                ok = false;
+            }
+        }
+        if !(k.memory >= 0.0 && k.memory.is_finite())
+            || k.memory_limit.is_some_and(|m| k.memory >= m)
+        {
+            self.fail(
+                format!("{p}.memory"),
+                format!(
+                    "{} MB must be at least 0 and below the memory limit",
+                    k.memory
+                ),
+            );
+            ok = false;
+        }
+        let liveness = k
+            .liveness
+            .as_ref()
+            .map(|x| self.probe(&format!("{p}.liveness"), x, true));
+        let readiness = k
+            .readiness
+            .as_ref()
+            .map(|x| self.probe(&format!("{p}.readiness"), x, false));
+        let liveness = match liveness {
+            Some(l) => Some(l?),
+            None => None,
+        };
+        let readiness = match readiness {
+            Some(r) => Some(r?),
+            None => None,
+        };
+        if !ok {
+            return None;
+        }
         Some(Some(Kube {
+            cpu_limit: k.cpu_limit,
+            memory_limit: k.memory_limit,
+            memory: k.memory,
+            liveness,
+            readiness,
             scheduling: scheduling?,
             pod_startup: startup?,
             termination: termination?,
             endpoint_delay: endpoint_delay?,
         }))
+    }
+
+    /// A probe; liveness and startup probes need a success threshold of 1.
+    fn probe(&mut self, p: &str, x: &ProbeSpec, liveness: bool) -> Option<ProbeConfig> {
+        let initial_delay = self.duration(&format!("{p}.initial_delay"), &x.initial_delay);
+        let period = self.positive_duration(&format!("{p}.period"), &x.period);
+        let timeout = self.positive_duration(&format!("{p}.timeout"), &x.timeout);
+        let mut ok = true;
+        if x.failure_threshold == 0 {
+            self.fail(format!("{p}.failure_threshold"), "must be at least 1");
+            ok = false;
+        }
+        if x.success_threshold == 0 || (liveness && x.success_threshold != 1) {
+            self.fail(
+                format!("{p}.success_threshold"),
+                if liveness {
+                    "must be 1 for a liveness probe"
+                } else {
+                    "must be at least 1"
+                },
+            );
+            ok = false;
+        }
+        let cfg = ProbeConfig {
+            initial_delay: initial_delay?,
+            period: period?,
+            timeout: timeout?,
+            success_threshold: x.success_threshold,
+            failure_threshold: x.failure_threshold,
+        };
+        ok.then_some(cfg)
     }
 
     pub(super) fn nodes(&mut self, n: Option<&NodesSpec>) -> Option<Option<Nodes>> {
@@ -106,7 +201,10 @@ impl Check {
     ) -> Option<Fault> {
         let p = format!("faults[{i}]");
         let at = match f {
-            FaultSpec::DeletePods { at, .. } | FaultSpec::NodeKill { at, .. } => at,
+            FaultSpec::DeletePods { at, .. }
+            | FaultSpec::NodeKill { at, .. }
+            | FaultSpec::Leak { at, .. }
+            | FaultSpec::Hang { at, .. } => at,
             _ => unreachable!("only Kubernetes faults come here"),
         };
         let start = self.duration(&format!("{p}.at"), at);
@@ -151,6 +249,71 @@ impl Check {
                         pods: n,
                     },
                     Some(SimTime(1)),
+                )
+            }
+            FaultSpec::Leak {
+                target,
+                rate,
+                duration,
+                ..
+            } => {
+                let length = self.positive_duration(&format!("{p}.duration"), duration);
+                let t = self.lookup(&format!("{p}.target"), target, names)?;
+                let limited = services[t]
+                    .kubernetes
+                    .as_ref()
+                    .is_some_and(|k| k.memory_limit.is_some());
+                if !limited {
+                    self.fail(
+                        format!("{p}.target"),
+                        format!("\"{target}\" has no `kubernetes.memory_limit` to leak into"),
+                    );
+                    return None;
+                }
+                if !(*rate > 0.0 && rate.is_finite()) {
+                    self.fail(
+                        format!("{p}.rate"),
+                        format!("{rate} is not a positive MB per second"),
+                    );
+                    return None;
+                }
+                (
+                    FaultKind::Leak {
+                        target: ServiceId(t as u32),
+                        rate: *rate,
+                    },
+                    length,
+                )
+            }
+            FaultSpec::Hang {
+                target,
+                duration,
+                pods: n,
+                ..
+            } => {
+                let length = self.positive_duration(&format!("{p}.duration"), duration);
+                let t = self.lookup(&format!("{p}.target"), target, names)?;
+                if !pods[t] {
+                    self.fail(
+                        format!("{p}.target"),
+                        format!(
+                            "\"{target}\" does not run as pods: give it `kubernetes: Some(Kube())`"
+                        ),
+                    );
+                    return None;
+                }
+                let most = services[t].replicas;
+                let n = n.unwrap_or(1);
+                if n == 0 || n > most {
+                    self.fail(format!("{p}.pods"), format!("must be within 1..={most}"));
+                    return None;
+                }
+                (
+                    FaultKind::Hang {
+                        target: ServiceId(t as u32),
+                        pods: n,
+                    },
+                    length,
                 )
             }
             FaultSpec::NodeKill { node, duration, .. } => {
