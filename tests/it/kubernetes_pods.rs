@@ -421,3 +421,38 @@ fn readiness_takes_a_hung_pod_out_of_the_endpoints() {
     assert!(a.sojourn_ms.max > 100_000.0);
     assert!(a.sojourn_ms.max < 121_000.0);
 }
+
+#[track_caller]
+fn scenario(name: &str) -> Summary {
+    let path = format!(
+        "{}/scenarios/kubernetes/{name}.ron",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    super::common::run_scenario(&text, &[])
+}
+
+#[test]
+fn a_too_low_cpu_limit_costs_latency_and_pods() {
+    let free = scenario("autoscaling");
+    let limited = scenario("autoscaling-throttled");
+    let (f, l) = (&free.services["api"], &limited.services["api"]);
+    let (fa, la) = (f.autoscale.as_ref().unwrap(), l.autoscale.as_ref().unwrap());
+    assert!(la.peak_replicas > fa.peak_replicas, "{la:?}");
+    assert!(l.replica_hours > 1.3 * f.replica_hours);
+    let p99 = |s: &Summary| s.workloads["users"].latency_ms.p99;
+    assert!(p99(&limited) > 1.5 * p99(&free));
+}
+
+#[test]
+fn the_memory_leak_scenario_crash_loops() {
+    let s = scenario("memory-leak");
+    let api = &s.services["api"];
+    let pods = api.pods.as_ref().unwrap();
+    // 3 containers die at 248 s, 382 s, 530 s, 698 s (128 s of leak after each start,
+    // back-offs 10, 20, 40 s + 5 s to start); the next, 80 s later, is after the fix.
+    assert_eq!(pods.oom_kills, 12, "{pods:?}");
+    assert_eq!(pods.liveness_restarts, 0);
+    assert_eq!(api.downtime.len(), 4, "{:?}", api.downtime);
+    assert!(api.crashed > 0);
+}
