@@ -46,6 +46,27 @@ pub struct Platform {
     pub topics: Vec<Topic>,
     /// Kubernetes nodes, if the scenario has them.
     pub nodes: Option<Nodes>,
+    /// Rolling updates and rollbacks, sorted by time.
+    pub deployments: Vec<Deployment>,
+}
+
+/// A rolling update or a rollback (see `scenario::DeploymentSpec`).
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub service: ServiceId,
+    pub at: SimTime,
+    /// `None`: a rollback.
+    pub deploy: Option<Deploy>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Deploy {
+    pub name: String,
+    pub error_rate: f64,
+    pub service_time: Dist,
+    pub max_surge: crate::mech::rollout::IntOrPercent,
+    pub max_unavailable: crate::mech::rollout::IntOrPercent,
+    pub rollback_on_alert: bool,
 }
 
 /// Kubernetes nodes (see `scenario::NodesSpec`).

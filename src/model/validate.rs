@@ -104,6 +104,7 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
             }
         })
         .collect();
+    let deployments = c.deployments(spec, &names, &pods, duration);
     let recovery_check = c.recovery_check(&spec.recovery_check);
     let recovery = c.recovery(&spec.recovery);
 
@@ -143,6 +144,7 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
         recovery_check: recovery_check.expect("checked"),
         recovery: recovery.expect("checked"),
         nodes: nodes.expect("checked"),
+        deployments: deployments.expect("checked"),
     })
 }
 

@@ -213,6 +213,11 @@ enum Event {
         token: u32,
         step: pods::PodStep,
     },
+    /// A deployment starts (`check` false), or a rollout's alert check (`pods.rs`).
+    Deployment {
+        index: u32,
+        check: bool,
+    },
     /// The end of a time-series window.
     Window,
     /// The end of the warmup.
@@ -293,6 +298,8 @@ struct Replica {
     listed: bool,
     /// The node its pod runs on (`NONE`: not scheduled; 0 without nodes).
     node: u32,
+    /// Its pod's version: 0 the scenario's, `d + 1` that of deployment `d`.
+    version: u16,
     /// Grows when a pod leaves the slot, voiding its timers.
     pod_token: u32,
     busy: u32,
@@ -610,6 +617,15 @@ impl<'a, O: Observer> Sim<'a, O> {
         }
         self.queue.push(self.window, Event::Window);
         self.pods_start();
+        for (i, d) in p.deployments.iter().enumerate() {
+            self.queue.push(
+                d.at,
+                Event::Deployment {
+                    index: i as u32,
+                    check: false,
+                },
+            );
+        }
         for (i, f) in p.faults.iter().enumerate() {
             self.queue
                 .push(f.start, Event::FaultStart { fault: i as u32 });
@@ -742,6 +758,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                 }
             }
             Event::HpaSync { service } => self.hpa_sync(now, service),
+            Event::Deployment { index, check } => self.deployment_event(now, index, check),
             Event::Pod {
                 service,
                 replica,
@@ -764,12 +781,14 @@ impl<'a, O: Observer> Sim<'a, O> {
         let p = self.p;
         let end = p.end();
         let queues = self.queue_summaries();
+        let deployments = self.cluster.deployment_summaries(p);
         let pods: Vec<_> = (0..p.services.len())
             .map(|i| self.cluster.summary(i))
             .collect();
         let topics = self.topic_summaries();
         let mut summary = self.rec.finish(p, end, self.events);
         summary.queues = queues;
+        summary.deployments = deployments;
         summary.topics = topics;
         if p.orders.is_some() {
             summary.orders = Some(self.ledger.summary());

@@ -36,8 +36,10 @@ use super::{Event, Observer, ServiceState, Sim, NONE};
 use crate::engine::SimTime;
 use crate::mech::hpa::{Hpa, HpaConfig};
 use crate::mech::probe::{Probe, ProbeChange};
-use crate::metrics::{AutoscaleSummary, PodSummary, ScaleEvent};
+use crate::mech::rollout::rolling_bounds;
+use crate::metrics::{AutoscaleSummary, DeploymentSummary, PodSummary, ScaleEvent};
 use crate::model::{AutoscaleMetric, FaultKind, Service, Termination};
+use std::collections::VecDeque;
 
 /// Most scaling events kept for the summary.
 const MAX_EVENTS: usize = 1000;
@@ -125,9 +127,65 @@ pub(super) struct Cluster {
     /// Per service (empty unless it runs as pods): each slot's container.
     containers: Vec<Vec<Container>>,
     pub stats: Vec<PodSummary>,
+    /// Per service: the version new pods get, and the rollout under way.
+    current: Vec<u16>,
+    rollouts: Vec<Option<Rollout>>,
+    records: Vec<DeployRecord>,
+}
+
+/// A rollout (or rollback) under way: pods of other versions are replaced by `target`
+/// ones, keeping at most `most` pods and at least `fewest` available.
+#[derive(Debug, Clone, Copy)]
+struct Rollout {
+    record: usize,
+    target: u16,
+    most: u32,
+    fewest: u32,
+}
+
+/// One deployment as it unfolds.
+#[derive(Debug, Clone)]
+struct DeployRecord {
+    deployment: u32,
+    service: u32,
+    previous: u16,
+    start: SimTime,
+    end: Option<SimTime>,
+    rollback: Option<SimTime>,
+    by_alert: bool,
+    /// Its tick is scheduled.
+    ticking: bool,
+    /// `(bad, valid)` so far, at each check since the deployment (the alert's windows).
+    samples: VecDeque<(u64, u64)>,
 }
 
 impl Cluster {
+    pub fn deployment_summaries(&self, p: &crate::model::Platform) -> Vec<DeploymentSummary> {
+        self.records
+            .iter()
+            .map(|r| {
+                let d = p.deployments[r.deployment as usize]
+                    .deploy
+                    .as_ref()
+                    .expect("records are deploys");
+                DeploymentSummary {
+                    service: p.services[r.service as usize].name.clone(),
+                    version: d.name.clone(),
+                    start_s: r.start.as_secs_f64(),
+                    end_s: r.end.map(SimTime::as_secs_f64),
+                    outcome: match (r.rollback, r.end) {
+                        (Some(_), _) => "rolled_back",
+                        (None, Some(_)) => "completed",
+                        (None, None) => "in_progress",
+                    }
+                    .to_string(),
+                    rollback_s: r.rollback.map(SimTime::as_secs_f64),
+                    rolled_back_by_alert: r.by_alert,
+                }
+            })
+            .collect()
+    }
+
     /// What happened to service `s`'s pods, if it runs as pods.
     pub fn summary(&self, s: usize) -> Option<PodSummary> {
         (!self.containers[s].is_empty()).then(|| self.stats[s].clone())
@@ -151,6 +209,9 @@ impl Cluster {
                 })
                 .collect(),
             stats: vec![PodSummary::default(); p.services.len()],
+            current: vec![0; p.services.len()],
+            rollouts: vec![None; p.services.len()],
+            records: Vec::new(),
         }
     }
 
@@ -346,9 +407,10 @@ impl<O: Observer> Sim<'_, O> {
         }
     }
 
-    /// A new pod in the lowest absent slot (false if none is left): pending until it is
-    /// scheduled.
+    /// A new pod of the service's current version in the lowest absent slot (false if
+    /// none is left): pending until it is scheduled.
     fn create_pod(&mut self, now: SimTime, s: usize) -> bool {
+        let version = self.cluster.current[s];
         let Some(slot) = self.services[s]
             .replicas
             .iter()
@@ -361,6 +423,7 @@ impl<O: Observer> Sim<'_, O> {
         r.pod = Pod::Pending;
         r.pod_token = r.pod_token.wrapping_add(1);
         r.node = node;
+        r.version = version;
         if node != NONE {
             self.schedule_pod(now, s, slot);
         }
@@ -743,12 +806,23 @@ impl<O: Observer> Sim<'_, O> {
     /// hang ends; above the CPU limit, CFS throttling stretches it by busy servers /
     /// limit (the busy count as it starts: a request's stretch is fixed then).
     #[inline]
-    pub(super) fn pod_done(&self, s: usize, replica: u32, now: SimTime, done: SimTime) -> SimTime {
-        let kube = self.p.services[s]
-            .kube
-            .as_ref()
-            .expect("pods have a lifecycle");
+    pub(super) fn pod_done(
+        &mut self,
+        s: usize,
+        replica: u32,
+        now: SimTime,
+        done: SimTime,
+    ) -> SimTime {
+        let p = self.p;
+        let kube = p.services[s].kube.as_ref().expect("pods have a lifecycle");
         let mut span = done.since(now);
+        let v = self.services[s].replicas[replica as usize].version;
+        if v != 0 {
+            // Another version's own service time (faults' stretches do not apply).
+            if let Some(d) = &p.deployments[v as usize - 1].deploy {
+                span = d.service_time.sample(&mut self.services[s].rng_time);
+            }
+        }
         if let Some(limit) = kube.cpu_limit {
             let busy = self.services[s].replicas[replica as usize].busy as f64;
             if busy > limit {
@@ -757,6 +831,224 @@ impl<O: Observer> Sim<'_, O> {
         }
         let hung = self.cluster.containers[s][replica as usize].hung_until;
         now.max(hung).after(span)
+    }
+
+    /// Deployment `d` starts (`check` false), or a tick of its rollout and alert.
+    pub(super) fn deployment_event(&mut self, now: SimTime, d: u32, check: bool) {
+        let p = self.p;
+        let dep = &p.deployments[d as usize];
+        let s = dep.service.0 as usize;
+        if check {
+            self.deployment_tick(now, d);
+            return;
+        }
+        match &dep.deploy {
+            Some(deploy) => {
+                let previous = self.cluster.current[s];
+                if let Some(old) = self.cluster.rollouts[s].take() {
+                    // Superseded: what it had done stays.
+                    self.cluster.records[old.record].end.get_or_insert(now);
+                }
+                let record = self.cluster.records.len();
+                self.cluster.records.push(DeployRecord {
+                    deployment: d,
+                    service: s as u32,
+                    previous,
+                    start: now,
+                    end: None,
+                    rollback: None,
+                    by_alert: false,
+                    ticking: true,
+                    samples: VecDeque::new(),
+                });
+                let (most, fewest) = rolling_bounds(
+                    p.services[s].replicas,
+                    deploy.max_surge,
+                    deploy.max_unavailable,
+                );
+                let target = d as u16 + 1;
+                self.cluster.current[s] = target;
+                self.cluster.rollouts[s] = Some(Rollout {
+                    record,
+                    target,
+                    most,
+                    fewest,
+                });
+                self.rollout_step(now, s);
+                self.queue.push(
+                    now.after(ROLLOUT_TICK),
+                    Event::Deployment {
+                        index: d,
+                        check: true,
+                    },
+                );
+            }
+            None => {
+                if let Some(r) = self
+                    .cluster
+                    .records
+                    .iter()
+                    .rposition(|r| r.service as usize == s && r.rollback.is_none())
+                {
+                    self.roll_back(now, r, false);
+                }
+            }
+        }
+    }
+
+    /// The deployment of `record` is rolled back to the version before it.
+    fn roll_back(&mut self, now: SimTime, record: usize, by_alert: bool) {
+        let p = self.p;
+        let r = &mut self.cluster.records[record];
+        r.rollback = Some(now);
+        r.by_alert = by_alert;
+        r.end = None;
+        let (s, previous, d) = (r.service as usize, r.previous, r.deployment);
+        let deploy = p.deployments[d as usize].deploy.as_ref().expect("a deploy");
+        let (most, fewest) = rolling_bounds(
+            p.services[s].replicas,
+            deploy.max_surge,
+            deploy.max_unavailable,
+        );
+        self.cluster.current[s] = previous;
+        self.cluster.rollouts[s] = Some(Rollout {
+            record,
+            target: previous,
+            most,
+            fewest,
+        });
+        self.rollout_step(now, s);
+        let r = &mut self.cluster.records[record];
+        if !r.ticking && now < p.end() {
+            r.ticking = true;
+            self.queue.push(
+                now.after(ROLLOUT_TICK),
+                Event::Deployment {
+                    index: d,
+                    check: true,
+                },
+            );
+        }
+    }
+
+    /// A tick of deployment `d`: its rollout acts, and its alert is evaluated.
+    fn deployment_tick(&mut self, now: SimTime, d: u32) {
+        let p = self.p;
+        let Some(record) = self.cluster.records.iter().position(|r| r.deployment == d) else {
+            return;
+        };
+        let s = self.cluster.records[record].service as usize;
+        let mine = self.cluster.rollouts[s].is_some_and(|r| r.record == record);
+        if mine {
+            self.rollout_step(now, s);
+        }
+        let deploy = p.deployments[d as usize].deploy.as_ref().expect("a deploy");
+        let watching = deploy.rollback_on_alert
+            && self.cluster.records[record].rollback.is_none()
+            && self.cluster.current[s] == d as u16 + 1;
+        if watching && self.alert_fires(now, s, record) {
+            self.roll_back(now, record, true);
+        }
+        let still = self.cluster.rollouts[s].is_some_and(|r| r.record == record)
+            || (watching && self.cluster.records[record].rollback.is_none());
+        self.cluster.records[record].ticking = still && now < p.end();
+        if still && now < p.end() {
+            self.queue.push(
+                now.after(ROLLOUT_TICK),
+                Event::Deployment {
+                    index: d,
+                    check: true,
+                },
+            );
+        }
+    }
+
+    /// The page-fast burn-rate alert of `health::alerts` (the SRE workbook's 14.4x over
+    /// 1 h and 5 min, scaled to the measured period), evaluated online every tick over
+    /// what the service answered since the deployment.
+    fn alert_fires(&mut self, _now: SimTime, s: usize, record: usize) -> bool {
+        let p = self.p;
+        let period = p.duration.since(p.warmup).as_secs_f64();
+        let rules = crate::health::alerts::rules(period, ROLLOUT_TICK.as_secs_f64());
+        let Some(rule) = rules.first() else {
+            return false;
+        };
+        let budget = 1.0 - p.services[s].slo.availability / 100.0;
+        let counts = self.rec.slo_counts(s);
+        let samples = &mut self.cluster.records[record].samples;
+        samples.push_back(counts);
+        while samples.len() > rule.long_windows + 1 {
+            samples.pop_front();
+        }
+        let burn = |k: usize| {
+            let back = samples.len().saturating_sub(k + 1);
+            let (b0, v0) = samples[back];
+            let (bad, valid) = (counts.0 - b0, counts.1 - v0);
+            crate::health::alerts::burn_rate(bad as f64, valid as f64, budget)
+        };
+        let threshold = rule.spec.burn_rate;
+        samples.len() > 1
+            && burn(rule.long_windows) >= threshold
+            && burn(rule.short_windows) >= threshold
+    }
+
+    /// The Deployment controller's step: new pods up to the surge bound, old ones down
+    /// as far as the availability bound allows (not-ready ones first); done when all
+    /// `replicas` pods are the target version and ready.
+    fn rollout_step(&mut self, now: SimTime, s: usize) {
+        let Some(ro) = self.cluster.rollouts[s] else {
+            return;
+        };
+        let replicas = self.p.services[s].replicas;
+        let live = |pod: Pod| {
+            matches!(
+                pod,
+                Pod::Pending | Pod::Starting | Pod::Ready | Pod::Waiting | Pod::Lost
+            )
+        };
+        let (mut new, mut old, mut new_ready, mut available) = (0u32, 0u32, 0u32, 0u32);
+        for r in &self.services[s].replicas {
+            if !live(r.pod) {
+                continue;
+            }
+            if r.version == ro.target {
+                new += 1;
+                new_ready += (r.pod == Pod::Ready) as u32;
+            } else {
+                old += 1;
+            }
+            available += (r.pod == Pod::Ready && r.listed) as u32;
+        }
+        while new < replicas && new + old < ro.most {
+            if !self.create_pod(now, s) {
+                break;
+            }
+            new += 1;
+        }
+        // Old pods that are not available go first: they cost no availability.
+        for slot in (0..self.services[s].replicas.len()).rev() {
+            let r = &self.services[s].replicas[slot];
+            if r.version != ro.target && live(r.pod) && r.pod != Pod::Ready && new + old > replicas
+            {
+                self.delete_pod(now, s, slot);
+                old -= 1;
+            }
+        }
+        // Then available ones, as long as enough stay available.
+        for slot in (0..self.services[s].replicas.len()).rev() {
+            let r = &self.services[s].replicas[slot];
+            if r.version != ro.target && r.pod == Pod::Ready && available > ro.fewest {
+                let listed = r.listed;
+                self.delete_pod(now, s, slot);
+                old -= 1;
+                available -= listed as u32;
+            }
+        }
+        if old == 0 && new_ready >= replicas {
+            let r = &mut self.cluster.records[ro.record];
+            r.end = Some(now);
+            self.cluster.rollouts[s] = None;
+        }
     }
 
     /// `DeletePods`: the first `n` ready pods are deleted; the ReplicaSet replaces them.
@@ -834,5 +1126,27 @@ impl<O: Observer> Sim<'_, O> {
         if r.pod == Pod::Terminating && r.held == 0 && !r.listed {
             self.vacate(s, replica as usize);
         }
+    }
+}
+
+/// How often a rollout's controller acts, and its alert is evaluated.
+const ROLLOUT_TICK: SimTime = SimTime::from_secs(1);
+
+/// The error rate of `replica`'s pod: its version's.
+#[inline]
+pub(super) fn error_rate(
+    p: &crate::model::Platform,
+    base: f64,
+    st: &ServiceState,
+    replica: u32,
+) -> f64 {
+    let v = st.replicas[replica as usize].version;
+    if v == 0 {
+        base
+    } else {
+        p.deployments[v as usize - 1]
+            .deploy
+            .as_ref()
+            .map_or(0.0, |d| d.error_rate)
     }
 }

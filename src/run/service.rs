@@ -248,7 +248,13 @@ impl<O: Observer> Sim<'_, O> {
         let p = self.p;
         let spec = &p.services[s];
         let state = &mut self.services[s];
-        let mut failed = spec.error_rate > 0.0 && state.rng_error.random::<f64>() < spec.error_rate;
+        let rate = match spec.kube {
+            Some(_) => {
+                super::pods::error_rate(p, spec.error_rate, state, self.reqs[req as usize].replica)
+            }
+            None => spec.error_rate,
+        };
+        let mut failed = rate > 0.0 && state.rng_error.random::<f64>() < rate;
         if !failed {
             for &f in &state.faults {
                 let f = &p.faults[f as usize];

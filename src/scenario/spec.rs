@@ -65,6 +65,49 @@ pub struct Spec {
     /// Kubernetes nodes the pods run on (`NodeKill` faults take one down).
     #[serde(default)]
     pub nodes: Option<NodesSpec>,
+    /// Kubernetes rolling updates and rollbacks, in time order.
+    #[serde(default)]
+    pub deployments: Vec<DeploymentSpec>,
+}
+
+/// A rolling update of a service's pods, or its rollback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum DeploymentSpec {
+    /// `Deploy(service: "api", at: "5m", version: Version(error_rate: Some(0.2)))`: new
+    /// pods replace the old ones, at most `max_surge` above the replicas and at most
+    /// `max_unavailable` below (counts, or percentages: surge rounds up, unavailable
+    /// down; Kubernetes' defaults 25% and 25%). With `rollback_on_alert`, the page-fast
+    /// burn-rate alert on the service's availability objective rolls it back.
+    Deploy {
+        service: String,
+        at: String,
+        version: VersionSpec,
+        #[serde(default = "quarter")]
+        max_surge: String,
+        #[serde(default = "quarter")]
+        max_unavailable: String,
+        #[serde(default)]
+        rollback_on_alert: bool,
+    },
+    /// Rolls the service back to the version before its last deployment.
+    Rollback { service: String, at: String },
+}
+
+fn quarter() -> String {
+    "25%".to_string()
+}
+
+/// What a version changes; unset fields keep the service's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Version", deny_unknown_fields)]
+pub struct VersionSpec {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub error_rate: Option<f64>,
+    #[serde(default)]
+    pub service_time: Option<DistSpec>,
 }
 
 /// `Orders(entry: "api", steps: ["payment", "notification"])`: every client request sent

@@ -456,3 +456,110 @@ fn the_memory_leak_scenario_crash_loops() {
     assert_eq!(api.downtime.len(), 4, "{:?}", api.downtime);
     assert!(api.crashed > 0);
 }
+
+// ---- rolling updates -------------------------------------------------------------------
+
+#[test]
+fn a_bad_rollout_is_rolled_back_by_its_alert_or_by_hand() {
+    let s = scenario("bad-rollout");
+    let d = &s.deployments;
+    assert_eq!(d.len(), 2);
+    let (api, pay) = (&d[0], &d[1]);
+    assert_eq!(
+        (api.service.as_str(), api.outcome.as_str()),
+        ("api", "rolled_back")
+    );
+    assert!(api.rolled_back_by_alert);
+    // The first new pods are ready at 125 s; the page-fast alert fires within seconds.
+    let rb = api.rollback_s.expect("rolled back");
+    assert!((125.0..=135.0).contains(&rb), "{api:?}");
+    // The offline evaluation of the same rule agrees on when it fired.
+    let offline = s.health.services.iter().find(|x| x.name == "api").unwrap();
+    let fired = offline
+        .alerts
+        .iter()
+        .find(|a| a.rule == "page-fast")
+        .expect("page-fast fired")
+        .fired_s;
+    assert!((fired - rb).abs() <= 1.0, "online {rb} vs offline {fired}");
+    assert_eq!(
+        (pay.outcome.as_str(), pay.rollback_s),
+        ("rolled_back", Some(360.0))
+    );
+    assert!(!pay.rolled_back_by_alert);
+    assert!(
+        pay.end_s.unwrap() > 360.0 && pay.end_s.unwrap() < 400.0,
+        "{pay:?}"
+    );
+    // Errors only while v2 pods served: far fewer where the alert rolled back.
+    let (ea, ep) = (s.services["api"].errors, s.services["payments"].errors);
+    assert!(ea > 0 && ep > 20 * ea, "{ea} vs {ep}");
+    // Deployments feed the change failure rate.
+    let rel = &offline.reliability;
+    assert_eq!((rel.deployments, rel.failed_deployments), (1, 1));
+    assert_eq!(rel.change_failure_rate_pct, 100.0);
+    // maxUnavailable 25% of 8 = 2: at least 6 pods in the endpoints throughout.
+    let up = s.timeseries.column("api.replicas_up").unwrap();
+    assert!(up.iter().all(|&x| x >= 6.0 - 1e-9), "{up:?}");
+}
+
+#[test]
+fn a_good_rollout_completes_within_its_bounds() {
+    // 4 pods, maxSurge 1, maxUnavailable 0: one new pod at a time, ready before an old
+    // one goes (5 s each, acted on within 1 s): 4 rounds. A preStop sleep longer than
+    // the endpoint delay: no request lost (without it, each old pod refuses for 1 s).
+    let text = r#"Scenario(
+    name: "roll",
+    duration: "2m",
+    services: [
+        Service(name: "a", replicas: 4, concurrency: 4, service_time: Constant("10ms"),
+                kubernetes: Some(Kube(pod_startup: Constant("5s"),
+                                      termination: Graceful(pre_stop: "2s")))),
+    ],
+    workload: [Open(target: "a", rate: 100.0)],
+    deployments: [
+        Deploy(service: "a", at: "30s", version: Version(service_time: Some(Constant("5ms"))),
+               max_surge: "1", max_unavailable: "0"),
+    ],
+)"#;
+    let s = super::common::run_scenario(text, &[]);
+    let d = &s.deployments[0];
+    assert_eq!(d.outcome, "completed");
+    let took = d.end_s.unwrap() - d.start_s;
+    assert!((20.0..=25.0).contains(&took), "{d:?}");
+    let up = s.timeseries.column("a.replicas_up").unwrap();
+    assert!(up.iter().all(|&x| x >= 4.0 - 1e-9), "never below 4: {up:?}");
+    assert_eq!(s.services["a"].errors + s.services["a"].rejected, 0);
+    assert_eq!(
+        s.health.services[0].reliability.change_failure_rate_pct,
+        0.0
+    );
+}
+
+#[test]
+fn deployments_are_validated_with_paths() {
+    let text = r#"Scenario(
+    name: "roll",
+    duration: "2m",
+    services: [Service(name: "a", replicas: 4, service_time: Constant("10ms"))],
+    workload: [Open(target: "a", rate: 100.0)],
+    deployments: [
+        Deploy(service: "a", at: "30s", version: Version(error_rate: Some(2.0)),
+               max_surge: "0", max_unavailable: "0%"),
+        Deploy(service: "b", at: "3m", version: Version(), max_surge: "lots"),
+    ],
+)"#;
+    let err = platsim::simulate(text, "roll", &[], Limits::default())
+        .expect_err("invalid")
+        .to_string();
+    for path in [
+        "deployments[0].service",
+        "deployments[0].version.error_rate",
+        "deployments[0].max_unavailable",
+        "deployments[1].service",
+        "deployments[1].at",
+        "deployments[1].max_surge",
+    ] {
+        assert!(err.contains(path), "{path} missing from: {err}");
+    }
+}

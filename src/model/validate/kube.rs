@@ -4,8 +4,13 @@
 use super::Check;
 use crate::engine::SimTime;
 use crate::mech::probe::ProbeConfig;
-use crate::model::{Dist, Fault, FaultKind, Kube, Nodes, ServiceId, Termination};
-use crate::scenario::{FaultSpec, KubeSpec, NodesSpec, ProbeSpec, ServiceSpec, TerminationSpec};
+use crate::mech::rollout::IntOrPercent;
+use crate::model::{
+    Deploy, Deployment, Dist, Fault, FaultKind, Kube, Nodes, ServiceId, Termination,
+};
+use crate::scenario::{
+    DeploymentSpec, FaultSpec, KubeSpec, NodesSpec, ProbeSpec, ServiceSpec, Spec, TerminationSpec,
+};
 use std::collections::BTreeMap;
 
 /// Most nodes a scenario may have.
@@ -346,5 +351,137 @@ impl Check {
             start,
             end: start.after(length),
         })
+    }
+
+    /// `"25%"` or `"2"`.
+    fn int_or_percent(&mut self, path: &str, text: &str) -> Option<IntOrPercent> {
+        let t = text.trim();
+        let parsed = match t.strip_suffix('%') {
+            Some(p) => p
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|p| (0.0..=100.0).contains(p))
+                .map(IntOrPercent::Percent),
+            None => t.parse::<u32>().ok().map(IntOrPercent::Count),
+        };
+        if parsed.is_none() {
+            self.fail(
+                path,
+                format!("\"{text}\" is neither a count nor a percentage from 0% to 100%"),
+            );
+        }
+        parsed
+    }
+
+    /// Rolling updates and rollbacks; `None` if any is wrong.
+    pub(super) fn deployments(
+        &mut self,
+        spec: &Spec,
+        names: &BTreeMap<String, usize>,
+        pods: &[bool],
+        run: Option<SimTime>,
+    ) -> Option<Vec<Deployment>> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, d) in spec.deployments.iter().enumerate() {
+            let p = format!("deployments[{i}]");
+            let (service, at) = match d {
+                DeploymentSpec::Deploy { service, at, .. }
+                | DeploymentSpec::Rollback { service, at } => (service, at),
+            };
+            let t = self.lookup(&format!("{p}.service"), service, names);
+            let start = self.duration(&format!("{p}.at"), at);
+            if let (Some(s), Some(end)) = (start, run) {
+                if s >= end {
+                    self.fail(
+                        format!("{p}.at"),
+                        format!("{s} is not before the end of the run ({end})"),
+                    );
+                    ok = false;
+                }
+            }
+            if let Some(t) = t {
+                if !pods[t] || spec.services[t].autoscale.is_some() {
+                    self.fail(
+                        format!("{p}.service"),
+                        format!("\"{service}\" must run as pods without an autoscaler (`kubernetes: Some(Kube())`)"),
+                    );
+                    ok = false;
+                }
+            }
+            let deploy = match d {
+                DeploymentSpec::Rollback { .. } => Some(None),
+                DeploymentSpec::Deploy {
+                    version,
+                    max_surge,
+                    max_unavailable,
+                    rollback_on_alert,
+                    ..
+                } => {
+                    let surge = self.int_or_percent(&format!("{p}.max_surge"), max_surge);
+                    let unavailable =
+                        self.int_or_percent(&format!("{p}.max_unavailable"), max_unavailable);
+                    if let (Some(a), Some(b)) = (surge, unavailable) {
+                        let zero = |x: IntOrPercent| {
+                            matches!(x, IntOrPercent::Count(0))
+                                || matches!(x, IntOrPercent::Percent(p) if p == 0.0)
+                        };
+                        if zero(a) && zero(b) {
+                            self.fail(
+                                format!("{p}.max_unavailable"),
+                                "max_surge and max_unavailable cannot both be 0",
+                            );
+                            ok = false;
+                        }
+                    }
+                    let error_rate = match (version.error_rate, t) {
+                        (Some(e), _) => {
+                            self.probability(&format!("{p}.version.error_rate"), e);
+                            (0.0..=1.0).contains(&e).then_some(e)
+                        }
+                        (None, Some(t)) => Some(spec.services[t].error_rate),
+                        (None, None) => None,
+                    };
+                    let service_time = match (&version.service_time, t) {
+                        (Some(d), _) => self.dist(&format!("{p}.version.service_time"), d),
+                        (None, Some(t)) => self.dist(
+                            &format!("services[{t}].service_time"),
+                            &spec.services[t].service_time,
+                        ),
+                        (None, None) => None,
+                    };
+                    match (surge, unavailable, error_rate, service_time) {
+                        (
+                            Some(max_surge),
+                            Some(max_unavailable),
+                            Some(error_rate),
+                            Some(service_time),
+                        ) => Some(Some(Deploy {
+                            name: version
+                                .name
+                                .clone()
+                                .unwrap_or_else(|| format!("v{}", i + 2)),
+                            error_rate,
+                            service_time,
+                            max_surge,
+                            max_unavailable,
+                            rollback_on_alert: *rollback_on_alert,
+                        })),
+                        _ => None,
+                    }
+                }
+            };
+            match (t, start, deploy) {
+                (Some(t), Some(at), Some(deploy)) => out.push(Deployment {
+                    service: ServiceId(t as u32),
+                    at,
+                    deploy,
+                }),
+                _ => ok = false,
+            }
+        }
+        out.sort_by_key(|d| d.at);
+        ok.then_some(out)
     }
 }
