@@ -432,6 +432,9 @@ pub fn run_figures(run: &RunData) -> Vec<Figure> {
             out.push(queues(run, &t, &services));
         }
     }
+    if let Some(f) = messaging(run, &t) {
+        out.push(f);
+    }
     if let Some(f) = breakers(run, &t) {
         out.push(f);
     }
@@ -619,6 +622,74 @@ fn queues(run: &RunData, t: &Timeline, services: &[String]) -> Figure {
         panels,
         1,
     )
+}
+
+/// Brokers and job queues (when the run has them): orders per second, consumer lag and
+/// queue depth, processing time p99 and DLQ size per consumer group or worker pool.
+fn messaging(run: &RunData, t: &Timeline) -> Option<Figure> {
+    let cols: Vec<&String> = run.series.columns.iter().collect();
+    // `positive`: a window without a value (no processing) is a gap, not a zero.
+    let lines_of = |pick: &dyn Fn(&str) -> Option<String>, positive: bool| -> Vec<Series> {
+        cols.iter()
+            .filter_map(|c| Some((pick(c)?, c)))
+            .enumerate()
+            .filter_map(|(i, (name, c))| Some(series(&name, color(i), t.points(c, positive)?)))
+            .collect()
+    };
+    let lines = |pick: &dyn Fn(&str) -> Option<String>| lines_of(pick, false);
+    let orders = lines(&|c| match c {
+        "orders.placed_rps" => Some("placed".into()),
+        "orders.completed_rps" => Some("completed".into()),
+        _ => None,
+    });
+    let backlog = lines(&|c| {
+        if let Some(g) = c.strip_suffix(".lag") {
+            return Some(g.trim_start_matches("topic.").to_string());
+        }
+        let q = c.strip_prefix("queue.")?.strip_suffix(".depth")?;
+        Some(format!("queue {q}"))
+    });
+    if backlog.is_empty() {
+        return None;
+    }
+    let short = |suffix: &'static str| {
+        move |c: &str| {
+            c.strip_suffix(suffix)
+                .map(|c| c.trim_start_matches("topic.").to_string())
+        }
+    };
+    let processing = lines_of(&short(".processing_p99_ms"), true);
+    let dlq = lines(&short(".dlq"));
+    let mut panels = Vec::new();
+    if !orders.is_empty() {
+        panels.push(t.panel(
+            Some("orders placed and completed".into()),
+            linear_axis("orders per second", all_values([&orders]).into_iter()),
+            orders,
+        ));
+    }
+    panels.push(t.panel(
+        Some("consumer lag (appended, not committed) and job queue depth".into()),
+        linear_axis("messages or jobs", all_values([&backlog]).into_iter()),
+        backlog,
+    ));
+    panels.push(t.panel(
+        Some("processing time p99, per consumer group and worker pool".into()),
+        linear_axis("ms", all_values([&processing]).into_iter()),
+        processing,
+    ));
+    panels.push(t.panel(
+        Some("parked in the dead letter queue".into()),
+        linear_axis("messages or jobs", all_values([&dlq]).into_iter()),
+        dlq,
+    ));
+    Some(figure(
+        "messaging",
+        "Messaging: orders, consumer lag, processing time and DLQ size, per window",
+        run,
+        panels,
+        1,
+    ))
 }
 
 /// Breaker state colours, and their legend names.

@@ -121,6 +121,10 @@ fn fault_windows(p: &Platform) -> Vec<FaultWindow> {
     for (i, s) in p.services.iter().enumerate() {
         for c in &s.calls {
             callers[c.to.0 as usize].push(i);
+            // A cache's caller notices the cache's faults too.
+            if let Some(cache) = c.cache {
+                callers[cache.service.0 as usize].push(i);
+            }
         }
     }
     p.faults

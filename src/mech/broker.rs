@@ -12,9 +12,18 @@
 //! processed never is (losses).
 //!
 //! The log keeps a message until every group has committed past it (so it holds exactly
-//! what some group may still need). A broker held in memory loses the log on restart:
-//! offsets go on from where they were, and cursors behind the new start jump to it.
+//! what some group may still need), or until it is older than the topic's retention
+//! (Kafka `retention.ms`): then it is deleted whether consumed or not, and a group whose
+//! cursor points before the new start of the log jumps to it (`auto.offset.reset =
+//! earliest`), skipping what was deleted. A broker held in memory loses the log on
+//! restart: offsets go on from where they were, and cursors behind the new start jump to
+//! it.
+//!
+//! Replication: a message is appended to the leader at once and reaches the followers
+//! `lag` later. Consumers see only replicated messages (the high watermark); a leader
+//! failover truncates what was not replicated yet.
 
+use crate::engine::SimTime;
 use std::collections::VecDeque;
 
 /// A message: its id (a producer retry appends the same id twice) and the order it
@@ -25,11 +34,20 @@ pub struct Msg {
     pub order: u32,
 }
 
+/// A message in a log, with when it was appended (retention, replication) and whether
+/// its producer waited for every in-sync replica (acks=all).
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    msg: Msg,
+    at: SimTime,
+    all: bool,
+}
+
 #[derive(Debug, Clone, Default)]
 struct Log {
     /// Offset of `msgs[0]`.
     base: u64,
-    msgs: VecDeque<Msg>,
+    msgs: VecDeque<Entry>,
 }
 
 impl Log {
@@ -37,10 +55,25 @@ impl Log {
         self.base + self.msgs.len() as u64
     }
     fn get(&self, offset: u64) -> Option<Msg> {
+        self.entry(offset).map(|e| e.msg)
+    }
+    fn entry(&self, offset: u64) -> Option<Entry> {
         offset
             .checked_sub(self.base)
             .and_then(|i| self.msgs.get(i as usize).copied())
     }
+}
+
+/// What a retention pass or a failover removed from the log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Removed {
+    /// Messages removed from the log.
+    pub messages: u64,
+    /// Retention only: per group summed, messages a group had not delivered yet (it
+    /// skips them).
+    pub undelivered: u64,
+    /// Failover only: removed messages whose producer used acks=all (never acknowledged).
+    pub unacked: u64,
 }
 
 /// One group's place in one partition.
@@ -89,10 +122,11 @@ impl TopicLog {
         &mut self.cursors[g * n + p as usize]
     }
 
-    /// Appends `msg` to partition `p`; returns its offset.
-    pub fn append(&mut self, p: u32, msg: Msg) -> u64 {
+    /// Appends `msg` to partition `p` at `at` (`all`: its producer waits for every
+    /// in-sync replica); returns its offset.
+    pub fn append(&mut self, p: u32, msg: Msg, at: SimTime, all: bool) -> u64 {
         let log = &mut self.logs[p as usize];
-        log.msgs.push_back(msg);
+        log.msgs.push_back(Entry { msg, at, all });
         let offset = log.end() - 1;
         if self.groups == 0 {
             // Nobody will read it: nothing to keep.
@@ -116,18 +150,35 @@ impl TopicLog {
             .sum()
     }
 
+    /// The append time of the oldest message held, over all partitions.
+    pub fn oldest(&self) -> Option<SimTime> {
+        self.logs
+            .iter()
+            .filter_map(|l| l.msgs.front().map(|e| e.at))
+            .min()
+    }
+
     /// The next message for group `g` on partition `p`, with its offset and whether it
-    /// was delivered before; `None` when the group has read everything. Moves
+    /// was delivered before; `None` when the group has read everything replicated (a
+    /// message appended at or after `replicated_before` is not visible yet). Moves
     /// `position` past it.
-    pub fn deliver(&mut self, g: usize, p: u32) -> Option<(u64, Msg, bool)> {
+    pub fn deliver(
+        &mut self,
+        g: usize,
+        p: u32,
+        replicated_before: SimTime,
+    ) -> Option<(u64, Msg, bool)> {
         let log = &self.logs[p as usize];
         let (base, end) = (log.base, log.end());
-        let c = self.cursor_mut(g, p);
-        // Offsets lost in a restart are skipped.
-        c.position = c.position.max(base);
-        if c.position >= end {
+        let pos = self.cursor(g, p).position.max(base);
+        // Offsets lost in a restart or deleted by retention are skipped.
+        self.cursor_mut(g, p).position = pos;
+        if pos >= end
+            || self.logs[p as usize].entry(pos).expect("in the log").at >= replicated_before
+        {
             return None;
         }
+        let c = self.cursor_mut(g, p);
         let offset = c.position;
         c.position += 1;
         let again = offset < c.delivered;
@@ -186,6 +237,76 @@ impl TopicLog {
         }
     }
 
+    /// Retention: deletes every message appended before `before`, from the head of each
+    /// partition (the log is in append order: no scan past the first one kept).
+    /// `f(group, msg, delivered)` sees, for each group, each deleted message it had not
+    /// committed. Cursors behind the new start jump to it (`auto.offset.reset =
+    /// earliest`); `undelivered` counts the messages groups skip that way.
+    pub fn expire(&mut self, before: SimTime, mut f: impl FnMut(usize, Msg, bool)) -> Removed {
+        let n = self.logs.len();
+        let mut removed = Removed::default();
+        for p in 0..n {
+            let log = &self.logs[p];
+            let cut = log.msgs.iter().take_while(|e| e.at < before).count() as u64;
+            if cut == 0 {
+                continue;
+            }
+            let new_base = log.base + cut;
+            removed.messages += cut;
+            for g in 0..self.groups {
+                let c = self.cursors[g * n + p];
+                for offset in c.committed.max(log.base)..new_base {
+                    let delivered = offset < c.position;
+                    removed.undelivered += !delivered as u64;
+                    f(g, log.get(offset).expect("in the log"), delivered);
+                }
+                let c = &mut self.cursors[g * n + p];
+                c.committed = c.committed.max(new_base);
+                c.processed = c.processed.max(new_base);
+                c.position = c.position.max(new_base);
+            }
+            let log = &mut self.logs[p];
+            log.msgs.drain(..cut as usize);
+            log.base = new_base;
+        }
+        removed
+    }
+
+    /// A leader failover: the followers did not have the messages appended at or after
+    /// `since` (not replicated yet), so they are gone; later appends reuse their offsets.
+    /// `f(group, msg, all)` sees, for each group, each removed message and whether its
+    /// producer used acks=all (consumers see only replicated messages, so none was
+    /// delivered). `unacked` counts removed messages
+    /// whose producer waited for all replicas (it gets an error, not an ack).
+    pub fn truncate(&mut self, since: SimTime, mut f: impl FnMut(usize, Msg, bool)) -> Removed {
+        let n = self.logs.len();
+        let mut removed = Removed::default();
+        for p in 0..n {
+            let log = &mut self.logs[p];
+            let keep = log.msgs.len() - log.msgs.iter().rev().take_while(|e| e.at >= since).count();
+            let new_end = log.base + keep as u64;
+            for e in log.msgs.drain(keep..) {
+                removed.messages += 1;
+                removed.unacked += e.all as u64;
+                for g in 0..self.groups {
+                    f(g, e.msg, e.all);
+                }
+            }
+            for g in 0..self.groups {
+                let c = &mut self.cursors[g * n + p];
+                debug_assert!(
+                    c.position <= new_end,
+                    "unreplicated messages are not delivered"
+                );
+                c.position = c.position.min(new_end);
+                c.delivered = c.delivered.min(new_end);
+                c.processed = c.processed.min(new_end);
+                c.committed = c.committed.min(new_end);
+            }
+        }
+        removed
+    }
+
     /// An in-memory broker restarts: every message held is gone. `f(group, msg,
     /// delivered)` sees, for each group, each message it had not committed, and whether
     /// that group had already delivered it (then it is in a consumer's hands, not lost
@@ -231,18 +352,18 @@ mod tests {
     fn at_least_once_replays_from_the_commit() {
         let mut t = TopicLog::new(1, 1);
         for i in 0..3 {
-            t.append(0, msg(i));
+            t.append(0, msg(i), SimTime::ZERO, true);
         }
-        let (o, m, again) = t.deliver(0, 0).unwrap();
+        let (o, m, again) = t.deliver(0, 0, SimTime::MAX).unwrap();
         assert_eq!((o, m.id, again), (0, 0, false));
         t.processed(0, 0, o);
         let mut passed = Vec::new();
         t.commit(0, 0, 1, |m| passed.push(m.id));
         assert_eq!(passed, vec![0]);
-        let (o, _, _) = t.deliver(0, 0).unwrap();
+        let (o, _, _) = t.deliver(0, 0, SimTime::MAX).unwrap();
         assert_eq!(o, 1);
         t.rewind(0, 0); // died holding offset 1
-        let (o, _, again) = t.deliver(0, 0).unwrap();
+        let (o, _, again) = t.deliver(0, 0, SimTime::MAX).unwrap();
         assert_eq!((o, again), (1, true));
         assert_eq!(t.lag(0), 2);
         assert_eq!(t.held(), 2, "offset 0 is committed by every group: trimmed");
@@ -252,7 +373,7 @@ mod tests {
     fn commits_never_go_back_and_pass_each_message_once() {
         let mut t = TopicLog::new(2, 2);
         for i in 0..4 {
-            t.append(i as u32 % 2, msg(i));
+            t.append(i as u32 % 2, msg(i), SimTime::ZERO, true);
         }
         let mut n = 0;
         t.commit(0, 0, 2, |_| n += 1);
@@ -268,17 +389,80 @@ mod tests {
     fn an_in_memory_restart_loses_what_was_held() {
         let mut t = TopicLog::new(1, 1);
         for i in 0..5 {
-            t.append(0, msg(i));
+            t.append(0, msg(i), SimTime::ZERO, true);
         }
-        t.deliver(0, 0); // offset 0 in hand
+        t.deliver(0, 0, SimTime::MAX); // offset 0 in hand
         let mut seen = Vec::new();
         let lost = t.lose_all(|_, m, delivered| seen.push((m.id, delivered)));
         assert_eq!(lost, 4);
         assert_eq!(seen[0], (0, true));
         assert_eq!(seen.len(), 5);
-        assert!(t.deliver(0, 0).is_none());
-        t.append(0, msg(9));
-        assert_eq!(t.deliver(0, 0).unwrap().0, 5, "offsets go on");
+        assert!(t.deliver(0, 0, SimTime::MAX).is_none());
+        t.append(0, msg(9), SimTime::ZERO, true);
+        assert_eq!(t.deliver(0, 0, SimTime::MAX).unwrap().0, 5, "offsets go on");
         assert_eq!(t.partition_of(42), t.partition_of(42));
+    }
+
+    #[test]
+    fn retention_deletes_old_messages_and_lagging_groups_skip_them() {
+        let mut t = TopicLog::new(1, 2);
+        for i in 0..6 {
+            t.append(0, msg(i), SimTime::from_secs(i), true);
+        }
+        // Group 0 processed and committed offsets 0 and 1, holds offset 2; group 1 is
+        // idle.
+        for _ in 0..3 {
+            t.deliver(0, 0, SimTime::MAX);
+        }
+        t.commit(0, 0, 2, |_| {});
+        assert_eq!(t.oldest(), Some(SimTime::ZERO));
+        let mut seen = Vec::new();
+        let r = t.expire(SimTime::from_secs(4), |g, m, d| seen.push((g, m.id, d)));
+        // Offsets 0..4 go: group 0 had 2 in hand and skips 3; group 1 skips all four.
+        assert_eq!((r.messages, r.undelivered), (4, 5));
+        assert_eq!(
+            seen,
+            vec![
+                (0, 2, true),
+                (0, 3, false),
+                (1, 0, false),
+                (1, 1, false),
+                (1, 2, false),
+                (1, 3, false)
+            ]
+        );
+        assert_eq!(t.held(), 2);
+        assert_eq!(t.oldest(), Some(SimTime::from_secs(4)));
+        assert_eq!(
+            t.deliver(1, 0, SimTime::MAX).unwrap().0,
+            4,
+            "earliest remaining"
+        );
+        assert_eq!(t.lag(1), 2);
+        assert_eq!(
+            t.expire(SimTime::from_secs(4), |_, _, _| {}),
+            Removed::default()
+        );
+    }
+
+    #[test]
+    fn consumers_see_replicated_messages_and_a_failover_loses_the_rest() {
+        let mut t = TopicLog::new(1, 1);
+        t.append(0, msg(0), SimTime::from_secs(1), false);
+        t.append(0, msg(1), SimTime::from_secs(2), true);
+        t.append(0, msg(2), SimTime::from_secs(3), false);
+        // Replicated: what was appended before 2 s.
+        assert_eq!(t.deliver(0, 0, SimTime::from_secs(2)).unwrap().0, 0);
+        assert!(t.deliver(0, 0, SimTime::from_secs(2)).is_none());
+        let mut seen = Vec::new();
+        let r = t.truncate(SimTime::from_secs(2), |_, m, _| seen.push(m.id));
+        assert_eq!((r.messages, r.unacked), (2, 1));
+        assert_eq!(seen, vec![1, 2]);
+        assert_eq!(
+            t.append(0, msg(3), SimTime::from_secs(5), true),
+            1,
+            "offsets reused"
+        );
+        assert_eq!(t.deliver(0, 0, SimTime::MAX).unwrap().1.id, 3);
     }
 }

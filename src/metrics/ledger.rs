@@ -153,13 +153,16 @@ impl Ledger {
         }
     }
 
-    /// Step `step` succeeded on the order.
+    /// Step `step` succeeded on the order. Returns whether that completed the order (its
+    /// last step done for the first time).
     #[inline]
-    pub fn step_done(&mut self, o: u32, step: usize) {
+    pub fn step_done(&mut self, o: u32, step: usize) -> bool {
         if (o as usize) < self.orders.len() {
             let d = &mut self.done[o as usize * self.steps + step];
             *d = d.saturating_add(1);
+            return *d == 1 && self.complete(o as usize);
         }
+        false
     }
 
     /// Times step `step` was done on order `o`.

@@ -158,8 +158,22 @@ pub struct Recorder {
     clients_in_flight: u64,
     window_start: SimTime,
     series: TimeSeries,
-    /// Extra time-averaged columns after the services' (queue depths, consumer lag).
-    levels: Vec<Level>,
+    /// Extra columns after the services' (queue depths, consumer lag, orders, processing
+    /// times, failures, DLQ sizes), in column order.
+    extras: Vec<Extra>,
+}
+
+/// An extra time-series column (or two, for quantiles).
+#[derive(Debug, Clone)]
+enum Extra {
+    /// Time average over the window.
+    Level(Level),
+    /// The value at the window's end.
+    Gauge(u64),
+    /// Events per second over the window.
+    Rate(u64),
+    /// p50 and p99 (ms) of the durations recorded in the window: two columns.
+    Quantiles(Box<WindowHistogram>),
 }
 
 /// Columns for the whole platform, then `SERVICE.COLUMN` for each service.
@@ -236,26 +250,75 @@ impl Recorder {
             clients_in_flight: 0,
             window_start: SimTime::ZERO,
             series: TimeSeries { columns, values },
-            levels: Vec::new(),
+            extras: Vec::new(),
         }
+    }
+
+    fn add_extra(&mut self, names: &[String], extra: Extra) -> usize {
+        debug_assert!(
+            self.series.values.is_empty(),
+            "columns are added before rows"
+        );
+        self.series.columns.extend_from_slice(names);
+        self.extras.push(extra);
+        self.extras.len() - 1
     }
 
     /// Adds a time-averaged column named `name` (before the first row); returns its index
     /// for [`Recorder::set_level`].
     pub fn add_level(&mut self, name: String) -> usize {
-        debug_assert!(
-            self.series.values.is_empty(),
-            "columns are added before rows"
-        );
-        self.series.columns.push(name);
-        self.levels.push(Level::default());
-        self.levels.len() - 1
+        self.add_extra(&[name], Extra::Level(Level::default()))
     }
 
-    /// The extra column `i` now has the value `value`.
+    /// Adds a column with the value at each window's end ([`Recorder::set_gauge`]).
+    pub fn add_gauge(&mut self, name: String) -> usize {
+        self.add_extra(&[name], Extra::Gauge(0))
+    }
+
+    /// Adds a column of events per second ([`Recorder::count`]).
+    pub fn add_rate(&mut self, name: String) -> usize {
+        self.add_extra(&[name], Extra::Rate(0))
+    }
+
+    /// Adds the columns `PREFIX_p50_ms` and `PREFIX_p99_ms` of durations recorded in
+    /// each window ([`Recorder::duration`]).
+    pub fn add_quantiles(&mut self, prefix: &str) -> usize {
+        self.add_extra(
+            &[format!("{prefix}_p50_ms"), format!("{prefix}_p99_ms")],
+            Extra::Quantiles(Box::default()),
+        )
+    }
+
+    /// The extra level column `i` now has the value `value`.
     #[inline]
     pub fn set_level(&mut self, i: usize, now: SimTime, value: u64) {
-        self.levels[i].set(now, value);
+        if let Extra::Level(l) = &mut self.extras[i] {
+            l.set(now, value);
+        }
+    }
+
+    /// The extra gauge column `i` now has the value `value`.
+    #[inline]
+    pub fn set_gauge(&mut self, i: usize, value: u64) {
+        if let Extra::Gauge(g) = &mut self.extras[i] {
+            *g = value;
+        }
+    }
+
+    /// One more event for the extra rate column `i`.
+    #[inline]
+    pub fn count(&mut self, i: usize) {
+        if let Extra::Rate(n) = &mut self.extras[i] {
+            *n += 1;
+        }
+    }
+
+    /// A duration for the extra quantile columns `i`.
+    #[inline]
+    pub fn duration(&mut self, i: usize, d: SimTime) {
+        if let Extra::Quantiles(h) = &mut self.extras[i] {
+            h.record(d.0);
+        }
     }
 
     /// A request arrived at service `s` (accepted or not).
@@ -481,8 +544,19 @@ impl Recorder {
             ]);
             st.window.reset();
         }
-        for l in &mut self.levels {
-            v.push(l.take_window(now, width));
+        for e in &mut self.extras {
+            match e {
+                Extra::Level(l) => v.push(l.take_window(now, width)),
+                Extra::Gauge(g) => v.push(*g as f64),
+                Extra::Rate(n) => {
+                    v.push(*n as f64 * per_s);
+                    *n = 0;
+                }
+                Extra::Quantiles(h) => {
+                    v.extend_from_slice(&h.quantiles_ms([0.5, 0.99]));
+                    h.reset();
+                }
+            }
         }
         self.window_start = now;
     }
@@ -540,6 +614,7 @@ impl Recorder {
                     sojourn_ms: st.sojourn.summary_ms(),
                     autoscale: None,
                     pods: None,
+                    writes: None,
                 },
             );
         }

@@ -120,6 +120,9 @@ pub struct ServiceSummary {
     /// What happened to its pods, if it runs as Kubernetes pods.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pods: Option<PodSummary>,
+    /// A database's write path, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writes: Option<WritesSummary>,
 }
 
 /// One rolling update: `outcome` is "completed", "rolled_back" or "in_progress" (at the
@@ -148,6 +151,13 @@ pub struct PodSummary {
     /// Pods deleted (scale-down, `DeletePods`) and lost with their node.
     pub deleted: u64,
     pub lost: u64,
+}
+
+/// The writes a database served (of `completed`), and those that failed on their own.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WritesSummary {
+    pub writes: u64,
+    pub write_errors: u64,
 }
 
 /// What a service's Horizontal Pod Autoscaler did.
@@ -230,6 +240,54 @@ pub struct CallSummary {
     /// Retries not made because a budget or throttle said no.
     pub retries_denied: u64,
     pub breaker: Option<BreakerSummary>,
+    /// The caller's connection pools, if the call has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<PoolSummary>,
+    /// Cache-aside in front of the call, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheSummary>,
+    /// What its fallback served, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<FallbackSummary>,
+}
+
+/// Connection pools of one call edge (all caller replicas together).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PoolSummary {
+    pub max_size: u32,
+    /// Attempts that found every connection taken and waited for one...
+    pub waited: u64,
+    /// ...and of those, the ones that gave up after `connection_timeout`.
+    pub timeouts: u64,
+    /// Longest wait for a connection.
+    pub wait_ms_max: f64,
+}
+
+/// Cache-aside on one call edge. `lookups = hits + misses`; the backing store is called
+/// once per miss that did not join another's (`coalesced`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CacheSummary {
+    pub lookups: u64,
+    pub hits: u64,
+    pub misses: u64,
+    /// Of `misses`: the lookup itself failed (cache down, slow or erring).
+    pub lookup_failures: u64,
+    /// Of `misses`: waited for another miss of the same key (single flight).
+    pub coalesced: u64,
+    /// Keys written back after a backing call.
+    pub fills: u64,
+    /// hits / lookups.
+    pub hit_ratio: f64,
+}
+
+/// What a call's fallback did for calls that failed in the end.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FallbackSummary {
+    /// Answered with the default value.
+    pub served_default: u64,
+    /// Answered by the fallback service / not even that.
+    pub served_by_service: u64,
+    pub service_failed: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -374,6 +432,14 @@ pub struct TopicSummary {
     pub publish_failed: u64,
     /// Messages held in memory that a broker restart lost.
     pub restart_lost: u64,
+    /// Messages deleted by retention (`retention`) before every group committed them.
+    pub retention_deleted: u64,
+    /// Messages acknowledged by the leader (acks=Leader) or not awaited (acks=None) and
+    /// lost in a failover before they were replicated.
+    pub failover_lost: u64,
+    /// Messages lost in a failover before they were replicated whose producer waited
+    /// for all replicas (acks=All): it got an error, not an ack.
+    pub failover_unacked: u64,
     /// Messages still in the log, not committed by every group, at the end.
     pub held_end: u64,
     /// Consumer groups by consuming service.
@@ -394,6 +460,8 @@ pub struct GroupSummary {
     pub dropped: u64,
     /// Times the group stopped to move partitions (a consumer died, left or joined).
     pub rebalances: u64,
+    /// Messages deleted by retention before this group read them: it skipped them.
+    pub retention_skipped: u64,
     /// Largest and final lag (messages appended and not yet committed).
     pub lag_max: u64,
     pub lag_end: u64,

@@ -128,6 +128,8 @@ pub use crate::scenario::DurabilitySpec as Durability;
 pub struct Broker {
     pub name: String,
     pub durability: Durability,
+    /// Leader to followers (see `scenario::BrokerSpec::replication_lag`).
+    pub replication_lag: SimTime,
 }
 
 #[derive(Debug, Clone)]
@@ -136,6 +138,8 @@ pub struct Topic {
     /// Index into `Platform::brokers`.
     pub broker: u32,
     pub partitions: u32,
+    /// Messages older than this are deleted (Kafka `retention.ms`).
+    pub retention: SimTime,
 }
 
 /// A service's producer for one topic.
@@ -237,6 +241,8 @@ pub struct Service {
     pub autoscale: Option<Autoscale>,
     /// Its replicas are Kubernetes pods with this lifecycle.
     pub kube: Option<Kube>,
+    /// A database's write path.
+    pub writes: Option<Writes>,
 }
 
 /// A validated Horizontal Pod Autoscaler.
@@ -336,6 +342,10 @@ pub enum FaultKind {
         workload: WorkloadId,
         rate: f64,
     },
+    /// The cache service loses every key at the fault's start.
+    Flush {
+        target: ServiceId,
+    },
     /// The listed services lose power (all of them for a whole-platform outage).
     Outage {
         services: Vec<ServiceId>,
@@ -389,6 +399,7 @@ impl FaultKind {
             FaultKind::Errors { .. } => "errors",
             FaultKind::Capacity { .. } => "capacity",
             FaultKind::Spike { .. } => "spike",
+            FaultKind::Flush { .. } => "flush",
             FaultKind::Outage { .. } => "outage",
             FaultKind::KillConsumer { .. } => "kill_consumer",
             FaultKind::DuplicateDelivery { .. } => "duplicate_delivery",
@@ -411,6 +422,7 @@ impl FaultKind {
             | FaultKind::Errors { target, .. }
             | FaultKind::Capacity { target, .. }
             | FaultKind::Spike { target, .. }
+            | FaultKind::Flush { target }
             | FaultKind::KillConsumer { target }
             | FaultKind::CrashBeforePublish { target, .. }
             | FaultKind::DeletePods { target, .. }
@@ -452,6 +464,47 @@ pub struct Call {
     pub bulkhead: Option<Bulkhead>,
     /// Share of requests that make the call.
     pub probability: f64,
+    /// The caller's connection pool (per caller replica), cache-aside and fallback.
+    pub pool: Option<Pool>,
+    pub cache: Option<CacheAside>,
+    pub fallback: Option<Fallback>,
+}
+
+/// A connection pool per caller replica (see `scenario::PoolSpec`).
+#[derive(Debug, Clone, Copy)]
+pub struct Pool {
+    pub max_size: u32,
+    pub connection_timeout: SimTime,
+}
+
+/// Cache-aside in front of a call (see `scenario::CacheSpec`).
+#[derive(Debug, Clone, Copy)]
+pub struct CacheAside {
+    pub service: ServiceId,
+    pub keys: u32,
+    pub zipf: f64,
+    pub ttl: Option<SimTime>,
+    pub coalesce: bool,
+    pub timeout: Option<SimTime>,
+}
+
+/// What a call that failed in the end falls back to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// A default answer: the request carries on degraded.
+    Default,
+    /// One attempt at another service.
+    Service(ServiceId),
+}
+
+/// A database's write path (see `scenario::WritesSpec`).
+#[derive(Debug, Clone)]
+pub struct Writes {
+    /// Callers whose requests are all writes.
+    pub from: Vec<ServiceId>,
+    pub share: f64,
+    pub service_time: Dist,
+    pub error_rate: f64,
 }
 
 #[derive(Debug, Clone)]

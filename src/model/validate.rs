@@ -19,6 +19,7 @@ use crate::scenario::{
 };
 use std::collections::BTreeMap;
 
+mod datastore;
 mod kube;
 
 /// Most replicas one service may have: each is a real station with its own queue.
@@ -323,14 +324,24 @@ impl Check {
             let bulkhead = call.bulkhead.as_ref().map_or(Some(None), |b| {
                 self.bulkhead(&format!("{cp}.bulkhead"), b).map(Some)
             });
+            let extras = self.call_extras(&cp, &s.name, call, names);
             let built = (
                 to,
                 timeout.unwrap_or(Some(SimTime::ZERO)),
                 retry,
                 breaker,
                 bulkhead,
+                extras,
             );
-            if let (Some(to), Some(timeout), Some(retry), Some(breaker), Some(bulkhead)) = built {
+            if let (
+                Some(to),
+                Some(timeout),
+                Some(retry),
+                Some(breaker),
+                Some(bulkhead),
+                Some((pool, cache, fallback)),
+            ) = built
+            {
                 calls.push(Call {
                     to: ServiceId(to as u32),
                     dependency: call.dependency,
@@ -339,6 +350,9 @@ impl Check {
                     breaker,
                     bulkhead,
                     probability: call.probability,
+                    pool,
+                    cache,
+                    fallback,
                 });
             }
         }
@@ -386,6 +400,10 @@ impl Check {
             .autoscale
             .as_ref()
             .map(|a| self.autoscale(&format!("{p}.autoscale"), a, s.replicas));
+        let writes = s
+            .writes
+            .as_ref()
+            .map(|w| self.writes(&format!("{p}.writes"), w, names));
         let valid = s.replicas >= 1
             && s.replicas <= MAX_REPLICAS
             && s.concurrency >= 1
@@ -400,6 +418,7 @@ impl Check {
         ) else {
             return None;
         };
+        let writes = writes.map_or(Some(None), |w| w.map(Some))?;
         Some(Service {
             name: s.name.clone(),
             replicas: s.replicas,
@@ -427,6 +446,7 @@ impl Check {
             consume: None,
             autoscale,
             kube: None,
+            writes,
         })
         .filter(|_| valid)
     }
@@ -906,6 +926,11 @@ impl Check {
                 at,
                 duration,
                 ..
+            }
+            | FaultSpec::Flush {
+                target,
+                at,
+                duration,
             } => (Some(target), at, duration),
             FaultSpec::Outage { at, duration, .. } => (None, at, duration),
             _ => unreachable!("messaging faults are checked by `messaging_fault`"),
@@ -997,6 +1022,23 @@ impl Check {
                     target: t,
                     workload: WorkloadId(w as u32),
                     rate: *rate,
+                }
+            }
+            FaultSpec::Flush { target: name, .. } => {
+                let caches = spec
+                    .services
+                    .iter()
+                    .flat_map(|s| &s.calls)
+                    .any(|c| c.cache.as_ref().is_some_and(|c| &c.service == name));
+                if !caches {
+                    self.fail(
+                        format!("{p}.target"),
+                        format!("no call caches in \"{name}\"; a flush empties a cache named in `cache: Cache(service: ...)`"),
+                    );
+                    return None;
+                }
+                FaultKind::Flush {
+                    target: svc(target),
                 }
             }
             FaultSpec::Outage {
@@ -1112,9 +1154,11 @@ impl Check {
                     format!("\"{}\" is also a service; partitions name either", b.name),
                 );
             }
+            let lag = self.duration(&format!("{p}.replication_lag"), &b.replication_lag);
             brokers.push(Broker {
                 name: b.name.clone(),
                 durability: b.durability,
+                replication_lag: lag.unwrap_or(SimTime::ZERO),
             });
             for (j, t) in b.topics.iter().enumerate() {
                 let tp = format!("{p}.topics[{j}]");
@@ -1123,10 +1167,12 @@ impl Check {
                 if t.partitions > 10_000 {
                     self.fail(format!("{tp}.partitions"), "at most 10000");
                 }
+                let retention = self.positive_duration(&format!("{tp}.retention"), &t.retention);
                 topics.push(Topic {
                     name: t.name.clone(),
                     broker: i as u32,
                     partitions: t.partitions.clamp(1, 10_000),
+                    retention: retention.unwrap_or(SimTime::MAX),
                 });
             }
         }

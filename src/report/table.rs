@@ -273,7 +273,7 @@ fn messaging(out: &mut String, s: &Summary) {
                 "",
                 "",
                 "",
-                t.restart_lost + t.publish_lost
+                t.restart_lost + t.publish_lost + t.failover_lost
             );
             for (g, st) in &t.groups {
                 let _ = writeln!(
@@ -286,7 +286,12 @@ fn messaging(out: &mut String, s: &Summary) {
                     st.deduplicated,
                     st.dlq,
                     st.lag_max,
-                    ""
+                    // Deleted by retention before the group read them.
+                    if st.retention_skipped > 0 {
+                        st.retention_skipped.to_string()
+                    } else {
+                        String::new()
+                    }
                 );
             }
         }

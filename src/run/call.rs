@@ -5,12 +5,12 @@ use super::service::Origin;
 use super::{Edge, Event, Observer, Sim, Waiter, NONE};
 use crate::engine::SimTime;
 use crate::metrics::Outcome;
-use crate::model::{Dependency, Retry};
+use crate::model::Retry;
 use rand::Rng;
 
 /// Calls nested deeper than this fail at once: only conditional circles of calls can get
 /// here, and a request that deep is lost anyway.
-const MAX_CALL_DEPTH: u8 = 32;
+pub(super) const MAX_CALL_DEPTH: u8 = 32;
 
 impl<O: Observer> Sim<'_, O> {
     #[inline]
@@ -48,6 +48,11 @@ impl<O: Observer> Sim<'_, O> {
         let counted = r.counted as u64;
         let e = self.edge_of(req);
         self.edges[e].stats.calls += counted;
+        let call = &calls[self.reqs[req as usize].next_call as usize];
+        if call.cache.is_some() || call.fallback.is_some() {
+            self.start_store_call(now, req);
+            return;
+        }
         self.attempt(now, req);
     }
 
@@ -87,11 +92,16 @@ impl<O: Observer> Sim<'_, O> {
                 return;
             }
         }
+        if let Some(pool) = call.pool {
+            if !self.pool_acquire(now, req, e, pool.max_size, pool.connection_timeout) {
+                return;
+            }
+        }
         self.send_attempt(now, req);
     }
 
     /// The attempt passed its guards: it goes to the callee.
-    fn send_attempt(&mut self, now: SimTime, req: u32) {
+    pub(super) fn send_attempt(&mut self, now: SimTime, req: u32) {
         let p = self.p;
         let e = self.edge_of(req);
         let r = &mut self.reqs[req as usize];
@@ -101,6 +111,14 @@ impl<O: Observer> Sim<'_, O> {
             edge.bulkhead_active += 1;
             r.bulkhead_permit = true;
         }
+        if call.pool.is_some() {
+            // A pool's connection is held with the bulkhead's permit flag (a call has
+            // one or the other).
+            r.bulkhead_permit = true;
+            self.pool_take(req, e);
+        }
+        let r = &mut self.reqs[req as usize];
+        let edge = &mut self.edges[e];
         edge.active += 1;
         r.sent = true;
         if r.attempt > 1 {
@@ -178,8 +196,12 @@ impl<O: Observer> Sim<'_, O> {
         }
         if r.bulkhead_permit {
             r.bulkhead_permit = false;
-            edge.bulkhead_active -= 1;
-            self.wake_bulkhead_waiter(now, e);
+            if call.pool.is_some() {
+                self.pool_release(now, req, e);
+            } else {
+                edge.bulkhead_active -= 1;
+                self.wake_bulkhead_waiter(now, e);
+            }
         }
     }
 
@@ -200,6 +222,14 @@ impl<O: Observer> Sim<'_, O> {
 
     pub(super) fn bulkhead_timed_out(&mut self, now: SimTime, req: u32) {
         let e = self.edge_of(req);
+        let r = &self.reqs[req as usize];
+        if self.p.services[r.service as usize].calls[r.next_call as usize]
+            .pool
+            .is_some()
+        {
+            self.pool_timed_out(now, req, e);
+            return;
+        }
         let edge = &mut self.edges[e];
         edge.bulkhead_waiting.retain(|&w| w != req);
         edge.stats.bulkhead_rejected += self.reqs[req as usize].counted as u64;
@@ -225,14 +255,22 @@ impl<O: Observer> Sim<'_, O> {
         self.settle_attempt(now, req, outcome);
         let p = self.p;
         let e = self.edge_of(req);
-        let r = &mut self.reqs[req as usize];
+        let r = &self.reqs[req as usize];
         let call = &p.services[r.service as usize].calls[r.next_call as usize];
+        let stored = call.cache.is_some() || call.fallback.is_some();
+        if stored && self.store_answer(now, req, outcome) {
+            return;
+        }
+        let r = &mut self.reqs[req as usize];
         let counted = r.counted as u64;
         let edge = &mut self.edges[e];
         match outcome {
             Outcome::Ok => {
                 edge.stats.ok += counted;
-                r.next_call += 1;
+                if call.cache.is_some() {
+                    self.cache_resolved(now, req, true);
+                }
+                self.reqs[req as usize].next_call += 1;
                 self.next_call(now, req);
                 return;
             }
@@ -255,14 +293,10 @@ impl<O: Observer> Sim<'_, O> {
             }
         }
         edge.stats.failed += counted;
-        match call.dependency {
-            Dependency::Hard => self.answer(now, req, Outcome::DependencyFailed),
-            Dependency::Soft => {
-                let r = &mut self.reqs[req as usize];
-                r.degraded = true;
-                r.next_call += 1;
-                self.next_call(now, req);
-            }
+        if stored {
+            self.call_failed(now, req);
+        } else {
+            self.give_up(now, req, call.dependency);
         }
     }
 }

@@ -43,7 +43,7 @@ impl<O: Observer> Sim<'_, O> {
         self.rec.client_sent(w as usize, counted);
         let p = self.p;
         let order = match &p.orders {
-            Some(o) if o.entry == p.workloads[w as usize].target => self.ledger.place(),
+            Some(o) if o.entry == p.workloads[w as usize].target => self.place_order(),
             _ => crate::metrics::ledger::NO_ORDER,
         };
         let client = Client {

@@ -12,6 +12,13 @@
 //!   publish: with acks the request fails (the client knows); without acks the message
 //!   is silently lost. With an outbox, the message is a row written with the success,
 //!   and a relay publishes it later, retrying until the broker takes it.
+//! - Replication: consumers read a message once the followers have it, `replication_lag`
+//!   after its append; an acks=All producer waits that long for its answer. A durable
+//!   broker's restart is a leader failover that truncates what was not replicated:
+//!   lost if acknowledged (acks=Leader) or not awaited (None), an error for the waiting
+//!   producer under acks=All.
+//! - Retention: one timer per topic, due when its oldest message reaches the topic's
+//!   retention, deletes what is that old from the head of each partition.
 //! - A service that `consume`s is a consumer group with one consumer per partition,
 //!   partition `p` hosted by its `p mod up`-th replica that is up. Each consumer
 //!   processes its partition's messages one at a time, as requests at its replica.
@@ -44,12 +51,21 @@ pub(super) enum BrokerEvent {
     Rebalanced { group: u32, token: u32 },
     /// Consumer `consumer`'s retry back-off is over.
     RetryDue { consumer: u32 },
+    /// Messages appended to `partition` of `topic` a replication lag ago are replicated:
+    /// its consumers may read them.
+    Replicated { topic: u32, partition: u32 },
+    /// The oldest message of `topic` reaches its retention.
+    Retention { topic: u32 },
+    /// Request `req` (void unless `token` is its generation) waited for every in-sync
+    /// replica (acks=All): it answers now.
+    AckDue { req: u32, token: u32 },
 }
 
 struct QueueState {
     q: JobQueue,
     idle: VecDeque<u32>,
     level: usize,
+    cols: Cols,
     acked: Cause,
     lost: Cause,
     parked: Cause,
@@ -64,6 +80,8 @@ struct Worker {
     busy: bool,
     req: u32,
     taken: Taken,
+    /// When it took the job (processing time).
+    since: SimTime,
 }
 
 struct TopicState {
@@ -75,6 +93,14 @@ struct TopicState {
     rng_dup: Stream,
     lost_publish: Cause,
     restart: Cause,
+    /// Deleted by retention before a group consumed it.
+    expired: Cause,
+    /// Acknowledged (acks=Leader) or not awaited (acks=None), lost in a failover.
+    failover: Cause,
+    /// Never acknowledged (acks=All), lost in a failover: its producer gets an error.
+    unacked: Cause,
+    /// A retention timer is pending.
+    expiry_armed: bool,
 }
 
 struct GroupState {
@@ -93,9 +119,20 @@ struct GroupState {
     /// Message ids processed (idempotent consumer), by id.
     seen: Vec<bool>,
     level: usize,
+    /// Extra time-series columns: processing time, failures, DLQ size.
+    cols: Cols,
     processed: Cause,
     parked: Cause,
     dropped: Cause,
+}
+
+/// A consumer group's or worker pool's time-series columns (p50/p99 processing time,
+/// failed deliveries per second, DLQ size).
+#[derive(Debug, Clone, Copy, Default)]
+struct Cols {
+    processing: usize,
+    failed: usize,
+    dlq: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -110,6 +147,8 @@ struct Consumer {
     deliveries: u32,
     /// Waiting out a retry back-off.
     backoff: bool,
+    /// When the message in hand was delivered (processing time).
+    since: SimTime,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -117,6 +156,8 @@ struct OutboxRow {
     service: u32,
     publish: u32,
     msg: Msg,
+    /// Published (acks=All) at this time and waiting for the replicas' ack.
+    sent: Option<SimTime>,
 }
 
 pub(super) struct Messaging {
@@ -135,6 +176,10 @@ pub(super) struct Messaging {
     /// Per service: its consumer group, or `NONE`.
     service_group: Vec<u32>,
     brokers_down: Vec<u32>,
+    /// Per broker: when it last failed over (restarted), if ever.
+    last_failover: Vec<Option<SimTime>>,
+    /// Time-series columns of orders placed and completed per second.
+    order_cols: Option<(usize, usize)>,
     outbox: Vec<OutboxRow>,
     free_rows: Vec<u32>,
     relayed: Cause,
@@ -191,6 +236,7 @@ impl Messaging {
                 q: JobQueue::new(q.reliable, q.max_deliveries, q.dlq),
                 idle: VecDeque::new(),
                 level: 0,
+                cols: Cols::default(),
                 acked: ledger.cause(&format!("queue {}: job done", q.name)),
                 lost: ledger.cause(&format!(
                     "queue {}: job lost with its worker (plain queue)",
@@ -230,6 +276,7 @@ impl Messaging {
                                     deliveries: 0,
                                 },
                             },
+                            since: SimTime::ZERO,
                         });
                     }
                 }
@@ -256,6 +303,19 @@ impl Messaging {
                     "topic {}: held in memory by a restarting broker",
                     t.name
                 )),
+                expired: ledger.cause(&format!(
+                    "topic {}: deleted by retention before it was consumed",
+                    t.name
+                )),
+                failover: ledger.cause(&format!(
+                    "topic {}: acknowledged by the leader, lost in a failover before replication",
+                    t.name
+                )),
+                unacked: ledger.cause(&format!(
+                    "topic {}: lost in a failover before replication, not acknowledged (acks=All)",
+                    t.name
+                )),
+                expiry_armed: false,
             })
             .collect();
         let mut groups = Vec::new();
@@ -279,6 +339,7 @@ impl Messaging {
                 stats: GroupSummary::default(),
                 seen: Vec::new(),
                 level: 0,
+                cols: Cols::default(),
                 processed: ledger.cause(&format!(
                     "{}: processed from {tname}, nothing carried the order on",
                     s.name
@@ -303,6 +364,7 @@ impl Messaging {
                     },
                     deliveries: 0,
                     backoff: false,
+                    since: SimTime::ZERO,
                 });
             }
         }
@@ -320,6 +382,8 @@ impl Messaging {
             consumers,
             service_group,
             brokers_down: vec![0; p.brokers.len()],
+            last_failover: vec![None; p.brokers.len()],
+            order_cols: None,
             outbox: Vec::new(),
             free_rows: Vec::new(),
             relayed: ledger.cause("outbox: relayed"),
@@ -368,6 +432,28 @@ impl<O: Observer> Sim<'_, O> {
                     p.topics[g.topic as usize].name, p.services[g.service as usize].name
                 ));
             }
+            // Appended after the columns above, which keep their names and order.
+            if p.orders.is_some() {
+                self.msg.order_cols = Some((
+                    self.rec.add_rate("orders.placed_rps".to_string()),
+                    self.rec.add_rate("orders.completed_rps".to_string()),
+                ));
+            }
+            let rec = &mut self.rec;
+            let mut cols = |prefix: String| Cols {
+                processing: rec.add_quantiles(&format!("{prefix}.processing")),
+                failed: rec.add_rate(format!("{prefix}.failed_rps")),
+                dlq: rec.add_gauge(format!("{prefix}.dlq")),
+            };
+            for (q, spec) in self.msg.queues.iter_mut().zip(&p.queues) {
+                q.cols = cols(format!("queue.{}", spec.name));
+            }
+            for g in &mut self.msg.groups {
+                g.cols = cols(format!(
+                    "topic.{}.{}",
+                    p.topics[g.topic as usize].name, p.services[g.service as usize].name
+                ));
+            }
         }
         for (g, group) in self.msg.groups.iter().enumerate() {
             let c = p.services[group.service as usize]
@@ -381,6 +467,14 @@ impl<O: Observer> Sim<'_, O> {
                 );
             }
         }
+    }
+
+    /// A new order, counted in the time series.
+    pub(super) fn place_order(&mut self) -> u32 {
+        if let Some((placed, _)) = self.msg.order_cols {
+            self.rec.count(placed);
+        }
+        self.ledger.place()
     }
 
     pub(super) fn broker_event(&mut self, now: SimTime, e: BrokerEvent) {
@@ -409,6 +503,96 @@ impl<O: Observer> Sim<'_, O> {
                     self.poll_group(now, group);
                 }
             }
+            BrokerEvent::Replicated { topic, partition } => {
+                for i in 0..self.msg.topics[topic as usize].groups.len() {
+                    let g = self.msg.topics[topic as usize].groups[i];
+                    let c = self.msg.groups[g as usize].base + partition;
+                    self.poll(now, c);
+                }
+            }
+            BrokerEvent::Retention { topic } => self.expire(now, topic),
+            BrokerEvent::AckDue { req, token } => {
+                let r = &self.reqs[req as usize];
+                if r.live && r.generation == token {
+                    let outcome = if self.lost_in_failover(now, r.service) {
+                        Outcome::DependencyFailed
+                    } else {
+                        Outcome::Ok
+                    };
+                    self.settle_answer(now, req, outcome);
+                }
+            }
+        }
+    }
+
+    /// Whether a broker that service `s` published to with acks=All failed over since
+    /// its append a replication lag ago (`[now - lag, now)`: the message was not
+    /// replicated yet and was truncated): instead of an ack the producer gets an error.
+    fn lost_in_failover(&self, now: SimTime, s: u32) -> bool {
+        let p = self.p;
+        p.services[s as usize].publish.iter().any(|pb| {
+            let b = self.msg.topics[pb.topic as usize].broker as usize;
+            let lag = p.brokers[b].replication_lag;
+            pb.acks == Acks::All
+                && pb.outbox.is_none()
+                && self.msg.last_failover[b].is_some_and(|t| t.0 + lag.0 >= now.0 && t < now)
+        })
+    }
+
+    /// A message appended at or after this instant is not replicated at `now` (broker `b`).
+    fn replicated_before(&self, now: SimTime, b: u32) -> SimTime {
+        let lag = self.p.brokers[b as usize].replication_lag;
+        if now.0 >= lag.0 {
+            SimTime(now.0 - lag.0 + 1)
+        } else {
+            SimTime::ZERO
+        }
+    }
+
+    /// Retention: deletes `topic`'s messages as old as its retention, whether consumed
+    /// or not; the groups that had not consumed them skip them and their orders lose
+    /// this carrier. Then waits for the next oldest message's turn.
+    fn expire(&mut self, now: SimTime, topic: u32) {
+        let p = self.p;
+        let retention = p.topics[topic as usize].retention;
+        let before = SimTime(now.0.checked_sub(retention.0).map_or(0, |d| d + 1));
+        let t = &mut self.msg.topics[topic as usize];
+        t.expiry_armed = false;
+        let (groups, ledger) = (&mut self.msg.groups, &mut self.ledger);
+        let expired = t.expired;
+        let group_ids = &t.groups;
+        let removed = t.log.expire(before, |g, m, delivered| {
+            let group = &mut groups[group_ids[g] as usize];
+            if delivered {
+                // In a consumer's hands or processed: its request carries it on.
+                ledger.drop_carrier(m.order, group.processed);
+            } else {
+                group.stats.retention_skipped += 1;
+                ledger.drop_carrier(m.order, expired);
+            }
+        });
+        t.stats.retention_deleted += removed.messages;
+        for i in 0..self.msg.topics[topic as usize].groups.len() {
+            let g = self.msg.topics[topic as usize].groups[i];
+            self.update_lag(now, g);
+        }
+        if let Some(oldest) = self.msg.topics[topic as usize].log.oldest() {
+            self.arm_retention(topic, oldest);
+        }
+    }
+
+    /// Schedules `topic`'s retention pass for when a message appended at `at` expires,
+    /// unless one is pending or the run is over by then.
+    fn arm_retention(&mut self, topic: u32, at: SimTime) {
+        let t = &mut self.msg.topics[topic as usize];
+        if t.expiry_armed {
+            return;
+        }
+        let due = at.after(self.p.topics[topic as usize].retention);
+        if due < self.p.end() {
+            t.expiry_armed = true;
+            self.queue
+                .push(due, Event::Broker(BrokerEvent::Retention { topic }));
         }
     }
 
@@ -416,18 +600,21 @@ impl<O: Observer> Sim<'_, O> {
 
     /// A request succeeded at its service: its step is done, its job pushed and its
     /// messages published. Returns the request's outcome: `DependencyFailed` if the
-    /// broker refused a publish with acks.
-    pub(super) fn succeeded(&mut self, now: SimTime, req: u32) -> Outcome {
+    /// broker refused a publish with acks; `None` while it waits for an acks=All
+    /// publish to be replicated (a [`BrokerEvent::AckDue`] answers it then).
+    pub(super) fn succeeded(&mut self, now: SimTime, req: u32) -> Option<Outcome> {
         let r = self.reqs[req as usize];
         let s = r.service as usize;
         let step = self.msg.step_of[s];
-        if step != NONE {
-            self.ledger.step_done(r.order, step as usize);
+        if step != NONE && self.ledger.step_done(r.order, step as usize) {
+            if let Some((_, completed)) = self.msg.order_cols {
+                self.rec.count(completed);
+            }
         }
         let p = self.p;
         let spec = &p.services[s];
         if spec.push.is_none() && spec.publish.is_empty() {
-            return Outcome::Ok;
+            return Some(Outcome::Ok);
         }
         // The process may die between its database write and its publish.
         let mut crashed = false;
@@ -443,6 +630,7 @@ impl<O: Observer> Sim<'_, O> {
             }
         }
         let mut outcome = Outcome::Ok;
+        let mut wait = SimTime::ZERO;
         let crash_cause = self.msg.req_causes[s][7];
         if let Some(q) = spec.push {
             if crashed {
@@ -465,7 +653,12 @@ impl<O: Observer> Sim<'_, O> {
                 self.msg.topics[pb.topic as usize].stats.publish_lost += 1;
                 continue;
             }
-            if !self.publish(now, s as u32, k as u32, msg) {
+            if self.publish(now, s as u32, k as u32, msg) {
+                if pb.acks == Acks::All {
+                    let b = self.msg.topics[pb.topic as usize].broker as usize;
+                    wait = wait.max(p.brokers[b].replication_lag);
+                }
+            } else {
                 match pb.acks {
                     Acks::None => {
                         // Fire and forget: nobody knows it is gone.
@@ -480,7 +673,16 @@ impl<O: Observer> Sim<'_, O> {
                 }
             }
         }
-        outcome
+        if outcome == Outcome::Ok && wait > SimTime::ZERO {
+            // The produce returns once every in-sync replica has the message.
+            let token = self.reqs[req as usize].generation;
+            self.queue.push(
+                now.after(wait),
+                Event::Broker(BrokerEvent::AckDue { req, token }),
+            );
+            return None;
+        }
+        Some(outcome)
     }
 
     /// Whether service `s` can reach the broker of `topic` now.
@@ -521,14 +723,15 @@ impl<O: Observer> Sim<'_, O> {
                 }
             }
         }
+        let all = pb.acks == Acks::All;
         for _ in 0..copies {
-            self.append(now, pb.topic, msg);
+            self.append(now, pb.topic, msg, all);
         }
         self.msg.topics[pb.topic as usize].stats.duplicate_appends += copies - 1;
         true
     }
 
-    fn append(&mut self, now: SimTime, topic: u32, msg: Msg) {
+    fn append(&mut self, now: SimTime, topic: u32, msg: Msg, all: bool) {
         let t = &mut self.msg.topics[topic as usize];
         let key = if msg.order == NO_ORDER {
             msg.id
@@ -536,16 +739,32 @@ impl<O: Observer> Sim<'_, O> {
             msg.order as u64
         };
         let part = t.log.partition_of(key);
-        t.log.append(part, msg);
+        t.log.append(part, msg, now, all);
         t.stats.appended += 1;
+        let lag = self.p.brokers[t.broker as usize].replication_lag;
         for _ in 0..t.groups.len() {
             self.ledger.carry(msg.order);
+        }
+        if !t.groups.is_empty() {
+            self.arm_retention(topic, now);
+        }
+        if lag > SimTime::ZERO && !self.msg.topics[topic as usize].groups.is_empty() {
+            // Consumers read it once the followers have it (the high watermark).
+            self.queue.push(
+                now.after(lag),
+                Event::Broker(BrokerEvent::Replicated {
+                    topic,
+                    partition: part,
+                }),
+            );
         }
         for i in 0..self.msg.topics[topic as usize].groups.len() {
             let g = self.msg.topics[topic as usize].groups[i];
             self.update_lag(now, g);
-            let c = self.msg.groups[g as usize].base + part;
-            self.poll(now, c);
+            if lag == SimTime::ZERO {
+                let c = self.msg.groups[g as usize].base + part;
+                self.poll(now, c);
+            }
         }
     }
 
@@ -554,6 +773,7 @@ impl<O: Observer> Sim<'_, O> {
             service: s,
             publish: k,
             msg,
+            sent: None,
         };
         let i = match self.msg.free_rows.pop() {
             Some(i) => {
@@ -575,10 +795,31 @@ impl<O: Observer> Sim<'_, O> {
         );
     }
 
-    /// The relay publishes an outbox row, or tries again after its delay.
+    /// The relay publishes an outbox row, or tries again after its delay. With acks=All
+    /// and a replication lag, the row stays until the replicas' ack; a failover before
+    /// it (the message truncated) makes the relay publish it again.
     fn relay(&mut self, now: SimTime, i: u32) {
+        let p = self.p;
         let row = self.msg.outbox[i as usize];
+        let pb = &p.services[row.service as usize].publish[row.publish as usize];
+        let b = self.msg.topics[pb.topic as usize].broker as usize;
+        let lag = p.brokers[b].replication_lag;
+        if let Some(sent) = row.sent {
+            self.msg.outbox[i as usize].sent = None;
+            // Truncated if the leader failed over after the append and before the ack.
+            if !self.msg.last_failover[b].is_some_and(|t| t >= sent && t < now) {
+                self.ledger.drop_carrier(row.msg.order, self.msg.relayed);
+                self.msg.free_rows.push(i);
+                return;
+            }
+        }
         if self.publish(now, row.service, row.publish, row.msg) {
+            if pb.acks == Acks::All && lag > SimTime::ZERO {
+                self.msg.outbox[i as usize].sent = Some(now);
+                self.queue
+                    .push(now.after(lag), Event::Broker(BrokerEvent::Relay { row: i }));
+                return;
+            }
             self.ledger.drop_carrier(row.msg.order, self.msg.relayed);
             self.msg.free_rows.push(i);
         } else {
@@ -657,6 +898,7 @@ impl<O: Observer> Sim<'_, O> {
         wk.busy = true;
         wk.taken = taken;
         wk.req = NONE;
+        wk.since = now;
         let (s, replica, q) = (wk.service, wk.replica, wk.queue);
         let spec = &p.queues[q as usize];
         if spec.reliable {
@@ -695,8 +937,15 @@ impl<O: Observer> Sim<'_, O> {
         debug_assert!(wk.busy, "a worker's request ends while it is busy");
         wk.busy = false;
         wk.req = NONE;
-        let (q, t) = (wk.queue, wk.taken);
+        let (q, t, since) = (wk.queue, wk.taken, wk.since);
         let st = &mut self.msg.queues[q as usize];
+        let cols = st.cols;
+        if self.msg.levels_ready {
+            self.rec.duration(cols.processing, now.since(since));
+            if outcome != Outcome::Ok {
+                self.rec.count(cols.failed);
+            }
+        }
         match outcome {
             Outcome::Ok => {
                 if st.q.ack(t.handle, t.token) {
@@ -713,6 +962,9 @@ impl<O: Observer> Sim<'_, O> {
                 Failed::Parked(job) => {
                     self.ledger.parked(job.order);
                     self.ledger.drop_carrier(job.order, st.parked);
+                    if self.msg.levels_ready {
+                        self.rec.set_gauge(cols.dlq, st.q.stats.dlq);
+                    }
                 }
                 Failed::Dropped(job) => self.ledger.drop_carrier(job.order, st.dropped),
             },
@@ -788,8 +1040,9 @@ impl<O: Observer> Sim<'_, O> {
                 .consume
                 .as_ref()
                 .expect("groups come from consumers");
+            let visible = self.replicated_before(now, self.msg.topics[topic as usize].broker);
             let log = &mut self.msg.topics[topic as usize].log;
-            let Some((offset, msg, again)) = log.deliver(gi, con.partition) else {
+            let Some((offset, msg, again)) = log.deliver(gi, con.partition, visible) else {
                 return;
             };
             let group = &mut self.msg.groups[g as usize];
@@ -812,6 +1065,7 @@ impl<O: Observer> Sim<'_, O> {
             con.msg = msg;
             con.busy = true;
             con.req = NONE;
+            con.since = now;
             let part = con.partition;
             if cfg.commit == Commit::BeforeProcessing && cfg.auto_commit.is_none() {
                 let cause = self.msg.groups[g as usize].processed;
@@ -901,11 +1155,17 @@ impl<O: Observer> Sim<'_, O> {
             con.req = NONE;
         }
         let group = &self.msg.groups[g as usize];
-        let (topic, gi, s) = (group.topic, group.index, group.service);
+        let (topic, gi, s, cols) = (group.topic, group.index, group.service, group.cols);
         let cfg = p.services[s as usize]
             .consume
             .as_ref()
             .expect("groups come from consumers");
+        if self.msg.levels_ready {
+            self.rec.duration(cols.processing, now.since(con.since));
+            if outcome != Outcome::Ok {
+                self.rec.count(cols.failed);
+            }
+        }
         match outcome {
             Outcome::Ok => {
                 let group = &mut self.msg.groups[g as usize];
@@ -955,6 +1215,9 @@ impl<O: Observer> Sim<'_, O> {
                     let cause = if cfg.dlq {
                         group.stats.dlq += 1;
                         self.ledger.parked(con.msg.order);
+                        if self.msg.levels_ready {
+                            self.rec.set_gauge(cols.dlq, group.stats.dlq);
+                        }
                         group.parked
                     } else {
                         group.stats.dropped += 1;
@@ -1058,10 +1321,13 @@ impl<O: Observer> Sim<'_, O> {
                 let b = *broker as usize;
                 if starting {
                     self.msg.brokers_down[b] += 1;
-                    if self.msg.brokers_down[b] == 1
-                        && p.brokers[b].durability == Durability::InMemory
-                    {
-                        self.lose_broker(now, *broker);
+                    if self.msg.brokers_down[b] == 1 {
+                        self.msg.last_failover[b] = Some(now);
+                        if p.brokers[b].durability == Durability::InMemory {
+                            self.lose_broker(now, *broker);
+                        } else if p.brokers[b].replication_lag > SimTime::ZERO {
+                            self.fail_over(now, *broker);
+                        }
                     }
                 } else {
                     self.msg.brokers_down[b] -= 1;
@@ -1102,6 +1368,31 @@ impl<O: Observer> Sim<'_, O> {
             let t = self.msg.groups[g as usize].topic;
             if self.msg.topics[t as usize].broker == b {
                 self.poll_group(now, g);
+            }
+        }
+    }
+
+    /// A durable broker's leader fails over: the followers lack what was appended within
+    /// the replication lag, so it is gone. Acknowledged by the leader (acks=Leader) or
+    /// never awaited (acks=None): lost without anyone knowing. Not acknowledged yet
+    /// (acks=All): its producer gets an error instead (see `lost_in_failover`).
+    fn fail_over(&mut self, now: SimTime, b: u32) {
+        let since = self.replicated_before(now, b);
+        for t in 0..self.msg.topics.len() {
+            if self.msg.topics[t].broker != b {
+                continue;
+            }
+            let st = &mut self.msg.topics[t];
+            let (failover, unacked) = (st.failover, st.unacked);
+            let ledger = &mut self.ledger;
+            let removed = st.log.truncate(since, |_, m, all| {
+                ledger.drop_carrier(m.order, if all { unacked } else { failover })
+            });
+            st.stats.failover_lost += removed.messages - removed.unacked;
+            st.stats.failover_unacked += removed.unacked;
+            for i in 0..self.msg.topics[t].groups.len() {
+                let g = self.msg.topics[t].groups[i];
+                self.update_lag(now, g);
             }
         }
     }

@@ -34,6 +34,7 @@
 
 mod call;
 mod client;
+mod datastore;
 mod fault;
 mod messaging;
 mod pods;
@@ -423,6 +424,8 @@ struct Sim<'a, O: Observer> {
     msg: messaging::Messaging,
     /// Kubernetes nodes and where the pods are (`pods.rs`).
     cluster: pods::Cluster,
+    /// Connection pools, caches, fallbacks and write paths (`datastore.rs`).
+    ds: datastore::DataStores,
 }
 
 impl<'a, O: Observer> Sim<'a, O> {
@@ -579,6 +582,7 @@ impl<'a, O: Observer> Sim<'a, O> {
         );
         let msg = messaging::Messaging::new(p, &mut ledger);
         Sim {
+            ds: datastore::DataStores::new(p),
             ledger,
             msg,
             p,
@@ -803,8 +807,10 @@ impl<'a, O: Observer> Sim<'a, O> {
             s.breaker = edge.breaker.as_ref().map(|b| breaker_summary(b, end));
         }
         let mut names: BTreeMap<String, usize> = BTreeMap::new();
-        for edge in &self.edges {
+        let calls = p.services.iter().flat_map(|s| &s.calls);
+        for (i, (edge, call)) in self.edges.iter().zip(calls).enumerate() {
             let mut stats = edge.stats.clone();
+            self.ds.call_summary(i, call, &mut stats);
             stats.retries = stats.attempts.saturating_sub(stats.calls);
             stats.amplification = ratio(stats.attempts, stats.calls);
             stats.breaker = edge.breaker.as_ref().map(|b| breaker_summary(b, end));
@@ -824,6 +830,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                 sum.pods = pods;
             }
         }
+        self.ds.service_summaries(p, &mut summary);
         let restarts: Vec<u64> = self.services.iter().map(|s| s.restarts).collect();
         summary.outages = outage_summaries(p, &self.outages, &restarts, &summary);
         let spans: Vec<FaultSpan> = p

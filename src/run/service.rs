@@ -191,8 +191,22 @@ impl<O: Observer> Sim<'_, O> {
         r.in_service = true;
         let token = r.generation;
         let s = r.service as usize;
+        // A database's write path draws its own service time.
+        let write = match &self.p.services[s].writes {
+            Some(w) => {
+                let caller = match self.reqs[req as usize].waiter {
+                    Waiter::Caller(c) => Some(ServiceId(self.reqs[c as usize].service)),
+                    _ => None,
+                };
+                self.ds.begin(s, req, caller, w)
+            }
+            None => None,
+        };
         let state = &mut self.services[s];
-        let mut work = self.p.services[s].service_time.sample(&mut state.rng_time);
+        let mut work = match write {
+            Some(t) => t,
+            None => self.p.services[s].service_time.sample(&mut state.rng_time),
+        };
         let done = if state.faults.is_empty() {
             now.after(work)
         } else {
@@ -247,14 +261,29 @@ impl<O: Observer> Sim<'_, O> {
         let s = self.reqs[req as usize].service as usize;
         let p = self.p;
         let spec = &p.services[s];
-        let state = &mut self.services[s];
-        let rate = match spec.kube {
-            Some(_) => {
-                super::pods::error_rate(p, spec.error_rate, state, self.reqs[req as usize].replica)
+        let error_rate = match &spec.writes {
+            Some(w) => {
+                let counted = self.reqs[req as usize].counted;
+                self.ds.error_rate(s, req, w, spec.error_rate, counted)
             }
-            None => spec.error_rate,
+            None => match spec.kube {
+                // A pod's version may have its own.
+                Some(_) => super::pods::error_rate(
+                    p,
+                    spec.error_rate,
+                    &self.services[s],
+                    self.reqs[req as usize].replica,
+                ),
+                None => spec.error_rate,
+            },
         };
-        let mut failed = rate > 0.0 && state.rng_error.random::<f64>() < rate;
+        let state = &mut self.services[s];
+        let mut failed = error_rate > 0.0 && state.rng_error.random::<f64>() < error_rate;
+        if failed && spec.writes.is_some() {
+            let counted = self.reqs[req as usize].counted;
+            self.ds.write_failed(s, req, counted);
+        }
+        let state = &mut self.services[s];
         if !failed {
             for &f in &state.faults {
                 let f = &p.faults[f as usize];
@@ -323,10 +352,19 @@ impl<O: Observer> Sim<'_, O> {
         // A success writes its state, pushes its jobs and publishes its messages; a
         // publish the broker refuses fails the request.
         let outcome = if outcome == Outcome::Ok {
-            self.succeeded(now, req)
+            match self.succeeded(now, req) {
+                Some(o) => o,
+                // Waiting for the replicas' ack, still holding its server.
+                None => return,
+            }
         } else {
             outcome
         };
+        self.settle_answer(now, req, outcome);
+    }
+
+    /// The second half of [`Sim::answer`], once the outcome is known.
+    pub(super) fn settle_answer(&mut self, now: SimTime, req: u32, outcome: Outcome) {
         let r = self.reqs[req as usize];
         let s = r.service as usize;
         // The work succeeded (and changed the world) even if nobody waits for the answer.
@@ -371,6 +409,10 @@ impl<O: Observer> Sim<'_, O> {
     pub(super) fn end(&mut self, now: SimTime, req: u32, outcome: Outcome) {
         // `outcome` is final: `answer` has already turned an abandoned answer into a
         // timeout, and a shed or crashed request never answered.
+        if self.ds.active {
+            // A cache-aside leader that dies takes its waiters down with it.
+            self.store_end(now, req);
+        }
         let r = self.reqs[req as usize];
         self.obs.outcome(now, ServiceId(r.service), r.uid, outcome);
         if r.child != NONE {

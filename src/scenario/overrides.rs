@@ -9,10 +9,10 @@
 use super::error::{did_you_mean, Problem, ScenarioError};
 use super::spec::RecoverySpec;
 use super::spec::{
-    BackoffSpec, BalancerSpec, BreakerSpec, BreakerWindowSpec, BulkheadSpec, CallSpec,
-    ConcurrencyLimitSpec, DependencySpec, DisciplineSpec, DistSpec, FaultSpec, JitterSpec,
-    RateChangeSpec, RateLimitSpec, RecoveryCheckSpec, RetryBudgetSpec, RetryOnSpec, RetrySpec,
-    RetryThrottleSpec, Spec,
+    BackoffSpec, BalancerSpec, BreakerSpec, BreakerWindowSpec, BulkheadSpec, CacheSpec, CallSpec,
+    ConcurrencyLimitSpec, DependencySpec, DisciplineSpec, DistSpec, FallbackSpec, FaultSpec,
+    JitterSpec, PoolSpec, RateChangeSpec, RateLimitSpec, RecoveryCheckSpec, RetryBudgetSpec,
+    RetryOnSpec, RetrySpec, RetryThrottleSpec, Spec, WritesSpec,
 };
 use serde_json::Value;
 use std::str::FromStr;
@@ -216,6 +216,10 @@ fn leaf(name: &str, text: &str, current: &Value) -> Result<Value, String> {
         "throttle" => return typed(ron_to_json::<RetryThrottleSpec>(text)),
         "breaker" => return typed(ron_to_json::<BreakerSpec>(text)),
         "bulkhead" => return typed(ron_to_json::<BulkheadSpec>(text)),
+        "pool" => return typed(ron_to_json::<PoolSpec>(text)),
+        "cache" => return typed(ron_to_json::<CacheSpec>(text)),
+        "fallback" => return typed(ron_to_json::<FallbackSpec>(text)),
+        "writes" => return typed(ron_to_json::<WritesSpec>(text)),
         "rate_limit" => return typed(ron_to_json::<RateLimitSpec>(text)),
         "concurrency_limit" => return typed(ron_to_json::<ConcurrencyLimitSpec>(text)),
         "recovery_check" => return typed(ron_to_json::<RecoveryCheckSpec>(text)),

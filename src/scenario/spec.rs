@@ -157,6 +157,12 @@ pub struct BrokerSpec {
     pub name: String,
     #[serde(default)]
     pub durability: DurabilitySpec,
+    /// How long a message takes to reach the followers after the leader appended it:
+    /// consumers see it only then (the high watermark), acks=All producers wait for it,
+    /// and a restart (leader failover) loses what was not replicated yet. Default "0s":
+    /// followers keep up instantly.
+    #[serde(default = "zero_duration")]
+    pub replication_lag: String,
     pub topics: Vec<TopicSpec>,
 }
 
@@ -175,6 +181,14 @@ pub struct TopicSpec {
     pub name: String,
     #[serde(default = "one_u32")]
     pub partitions: u32,
+    /// Kafka `retention.ms`: messages older than this are deleted, consumed or not
+    /// (default 7 days, Kafka's `log.retention.hours = 168`).
+    #[serde(default = "seven_days")]
+    pub retention: String,
+}
+
+fn seven_days() -> String {
+    "7d".to_string()
 }
 
 /// `Publish(topic: "orders", acks: All, idempotent: false, outbox: false)`: after a
@@ -200,8 +214,11 @@ fn hundred_ms() -> String {
     "100ms".to_string()
 }
 
-/// Producer acknowledgements: `None` (fire and forget: a publish to a broker that is down
-/// is silently lost), `Leader`, `All` (a failed publish fails the request).
+/// Producer acknowledgements (semantics.md §5.1): `None` (fire and forget: a publish to a
+/// broker that is down is silently lost, and so is one not yet replicated when the leader
+/// fails), `Leader` (acknowledged once the leader has it: a failover before replication
+/// loses it), `All` (acknowledged once every in-sync replica has it, `replication_lag`
+/// later; a failed publish fails the request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum AcksSpec {
     None,
@@ -390,6 +407,10 @@ pub struct ServiceSpec {
     /// Kubernetes: how its pods are scheduled, start, and stop (see `KubeSpec`).
     #[serde(default)]
     pub kubernetes: Option<KubeSpec>,
+    /// A database's write path: a share of its requests are writes with their own
+    /// service time and error rate.
+    #[serde(default)]
+    pub writes: Option<WritesSpec>,
 }
 
 /// `Kube(scheduling: "2s", pod_startup: Constant("20s"), termination: Graceful(grace_period:
@@ -713,6 +734,91 @@ pub struct CallSpec {
     /// Share of requests that make this call (a call made only on some code paths).
     #[serde(default = "one_f64")]
     pub probability: f64,
+    /// The caller's connection pool to the callee, one per caller replica (HikariCP).
+    #[serde(default)]
+    pub pool: Option<PoolSpec>,
+    /// Cache-aside: look the answer up in a cache service first; call on a miss.
+    #[serde(default)]
+    pub cache: Option<CacheSpec>,
+    /// What to do when the call fails in the end: serve a default, or ask another service.
+    #[serde(default)]
+    pub fallback: Option<FallbackSpec>,
+}
+
+fn thirty_seconds_pool() -> String {
+    "30s".to_string()
+}
+
+/// `Pool(max_size: 10, connection_timeout: "30s")`: each replica of the caller holds its
+/// own pool of connections to the callee (a database), with HikariCP's defaults
+/// (`maximumPoolSize` 10, `connectionTimeout` 30 s). A call holds a connection for its
+/// whole attempt; with none free it waits, and past `connection_timeout` it fails
+/// (HikariCP's `SQLTransientConnectionException`) without reaching the callee.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Pool", deny_unknown_fields)]
+pub struct PoolSpec {
+    #[serde(default = "ten_u32")]
+    pub max_size: u32,
+    #[serde(default = "thirty_seconds_pool")]
+    pub connection_timeout: String,
+}
+
+fn hundred_thousand() -> u32 {
+    100_000
+}
+
+/// `Cache(service: "redis", keys: 100000, zipf: 1.0, ttl: Some("5m"), coalesce: false)`:
+/// cache-aside in front of the call. Each call reads one key, drawn from `keys` keys whose
+/// popularity follows Zipf's law with exponent `zipf` (0: all equally popular). The
+/// lookup is a request to `service`; a hit there answers the call. A miss, or a lookup
+/// that fails (the cache is down, slow or erring), makes the call to the backing store,
+/// and a success writes the key back (a request to `service` too) for `ttl` (None: no
+/// expiry, Redis' default). A cache that crashes (all replicas) or goes through an outage
+/// comes back empty, as caches run without persistence do; the hit ratio then warms up
+/// again as keys are refilled. With `coalesce`, concurrent misses of one key wait for the
+/// first one's backing call and share its answer (single flight).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Cache", deny_unknown_fields)]
+pub struct CacheSpec {
+    pub service: String,
+    #[serde(default = "hundred_thousand")]
+    pub keys: u32,
+    #[serde(default = "one_f64")]
+    pub zipf: f64,
+    #[serde(default)]
+    pub ttl: Option<String>,
+    #[serde(default)]
+    pub coalesce: bool,
+    /// How long a lookup may take before it counts as a miss (the client's command
+    /// timeout); None: as long as it takes.
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+/// `Default`: a failed call is answered with a default value (the request is `degraded`,
+/// not failed). `Service("name")`: a failed call asks that service instead (one attempt,
+/// within the call's timeout); its success is degraded, its failure fails the call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum FallbackSpec {
+    Default,
+    Service(String),
+}
+
+/// `Writes(from: ["orders-api"], service_time: LogNormal(median: "8ms", p99: "60ms"), error_rate: 0.001)`:
+/// a database's write path. Requests from the services in `from` are writes, and of the
+/// others a `share`; writes have their own service time and error rate (the service's
+/// own are the reads').
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Writes", deny_unknown_fields)]
+pub struct WritesSpec {
+    #[serde(default)]
+    pub from: Vec<String>,
+    #[serde(default)]
+    pub share: f64,
+    pub service_time: DistSpec,
+    #[serde(default)]
+    pub error_rate: f64,
 }
 
 fn one_f64() -> f64 {
@@ -994,6 +1100,14 @@ pub enum FaultSpec {
         at: String,
         duration: String,
         factor: f64,
+    },
+    /// The cache service `target` loses every key at `at` (FLUSHALL, or an eviction storm)
+    /// without going down: the calls that cache in it miss until their keys are refilled.
+    Flush {
+        target: String,
+        at: String,
+        #[serde(default = "one_ns")]
+        duration: String,
     },
     /// `rate` extra client requests per second at the workload that targets `target`.
     Spike {

@@ -234,7 +234,7 @@ fn check_run_dir(dir: &Path) -> Vec<String> {
 #[test]
 fn charts_for_the_default_scenario_and_every_folder() {
     let tmp = tempfile::tempdir().unwrap();
-    let cases: [(&str, &[&str], &[&str]); 4] = [
+    let cases: [(&str, &[&str], &[&str]); 5] = [
         ("default", &["--set", "duration=90s"], &[]),
         (
             "scenarios/textbook/mm1.ron",
@@ -250,6 +250,11 @@ fn charts_for_the_default_scenario_and_every_folder() {
             "scenarios/resilience/payment-phase1.ron",
             &["--set", "duration=7m"],
             &["breakers"],
+        ),
+        (
+            "scenarios/events/retention-and-acks.ron",
+            &["--set", "duration=380s", "--set", "drain=10s"],
+            &["messaging"],
         ),
     ];
     for (scenario, sets, extra) in cases {

@@ -8,11 +8,15 @@
 //! - `orders`: brokers, job queues and the order ledger: delivery guarantees over 50
 //!   seeds, exact loss counts, and the ledger's equations on random platforms.
 //! - `properties`: invariants of random small platforms (proptest).
+//! - `reference`: the reference platforms (atlas, the SRE job queue, food ordering in
+//!   phases) tell their stories, and every shipped scenario runs, shortened.
 //! - `resilience`: retries, breakers, limits, shedding and faults, end to end and by hand.
 //! - `sweep`: sweeps, failure predicates and repro commands, shards and merge, resume,
 //!   traces.
 //! - `kubernetes`: pods and the Horizontal Pod Autoscaler (scaling up late, the
 //!   scale-down stabilization, graceful scale-down, pod-hours).
+//! - `datastore`: connection pools, cache-aside, fallbacks and write paths worked out by
+//!   hand.
 //! - `health`: SLOs, burn-rate alerts, reliability, cost and governance from real runs,
 //!   and `platsim report`.
 //!
@@ -21,6 +25,7 @@
 mod charts;
 mod cli;
 mod common;
+mod datastore;
 mod determinism;
 mod health;
 mod kubernetes;
@@ -28,6 +33,7 @@ mod kubernetes_pods;
 mod layers;
 mod orders;
 mod properties;
+mod reference;
 mod resilience;
 mod sweep;
 mod theory;

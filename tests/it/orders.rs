@@ -178,8 +178,17 @@ fn idempotent_consumers_and_an_outbox_lose_none_and_duplicate_none() {
         BrokerRestart(broker: "kafka", at: "25s", duration: "5s"),
         CrashBeforePublish(target: "api", at: "35s", duration: "10s", rate: 0.5),"#;
     let text = events("All", true, "AfterProcessing", r#"Some("5s")"#, true, chaos);
-    for seed in 1..=SEEDS {
-        let s = sim(&text, seed);
+    // Also with followers 20 ms behind: the restart truncates what they lack, and the
+    // relay (acks=All) publishes it again.
+    let lagging = text.replace(
+        "durability: Durable,",
+        r#"durability: Durable, replication_lag: "20ms","#,
+    );
+    for (seed, text) in (1..=SEEDS)
+        .map(|seed| (seed, &text))
+        .chain((1..=10).map(|seed| (seed, &lagging)))
+    {
+        let s = sim(text, seed);
         let o = orders(&s);
         balanced(o);
         assert_eq!(
@@ -202,6 +211,13 @@ fn idempotent_consumers_and_an_outbox_lose_none_and_duplicate_none() {
             dedup > 0,
             "seed {seed}: replays and duplicates were skipped"
         );
+        if std::ptr::eq(text, &lagging) {
+            let truncated: u64 = s.topics.values().map(|t| t.failover_unacked).sum();
+            assert!(
+                truncated > 0,
+                "seed {seed}: the failover truncated unreplicated rows"
+            );
+        }
     }
     // The same chaos without the outbox: the crash before publish loses orders, and the
     // broker restart refuses them (acks=All: the clients know, so not lost).
@@ -416,6 +432,8 @@ struct Case {
     partitions: u32,
     error: f64,
     faults: Vec<(u8, u32)>,
+    replication_lag: bool,
+    short_retention: bool,
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -433,13 +451,15 @@ fn case() -> impl Strategy<Value = Case> {
             any::<bool>(),
             1u32..5,
             prop_oneof![Just(0.0), 0.0..0.5f64],
+            any::<bool>(),
+            any::<bool>(),
         ),
         prop::collection::vec((0u8..8, 1u32..25), 0..5),
     )
         .prop_map(
             |(
                 (seed, reliable, commit_before, auto, idem, outbox),
-                (acks, in_memory, partitions, error),
+                (acks, in_memory, partitions, error, replication_lag, short_retention),
                 faults,
             )| Case {
                 seed,
@@ -453,6 +473,8 @@ fn case() -> impl Strategy<Value = Case> {
                 partitions,
                 error,
                 faults,
+                replication_lag,
+                short_retention,
             },
         )
 }
@@ -490,7 +512,8 @@ impl Case {
             r#"Scenario(name: "p", seed: {seed}, duration: "25s", drain: "5s",
     orders: Orders(entry: "api", steps: ["pay", "worker"]),
     queues: [JobQueue(name: "q", reliable: {reliable}, visibility_timeout: "3s", max_deliveries: 2)],
-    brokers: [Broker(name: "k", durability: {dur}, topics: [Topic(name: "t", partitions: {parts})])],
+    brokers: [Broker(name: "k", durability: {dur}, replication_lag: "{lag}",
+                     topics: [Topic(name: "t", partitions: {parts}, retention: "{retention}")])],
     services: [
         Service(name: "api", replicas: 2, concurrency: 8, service_time: Exponential(mean: "3ms"),
                 publish: [Publish(topic: "t", acks: {acks}, outbox: {outbox})]),
@@ -519,6 +542,8 @@ impl Case {
             error = self.error,
             faults = faults.join(", "),
             delay = if self.seed % 2 == 0 { "200ms" } else { "0s" },
+            lag = if self.replication_lag { "30ms" } else { "0s" },
+            retention = if self.short_retention { "3s" } else { "7d" },
         )
     }
 }
@@ -548,5 +573,270 @@ proptest! {
         if case.reliable {
             prop_assert_eq!(q.lost, 0);
         }
+    }
+}
+
+// ---- retention -----------------------------------------------------------------------
+
+/// One order every 10 ms exactly (one client: 9 ms of thought, 1 ms at the api, so the
+/// k-th message is appended at k x 10 ms, k = 1..=2000), one consumer taking 20 ms per
+/// message, and a retention of 5.005 s (expiries fall between the 10 ms ticks, so no
+/// event ties).
+fn retention(retention: &str) -> String {
+    format!(
+        r#"Scenario(
+    name: "retention", duration: "20s", drain: "40s",
+    orders: Orders(entry: "api", steps: ["payment"]),
+    brokers: [Broker(name: "kafka", topics: [Topic(name: "orders", partitions: 1, retention: "{retention}")])],
+    services: [
+        Service(name: "api", replicas: 1, concurrency: 1, service_time: Constant("1ms"),
+                publish: [Publish(topic: "orders")]),
+        Service(name: "payment", replicas: 1, concurrency: 1, service_time: Constant("20ms"),
+                consume: Some(Consume(topic: "orders"))),
+    ],
+    workload: [Closed(target: "api", users: 1, think_time: Constant("9ms"))],
+)"#
+    )
+}
+
+#[test]
+fn a_lagging_consumer_loses_exactly_the_messages_that_expired() {
+    // Message j is delivered at 20j - 10 ms and expires at 10j + 5005 ms: the first 501
+    // are read in time (500 and 501 expire in the consumer's hands, which is no loss:
+    // its request carries the order on). From then on the consumer, every 20 ms, finds
+    // the oldest message left 5000 ms old (j = 503, 505, ...): the even ones from 502
+    // expire before it gets there. It reads up to j = 1999 and 2000 expires unread.
+    let s = sim(&retention("5005ms"), 1);
+    let o = orders(&s);
+    balanced(o);
+    let expired = (502..=2000).step_by(2).count() as u64;
+    assert_eq!(expired, 750);
+    assert_eq!((o.placed, o.accepted), (2000, 2000), "{o:?}");
+    assert_eq!((o.lost, o.completed, o.in_flight), (750, 1250, 0), "{o:?}");
+    assert_eq!(
+        o.lost_causes
+            .get("topic orders: deleted by retention before it was consumed"),
+        Some(&750)
+    );
+    let t = &s.topics["orders"];
+    let g = &t.groups["payment"];
+    assert_eq!(g.retention_skipped, 750);
+    assert_eq!(g.processed, 1250);
+    // Deleted: the 750 skipped, 500 and 501, and the 749 odd ones from 503 to 1999, all
+    // three kinds in the consumer's hands or unread when their time came.
+    assert_eq!(t.retention_deleted, 750 + 2 + 749);
+    assert_eq!((t.held_end, g.lag_end), (0, 0));
+    // The default retention (7 days) deletes nothing: the same consumer catches up late.
+    let s = sim(&retention("7d"), 1);
+    let o = orders(&s);
+    assert_eq!((o.lost, o.completed), (0, 2000), "{o:?}");
+    assert_eq!(s.topics["orders"].retention_deleted, 0);
+}
+
+#[test]
+fn retention_is_validated() {
+    let text = retention("0s").replace(
+        r#"Broker(name: "kafka""#,
+        r#"Broker(name: "kafka", replication_lag: "soon""#,
+    );
+    let err = simulate(&text, "t", &[], Limits::default())
+        .expect_err("invalid")
+        .to_string();
+    assert!(err.contains("brokers[0].topics[0].retention"), "{err}");
+    assert!(err.contains("brokers[0].replication_lag"), "{err}");
+}
+
+// ---- acks and replication ------------------------------------------------------------
+
+/// api (acks `{acks}`) -> orders (replication lag 50 ms, durable) -> payment; the broker
+/// restarts (its leader fails over) at 20 s for 3 s.
+fn replicated(acks: &str, workload: &str) -> String {
+    format!(
+        r#"Scenario(
+    name: "acks", duration: "40s", drain: "30s",
+    orders: Orders(entry: "api", steps: ["payment"]),
+    brokers: [Broker(name: "kafka", durability: Durable, replication_lag: "50ms",
+                     topics: [Topic(name: "orders", partitions: 4)])],
+    services: [
+        Service(name: "api", replicas: 2, concurrency: 32, service_time: Constant("1ms"),
+                publish: [Publish(topic: "orders", acks: {acks})]),
+        Service(name: "payment", replicas: 2, concurrency: 2, service_time: Exponential(mean: "10ms"),
+                consume: Some(Consume(topic: "orders"))),
+    ],
+    workload: [{workload}],
+    faults: [BrokerRestart(broker: "kafka", at: "20s", duration: "3s")],
+)"#
+    )
+}
+
+#[test]
+fn a_failover_loses_exactly_the_acknowledged_unreplicated_messages_under_acks_leader() {
+    // Deterministic: appends at every 10 ms; those at 19960..19990 ms are not replicated
+    // at 20 s (19950 just is); the one due at 20000 ms meets a broker that is down.
+    let every_10ms = r#"Closed(target: "api", users: 1, think_time: Constant("9ms"))"#;
+    let s = sim(&replicated("Leader", every_10ms), 1);
+    let o = orders(&s);
+    balanced(o);
+    assert_eq!(o.lost, 4, "{o:?}");
+    assert_eq!(s.topics["orders"].failover_lost, 4);
+    assert_eq!(
+        o.lost_causes
+            .get("topic orders: acknowledged by the leader, lost in a failover before replication"),
+        Some(&4)
+    );
+    // Poisson arrivals over many seeds: lost = the api's successes in the last 50 ms
+    // before the restart (acks=Leader answers at the append), counted from outside.
+    let text = replicated("Leader", r#"Open(target: "api", rate: 400.0)"#);
+    let p = model::validate(&scenario::parse(&text, "t").unwrap(), "t").unwrap();
+    let api = p.service_id("api").unwrap();
+    let (from, to) = (SimTime::from_millis(19_950), SimTime::from_secs(20));
+    for seed in 1..=SEEDS {
+        let spec = scenario::parse(&text, "t").unwrap();
+        let mut p = model::validate(&spec, "t").unwrap();
+        p.seed = seed;
+        let mut w = Window {
+            api,
+            from,
+            to,
+            ok: 0,
+        };
+        let s = run_observed(&p, Limits::default(), &mut w).expect("runs");
+        let o = orders(&s);
+        balanced(o);
+        assert!(w.ok > 0, "seed {seed}");
+        assert_eq!(o.lost, w.ok, "seed {seed}: {o:?}");
+        assert_eq!(s.topics["orders"].failover_lost, w.ok, "seed {seed}");
+        assert_eq!((o.in_flight, o.duplicated), (0, 0), "seed {seed}");
+        // acks=All: the same messages are truncated, but their producers were still
+        // waiting for the replicas: the clients get errors, nothing is lost.
+        let s = sim(&text.replace("acks: Leader", "acks: All"), seed);
+        let o = orders(&s);
+        balanced(o);
+        assert_eq!(o.lost, 0, "seed {seed}: {o:?}");
+        assert_eq!(o.completed, o.accepted, "seed {seed}");
+        let t = &s.topics["orders"];
+        assert_eq!(
+            (t.failover_lost, t.failover_unacked > 0),
+            (0, true),
+            "seed {seed}"
+        );
+        // acks=None: loses the same in-flight messages as Leader, and whatever is
+        // published while the broker is down.
+        let s = sim(&text.replace("acks: Leader", "acks: None"), seed);
+        let o = orders(&s);
+        balanced(o);
+        let t = &s.topics["orders"];
+        assert_eq!(t.failover_lost, w.ok, "seed {seed}");
+        assert_eq!(o.lost, w.ok + t.publish_lost, "seed {seed}: {o:?}");
+        assert!(t.publish_lost > 0 && o.refused == 0, "seed {seed}: {o:?}");
+    }
+}
+
+#[test]
+fn acks_all_adds_the_replication_lag_to_the_produce() {
+    let every_10ms = r#"Closed(target: "api", users: 1, think_time: Constant("9ms"))"#;
+    let no_fault = |t: String| {
+        t.replace(
+            r#"BrokerRestart(broker: "kafka", at: "20s", duration: "3s")"#,
+            "",
+        )
+    };
+    let leader = sim(&no_fault(replicated("Leader", every_10ms)), 1);
+    let all = sim(&no_fault(replicated("All", every_10ms)), 1);
+    let sojourn = |s: &Summary| s.services["api"].sojourn_ms.mean;
+    assert!(
+        (sojourn(&leader) - 1.0).abs() < 1e-6,
+        "{}",
+        sojourn(&leader)
+    );
+    assert!((sojourn(&all) - 51.0).abs() < 1e-6, "{}", sojourn(&all));
+    for s in [&leader, &all] {
+        let o = orders(s);
+        assert_eq!((o.lost, o.completed), (0, o.accepted));
+    }
+}
+
+/// Counts service `api`'s successes in `(from, to)`.
+struct Window {
+    api: ServiceId,
+    from: SimTime,
+    to: SimTime,
+    ok: u64,
+}
+
+impl Observer for Window {
+    fn outcome(&mut self, now: SimTime, s: ServiceId, _uid: u64, outcome: Outcome) {
+        if s == self.api && outcome == Outcome::Ok && self.from < now && now < self.to {
+            self.ok += 1;
+        }
+    }
+}
+
+// ---- time series ---------------------------------------------------------------------
+
+#[test]
+fn the_time_series_has_orders_processing_failures_and_dlq_per_window() {
+    let s = sim(&job_queue(true), 3);
+    let ts = &s.timeseries;
+    let o = orders(&s);
+    let names = [
+        "queue.jobs.depth",
+        "queue.jobs.processing",
+        "orders.placed_rps",
+        "orders.completed_rps",
+        "queue.jobs.processing_p50_ms",
+        "queue.jobs.processing_p99_ms",
+        "queue.jobs.failed_rps",
+        "queue.jobs.dlq",
+    ];
+    let at = |n: &str| {
+        ts.columns
+            .iter()
+            .position(|c| c == n)
+            .unwrap_or_else(|| panic!("{n}"))
+    };
+    let pos: Vec<usize> = names.iter().map(|n| at(n)).collect();
+    assert!(
+        pos.windows(2).all(|w| w[0] < w[1]),
+        "appended in this order: {pos:?}"
+    );
+    assert_eq!(pos[7], ts.columns.len() - 1);
+    // Windows of 1 s: per-second rates sum to counts.
+    let sum = |n: &str| ts.column(n).unwrap().iter().sum::<f64>().round() as u64;
+    assert_eq!(sum("orders.placed_rps"), o.placed);
+    assert_eq!(sum("orders.completed_rps"), o.completed);
+    let q = &s.queues["jobs"];
+    // Failed deliveries: errors (5%) and the dead workers' jobs.
+    assert!(sum("queue.jobs.failed_rps") > q.lost, "{q:?}");
+    let dlq = ts.column("queue.jobs.dlq").unwrap();
+    assert_eq!(*dlq.last().unwrap() as u64, q.dlq);
+    assert!(
+        dlq.windows(2).all(|w| w[0] <= w[1]),
+        "a level that only grows"
+    );
+    let p50 = ts.column("queue.jobs.processing_p50_ms").unwrap();
+    let busy: Vec<f64> = p50.into_iter().filter(|&v| v > 0.0).collect();
+    let median = busy[busy.len() / 2];
+    assert!(
+        (30.0..70.0).contains(&median),
+        "exponential, mean 60 ms: median ~42 ms, {median}"
+    );
+    // Consumer groups get the same columns.
+    let s = sim(
+        &events("All", false, "AfterProcessing", "None", false, ""),
+        1,
+    );
+    for c in [
+        "processing_p50_ms",
+        "processing_p99_ms",
+        "failed_rps",
+        "dlq",
+    ] {
+        assert!(
+            s.timeseries
+                .column(&format!("topic.orders.payment.{c}"))
+                .is_some(),
+            "{c}"
+        );
     }
 }

@@ -1,0 +1,692 @@
+//! Data stores: connection pools, cache-aside and fallbacks on calls, and a database's
+//! write path.
+//!
+//! A call with a cache (`CacheAside`) goes through these stages, kept per request slot in
+//! a side table so that requests without one carry nothing:
+//! 1. `Lookup`: a key is drawn from the edge's key space (Zipf popularity) and a GET goes
+//!    to the cache service. Whether it is a hit is decided when it is sent: the key was
+//!    written back, within its TTL, after the cache last lost everything (a crash of all
+//!    its replicas or an outage: caches run without persistence come back empty; or a
+//!    `Flush`).
+//! 2. A hit answered by the cache ends the call. A miss, or a lookup the cache could not
+//!    answer (down, slow, erring), becomes `Backing`: ordinary attempts at the callee,
+//!    through the edge's breaker, pool and retries. With `coalesce`, a miss of a key whose
+//!    backing call is already under way becomes `Coalesced` instead and waits for that
+//!    call's result (single flight); the first one is the key's leader.
+//! 3. A backing call that succeeded writes the key back (a SET to the cache service, sent
+//!    and not waited for) and wakes the key's waiters with its success; one that failed
+//!    wakes them with its failure, and each then falls back or fails on its own.
+//!
+//! A fallback (`Fallback`) takes over a call that failed in the end: a default answer
+//! (the request goes on degraded), or one attempt at another service (`Fallback` stage).
+//! Connection pools are semaphores per caller replica with a FIFO of waiting attempts;
+//! a pool's wait reuses the bulkhead's timer and permit flag, since a call has one or the
+//! other.
+
+use super::service::Origin;
+use super::{Event, Observer, Sim, Waiter, NONE};
+use crate::engine::{stream, SimTime, Stream};
+use crate::metrics::ledger::NO_ORDER;
+use crate::metrics::summary::{
+    CacheSummary, CallSummary, FallbackSummary, PoolSummary, Summary, WritesSummary,
+};
+use crate::metrics::Outcome;
+use crate::model::{CacheAside, Dependency, Fallback, FaultKind, Platform, ServiceId, Writes};
+use rand::Rng;
+use std::collections::VecDeque;
+
+/// What a request's current call is doing, when the call has a cache or a fallback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) enum Stage {
+    /// Plain attempts (or no call of that kind).
+    #[default]
+    Idle,
+    Lookup,
+    Backing,
+    Coalesced,
+    Fallback,
+}
+
+/// Per request slot.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Aux {
+    pub stage: Stage,
+    /// The key its cached call reads.
+    pub key: u32,
+    /// The lookup was sent for a key the cache holds.
+    pub hit: bool,
+    /// At a database: this request is a write.
+    pub write: bool,
+}
+
+/// One key of a cache's key space.
+#[derive(Debug, Clone, Default)]
+struct Entry {
+    /// When it was last written back (`SimTime::MAX`: never).
+    filled: SimTime,
+    /// The request whose backing call fetches it now (single flight), or `NONE`.
+    leader: u32,
+    leader_gen: u32,
+    /// Misses waiting for the leader: `(request, generation)`.
+    waiters: Vec<(u32, u32)>,
+}
+
+/// The key space and the state of one cached call edge.
+struct CacheState {
+    cfg: CacheAside,
+    /// Cumulative popularity of the keys, most popular first.
+    cdf: Vec<f64>,
+    entries: Vec<Entry>,
+    /// Instants the cache service lost everything, sorted; `wipes[..passed]` are past.
+    wipes: Vec<SimTime>,
+    passed: usize,
+    rng: Stream,
+    stats: CacheSummary,
+}
+
+impl CacheState {
+    fn new(p: &Platform, cfg: CacheAside, name: &str) -> Self {
+        let weights: Vec<f64> = (0..cfg.keys)
+            .map(|i| 1.0 / ((i + 1) as f64).powf(cfg.zipf))
+            .collect();
+        let total: f64 = weights.iter().sum();
+        let mut acc = 0.0;
+        let cdf = weights
+            .iter()
+            .map(|w| {
+                acc += w / total;
+                acc
+            })
+            .collect();
+        let cache = cfg.service;
+        let mut wipes: Vec<SimTime> = p
+            .faults
+            .iter()
+            .filter(|f| match &f.kind {
+                FaultKind::Crash { target, replicas } => {
+                    *target == cache && *replicas >= p.service(cache).replicas
+                }
+                FaultKind::Outage { services } => services.contains(&cache),
+                FaultKind::Flush { target } => *target == cache,
+                _ => false,
+            })
+            .map(|f| f.start)
+            .collect();
+        wipes.sort_unstable();
+        CacheState {
+            cfg,
+            cdf,
+            entries: vec![
+                Entry {
+                    filled: SimTime::MAX,
+                    leader: NONE,
+                    ..Entry::default()
+                };
+                cfg.keys as usize
+            ],
+            wipes,
+            passed: 0,
+            rng: stream(p.seed, &format!("{name}/cache")),
+            stats: CacheSummary::default(),
+        }
+    }
+
+    fn draw_key(&mut self) -> u32 {
+        let u: f64 = self.rng.random();
+        let k = self.cdf.partition_point(|&c| c <= u);
+        k.min(self.cdf.len() - 1) as u32
+    }
+
+    /// Whether the cache holds `key` at `now`.
+    fn holds(&mut self, key: u32, now: SimTime) -> bool {
+        while self.passed < self.wipes.len() && self.wipes[self.passed] <= now {
+            self.passed += 1;
+        }
+        let filled = self.entries[key as usize].filled;
+        if filled == SimTime::MAX {
+            return false;
+        }
+        let after_wipe = self.passed == 0 || filled >= self.wipes[self.passed - 1];
+        after_wipe && self.cfg.ttl.is_none_or(|t| now < filled.after(t))
+    }
+}
+
+#[derive(Debug, Default)]
+struct PoolSlot {
+    active: u32,
+    /// `(request, generation, since)`: a slot freed and reused is not the waiter.
+    waiting: VecDeque<(u32, u32, SimTime)>,
+}
+
+/// Counts of one database's write path.
+struct WriteState {
+    rng: Stream,
+    stats: WritesSummary,
+}
+
+/// Every data-store feature's state; empty vectors when a scenario uses none.
+pub(super) struct DataStores {
+    /// Some call has a cache or a fallback, or some service a write path: requests need
+    /// their side-table entries.
+    pub active: bool,
+    aux: Vec<Aux>,
+    /// Per call edge.
+    caches: Vec<Option<Box<CacheState>>>,
+    pools: Vec<Vec<PoolSlot>>,
+    pool_stats: Vec<PoolSummary>,
+    fallbacks: Vec<FallbackSummary>,
+    /// Per service.
+    writes: Vec<Option<WriteState>>,
+}
+
+impl DataStores {
+    pub fn new(p: &Platform) -> Self {
+        let (mut caches, mut pools, mut pool_stats, mut fallbacks) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut active = false;
+        for s in &p.services {
+            let slots = s.autoscale.as_ref().map_or(s.replicas, |a| a.max);
+            for (k, c) in s.calls.iter().enumerate() {
+                let name = format!("call/{}/{k}->{}", s.name, p.service(c.to).name);
+                caches.push(c.cache.map(|cfg| Box::new(CacheState::new(p, cfg, &name))));
+                pools.push(match c.pool {
+                    Some(_) => (0..slots).map(|_| PoolSlot::default()).collect(),
+                    None => Vec::new(),
+                });
+                pool_stats.push(PoolSummary {
+                    max_size: c.pool.map_or(0, |pl| pl.max_size),
+                    ..PoolSummary::default()
+                });
+                fallbacks.push(FallbackSummary::default());
+                active |= c.cache.is_some() || c.fallback.is_some();
+            }
+        }
+        let writes: Vec<Option<WriteState>> = p
+            .services
+            .iter()
+            .map(|s| {
+                s.writes.as_ref().map(|_| WriteState {
+                    rng: stream(p.seed, &format!("service/{}/writes", s.name)),
+                    stats: WritesSummary::default(),
+                })
+            })
+            .collect();
+        active |= writes.iter().any(Option::is_some);
+        DataStores {
+            active,
+            aux: Vec::new(),
+            caches,
+            pools,
+            pool_stats,
+            fallbacks,
+            writes,
+        }
+    }
+
+    /// The side-table entry of request slot `req` (grown to the slab's peak, once).
+    #[inline]
+    fn aux(&mut self, req: u32) -> &mut Aux {
+        let i = req as usize;
+        if i >= self.aux.len() {
+            self.aux.resize((i + 1).next_power_of_two(), Aux::default());
+        }
+        &mut self.aux[i]
+    }
+
+    /// At a database with a write path, a request begins service: is it a write, and if
+    /// so, its service time.
+    pub fn begin(
+        &mut self,
+        s: usize,
+        req: u32,
+        caller: Option<ServiceId>,
+        writes: &Writes,
+    ) -> Option<SimTime> {
+        let w = self.writes[s].as_mut().expect("a write path has its state");
+        let write = caller.is_some_and(|c| writes.from.contains(&c))
+            || (writes.share > 0.0 && w.rng.random::<f64>() < writes.share);
+        let time = write.then(|| writes.service_time.sample(&mut w.rng));
+        self.aux(req).write = write;
+        time
+    }
+
+    /// The error rate of request `req` at a database with a write path, counting it.
+    pub fn error_rate(
+        &mut self,
+        s: usize,
+        req: u32,
+        writes: &Writes,
+        reads: f64,
+        counted: bool,
+    ) -> f64 {
+        let write = self.aux(req).write;
+        let w = self.writes[s].as_mut().expect("a write path has its state");
+        if write {
+            w.stats.writes += counted as u64;
+            writes.error_rate
+        } else {
+            reads
+        }
+    }
+
+    /// A write failed on its own.
+    pub fn write_failed(&mut self, s: usize, req: u32, counted: bool) {
+        if self.aux(req).write {
+            if let Some(w) = self.writes[s].as_mut() {
+                w.stats.write_errors += counted as u64;
+            }
+        }
+    }
+
+    /// Adds the edges' pool, cache and fallback counts to their call summaries.
+    pub fn call_summary(&self, edge: usize, call: &crate::model::Call, stats: &mut CallSummary) {
+        if call.pool.is_some() {
+            stats.pool = Some(self.pool_stats[edge].clone());
+        }
+        if let Some(c) = &self.caches[edge] {
+            let mut cs = c.stats.clone();
+            cs.hit_ratio = if cs.lookups == 0 {
+                0.0
+            } else {
+                cs.hits as f64 / cs.lookups as f64
+            };
+            stats.cache = Some(cs);
+        }
+        if call.fallback.is_some() {
+            stats.fallback = Some(self.fallbacks[edge].clone());
+        }
+    }
+
+    /// Adds the write counts to the services' summaries.
+    pub fn service_summaries(&self, p: &Platform, summary: &mut Summary) {
+        for (s, w) in p.services.iter().zip(&self.writes) {
+            if let (Some(w), Some(sum)) = (w, summary.services.get_mut(&s.name)) {
+                sum.writes = Some(w.stats.clone());
+            }
+        }
+    }
+}
+
+impl<O: Observer> Sim<'_, O> {
+    #[inline]
+    pub(super) fn edge_index(&self, req: u32) -> usize {
+        let r = &self.reqs[req as usize];
+        (self.edge_base[r.service as usize] + r.next_call) as usize
+    }
+
+    /// A call with a cache or a fallback starts (after `next_call` counted it).
+    pub(super) fn start_store_call(&mut self, now: SimTime, req: u32) {
+        let p = self.p;
+        let r = &self.reqs[req as usize];
+        let call = &p.services[r.service as usize].calls[r.next_call as usize];
+        self.ds.aux(req).stage = Stage::Idle;
+        if call.cache.is_some() {
+            self.cache_lookup(now, req);
+        } else {
+            self.attempt(now, req);
+        }
+    }
+
+    /// Sends a GET of a drawn key to the cache service.
+    fn cache_lookup(&mut self, now: SimTime, req: u32) {
+        let e = self.edge_index(req);
+        let counted = self.reqs[req as usize].counted as u64;
+        let c = self.ds.caches[e]
+            .as_mut()
+            .expect("a cached call has a cache");
+        let key = c.draw_key();
+        let hit = c.holds(key, now);
+        c.stats.lookups += counted;
+        let (cache, timeout) = (c.cfg.service.0, c.cfg.timeout);
+        let a = self.ds.aux(req);
+        a.stage = Stage::Lookup;
+        a.key = key;
+        a.hit = hit;
+        if !self.send_aside(now, req, cache, timeout, false) {
+            self.lookup_done(now, req, Outcome::Rejected);
+        }
+    }
+
+    /// Sends a request of `req`'s to service `to` on the side of its call (a cache
+    /// lookup or a fallback); `false` if it could not be sent.
+    fn send_aside(
+        &mut self,
+        now: SimTime,
+        req: u32,
+        to: u32,
+        timeout: Option<SimTime>,
+        carries: bool,
+    ) -> bool {
+        let r = &self.reqs[req as usize];
+        if r.depth >= super::call::MAX_CALL_DEPTH || self.partitioned(r.service, to) {
+            return false;
+        }
+        let deadline = timeout.map_or(r.deadline, |t| r.deadline.min(now.after(t)));
+        let origin = Origin {
+            waiter: Waiter::Caller(req),
+            deadline,
+            client: if carries { r.client } else { NONE },
+            depth: r.depth + 1,
+            order: if carries { r.order } else { NO_ORDER },
+            replica: NONE,
+        };
+        let Some(child) = self.arrive(now, to, origin) else {
+            return false;
+        };
+        let r = &mut self.reqs[req as usize];
+        r.child = child;
+        if let Some(t) = timeout {
+            let token = r.call_token;
+            self.queue
+                .push(now.after(t), Event::CallTimeout { req, token });
+        }
+        true
+    }
+
+    /// The answer of a side request (lookup or fallback) came back, or the call's attempt
+    /// ended: `true` if this module handled it.
+    pub(super) fn store_answer(&mut self, now: SimTime, req: u32, outcome: Outcome) -> bool {
+        match self.ds.aux(req).stage {
+            Stage::Lookup => self.lookup_done(now, req, outcome),
+            Stage::Fallback => self.fallback_done(now, req, outcome),
+            Stage::Idle | Stage::Backing | Stage::Coalesced => return false,
+        }
+        true
+    }
+
+    fn lookup_done(&mut self, now: SimTime, req: u32, outcome: Outcome) {
+        let e = self.edge_index(req);
+        let r = &self.reqs[req as usize];
+        let (counted, gen) = (r.counted as u64, r.generation);
+        let a = *self.ds.aux(req);
+        if outcome == Outcome::Ok && a.hit {
+            let c = self.ds.caches[e]
+                .as_mut()
+                .expect("a cached call has a cache");
+            c.stats.hits += counted;
+            self.ds.aux(req).stage = Stage::Idle;
+            self.edges[e].stats.ok += counted;
+            self.reqs[req as usize].next_call += 1;
+            self.next_call(now, req);
+            return;
+        }
+        let leader = {
+            let c = self.ds.caches[e]
+                .as_mut()
+                .expect("a cached call has a cache");
+            c.stats.misses += counted;
+            if outcome != Outcome::Ok {
+                c.stats.lookup_failures += counted;
+            }
+            if c.cfg.coalesce {
+                let entry = &c.entries[a.key as usize];
+                Some((entry.leader, entry.leader_gen))
+            } else {
+                None
+            }
+        };
+        if let Some((leader, leader_gen)) = leader {
+            let leading = leader != NONE && {
+                let l = &self.reqs[leader as usize];
+                let la = self.ds.aux(leader);
+                l.live
+                    && l.generation == leader_gen
+                    && la.stage == Stage::Backing
+                    && la.key == a.key
+            };
+            let c = self.ds.caches[e]
+                .as_mut()
+                .expect("a cached call has a cache");
+            let entry = &mut c.entries[a.key as usize];
+            if leading {
+                entry.waiters.push((req, gen));
+                c.stats.coalesced += counted;
+                self.ds.aux(req).stage = Stage::Coalesced;
+                return;
+            }
+            entry.leader = req;
+            entry.leader_gen = gen;
+        }
+        self.ds.aux(req).stage = Stage::Backing;
+        self.attempt(now, req);
+    }
+
+    /// A cached call's backing call ended (`ok` or failed in the end): write the key back,
+    /// and wake the misses that waited for it.
+    pub(super) fn cache_resolved(&mut self, now: SimTime, req: u32, ok: bool) {
+        let e = self.edge_index(req);
+        let a = *self.ds.aux(req);
+        self.ds.aux(req).stage = Stage::Idle;
+        if a.stage != Stage::Backing {
+            return;
+        }
+        let counted = self.reqs[req as usize].counted as u64;
+        let c = self.ds.caches[e]
+            .as_mut()
+            .expect("a cached call has a cache");
+        let cache = c.cfg.service.0;
+        if ok {
+            // The write-back: a SET nobody waits for; it lands if the cache takes it.
+            let r = &self.reqs[req as usize];
+            let origin = Origin {
+                waiter: Waiter::Nobody,
+                deadline: SimTime::MAX,
+                client: NONE,
+                depth: r.depth.saturating_add(1),
+                order: NO_ORDER,
+                replica: NONE,
+            };
+            let reachable = !self.partitioned(r.service, cache);
+            if reachable && self.arrive(now, cache, origin).is_some() {
+                let c = self.ds.caches[e]
+                    .as_mut()
+                    .expect("a cached call has a cache");
+                c.entries[a.key as usize].filled = now;
+                c.stats.fills += counted;
+            }
+        }
+        self.wake_waiters(now, e, req, a.key, ok);
+    }
+
+    /// The leader `req` of `key` is done: its waiters share its result.
+    fn wake_waiters(&mut self, now: SimTime, e: usize, req: u32, key: u32, ok: bool) {
+        let c = self.ds.caches[e]
+            .as_mut()
+            .expect("a cached call has a cache");
+        let entry = &mut c.entries[key as usize];
+        if entry.leader != req {
+            return;
+        }
+        entry.leader = NONE;
+        if entry.waiters.is_empty() {
+            return;
+        }
+        let mut waiters = std::mem::take(&mut entry.waiters);
+        for &(w, gen) in &waiters {
+            let r = &self.reqs[w as usize];
+            let waiting = r.live && r.generation == gen && self.ds.aux(w).stage == Stage::Coalesced;
+            if !waiting || self.edge_index(w) != e {
+                continue;
+            }
+            self.ds.aux(w).stage = Stage::Idle;
+            let counted = self.reqs[w as usize].counted as u64;
+            if ok {
+                self.edges[e].stats.ok += counted;
+                self.reqs[w as usize].next_call += 1;
+                self.next_call(now, w);
+            } else {
+                self.edges[e].stats.failed += counted;
+                self.call_failed(now, w);
+            }
+        }
+        waiters.clear();
+        let c = self.ds.caches[e]
+            .as_mut()
+            .expect("a cached call has a cache");
+        let entry = &mut c.entries[key as usize];
+        if entry.waiters.is_empty() {
+            // Keep the capacity for the next time this key is missed.
+            entry.waiters = waiters;
+        }
+    }
+
+    /// A request ends (any way): if it led a key's backing call, its waiters fail.
+    pub(super) fn store_end(&mut self, now: SimTime, req: u32) {
+        let a = *self.ds.aux(req);
+        if a.stage != Stage::Backing {
+            self.ds.aux(req).stage = Stage::Idle;
+            return;
+        }
+        let e = self.edge_index(req);
+        if e < self.ds.caches.len() && self.ds.caches[e].is_some() {
+            self.ds.aux(req).stage = Stage::Idle;
+            self.wake_waiters(now, e, req, a.key, false);
+        }
+    }
+
+    /// A call failed in the end (attempts, retries, all): its fallback, else its
+    /// dependency decides.
+    pub(super) fn call_failed(&mut self, now: SimTime, req: u32) {
+        let p = self.p;
+        let r = &self.reqs[req as usize];
+        let call = &p.services[r.service as usize].calls[r.next_call as usize];
+        if call.cache.is_some() {
+            self.cache_resolved(now, req, false);
+        }
+        let e = self.edge_index(req);
+        let counted = self.reqs[req as usize].counted as u64;
+        match call.fallback {
+            None => {}
+            Some(Fallback::Default) => {
+                self.ds.fallbacks[e].served_default += counted;
+                let r = &mut self.reqs[req as usize];
+                r.degraded = true;
+                r.next_call += 1;
+                self.next_call(now, req);
+                return;
+            }
+            Some(Fallback::Service(s)) => {
+                self.ds.aux(req).stage = Stage::Fallback;
+                if self.send_aside(now, req, s.0, call.timeout, true) {
+                    return;
+                }
+                self.ds.aux(req).stage = Stage::Idle;
+                self.ds.fallbacks[e].service_failed += counted;
+            }
+        }
+        self.give_up(now, req, call.dependency);
+    }
+
+    fn fallback_done(&mut self, now: SimTime, req: u32, outcome: Outcome) {
+        let e = self.edge_index(req);
+        let p = self.p;
+        let r = &mut self.reqs[req as usize];
+        let counted = r.counted as u64;
+        let dependency = p.services[r.service as usize].calls[r.next_call as usize].dependency;
+        self.ds.aux(req).stage = Stage::Idle;
+        if outcome == Outcome::Ok {
+            self.ds.fallbacks[e].served_by_service += counted;
+            r.degraded = true;
+            r.next_call += 1;
+            self.next_call(now, req);
+        } else {
+            self.ds.fallbacks[e].service_failed += counted;
+            self.give_up(now, req, dependency);
+        }
+    }
+
+    /// The call failed for good: a hard dependency fails the request, a soft one leaves
+    /// it degraded.
+    pub(super) fn give_up(&mut self, now: SimTime, req: u32, dependency: Dependency) {
+        match dependency {
+            Dependency::Hard => self.answer(now, req, Outcome::DependencyFailed),
+            Dependency::Soft => {
+                let r = &mut self.reqs[req as usize];
+                r.degraded = true;
+                r.next_call += 1;
+                self.next_call(now, req);
+            }
+        }
+    }
+
+    // ---- connection pools ----------------------------------------------------------
+
+    /// Takes a connection of the caller replica's pool, or queues for one: `true` if the
+    /// attempt may go on now. A full pool with no wait fails the attempt at once.
+    pub(super) fn pool_acquire(
+        &mut self,
+        now: SimTime,
+        req: u32,
+        e: usize,
+        max: u32,
+        wait: SimTime,
+    ) -> bool {
+        let r = &self.reqs[req as usize];
+        let (replica, counted, token, gen) = (
+            r.replica as usize,
+            r.counted as u64,
+            r.call_token,
+            r.generation,
+        );
+        let slot = &mut self.ds.pools[e][replica];
+        if slot.active < max {
+            return true;
+        }
+        let stats = &mut self.ds.pool_stats[e];
+        stats.waited += counted;
+        if wait == SimTime::ZERO {
+            stats.timeouts += counted;
+            self.attempt_done(now, req, Outcome::Rejected, true);
+        } else {
+            slot.waiting.push_back((req, gen, now));
+            self.queue
+                .push(now.after(wait), Event::BulkheadTimeout { req, token });
+        }
+        false
+    }
+
+    /// The attempt is sent: it holds one connection.
+    #[inline]
+    pub(super) fn pool_take(&mut self, req: u32, e: usize) {
+        let replica = self.reqs[req as usize].replica as usize;
+        self.ds.pools[e][replica].active += 1;
+    }
+
+    /// The attempt gave its connection back: the longest waiter (still waiting) takes it.
+    pub(super) fn pool_release(&mut self, now: SimTime, req: u32, e: usize) {
+        let replica = self.reqs[req as usize].replica as usize;
+        self.ds.pools[e][replica].active -= 1;
+        while let Some((w, gen, since)) = self.ds.pools[e][replica].waiting.pop_front() {
+            let r = &self.reqs[w as usize];
+            if r.live
+                && r.generation == gen
+                && self.edge_index(w) == e
+                && !r.sent
+                && r.child == NONE
+            {
+                let waited_ms = now.since(since).as_secs_f64() * 1e3;
+                let stats = &mut self.ds.pool_stats[e];
+                if r.counted && waited_ms > stats.wait_ms_max {
+                    stats.wait_ms_max = waited_ms;
+                }
+                // The connection came in time: void the waiter's timeout.
+                let r = &mut self.reqs[w as usize];
+                r.call_token = r.call_token.wrapping_add(1);
+                self.send_attempt(now, w);
+                return;
+            }
+        }
+    }
+
+    /// A waiter gave up on the pool after `connection_timeout`.
+    pub(super) fn pool_timed_out(&mut self, now: SimTime, req: u32, e: usize) {
+        let r = &self.reqs[req as usize];
+        let (replica, counted) = (r.replica as usize, r.counted as u64);
+        self.ds.pools[e][replica]
+            .waiting
+            .retain(|&(w, _, _)| w != req);
+        let stats = &mut self.ds.pool_stats[e];
+        stats.timeouts += counted;
+        self.attempt_done(now, req, Outcome::Rejected, true);
+    }
+}

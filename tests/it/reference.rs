@@ -1,0 +1,348 @@
+//! The reference platforms (`scenarios/atlas.ron`, `scenarios/sre-job-queue.ron`,
+//! `scenarios/food-ordering/phase*.ron`) tell the stories their headers and
+//! scenarios/README.md tell, and every shipped scenario still runs.
+//!
+//! - atlas: the cache outage multiplies the database's reads by 1 / (1 - hit ratio); the
+//!   critical SLO breaks without the documented fix and holds with it.
+//! - sre-job-queue: no job lost, the surge absorbed by the list, the Redis restart pages.
+//! - food ordering: each phase's success criteria, read from its own header as
+//!   `--fail-if` predicates, hold over several seeds.
+//! - every `.ron` under `scenarios/` (found on disk, so new ones are covered) runs,
+//!   shortened, and conserves its requests.
+
+use super::common::run_scenario as run;
+use platsim::report::summary_json;
+use platsim::sweep::Predicate;
+use platsim::Summary;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn scenarios() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}
+
+fn read(rel: &str) -> String {
+    let path = scenarios().join(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Mean of column `name` over the windows starting in `[from, to)` seconds.
+fn mean_in(s: &Summary, name: &str, from: f64, to: f64) -> f64 {
+    let t = s.timeseries.column("t_s").expect("t_s");
+    let v = s
+        .timeseries
+        .column(name)
+        .unwrap_or_else(|| panic!("no column {name}"));
+    let xs: Vec<f64> = t
+        .iter()
+        .zip(&v)
+        .filter(|(t, _)| **t >= from - 1e-9 && **t < to - 1e-9)
+        .map(|(_, v)| *v)
+        .collect();
+    xs.iter().sum::<f64>() / xs.len() as f64
+}
+
+/// The values of every `FLAG 'VALUE'` or `FLAG VALUE` in `text` (comment lines included).
+fn flag_values(text: &str, flag: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in text.split(flag).skip(1) {
+        let part = part.trim_start();
+        let value = match part.strip_prefix('\'') {
+            Some(rest) => rest.split('\'').next().unwrap_or(""),
+            None => part.split_whitespace().next().unwrap_or(""),
+        };
+        out.push(value.to_string());
+    }
+    out
+}
+
+fn slo_met(s: &Summary, service: &str) -> (bool, f64) {
+    let h = s
+        .health
+        .services
+        .iter()
+        .find(|h| h.name == service)
+        .unwrap_or_else(|| panic!("no health for {service}"));
+    let a = h
+        .slos
+        .iter()
+        .find(|x| x.name == "availability")
+        .expect("an availability SLO");
+    (a.met, a.measured_pct)
+}
+
+// ---- atlas ------------------------------------------------------------------------------
+
+/// The `--set` flags of atlas.ron's "Without the fix" command, as its header gives them.
+fn atlas_without_fix(text: &str) -> Vec<String> {
+    let block = text
+        .split("// Without the fix:")
+        .nth(1)
+        .expect("atlas.ron documents the run without the fix")
+        .split("Scenario(")
+        .next()
+        .unwrap();
+    let sets = flag_values(block, "--set");
+    assert_eq!(sets.len(), 4, "{sets:?}");
+    sets
+}
+
+#[test]
+fn atlas_cache_outage_multiplies_database_reads_by_one_over_one_minus_the_hit_ratio() {
+    // Measured on the read path alone: single flight off (it would merge concurrent
+    // misses of hot keys) and a database big enough that nothing queues or is refused,
+    // so every miss is one query. Reads = postgres arrivals - orders-api's writes.
+    let text = read("atlas.ron");
+    let base = [
+        "services.catalog-api.calls.0.cache.coalesce=false",
+        "services.postgres.concurrency=64",
+    ];
+    // The hit ratio the cache reports over [5m, 10m), without any fault.
+    let mut pre = base.to_vec();
+    pre.extend(["duration=10m", "faults=[]"]);
+    let before_run = run(&text, &pre);
+    let hit = before_run.calls["catalog-api->postgres"]
+        .cache
+        .as_ref()
+        .expect("cache summary")
+        .hit_ratio;
+    assert!((0.85..0.97).contains(&hit), "hit ratio {hit}");
+    let mut crash = base.to_vec();
+    crash.extend([
+        "duration=12m",
+        "faults=[Crash(target: \"redis\", at: \"10m\", duration: \"2m\")]",
+    ]);
+    let s = run(&text, &crash);
+    assert_eq!(s.services["orders-api"].rejected, 0);
+    let reads = |from, to| {
+        mean_in(&s, "postgres.arrivals_rps", from, to)
+            - mean_in(&s, "orders-api.arrivals_rps", from, to)
+    };
+    let (before, during) = (reads(300.0, 600.0), reads(600.0, 720.0));
+    // During the outage every read is a miss: the whole 300/s.
+    assert!(
+        (during - 300.0).abs() < 10.0,
+        "reads during the outage: {during}"
+    );
+    // Tolerance 5%: the reads before are ~22/s over 300 s (~6,700, Poisson: 1.2%), the
+    // writes subtracted are as noisy (~50/s), and the outage's 36,000 reads add 0.5%;
+    // 5% is above three standard deviations of the ratio.
+    let want = 1.0 / (1.0 - hit);
+    let got = during / before;
+    assert!(
+        (got / want - 1.0).abs() < 0.05,
+        "database reads rose {got:.2}x; 1 / (1 - {hit:.4}) = {want:.2}x (before {before:.1}/s, during {during:.1}/s)"
+    );
+}
+
+#[test]
+fn atlas_critical_slo_breaks_without_the_fix_and_holds_with_it() {
+    let text = read("atlas.ron");
+    let with = run(&text, &[]);
+    // Caches, pools and fallbacks draw from their own streams: same seed, same bytes.
+    assert_eq!(summary_json(&with), summary_json(&run(&text, &[])));
+    assert_eq!(
+        slo_met(&with, "catalog-api"),
+        (true, slo_met(&with, "catalog-api").1)
+    );
+    assert!(
+        slo_met(&with, "catalog-api").1 >= 99.99,
+        "{:?}",
+        slo_met(&with, "catalog-api")
+    );
+    assert!(
+        slo_met(&with, "orders-api").0,
+        "{:?}",
+        slo_met(&with, "orders-api")
+    );
+    // The fix degrades instead of failing: the fallback served the reads the breaker cut.
+    let fb = with.calls["catalog-api->postgres"]
+        .fallback
+        .clone()
+        .expect("fallback");
+    assert!(fb.served_default > 0 && with.services["catalog-api"].degraded == fb.served_default);
+    let sets = atlas_without_fix(&text);
+    let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+    let without = run(&text, &sets);
+    let (met, pct) = slo_met(&without, "catalog-api");
+    assert!(!met && pct < 99.9, "catalog-api without the fix: {pct}");
+    assert!(
+        !slo_met(&without, "orders-api").0,
+        "orders-api shares the database"
+    );
+    let catalog = &without.services["catalog-api"];
+    assert!(catalog.rejected > 1000, "429s: {catalog:?}");
+    assert!(
+        catalog.dependency_failed + catalog.timeouts > 1000,
+        "504s: {catalog:?}"
+    );
+    // The object store and its non-critical API are untouched either way.
+    assert!(slo_met(&without, "media-api").0);
+}
+
+// ---- sre-job-queue ----------------------------------------------------------------------
+
+#[test]
+fn sre_job_queue_loses_nothing_absorbs_the_surge_and_pages_on_the_redis_restart() {
+    let text = read("sre-job-queue.ron");
+    let s = run(&text, &[]);
+    let orders = s.orders.clone().expect("orders");
+    assert_eq!(
+        (orders.lost, orders.in_flight, orders.in_dlq),
+        (0, 0, 0),
+        "{orders:?}"
+    );
+    let q = &s.queues["jobs"];
+    assert!(q.expired > 0, "the crashed worker's jobs came back: {q:?}");
+    // The surge: 150/s against ~94/s of workers for 2 minutes: ~56/s x 120 s piles up.
+    assert!((4_000..9_000).contains(&q.depth_max), "{q:?}");
+    assert_eq!(q.depth_end, 0);
+    let depth_at = |t: f64| mean_in(&s, "queue.jobs.depth", t, t + 10.0);
+    assert!(depth_at(1010.0) > 4_000.0 && depth_at(1200.0) < 10.0);
+    // The Redis restart: 30 s of 503s at 50/s burn api-service's 99.9% budget and page.
+    let (met, pct) = slo_met(&s, "api-service");
+    assert!(!met && pct < 99.0, "{pct}");
+    let api = s
+        .health
+        .services
+        .iter()
+        .find(|h| h.name == "api-service")
+        .unwrap();
+    let page = api
+        .alerts
+        .iter()
+        .find(|a| a.rule == "page-fast")
+        .expect("a fast-burn page");
+    assert!((600.0..=630.0).contains(&page.fired_s), "{page:?}");
+    // A plain list (BRPOP) loses the jobs in the crashed worker's hands.
+    let plain = run(&text, &["queues.jobs.reliable=false"]);
+    assert!(plain.orders.clone().unwrap().lost > 0);
+}
+
+// ---- food ordering ----------------------------------------------------------------------
+
+/// Runs `rel` over `seeds` and checks every `--fail-if` predicate of its header.
+fn criteria_hold(rel: &str, seeds: std::ops::RangeInclusive<u64>) {
+    let text = read(rel);
+    let header: String = text
+        .lines()
+        .take_while(|l| l.starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let predicates: Vec<Predicate> = flag_values(&header, "--fail-if")
+        .iter()
+        .map(|p| p.parse().unwrap_or_else(|e| panic!("{rel}: {p}: {e}")))
+        .collect();
+    assert!(predicates.len() >= 3, "{rel}: {predicates:?}");
+    for seed in seeds {
+        let s = run(&text, &[&format!("seed={seed}")]);
+        let json: Value = serde_json::from_str(&summary_json(&s)).expect("summary.json");
+        for p in &predicates {
+            match p.check(&json) {
+                Ok(None) => {}
+                Ok(Some(why)) => panic!("{rel} seed {seed}: {why}"),
+                Err(e) => panic!("{rel}: {e}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn food_ordering_phase1_criteria_hold() {
+    criteria_hold("food-ordering/phase1.ron", 1..=5);
+}
+
+#[test]
+fn food_ordering_phase1_collapses_without_its_breaker() {
+    let text = read("food-ordering/phase1.ron");
+    let s = run(&text, &["services.monolith.calls.0.breaker=None"]);
+    assert!(
+        s.services["monolith"].rejected > 0,
+        "the slow minute fills the monolith"
+    );
+}
+
+#[test]
+fn food_ordering_phase2_criteria_hold() {
+    criteria_hold("food-ordering/phase2.ron", 1..=5);
+}
+
+#[test]
+fn food_ordering_phase3_criteria_hold() {
+    criteria_hold("food-ordering/phase3.ron", 1..=5);
+}
+
+#[test]
+fn food_ordering_phase4_criteria_hold() {
+    criteria_hold("food-ordering/phase4.ron", 1..=3);
+}
+
+// ---- every scenario ---------------------------------------------------------------------
+
+fn ron_files(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            ron_files(&path, found);
+        } else if path.extension().is_some_and(|e| e == "ron") {
+            found.push(path);
+        }
+    }
+}
+
+/// The latest `at` of the scenario's faults, whatever their kind.
+fn last_fault_s(spec: &platsim::scenario::Spec) -> f64 {
+    // Deployments (rolling updates) are refused after the end too.
+    let faults = serde_json::to_value(&spec.faults).expect("faults serialize");
+    let deployments = serde_json::to_value(&spec.deployments).expect("deployments serialize");
+    faults
+        .as_array()
+        .into_iter()
+        .chain(deployments.as_array())
+        .flatten()
+        .filter_map(|f| {
+            f.as_object()?
+                .values()
+                .next()?
+                .get("at")?
+                .as_str()
+                .map(str::to_string)
+        })
+        .filter_map(|at| platsim::engine::parse_duration(&at).ok())
+        .map(|t| t.as_secs_f64())
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn every_shipped_scenario_runs_shortened_and_conserves_its_requests() {
+    let mut files = Vec::new();
+    ron_files(&scenarios(), &mut files);
+    files.sort();
+    assert!(files.len() >= 20, "{files:?}");
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("readable");
+        let spec = platsim::scenario::parse(&text, &f.display().to_string())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let full = platsim::engine::parse_duration(&spec.duration)
+            .expect("duration")
+            .as_secs_f64();
+        let warmup = platsim::engine::parse_duration(&spec.warmup)
+            .expect("warmup")
+            .as_secs_f64();
+        // Long enough for every fault to start (validation refuses a fault after the
+        // end) and for a minute after the warmup; never longer than the file's own run.
+        let short = (last_fault_s(&spec) + 30.0).max(warmup + 60.0).min(full);
+        let s = run(&text, &[&format!("duration={short}s")]);
+        assert!(s.events > 0, "{}: nothing happened", f.display());
+        for (name, v) in &s.services {
+            let ended = v.ok + v.errors + v.dependency_failed + v.timeouts + v.shed + v.crashed;
+            assert_eq!(v.completed, ended, "{}: {name}", f.display());
+            assert_eq!(
+                v.arrivals,
+                v.completed + v.rejected + v.in_flight,
+                "{}: {name}",
+                f.display()
+            );
+        }
+    }
+}
