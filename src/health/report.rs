@@ -37,7 +37,7 @@ pub fn report(platform: &Platform, summary: &Summary) -> HealthReport {
             &pages,
             from,
             end,
-            deployments(svc),
+            deployments(svc, summary),
         );
         let cost = cost::report(svc.cost.as_ref(), s.replica_hours, s.arrivals, period);
         let gov = governance::checks(&svc.name, svc.governance.as_ref());
@@ -93,10 +93,16 @@ pub fn aggregate(services: Vec<ServiceHealth>) -> HealthReport {
     }
 }
 
-/// Extension point: deployments arrive with rolling updates (a later issue); count a
-/// service's deployments and the failed ones from the summary here.
-fn deployments(_service: &crate::model::Service) -> Deployments {
-    Deployments::default()
+/// A service's rolling updates, and the failed ones: those rolled back.
+fn deployments(service: &crate::model::Service, summary: &Summary) -> Deployments {
+    let mine = summary
+        .deployments
+        .iter()
+        .filter(|d| d.service == service.name);
+    Deployments {
+        total: mine.clone().count() as u64,
+        failed: mine.filter(|d| d.outcome == "rolled_back").count() as u64,
+    }
 }
 
 fn tier_name(t: TierSpec) -> &'static str {

@@ -14,7 +14,8 @@ pub use histogram::{Latency, LatencyHistogram, WindowHistogram};
 pub use level::Level;
 pub use record::{Effect, Outcome, Recorder, Refusal};
 pub use summary::{
-    AutoscaleSummary, BreakerSummary, CallSummary, Downtime, FaultVerdict, GroupSummary,
-    LatencyBuckets, OrdersSummary, OutageSummary, QueueSummary, ScaleEvent, ServiceRecovery,
-    ServiceSummary, StepSummary, Summary, TimeSeries, TopicSummary, Transition, WorkloadSummary,
+    AutoscaleSummary, BreakerSummary, CallSummary, DeploymentSummary, Downtime, FaultVerdict,
+    GroupSummary, LatencyBuckets, OrdersSummary, OutageSummary, PodSummary, QueueSummary,
+    ScaleEvent, ServiceRecovery, ServiceSummary, StepSummary, Summary, TimeSeries, TopicSummary,
+    Transition, WorkloadSummary,
 };

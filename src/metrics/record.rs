@@ -482,6 +482,14 @@ impl Recorder {
 
     /// Areas (value x ns since time zero) of service `s`'s busy servers and of its
     /// replicas up and ready: the autoscaler's utilisation over a sync period.
+    /// `(bad, valid)` requests of service `s` so far, as its availability objective
+    /// counts them (see `health::slo`): the online view a rollback alert reads.
+    pub fn slo_counts(&self, s: usize) -> (u64, u64) {
+        let c = &self.services[s].counts;
+        let bad = c.errors + c.dependency_failed + c.crashed + c.timeouts + c.rejected + c.shed;
+        (bad, bad + c.ok)
+    }
+
     pub fn busy_and_ready_area(&mut self, s: usize, now: SimTime) -> (u128, u128) {
         let st = &mut self.services[s];
         (st.busy.area(now), st.replicas_up.area(now))
@@ -613,6 +621,7 @@ impl Recorder {
                     wait_ms: st.wait.summary_ms(),
                     sojourn_ms: st.sojourn.summary_ms(),
                     autoscale: None,
+                    pods: None,
                     writes: None,
                 },
             );
@@ -648,6 +657,7 @@ impl Recorder {
         Summary {
             orders: None,
             queues: BTreeMap::new(),
+            deployments: Vec::new(),
             topics: BTreeMap::new(),
             calls: BTreeMap::new(),
             faults: Vec::new(),

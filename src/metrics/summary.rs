@@ -36,6 +36,9 @@ pub struct Summary {
     /// Job queues by name.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub queues: BTreeMap<String, QueueSummary>,
+    /// Kubernetes rolling updates, in the order they started.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deployments: Vec<DeploymentSummary>,
     /// Topics by name (consumer groups, lag, DLQ).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub topics: BTreeMap<String, TopicSummary>,
@@ -114,9 +117,40 @@ pub struct ServiceSummary {
     pub sojourn_ms: Latency,
     /// Its Horizontal Pod Autoscaler, if it has one.
     pub autoscale: Option<AutoscaleSummary>,
+    /// What happened to its pods, if it runs as Kubernetes pods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pods: Option<PodSummary>,
     /// A database's write path, if it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub writes: Option<WritesSummary>,
+}
+
+/// One rolling update: `outcome` is "completed", "rolled_back" or "in_progress" (at the
+/// end of the run); `end_s` is when its rollout, or its rollback, finished.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeploymentSummary {
+    pub service: String,
+    pub version: String,
+    pub start_s: f64,
+    pub end_s: Option<f64>,
+    pub outcome: String,
+    /// When its rollback began, and whether an SLO alert triggered it.
+    pub rollback_s: Option<f64>,
+    pub rolled_back_by_alert: bool,
+}
+
+/// What happened to a service's Kubernetes pods.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PodSummary {
+    /// Container restarts (OOM kills and liveness failures), with CrashLoopBackOff.
+    pub restarts: u64,
+    pub oom_kills: u64,
+    pub liveness_restarts: u64,
+    /// Times a readiness probe took a pod out of the endpoints.
+    pub readiness_failures: u64,
+    /// Pods deleted (scale-down, `DeletePods`) and lost with their node.
+    pub deleted: u64,
+    pub lost: u64,
 }
 
 /// The writes a database served (of `completed`), and those that failed on their own.

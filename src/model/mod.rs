@@ -44,6 +44,62 @@ pub struct Platform {
     pub brokers: Vec<Broker>,
     /// Every broker's topics, in scenario order.
     pub topics: Vec<Topic>,
+    /// Kubernetes nodes, if the scenario has them.
+    pub nodes: Option<Nodes>,
+    /// Rolling updates and rollbacks, sorted by time.
+    pub deployments: Vec<Deployment>,
+}
+
+/// A rolling update or a rollback (see `scenario::DeploymentSpec`).
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub service: ServiceId,
+    pub at: SimTime,
+    /// `None`: a rollback.
+    pub deploy: Option<Deploy>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Deploy {
+    pub name: String,
+    pub error_rate: f64,
+    pub service_time: Dist,
+    pub max_surge: crate::mech::rollout::IntOrPercent,
+    pub max_unavailable: crate::mech::rollout::IntOrPercent,
+    pub rollback_on_alert: bool,
+}
+
+/// Kubernetes nodes (see `scenario::NodesSpec`).
+#[derive(Debug, Clone, Copy)]
+pub struct Nodes {
+    pub count: u32,
+    pub not_ready_after: SimTime,
+    pub evict_after: SimTime,
+}
+
+/// How a service's pods live (see `scenario::KubeSpec`): set for every service with
+/// `kubernetes` or `autoscale`, and for all when the scenario has nodes.
+#[derive(Debug, Clone)]
+pub struct Kube {
+    pub scheduling: SimTime,
+    pub pod_startup: Dist,
+    pub termination: Termination,
+    pub endpoint_delay: SimTime,
+    pub cpu_limit: Option<f64>,
+    pub memory_limit: Option<f64>,
+    pub memory: f64,
+    pub liveness: Option<crate::mech::probe::ProbeConfig>,
+    pub readiness: Option<crate::mech::probe::ProbeConfig>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Termination {
+    /// SIGTERM after `pre_stop`, SIGKILL at `grace_period` (both from the deletion).
+    Graceful {
+        grace_period: SimTime,
+        pre_stop: SimTime,
+    },
+    Abrupt,
 }
 
 /// The order ledger's definition: client requests to `entry` are orders; an order is
@@ -183,6 +239,8 @@ pub struct Service {
     pub consume: Option<Consume>,
     /// Pods scaled by a Horizontal Pod Autoscaler (`replicas` is the initial count).
     pub autoscale: Option<Autoscale>,
+    /// Its replicas are Kubernetes pods with this lifecycle.
+    pub kube: Option<Kube>,
     /// A database's write path.
     pub writes: Option<Writes>,
 }
@@ -311,6 +369,25 @@ pub enum FaultKind {
         target: ServiceId,
         rate: f64,
     },
+    /// Kubernetes: `pods` pods of the service are deleted and replaced.
+    DeletePods {
+        target: ServiceId,
+        pods: u32,
+    },
+    /// Kubernetes: containers' memory grows by `rate` MB/s.
+    Leak {
+        target: ServiceId,
+        rate: f64,
+    },
+    /// Kubernetes: `pods` pods hang.
+    Hang {
+        target: ServiceId,
+        pods: u32,
+    },
+    /// Kubernetes: a node and its pods die.
+    NodeKill {
+        node: u32,
+    },
 }
 
 impl FaultKind {
@@ -329,6 +406,10 @@ impl FaultKind {
             FaultKind::BrokerRestart { .. } => "broker_restart",
             FaultKind::Partition { .. } => "partition",
             FaultKind::CrashBeforePublish { .. } => "crash_before_publish",
+            FaultKind::DeletePods { .. } => "delete_pods",
+            FaultKind::NodeKill { .. } => "node_kill",
+            FaultKind::Leak { .. } => "leak",
+            FaultKind::Hang { .. } => "hang",
         }
     }
 
@@ -343,7 +424,10 @@ impl FaultKind {
             | FaultKind::Spike { target, .. }
             | FaultKind::Flush { target }
             | FaultKind::KillConsumer { target }
-            | FaultKind::CrashBeforePublish { target, .. } => Some(*target),
+            | FaultKind::CrashBeforePublish { target, .. }
+            | FaultKind::DeletePods { target, .. }
+            | FaultKind::Leak { target, .. }
+            | FaultKind::Hang { target, .. } => Some(*target),
             FaultKind::Partition {
                 a: Endpoint::Service(target),
                 ..
@@ -351,7 +435,8 @@ impl FaultKind {
             FaultKind::Outage { .. }
             | FaultKind::DuplicateDelivery { .. }
             | FaultKind::BrokerRestart { .. }
-            | FaultKind::Partition { .. } => None,
+            | FaultKind::Partition { .. }
+            | FaultKind::NodeKill { .. } => None,
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::scenario::{
 use std::collections::BTreeMap;
 
 mod datastore;
+mod kube;
 
 /// Most replicas one service may have: each is a real station with its own queue.
 pub const MAX_REPLICAS: u32 = 100_000;
@@ -70,15 +71,41 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
     c.call_circles(&spec.services, &names);
     let workloads = c.workloads(&spec.workload, &names);
     let msg = c.messaging(spec, &names);
+    let nodes = c.nodes(spec.nodes.as_ref());
+    let kubes: Vec<Option<Option<crate::model::Kube>>> = spec
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| c.kube(i, s, spec.nodes.is_some()))
+        .collect();
+    let pods: Vec<bool> = spec
+        .services
+        .iter()
+        .map(|s| spec.nodes.is_some() || s.autoscale.is_some() || s.kubernetes.is_some())
+        .collect();
     let faults: Vec<Option<Fault>> = spec
         .faults
         .iter()
         .enumerate()
-        .map(|(i, f)| match FaultSpec::is_messaging(f) {
-            true => c.messaging_fault(i, f, &names, &msg, duration),
-            false => c.fault(i, f, spec, &names, &workloads, duration),
+        .map(|(i, f)| {
+            if f.is_messaging() {
+                c.messaging_fault(i, f, &names, &msg, duration)
+            } else if f.is_kube() {
+                c.kube_fault(
+                    i,
+                    f,
+                    &names,
+                    &spec.services,
+                    &pods,
+                    spec.nodes.as_ref(),
+                    duration,
+                )
+            } else {
+                c.fault(i, f, spec, &names, &workloads, duration)
+            }
         })
         .collect();
+    let deployments = c.deployments(spec, &names, &pods, duration);
     let recovery_check = c.recovery_check(&spec.recovery_check);
     let recovery = c.recovery(&spec.recovery);
 
@@ -98,6 +125,9 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
     for (s, m) in services.iter_mut().zip(per_service) {
         (s.push, s.workers, s.publish, s.consume) = m;
     }
+    for (s, k) in services.iter_mut().zip(kubes) {
+        s.kube = k.expect("checked");
+    }
     Ok(Platform {
         drain: drain.expect("checked"),
         orders,
@@ -114,6 +144,8 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
         faults: faults.into_iter().map(|f| f.expect("checked")).collect(),
         recovery_check: recovery_check.expect("checked"),
         recovery: recovery.expect("checked"),
+        nodes: nodes.expect("checked"),
+        deployments: deployments.expect("checked"),
     })
 }
 
@@ -413,6 +445,7 @@ impl Check {
             publish: Vec::new(),
             consume: None,
             autoscale,
+            kube: None,
             writes,
         })
         .filter(|_| valid)

@@ -83,8 +83,8 @@ impl<O: Observer> Sim<'_, O> {
                     edge.stats.bulkhead_rejected += counted;
                     self.attempt_done(now, req, Outcome::Rejected, true);
                 } else {
-                    edge.bulkhead_waiting.push_back(req);
                     let token = r.call_token;
+                    edge.bulkhead_waiting.push_back((req, r.generation, token));
                     self.queue.push(
                         now.after(bulkhead.max_wait),
                         Event::BulkheadTimeout { req, token },
@@ -208,10 +208,12 @@ impl<O: Observer> Sim<'_, O> {
 
     /// A bulkhead permit is free: the longest waiter (still waiting) takes it.
     fn wake_bulkhead_waiter(&mut self, now: SimTime, e: usize) {
-        while let Some(w) = self.edges[e].bulkhead_waiting.pop_front() {
+        while let Some((w, gen, token)) = self.edges[e].bulkhead_waiting.pop_front() {
             let r = &self.reqs[w as usize];
-            // Only a live caller still on this edge's call is waiting (others left).
-            if r.live && self.edge_of(w) == e && !r.sent && r.child == NONE {
+            // Only the same request, still in the same wait, is waiting: a caller that left
+            // moved its token on, and a freed slot reused by another request has another
+            // generation (it must not be sent early, e.g. out of its retry backoff).
+            if r.live && r.generation == gen && r.call_token == token {
                 // The permit came in time: void the waiter's bulkhead timeout.
                 let r = &mut self.reqs[w as usize];
                 r.call_token = r.call_token.wrapping_add(1);
@@ -232,7 +234,7 @@ impl<O: Observer> Sim<'_, O> {
             return;
         }
         let edge = &mut self.edges[e];
-        edge.bulkhead_waiting.retain(|&w| w != req);
+        edge.bulkhead_waiting.retain(|&(w, _, _)| w != req);
         edge.stats.bulkhead_rejected += self.reqs[req as usize].counted as u64;
         self.attempt_done(now, req, Outcome::Rejected, true);
     }

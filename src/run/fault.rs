@@ -41,6 +41,15 @@ impl<O: Observer> Sim<'_, O> {
                 self.crash(now, target.0 as usize, *replicas);
                 self.refresh_availability(now, target.0 as usize);
             }
+            FaultKind::DeletePods { target, pods } => {
+                self.delete_pods(now, target.0 as usize, *pods);
+            }
+            FaultKind::NodeKill { node } => self.node_down(now, *node),
+            FaultKind::Leak { target, .. } => self.leak_started(now, target.0 as usize),
+            FaultKind::Hang { target, pods } => {
+                let end = p.faults[f as usize].end;
+                self.hang(target.0 as usize, *pods, end);
+            }
             FaultKind::Outage { services } => {
                 let record = self.outages.len() as u32;
                 self.outages.push(OutageRecord {
@@ -75,6 +84,7 @@ impl<O: Observer> Sim<'_, O> {
                 self.restore(target.0 as usize, *replicas);
                 self.refresh_availability(now, target.0 as usize);
             }
+            FaultKind::NodeKill { node } => self.node_back(now, *node),
             FaultKind::Outage { services } => {
                 if let Some(r) = self.outages.iter_mut().rev().find(|r| r.fault == f) {
                     r.power_back = Some(now);
@@ -196,13 +206,37 @@ impl<O: Observer> Sim<'_, O> {
             r.down += 1;
             if r.down == 1 {
                 dying[i] = true;
-                if r.pod == super::pods::Pod::Ready {
+                if r.listed {
                     state.up -= 1;
                 }
+            }
+        }
+        self.kill_requests(now, s, &dying);
+        for (i, &d) in dying.iter().enumerate() {
+            if d {
+                self.pod_settled(s, i as u32);
+            }
+        }
+    }
+
+    /// Everything replica `slot` of `s` holds fails, at once (its pod was killed).
+    pub(super) fn kill_held(&mut self, now: SimTime, s: usize, slot: usize) {
+        if self.services[s].replicas[slot].held == 0 {
+            return;
+        }
+        let mut dying = vec![false; self.services[s].replicas.len()];
+        dying[slot] = true;
+        self.kill_requests(now, s, &dying);
+    }
+
+    /// The requests held by the `dying` replicas of `s` fail (`Crashed`), in slot order:
+    /// deterministic, and independent of waiting-room order.
+    fn kill_requests(&mut self, now: SimTime, s: usize, dying: &[bool]) {
+        for (i, r) in self.services[s].replicas.iter_mut().enumerate() {
+            if dying[i] {
                 r.waiting.clear();
             }
         }
-        // Victims in slot order: deterministic, and independent of waiting-room order.
         let victims: Vec<u32> = (0..self.reqs.len() as u32)
             .filter(|&i| {
                 let r = &self.reqs[i as usize];
@@ -228,9 +262,6 @@ impl<O: Observer> Sim<'_, O> {
             if dying[i] {
                 r.busy = 0;
                 r.held = 0;
-                if r.pod == super::pods::Pod::Terminating {
-                    r.pod = super::pods::Pod::Absent;
-                }
             }
         }
     }
@@ -239,7 +270,7 @@ impl<O: Observer> Sim<'_, O> {
         let state = &mut self.services[s];
         for r in state.replicas.iter_mut().take(n as usize) {
             r.down -= 1;
-            if r.down == 0 && r.pod == super::pods::Pod::Ready {
+            if r.down == 0 && r.listed {
                 state.up += 1;
             }
         }

@@ -1003,8 +1003,10 @@ impl<O: Observer> Sim<'_, O> {
         st.replicas
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.down == 0)
+            .filter(|(_, r)| r.down == 0 && r.listed)
             .nth(k as usize)
+            // A consumer whose pod died holds its partitions until it is declared gone.
+            .filter(|(_, r)| r.pod.accepts())
             .map(|(i, _)| i as u32)
     }
 

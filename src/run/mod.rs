@@ -207,11 +207,17 @@ enum Event {
     HpaSync {
         service: u32,
     },
-    /// A new pod's startup is over; void unless the pod's `pod_token` matches.
-    PodReady {
+    /// A pod's lifecycle timer; void unless the pod's `pod_token` matches.
+    Pod {
         service: u32,
         replica: u32,
         token: u32,
+        step: pods::PodStep,
+    },
+    /// A deployment starts (`check` false), or a rollout's alert check (`pods.rs`).
+    Deployment {
+        index: u32,
+        check: bool,
     },
     /// The end of a time-series window.
     Window,
@@ -289,10 +295,15 @@ struct Request {
 struct Replica {
     /// Crash faults holding this replica down (0 = up).
     down: u32,
-    /// Its pod's lifecycle (always `Ready` without an autoscaler): only a ready pod
-    /// that is up takes traffic.
+    /// Its pod's lifecycle (always `Ready` unless the service runs as pods).
     pod: pods::Pod,
-    /// Grows when a pod startup is voided (scale-down of a starting pod).
+    /// In the load balancers' endpoints: only a listed replica that is up gets traffic.
+    listed: bool,
+    /// The node its pod runs on (`NONE`: not scheduled; 0 without nodes).
+    node: u32,
+    /// Its pod's version: 0 the scenario's, `d + 1` that of deployment `d`.
+    version: u16,
+    /// Grows when a pod leaves the slot, voiding its timers.
     pod_token: u32,
     busy: u32,
     /// Requests held: waiting or in service (least-outstanding balancing, limits).
@@ -340,7 +351,8 @@ struct ServiceState {
 struct Edge {
     breaker: Option<Breaker>,
     bulkhead_active: u32,
-    bulkhead_waiting: VecDeque<u32>,
+    /// `(request, generation, call token)` of each attempt waiting for a permit.
+    bulkhead_waiting: VecDeque<(u32, u32, u32)>,
     /// Attempts in flight, and those of them that are retries (retry budget).
     active: u64,
     active_retries: u64,
@@ -417,6 +429,8 @@ struct Sim<'a, O: Observer> {
     /// Orders, job queues, brokers (`messaging.rs`).
     ledger: Ledger,
     msg: messaging::Messaging,
+    /// Kubernetes nodes and where the pods are (`pods.rs`).
+    cluster: pods::Cluster,
     /// Connection pools, caches, fallbacks and write paths (`datastore.rs`).
     ds: datastore::DataStores,
 }
@@ -435,7 +449,14 @@ impl<'a, O: Observer> Sim<'a, O> {
                     .enumerate()
                     .filter(|(_, f)| f.kind.target() == Some(ServiceId(i as u32)))
                     .filter(|(_, f)| {
-                        !matches!(f.kind, FaultKind::Crash { .. } | FaultKind::Spike { .. })
+                        !matches!(
+                            f.kind,
+                            FaultKind::Crash { .. }
+                                | FaultKind::Spike { .. }
+                                | FaultKind::DeletePods { .. }
+                                | FaultKind::Leak { .. }
+                                | FaultKind::Hang { .. }
+                        )
                     })
                     .map(|(j, _)| j as u32)
                     .collect::<Vec<u32>>();
@@ -453,7 +474,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                     limit: s.concurrency_limit.clone(),
                     ..Replica::default()
                 };
-                let slots = s.autoscale.as_ref().map_or(s.replicas, |a| a.max);
+                let slots = pods::slots(s);
                 ServiceState {
                     replicas: (0..slots)
                         .map(|i| Replica {
@@ -462,6 +483,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                             } else {
                                 pods::Pod::Absent
                             },
+                            listed: i < s.replicas,
                             ..replica()
                         })
                         .collect(),
@@ -596,6 +618,7 @@ impl<'a, O: Observer> Sim<'a, O> {
             spikes,
             dependents,
             outages: Vec::new(),
+            cluster: pods::Cluster::new(p),
             rec: Recorder::new(p, rows),
             window,
             events: 0,
@@ -611,6 +634,15 @@ impl<'a, O: Observer> Sim<'a, O> {
         }
         self.queue.push(self.window, Event::Window);
         self.pods_start();
+        for (i, d) in p.deployments.iter().enumerate() {
+            self.queue.push(
+                d.at,
+                Event::Deployment {
+                    index: i as u32,
+                    check: false,
+                },
+            );
+        }
         for (i, f) in p.faults.iter().enumerate() {
             self.queue
                 .push(f.start, Event::FaultStart { fault: i as u32 });
@@ -753,13 +785,15 @@ impl<'a, O: Observer> Sim<'a, O> {
                 }
             }
             Event::HpaSync { service } => self.hpa_sync(now, service),
-            Event::PodReady {
+            Event::Deployment { index, check } => self.deployment_event(now, index, check),
+            Event::Pod {
                 service,
                 replica,
                 token,
+                step,
             } => {
                 if self.services[service as usize].replicas[replica as usize].pod_token == token {
-                    self.pod_ready(now, service, replica);
+                    self.pod_event(now, service, replica, step);
                 }
             }
             Event::Window => {
@@ -774,9 +808,14 @@ impl<'a, O: Observer> Sim<'a, O> {
         let p = self.p;
         let end = p.end();
         let queues = self.queue_summaries();
+        let deployments = self.cluster.deployment_summaries(p);
+        let pods: Vec<_> = (0..p.services.len())
+            .map(|i| self.cluster.summary(i))
+            .collect();
         let topics = self.topic_summaries();
         let mut summary = self.rec.finish(p, end, self.events);
         summary.queues = queues;
+        summary.deployments = deployments;
         summary.topics = topics;
         if p.orders.is_some() {
             summary.orders = Some(self.ledger.summary());
@@ -807,6 +846,11 @@ impl<'a, O: Observer> Sim<'a, O> {
         for (spec, st) in p.services.iter().zip(&self.services) {
             if let (Some(a), Some(sum)) = (&st.auto, summary.services.get_mut(&spec.name)) {
                 sum.autoscale = Some(a.summary());
+            }
+        }
+        for (spec, pods) in p.services.iter().zip(pods) {
+            if let Some(sum) = summary.services.get_mut(&spec.name) {
+                sum.pods = pods;
             }
         }
         self.ds.service_summaries(p, &mut summary);

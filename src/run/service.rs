@@ -40,13 +40,16 @@ impl<O: Observer> Sim<'_, O> {
         } else {
             let st = &self.services[s as usize];
             let r = &st.replicas[origin.replica as usize];
-            (st.ready && r.down == 0 && r.pod == super::pods::Pod::Ready).then_some(origin.replica)
+            (st.ready && r.down == 0 && r.listed).then_some(origin.replica)
         };
         let refusal = match picked {
             None => Err(Refusal::Unavailable),
             Some(replica) => {
                 let state = &mut self.services[s as usize].replicas[replica as usize];
-                if state
+                if !state.pod.accepts() {
+                    // A pod still in the endpoints that stopped taking requests.
+                    Err(Refusal::Unavailable)
+                } else if state
                     .limit
                     .as_ref()
                     .is_some_and(|l| state.held >= l.limit())
@@ -142,7 +145,7 @@ impl<O: Observer> Sim<'_, O> {
             }
             let mut seen = 0;
             for (i, r) in state.replicas.iter().enumerate() {
-                if r.down == 0 && r.pod == super::pods::Pod::Ready {
+                if r.down == 0 && r.listed {
                     if seen == k {
                         return i as u32;
                     }
@@ -224,6 +227,11 @@ impl<O: Observer> Sim<'_, O> {
             }
             self.progress(s, now, work)
         };
+        let done = if self.p.services[s].kube.is_some() {
+            self.pod_done(s, self.reqs[req as usize].replica, now, done)
+        } else {
+            done
+        };
         self.queue.push(done, Event::ServiceDone { req, token });
     }
 
@@ -258,7 +266,16 @@ impl<O: Observer> Sim<'_, O> {
                 let counted = self.reqs[req as usize].counted;
                 self.ds.error_rate(s, req, w, spec.error_rate, counted)
             }
-            None => spec.error_rate,
+            None => match spec.kube {
+                // A pod's version may have its own.
+                Some(_) => super::pods::error_rate(
+                    p,
+                    spec.error_rate,
+                    &self.services[s],
+                    self.reqs[req as usize].replica,
+                ),
+                None => spec.error_rate,
+            },
         };
         let state = &mut self.services[s];
         let mut failed = error_rate > 0.0 && state.rng_error.random::<f64>() < error_rate;

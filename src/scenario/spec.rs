@@ -62,6 +62,52 @@ pub struct Spec {
     /// Kafka-like brokers with their topics.
     #[serde(default)]
     pub brokers: Vec<BrokerSpec>,
+    /// Kubernetes nodes the pods run on (`NodeKill` faults take one down).
+    #[serde(default)]
+    pub nodes: Option<NodesSpec>,
+    /// Kubernetes rolling updates and rollbacks, in time order.
+    #[serde(default)]
+    pub deployments: Vec<DeploymentSpec>,
+}
+
+/// A rolling update of a service's pods, or its rollback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum DeploymentSpec {
+    /// `Deploy(service: "api", at: "5m", version: Version(error_rate: Some(0.2)))`: new
+    /// pods replace the old ones, at most `max_surge` above the replicas and at most
+    /// `max_unavailable` below (counts, or percentages: surge rounds up, unavailable
+    /// down; Kubernetes' defaults 25% and 25%). With `rollback_on_alert`, the page-fast
+    /// burn-rate alert on the service's availability objective rolls it back.
+    Deploy {
+        service: String,
+        at: String,
+        version: VersionSpec,
+        #[serde(default = "quarter")]
+        max_surge: String,
+        #[serde(default = "quarter")]
+        max_unavailable: String,
+        #[serde(default)]
+        rollback_on_alert: bool,
+    },
+    /// Rolls the service back to the version before its last deployment.
+    Rollback { service: String, at: String },
+}
+
+fn quarter() -> String {
+    "25%".to_string()
+}
+
+/// What a version changes; unset fields keep the service's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Version", deny_unknown_fields)]
+pub struct VersionSpec {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub error_rate: Option<f64>,
+    #[serde(default)]
+    pub service_time: Option<DistSpec>,
 }
 
 /// `Orders(entry: "api", steps: ["payment", "notification"])`: every client request sent
@@ -358,10 +404,118 @@ pub struct ServiceSpec {
     /// `replicas` is then the initial count.
     #[serde(default)]
     pub autoscale: Option<AutoscaleSpec>,
+    /// Kubernetes: how its pods are scheduled, start, and stop (see `KubeSpec`).
+    #[serde(default)]
+    pub kubernetes: Option<KubeSpec>,
     /// A database's write path: a share of its requests are writes with their own
     /// service time and error rate.
     #[serde(default)]
     pub writes: Option<WritesSpec>,
+}
+
+/// `Kube(scheduling: "2s", pod_startup: Constant("20s"), termination: Graceful(grace_period:
+/// "30s", pre_stop: "5s"), endpoint_delay: "1s")`: a service's replicas are pods, each
+/// pending (`scheduling`), then starting (`pod_startup`), then ready; a deleted pod
+/// stops as `termination` says while the endpoint removal takes `endpoint_delay` to
+/// reach the load balancers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Kube", deny_unknown_fields)]
+pub struct KubeSpec {
+    /// Pending: from creation until the pod is bound and its containers are created.
+    #[serde(default = "zero_duration")]
+    pub scheduling: String,
+    /// Starting: from container start until the startup and readiness probes pass
+    /// (overrides the autoscaler's `pod_startup`); default instant.
+    #[serde(default)]
+    pub pod_startup: Option<DistSpec>,
+    #[serde(default)]
+    pub termination: TerminationSpec,
+    /// From a pod's deletion until load balancers stop sending to it (EndpointSlice
+    /// update, kube-proxy sync); default 1 s.
+    #[serde(default = "one_second")]
+    pub endpoint_delay: String,
+    /// CPU limit in cores (a busy server burns one core): above it, CFS throttling
+    /// stretches service times by busy servers / limit. Default: none.
+    #[serde(default)]
+    pub cpu_limit: Option<f64>,
+    /// Memory limit in MB: a container above it is OOM-killed (what it holds fails) and
+    /// restarted with CrashLoopBackOff. Default: none.
+    #[serde(default)]
+    pub memory_limit: Option<f64>,
+    /// A fresh container's memory in MB (a `Leak` fault grows it).
+    #[serde(default)]
+    pub memory: f64,
+    /// Liveness probe: after `failure_threshold` failures in a row the container is
+    /// restarted. A probe fails while the pod is hung (`Hang`).
+    #[serde(default)]
+    pub liveness: Option<ProbeSpec>,
+    /// Readiness probe: after `failure_threshold` failures in a row the pod leaves the
+    /// endpoints until `success_threshold` successes in a row.
+    #[serde(default)]
+    pub readiness: Option<ProbeSpec>,
+}
+
+/// `Probe(period: "10s", failure_threshold: 3)`: Kubernetes' probe fields and defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Probe", deny_unknown_fields)]
+pub struct ProbeSpec {
+    #[serde(default = "zero_duration")]
+    pub initial_delay: String,
+    #[serde(default = "ten_seconds")]
+    pub period: String,
+    #[serde(default = "one_second")]
+    pub timeout: String,
+    #[serde(default = "one_u32")]
+    pub success_threshold: u32,
+    #[serde(default = "three")]
+    pub failure_threshold: u32,
+}
+
+/// How a deleted pod stops.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum TerminationSpec {
+    /// preStop hook (a sleep), then SIGTERM: the pod refuses new requests and finishes
+    /// what it holds; SIGKILL at `grace_period` (terminationGracePeriodSeconds, default
+    /// 30 s, counted from the deletion) fails what is left.
+    Graceful {
+        #[serde(default = "thirty_seconds")]
+        grace_period: String,
+        #[serde(default = "zero_duration")]
+        pre_stop: String,
+    },
+    /// Killed at once (`--grace-period=0 --force`, or a process that exits on SIGTERM):
+    /// the requests in its hands fail.
+    Abrupt,
+}
+
+impl Default for TerminationSpec {
+    fn default() -> Self {
+        TerminationSpec::Graceful {
+            grace_period: thirty_seconds(),
+            pre_stop: zero_duration(),
+        }
+    }
+}
+
+/// `Nodes(count: 3)`: the pods of every service are spread over `count` nodes (each new
+/// pod goes to the live node with the fewest pods of its service, then the fewest pods).
+/// A killed node's pods die at once; the node controller marks them not ready after
+/// `not_ready_after` (node-monitor-grace-period, 40 s), and they are evicted and
+/// replaced on the surviving nodes `evict_after` later (the default tolerationSeconds
+/// of the unreachable taint, 300 s).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Nodes", deny_unknown_fields)]
+pub struct NodesSpec {
+    pub count: u32,
+    #[serde(default = "forty_seconds")]
+    pub not_ready_after: String,
+    #[serde(default = "five_minutes")]
+    pub evict_after: String,
+}
+
+fn forty_seconds() -> String {
+    "40s".to_string()
 }
 
 fn fifteen_seconds() -> String {
@@ -972,6 +1126,41 @@ pub enum FaultSpec {
         /// Only the services in these layers (see `platsim layers`).
         #[serde(default)]
         layers: Option<Vec<u32>>,
+    },
+    /// Kubernetes: `pods` of `target`'s pods (default all) are deleted (`kubectl delete
+    /// pod`, an eviction): they stop as the service's `termination` says, and the
+    /// ReplicaSet creates replacements at once.
+    DeletePods {
+        target: String,
+        at: String,
+        #[serde(default)]
+        pods: Option<u32>,
+    },
+    /// Kubernetes: the memory of `target`'s containers grows by `rate` MB per second
+    /// during the fault (until an OOM kill restarts them, and again after).
+    Leak {
+        target: String,
+        at: String,
+        duration: String,
+        rate: f64,
+    },
+    /// Kubernetes: `pods` of `target`'s pods (default 1) hang (a deadlock): requests
+    /// they start never finish, probes fail, until the fault ends or the liveness probe
+    /// restarts the container.
+    Hang {
+        target: String,
+        at: String,
+        duration: String,
+        #[serde(default)]
+        pods: Option<u32>,
+    },
+    /// Kubernetes: node `node` (from 0) dies at `at`, and everything on it; it stays
+    /// down for `duration` (default: the rest of the run).
+    NodeKill {
+        node: u32,
+        at: String,
+        #[serde(default)]
+        duration: Option<String>,
     },
     /// The consumers (or workers) of `target` die mid-processing at `at`: what they held
     /// is lost or redelivered as their commit mode says; the group rebalances.

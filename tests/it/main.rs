@@ -29,6 +29,7 @@ mod datastore;
 mod determinism;
 mod health;
 mod kubernetes;
+mod kubernetes_pods;
 mod layers;
 mod orders;
 mod properties;

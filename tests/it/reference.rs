@@ -292,10 +292,13 @@ fn ron_files(dir: &Path, found: &mut Vec<PathBuf>) {
 
 /// The latest `at` of the scenario's faults, whatever their kind.
 fn last_fault_s(spec: &platsim::scenario::Spec) -> f64 {
+    // Deployments (rolling updates) are refused after the end too.
     let faults = serde_json::to_value(&spec.faults).expect("faults serialize");
+    let deployments = serde_json::to_value(&spec.deployments).expect("deployments serialize");
     faults
         .as_array()
         .into_iter()
+        .chain(deployments.as_array())
         .flatten()
         .filter_map(|f| {
             f.as_object()?
