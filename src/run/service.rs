@@ -191,8 +191,10 @@ impl<O: Observer> Sim<'_, O> {
         r.in_service = true;
         let token = r.generation;
         let s = r.service as usize;
+        let plain = self.services[s].plain;
         // A database's write path draws its own service time.
         let write = match &self.p.services[s].writes {
+            _ if plain => None,
             Some(w) => {
                 let caller = match self.reqs[req as usize].waiter {
                     Waiter::Caller(c) => Some(ServiceId(self.reqs[c as usize].service)),
@@ -227,7 +229,7 @@ impl<O: Observer> Sim<'_, O> {
             }
             self.progress(s, now, work)
         };
-        let done = if self.p.services[s].kube.is_some() {
+        let done = if !plain && self.p.services[s].kube.is_some() {
             self.pod_done(s, self.reqs[req as usize].replica, now, done)
         } else {
             done
@@ -261,7 +263,9 @@ impl<O: Observer> Sim<'_, O> {
         let s = self.reqs[req as usize].service as usize;
         let p = self.p;
         let spec = &p.services[s];
+        let plain = self.services[s].plain;
         let error_rate = match &spec.writes {
+            _ if plain => spec.error_rate,
             Some(w) => {
                 let counted = self.reqs[req as usize].counted;
                 self.ds.error_rate(s, req, w, spec.error_rate, counted)
@@ -279,7 +283,7 @@ impl<O: Observer> Sim<'_, O> {
         };
         let state = &mut self.services[s];
         let mut failed = error_rate > 0.0 && state.rng_error.random::<f64>() < error_rate;
-        if failed && spec.writes.is_some() {
+        if failed && !plain && spec.writes.is_some() {
             let counted = self.reqs[req as usize].counted;
             self.ds.write_failed(s, req, counted);
         }
@@ -379,7 +383,9 @@ impl<O: Observer> Sim<'_, O> {
         let sojourn = now.since(arrived);
         self.rec
             .answered(s, now, outcome, sojourn, counted, degraded);
-        let state = &mut self.services[s].replicas[replica as usize];
+        let st = &mut self.services[s];
+        let plain = st.plain;
+        let state = &mut st.replicas[replica as usize];
         let held = state.held;
         state.held -= 1;
         if let Some(limit) = state.limit.as_mut() {
@@ -387,7 +393,9 @@ impl<O: Observer> Sim<'_, O> {
             limit.on_sample(sojourn, held, dropped);
         }
         self.serve_next(now, s, replica);
-        self.pod_settled(s, replica);
+        if !plain {
+            self.pod_settled(s, replica);
+        }
         self.end(now, req, outcome);
     }
 
@@ -441,12 +449,11 @@ impl<O: Observer> Sim<'_, O> {
                 self.client_attempt_done(now, client, outcome.seen_by_caller())
             }
             // As `client_finish` would: the client sent the root request when it arrived.
-            Waiter::Open(w) => self.rec.client_done(
-                w as usize,
-                outcome.seen_by_caller(),
-                now.since(arrived),
-                counted,
-            ),
+            // `client_done` maps the outcome to what the client sees.
+            Waiter::Open(w) => {
+                self.rec
+                    .client_done(w as usize, outcome, now.since(arrived), counted)
+            }
         }
     }
 
