@@ -313,6 +313,8 @@ impl<O: Observer> Sim<'_, O> {
     }
 
     /// A server of `replica` is free: give it to the next waiting request worth serving.
+    // Inlined into `settle_answer`, its only caller: a call per answer otherwise.
+    #[inline(always)]
     fn serve_next(&mut self, now: SimTime, s: usize, replica: u32) {
         let p = self.p;
         let spec = &p.services[s];
@@ -338,7 +340,9 @@ impl<O: Observer> Sim<'_, O> {
             let r = &self.reqs[next as usize];
             let (arrived, counted) = (r.arrived, r.counted);
             let waited = now.since(arrived);
-            let stale = spec.queue_timeout.is_some_and(|t| waited > t) || self.expired(now, next);
+            // As `expired`, with the spec at hand.
+            let stale = spec.queue_timeout.is_some_and(|t| waited > t)
+                || (spec.drop_expired && (r.abandoned || now >= r.deadline));
             if stale {
                 self.services[s].replicas[replica as usize].held -= 1;
                 self.rec
