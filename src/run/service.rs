@@ -27,6 +27,13 @@ impl<O: Observer> Sim<'_, O> {
     /// A request arrives at service `s`. Returns its slot, or `None` if it was refused
     /// (it then never held a slot, and its sender must be told at once).
     pub(super) fn arrive(&mut self, now: SimTime, s: u32, origin: Origin) -> Option<u32> {
+        self.arrive_inline(now, s, origin)
+    }
+
+    /// [`Sim::arrive`], inlined into the plain open workload's send: a call per customer
+    /// otherwise.
+    #[inline(always)]
+    pub(super) fn arrive_inline(&mut self, now: SimTime, s: u32, origin: Origin) -> Option<u32> {
         let counted = now >= self.p.warmup;
         let uid = self.next_uid;
         self.next_uid += 1;
@@ -400,7 +407,7 @@ impl<O: Observer> Sim<'_, O> {
         if !plain {
             self.pod_settled(s, replica);
         }
-        self.end(now, req, outcome);
+        self.end_inline(now, req, outcome);
     }
 
     /// Counts a successful side effect under the request's idempotency key.
@@ -419,6 +426,12 @@ impl<O: Observer> Sim<'_, O> {
     /// The request has ended (its counts and server are settled): tell the observer, free
     /// the slot, and wake whoever waits for it.
     pub(super) fn end(&mut self, now: SimTime, req: u32, outcome: Outcome) {
+        self.end_inline(now, req, outcome)
+    }
+
+    /// [`Sim::end`], inlined into `settle_answer`: a call per answer otherwise.
+    #[inline(always)]
+    fn end_inline(&mut self, now: SimTime, req: u32, outcome: Outcome) {
         // `outcome` is final: `answer` has already turned an abandoned answer into a
         // timeout, and a shed or crashed request never answered.
         if self.ds.active {
