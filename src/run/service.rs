@@ -133,18 +133,26 @@ impl<O: Observer> Sim<'_, O> {
 
     /// A replica that is up (and whose pod is ready), by the service's balancer; `None`
     /// when all are down.
+    // The common cases inline; the balancers' choice among several out of line.
+    #[inline(always)]
     fn pick_replica(&mut self, s: u32) -> Option<u32> {
-        let p = self.p;
-        let state = &mut self.services[s as usize];
+        let state = &self.services[s as usize];
         // Slots: the replicas, or an autoscaled service's most pods.
-        let n = state.replicas.len() as u32;
-        let up = state.up;
-        if up == 0 || !state.ready {
+        if state.up == 0 || !state.ready {
             return None;
         }
-        if n == 1 {
+        if state.replicas.len() == 1 {
             return Some(0);
         }
+        Some(self.balance(s))
+    }
+
+    /// One of several slots, some up, by the service's balancer.
+    fn balance(&mut self, s: u32) -> u32 {
+        let p = self.p;
+        let state = &mut self.services[s as usize];
+        let n = state.replicas.len() as u32;
+        let up = state.up;
         // The k-th replica that is up (all of them, unless a crash fault holds some).
         let nth_up = |state: &super::ServiceState, k: u32| -> u32 {
             if up == n {
@@ -161,7 +169,7 @@ impl<O: Observer> Sim<'_, O> {
             }
             unreachable!("k < number of replicas up")
         };
-        Some(match p.services[s as usize].balancer {
+        match p.services[s as usize].balancer {
             Balancer::RoundRobin => {
                 let k = state.next_rr % up;
                 state.next_rr = (k + 1) % up;
@@ -173,7 +181,7 @@ impl<O: Observer> Sim<'_, O> {
             }
             Balancer::LeastOutstanding => {
                 if up == 1 {
-                    return Some(nth_up(state, 0));
+                    return nth_up(state, 0);
                 }
                 let a = state.rng_balance.random_range(0..up);
                 let b = (a + state.rng_balance.random_range(1..up)) % up;
@@ -188,7 +196,7 @@ impl<O: Observer> Sim<'_, O> {
                     a
                 }
             }
-        })
+        }
     }
 
     /// The request has a server: draw its service time, as faults stretch it.
