@@ -159,6 +159,40 @@ mod tests {
     }
 
     #[test]
+    fn interleaved_pushes_and_pops_come_out_sorted_by_time_then_order() {
+        // Against a sorted model: many ties, pushes between pops, the heap growing and
+        // shrinking through every depth.
+        let mut q = EventQueue::new();
+        let mut model = std::collections::BTreeSet::new();
+        let mut x = 12345u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut seq = 0u64;
+        for round in 0..20_000u64 {
+            let growing = round % 1000 < 500;
+            let (pushes, pops) = if growing { (2, 1) } else { (1, 2) };
+            for _ in 0..pushes {
+                let at = q.now().0 + next() % 50;
+                q.push(SimTime(at), seq);
+                model.insert((at, seq));
+                seq += 1;
+            }
+            for _ in 0..pops {
+                let want = model.pop_first().map(|(t, s)| (SimTime(t), s));
+                assert_eq!(q.pop(), want);
+            }
+        }
+        while let Some((t, s)) = model.pop_first() {
+            assert_eq!(q.pop(), Some((SimTime(t), s)));
+        }
+        assert!(q.pop().is_none());
+    }
+
+    #[test]
     fn clock_follows_pops() {
         let mut q = EventQueue::new();
         q.push(SimTime(5), ());
