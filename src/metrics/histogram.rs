@@ -3,22 +3,61 @@
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
+use std::cell::OnceCell;
 
 /// Latencies recorded in nanoseconds.
+///
+/// Recording is on the hot path (a few times per request), reading happens once at the
+/// end: values are counted in buckets indexed exactly as the HDR histogram indexes them
+/// (1 ns to `highest`, 3 significant digits), and the HDR histogram that recording them
+/// one by one would have made is built from those counts on the first read.
 #[derive(Debug, Clone)]
 pub struct LatencyHistogram {
-    hist: Histogram<u64>,
+    /// Non-zero values per HDR bucket index.
+    counts: Vec<u64>,
+    /// The HDR histogram's highest trackable value, and the largest value with a bucket of
+    /// its own: larger ones are recorded as `high`, as `saturating_record` clamps them.
+    high: u64,
+    in_range: u64,
+    /// Non-zero values recorded, and the smallest (as recorded, after clamping).
+    nonzero: u64,
+    min_ns: u64,
     /// Zeros are counted apart: most waits at a lightly loaded station are zero, and a
-    /// counter is much cheaper than an HDR record.
+    /// counter is much cheaper than a bucket.
     zeros: u64,
     sum_ns: u128,
     max_ns: u64,
+    hist: OnceCell<Histogram<u64>>,
 }
 
 /// Latencies up to about 12 days are told apart in percentiles (longer ones share the top
 /// bucket; the mean and maximum stay exact). A fixed range keeps memory the same for a
 /// ten-minute run and a ten-week one.
 pub const LATENCY_RANGE_NS: u64 = 1 << 50;
+
+/// HDR layout for a lowest value of 1 and 3 significant digits: 2048 sub-buckets per
+/// bucket, of which buckets after the first use the upper half.
+const HDR_SUB_BITS: u32 = 11;
+const HDR_HALF_BITS: u32 = HDR_SUB_BITS - 1;
+const HDR_HALF: usize = 1 << HDR_HALF_BITS;
+
+/// The HDR histogram's bucket index of `v` (its `index_for`).
+#[inline]
+fn hdr_index(v: u64) -> usize {
+    let bucket = (64 - HDR_SUB_BITS) - (v | ((1 << HDR_SUB_BITS) - 1)).leading_zeros();
+    ((bucket as usize + 1) << HDR_HALF_BITS) + (v >> bucket) as usize - HDR_HALF
+}
+
+/// The lowest value of HDR bucket index `i` (its `value_for`), and the bucket's width.
+fn hdr_value(i: usize) -> (u64, u64) {
+    let bucket = (i >> HDR_HALF_BITS) as i64 - 1;
+    let sub = (i & (HDR_HALF - 1)) as u64;
+    if bucket < 0 {
+        (sub, 1)
+    } else {
+        ((sub + HDR_HALF as u64) << bucket, 1 << bucket)
+    }
+}
 
 impl Default for LatencyHistogram {
     fn default() -> Self {
@@ -30,14 +69,25 @@ impl LatencyHistogram {
     /// A histogram for values up to `highest_ns` (larger ones are clamped for percentiles;
     /// the mean and the maximum stay exact).
     pub fn new(highest_ns: u64) -> Self {
-        let hist = Histogram::new_with_bounds(1, highest_ns.max(2), 3)
-            .expect("bounds are valid: 1 <= 2 <= highest");
+        let hist = Self::empty_hdr(highest_ns);
+        let len = hist.distinct_values();
+        let (last, width) = hdr_value(len - 1);
         LatencyHistogram {
-            hist,
+            counts: vec![0; len],
+            high: hist.high(),
+            in_range: last.saturating_add(width - 1),
+            nonzero: 0,
+            min_ns: u64::MAX,
             zeros: 0,
             sum_ns: 0,
             max_ns: 0,
+            hist: OnceCell::new(),
         }
+    }
+
+    fn empty_hdr(highest_ns: u64) -> Histogram<u64> {
+        Histogram::new_with_bounds(1, highest_ns.max(2), 3)
+            .expect("bounds are valid: 1 <= 2 <= highest")
     }
 
     #[inline]
@@ -46,13 +96,55 @@ impl LatencyHistogram {
             self.zeros += 1;
             return;
         }
-        self.hist.saturating_record(ns);
         self.sum_ns += ns as u128;
         self.max_ns = self.max_ns.max(ns);
+        let v = if ns > self.in_range { self.high } else { ns };
+        self.min_ns = self.min_ns.min(v);
+        self.nonzero += 1;
+        self.counts[hdr_index(v)] += 1;
+        if self.hist.get().is_some() {
+            self.hist = OnceCell::new();
+        }
+    }
+
+    /// The HDR histogram of the non-zero values: the counts, recorded at a value of their
+    /// bucket, with the smallest and the largest value recorded as themselves so that its
+    /// minimum and maximum are those of one-by-one recording too.
+    fn hdr(&self) -> &Histogram<u64> {
+        self.hist.get_or_init(|| {
+            let mut h = Self::empty_hdr(self.high);
+            if self.nonzero == 0 {
+                return h;
+            }
+            let max = if self.max_ns > self.in_range {
+                self.high
+            } else {
+                self.max_ns
+            };
+            let (lo, hi) = (hdr_index(self.min_ns), hdr_index(max));
+            for (i, &n) in self.counts.iter().enumerate().filter(|(_, &n)| n > 0) {
+                let mut record = |v: u64, n: u64| {
+                    if n > 0 {
+                        h.record_n(v, n).expect("a value of a bucket in range");
+                    }
+                };
+                if i == lo && i == hi {
+                    record(self.min_ns, n - (max != self.min_ns) as u64);
+                    record(max, (max != self.min_ns) as u64);
+                } else if i == lo {
+                    record(self.min_ns, n);
+                } else if i == hi {
+                    record(max, n);
+                } else {
+                    record(hdr_value(i).0, n);
+                }
+            }
+            h
+        })
     }
 
     pub fn count(&self) -> u64 {
-        self.hist.len() + self.zeros
+        self.nonzero + self.zeros
     }
 
     pub fn mean_ns(&self) -> f64 {
@@ -72,9 +164,9 @@ impl LatencyHistogram {
         if below <= self.zeros as f64 {
             return 0.0;
         }
-        let rest = ((below - self.zeros as f64) / self.hist.len() as f64).clamp(0.0, 1.0);
+        let rest = ((below - self.zeros as f64) / self.nonzero as f64).clamp(0.0, 1.0);
         // HDR reports the top of the bucket; the true maximum caps it.
-        self.hist.value_at_quantile(rest).min(self.max_ns) as f64
+        self.hdr().value_at_quantile(rest).min(self.max_ns) as f64
     }
 
     /// The summary in milliseconds.
@@ -97,11 +189,11 @@ impl LatencyHistogram {
         if self.zeros > 0 {
             out.push((0.0, 0.0, self.zeros));
         }
-        if self.hist.is_empty() {
+        if self.nonzero == 0 {
             return out;
         }
         let mut from = 0.0;
-        for v in self.hist.iter_log(1_000, 10f64.powf(0.05)) {
+        for v in self.hdr().iter_log(1_000, 10f64.powf(0.05)) {
             let to = v.value_iterated_to() as f64 / 1e6;
             if v.count_since_last_iteration() > 0 {
                 out.push((from, to, v.count_since_last_iteration()));
@@ -298,6 +390,35 @@ mod tests {
         let p99 = h.quantile_ns(0.99) / 1e6; // the 390th
         assert!((p99 / 390.0 - 1.0).abs() < 0.002, "{p99}");
         assert_eq!(h.mean_ns(), (1..=400u64).sum::<u64>() as f64 * 1e6 / 1000.0);
+    }
+
+    /// The buckets give exactly the HDR histogram of recording each value, clamping included.
+    #[test]
+    fn same_hdr_histogram_as_recording_one_by_one() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        for (highest, n) in [(LATENCY_RANGE_NS, 20_000), (1_000_000_000, 5_000), (10, 50)] {
+            for spread in [4u32, 20, 40, 64] {
+                let mut ours = LatencyHistogram::new(highest);
+                let mut hdr = LatencyHistogram::empty_hdr(highest);
+                for _ in 0..n {
+                    let v = rng.random::<u64>() >> rng.random_range(64 - spread..64);
+                    ours.record(v);
+                    if v > 0 {
+                        hdr.saturating_record(v);
+                    }
+                }
+                assert!(*ours.hdr() == hdr, "highest {highest}, spread {spread}");
+                assert_eq!(ours.hdr().max(), hdr.max());
+                assert_eq!(ours.hdr().min_nz(), hdr.min_nz());
+                assert_eq!(ours.count(), hdr.len() + ours.zeros);
+            }
+        }
+        for i in [0, 1, 1023, 1024, 2047, 2048, 3071, 3072, 40_000] {
+            let (v, width) = hdr_value(i);
+            assert_eq!((hdr_index(v), hdr_index(v + width - 1)), (i, i));
+            assert_eq!(hdr_index(v + width), i + 1);
+        }
     }
 
     #[test]

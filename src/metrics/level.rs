@@ -69,25 +69,37 @@ impl Level {
 
     /// Average over `[start, now)`, where `start` is when the statistics started.
     pub fn mean(&mut self, now: SimTime, start: SimTime) -> f64 {
-        self.advance(now);
-        let span = now.since(start).0;
-        if span == 0 {
-            0.0
-        } else {
-            (self.area - self.stats_mark) as f64 / span as f64
-        }
+        per(self.stats_area(now), now.since(start).0)
     }
 
     /// Average over the window `[now - width, now)`, then starts the next window.
     pub fn take_window(&mut self, now: SimTime, width: SimTime) -> f64 {
+        per(self.take_window_area(now), width.0)
+    }
+
+    /// Area of the window that ends at `now`; starts the next window.
+    pub fn take_window_area(&mut self, now: SimTime) -> u128 {
         self.advance(now);
         let window_area = self.area - self.window_mark;
         self.window_mark = self.area;
-        if width.0 == 0 {
-            0.0
-        } else {
-            window_area as f64 / width.0 as f64
-        }
+        window_area
+    }
+
+    /// Area since the statistics started, up to `now`.
+    pub fn stats_area(&mut self, now: SimTime) -> u128 {
+        self.advance(now);
+        self.area - self.stats_mark
+    }
+}
+
+/// An area over a span of `ns` nanoseconds as an average (0 for an empty span). Areas
+/// are exact integers, so the average of a sum of levels is the sum of their areas over
+/// the span: a level that is the sum of others need not be kept.
+pub fn per(area: u128, ns: u64) -> f64 {
+    if ns == 0 {
+        0.0
+    } else {
+        area as f64 / ns as f64
     }
 }
 
@@ -105,5 +117,11 @@ mod tests {
         assert_eq!(l.take_window(SimTime(40), SimTime(40)), 50.0 / 40.0);
         l.restart(SimTime(40));
         assert_eq!(l.mean(SimTime(50), SimTime(40)), 1.0);
+        // A sum of levels averages as the sum of their areas.
+        let mut m = Level::default();
+        m.up(SimTime(45));
+        let both = l.stats_area(SimTime(50)) + m.stats_area(SimTime(50));
+        assert_eq!(per(both, 10), 1.5);
+        assert_eq!(per(both, 0), 0.0);
     }
 }

@@ -4,7 +4,7 @@
 //! which covers the whole run.
 
 use super::histogram::{LatencyHistogram, WindowHistogram};
-use super::level::Level;
+use super::level::{per, Level};
 use super::summary::{
     Downtime, LatencyBuckets, ServiceSummary, Summary, TimeSeries, WorkloadSummary,
 };
@@ -33,12 +33,19 @@ pub enum Outcome {
 impl Outcome {
     /// What a caller or client sees: a failed dependency, a crash and an error are all
     /// errors; a shed request is a rejection (503).
+    #[inline]
     pub fn seen_by_caller(self) -> Outcome {
-        match self {
-            Outcome::DependencyFailed | Outcome::Crashed => Outcome::Error,
-            Outcome::Shed => Outcome::Rejected,
-            o => o,
-        }
+        // A table, not a match: this runs at every answer and compiled to a jump table.
+        const SEEN: [Outcome; 7] = [
+            Outcome::Ok,
+            Outcome::Error,
+            Outcome::Error,
+            Outcome::Timeout,
+            Outcome::Rejected,
+            Outcome::Rejected,
+            Outcome::Error,
+        ];
+        SEEN[self as usize]
     }
 }
 
@@ -127,7 +134,8 @@ struct ServiceStats {
     degraded: u64,
     wait: LatencyHistogram,
     sojourn: LatencyHistogram,
-    in_system: Level,
+    /// Requests in the system are `busy + queued` (every change moves one of those with
+    /// it), so only the two are kept: one level update less per arrival and per answer.
     busy: Level,
     queued: Level,
     /// Replicas up and ready (replica-hours), and whether any is (uptime).
@@ -221,7 +229,6 @@ impl Recorder {
                 degraded: 0,
                 wait: LatencyHistogram::default(),
                 sojourn: LatencyHistogram::default(),
-                in_system: Level::default(),
                 busy: Level::default(),
                 queued: Level::default(),
                 window: Window::new(),
@@ -351,7 +358,6 @@ impl Recorder {
         counted: bool,
     ) {
         let st = &mut self.services[s];
-        st.in_system.down(now);
         st.queued.down(now);
         if counted {
             st.counts.add(outcome);
@@ -385,7 +391,6 @@ impl Recorder {
     #[inline]
     pub fn admitted(&mut self, s: usize, now: SimTime, queued: bool, counted: bool) {
         let st = &mut self.services[s];
-        st.in_system.up(now);
         if queued {
             st.queued.up(now);
         } else {
@@ -408,7 +413,7 @@ impl Recorder {
     }
 
     /// A request left service `s` with `outcome` after `sojourn`.
-    #[inline]
+    #[inline(always)]
     pub fn answered(
         &mut self,
         s: usize,
@@ -419,7 +424,6 @@ impl Recorder {
         degraded: bool,
     ) {
         let st = &mut self.services[s];
-        st.in_system.down(now);
         st.busy.down(now);
         if counted {
             st.counts.add(outcome);
@@ -442,7 +446,7 @@ impl Recorder {
     }
 
     /// A client of workload `w` got its answer (or gave up) after `latency`.
-    #[inline]
+    #[inline(always)]
     pub fn client_done(&mut self, w: usize, outcome: Outcome, latency: SimTime, counted: bool) {
         let wl = &mut self.workloads[w];
         let seen = outcome.seen_by_caller();
@@ -494,7 +498,6 @@ impl Recorder {
     /// The warmup is over: time averages start now.
     pub fn end_warmup(&mut self, now: SimTime) {
         for st in &mut self.services {
-            st.in_system.restart(now);
             st.busy.restart(now);
             st.queued.restart(now);
             st.replicas_up.restart(now);
@@ -528,6 +531,8 @@ impl Recorder {
         for st in &mut self.services {
             let c = &st.window.counts;
             let [p50, p99] = st.window.latency.quantiles_ms([0.5, 0.99]);
+            let queued = st.queued.take_window_area(now);
+            let busy = st.busy.take_window_area(now);
             v.extend_from_slice(&[
                 c.arrivals as f64 * per_s,
                 c.ok as f64 * per_s,
@@ -538,9 +543,9 @@ impl Recorder {
                 st.replicas_up.take_window(now, width),
                 p50,
                 p99,
-                st.in_system.take_window(now, width),
-                st.queued.take_window(now, width),
-                st.busy.take_window(now, width),
+                per(queued + busy, width.0),
+                per(queued, width.0),
+                per(busy, width.0),
             ]);
             st.window.reset();
         }
@@ -597,7 +602,10 @@ impl Recorder {
                     in_flight: c.in_flight(),
                     throughput_rps: c.answered() as f64 / secs,
                     utilization: st.busy.mean(end, self.warmup) / servers,
-                    mean_in_system: st.in_system.mean(end, self.warmup),
+                    mean_in_system: per(
+                        st.busy.stats_area(end) + st.queued.stats_area(end),
+                        end.since(self.warmup).0,
+                    ),
                     mean_in_queue: st.queued.mean(end, self.warmup),
                     uptime_ratio: st.up.mean(end, self.warmup),
                     replica_hours: st.replicas_up.mean(end, self.warmup) * secs / 3600.0,
@@ -680,5 +688,27 @@ impl Recorder {
                 })
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callers_see_errors_and_rejections() {
+        use Outcome::*;
+        let seen: Vec<Outcome> = [
+            Ok,
+            Error,
+            DependencyFailed,
+            Timeout,
+            Rejected,
+            Shed,
+            Crashed,
+        ]
+        .map(Outcome::seen_by_caller)
+        .to_vec();
+        assert_eq!(seen, [Ok, Error, Error, Timeout, Rejected, Rejected, Error]);
     }
 }

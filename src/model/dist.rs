@@ -53,15 +53,24 @@ impl Dist {
         }
     }
 
-    /// One draw, rounded to the nanosecond.
-    #[inline]
+    /// One draw, rounded to the nanosecond. Constants and exponentials, the commonest,
+    /// inline; the others through `sample_other`.
+    #[inline(always)]
     pub fn sample(&self, rng: &mut Stream) -> SimTime {
-        let ns = match self {
-            Dist::Constant(t) => return *t,
+        match self {
+            Dist::Constant(t) => *t,
             Dist::Exponential { mean_ns } => {
-                let e: f64 = rng.sample(Exp1);
-                e * mean_ns
+                // The draw is finite and non-negative: `to_time` without its checks.
+                let e: f64 = Exp1.sample(rng);
+                SimTime((e * mean_ns + 0.5).min(1e18) as u64)
             }
+            _ => self.sample_other(rng),
+        }
+    }
+
+    fn sample_other(&self, rng: &mut Stream) -> SimTime {
+        let ns = match self {
+            Dist::Constant(_) | Dist::Exponential { .. } => return self.sample(rng),
             Dist::Uniform { min_ns, max_ns } => min_ns + (max_ns - min_ns) * rng.random::<f64>(),
             Dist::LogNormal { mu, sigma } => {
                 let z: f64 = rng.sample(StandardNormal);

@@ -3,7 +3,7 @@
 
 use crate::engine::{SimTime, Stream};
 use rand::Rng;
-use rand_distr::Exp1;
+use rand_distr::{Distribution, Exp1};
 
 /// Rate in requests per second as a function of time: linear between breakpoints,
 /// constant after the last. Two breakpoints at the same time make a step.
@@ -68,6 +68,8 @@ pub struct ArrivalCursor {
     peak: f64,
     mean_gap_ns: f64,
     flat: bool,
+    /// Entered, flat and with a positive rate: the next arrival is one draw away.
+    steady: bool,
 }
 
 impl ArrivalCursor {
@@ -83,10 +85,35 @@ impl ArrivalCursor {
         self.peak = r0.max(r1);
         self.mean_gap_ns = 1e9 / self.peak;
         self.flat = r0 == r1;
+        self.steady = self.flat && self.peak > 0.0;
+    }
+
+    /// `t` plus an exponential gap at the segment's peak rate.
+    #[inline]
+    fn after_gap(&self, t: SimTime, rng: &mut Stream) -> SimTime {
+        let e: f64 = Exp1.sample(rng);
+        // `+ 0.5` then truncation rounds (the gap is positive) without a libm call.
+        let gap_ns = (e * self.mean_gap_ns + 0.5).clamp(1.0, 1e18);
+        t.after(SimTime(gap_ns as u64))
     }
 
     /// The first arrival strictly after `now`, or `None` if the rate stays zero forever.
+    #[inline(always)]
     pub fn next(&mut self, s: &RateSchedule, now: SimTime, rng: &mut Stream) -> Option<SimTime> {
+        // A constant rate (every arrival of a plain open workload) in a few instructions;
+        // the same draws as `next_from`, which handles everything else.
+        if self.steady && now < self.end {
+            let candidate = self.after_gap(now, rng);
+            if candidate < self.end {
+                return Some(candidate);
+            }
+            return self.next_from(s, self.end, rng);
+        }
+        self.next_from(s, now, rng)
+    }
+
+    #[inline(never)]
+    fn next_from(&mut self, s: &RateSchedule, now: SimTime, rng: &mut Stream) -> Option<SimTime> {
         let mut t = now;
         loop {
             if !self.entered || t >= self.end {
@@ -99,10 +126,7 @@ impl ArrivalCursor {
                 t = self.end;
                 continue;
             }
-            let e: f64 = rng.sample(Exp1);
-            // `+ 0.5` then truncation rounds (the gap is positive) without a libm call.
-            let gap_ns = (e * self.mean_gap_ns + 0.5).clamp(1.0, 1e18);
-            let candidate = t.after(SimTime(gap_ns as u64));
+            let candidate = self.after_gap(t, rng);
             if candidate >= self.end {
                 // Memoryless: restart the draw at the next breakpoint.
                 t = self.end;

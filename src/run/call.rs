@@ -20,6 +20,7 @@ impl<O: Observer> Sim<'_, O> {
     }
 
     /// Starts the request's next call, or answers when none is left.
+    #[inline(always)]
     pub(super) fn next_call(&mut self, now: SimTime, req: u32) {
         if self.expired(now, req) {
             // Nobody waits for the answer: stop working on it.

@@ -42,6 +42,26 @@ impl<O: Observer> Sim<'_, O> {
         let counted = now >= self.p.warmup;
         self.rec.client_sent(w as usize, counted);
         let p = self.p;
+        if self.workloads[w as usize].plain {
+            // One attempt, nothing to remember: the root request is the client.
+            self.rec.client_attempt(w as usize, counted);
+            let origin = Origin {
+                waiter: Waiter::Open(w),
+                deadline: SimTime::MAX,
+                client: NONE,
+                depth: 0,
+                order: crate::metrics::ledger::NO_ORDER,
+                replica: NONE,
+            };
+            if self
+                .arrive(now, p.workloads[w as usize].target.0, origin)
+                .is_none()
+            {
+                self.rec
+                    .client_done(w as usize, Outcome::Rejected, SimTime::ZERO, counted);
+            }
+            return;
+        }
         let order = match &p.orders {
             Some(o) if o.entry == p.workloads[w as usize].target => self.place_order(),
             _ => crate::metrics::ledger::NO_ORDER,

@@ -603,10 +603,10 @@ impl<O: Observer> Sim<'_, O> {
     /// broker refused a publish with acks; `None` while it waits for an acks=All
     /// publish to be replicated (a [`BrokerEvent::AckDue`] answers it then).
     pub(super) fn succeeded(&mut self, now: SimTime, req: u32) -> Option<Outcome> {
-        let r = self.reqs[req as usize];
-        let s = r.service as usize;
+        let r = &self.reqs[req as usize];
+        let (s, order) = (r.service as usize, r.order);
         let step = self.msg.step_of[s];
-        if step != NONE && self.ledger.step_done(r.order, step as usize) {
+        if step != NONE && self.ledger.step_done(order, step as usize) {
             if let Some((_, completed)) = self.msg.order_cols {
                 self.rec.count(completed);
             }
@@ -636,13 +636,13 @@ impl<O: Observer> Sim<'_, O> {
             if crashed {
                 self.reqs[req as usize].lost_publish = crash_cause;
             } else {
-                self.push_job(now, q, r.order);
+                self.push_job(now, q, order);
             }
         }
         for (k, pb) in spec.publish.iter().enumerate() {
             let id = self.msg.next_id;
             self.msg.next_id += 1;
-            let msg = Msg { id, order: r.order };
+            let msg = Msg { id, order };
             if pb.outbox.is_some() {
                 // Written in the same transaction as the state change.
                 self.write_outbox(now, s as u32, k as u32, msg);

@@ -185,7 +185,7 @@ impl<O: Observer> Sim<'_, O> {
     }
 
     /// The request has a server: draw its service time, as faults stretch it.
-    #[inline]
+    #[inline(always)]
     pub(super) fn begin_service(&mut self, now: SimTime, req: u32) {
         let r = &mut self.reqs[req as usize];
         r.in_service = true;
@@ -331,17 +331,18 @@ impl<O: Observer> Sim<'_, O> {
             if state.waiting.is_empty() {
                 state.nonempty_since = now;
             }
-            let r = self.reqs[next as usize];
-            let waited = now.since(r.arrived);
+            let r = &self.reqs[next as usize];
+            let (arrived, counted) = (r.arrived, r.counted);
+            let waited = now.since(arrived);
             let stale = spec.queue_timeout.is_some_and(|t| waited > t) || self.expired(now, next);
             if stale {
                 self.services[s].replicas[replica as usize].held -= 1;
                 self.rec
-                    .dropped_waiting(s, now, Outcome::Shed, waited, r.counted);
+                    .dropped_waiting(s, now, Outcome::Shed, waited, counted);
                 self.end(now, next, Outcome::Shed);
                 continue;
             }
-            self.rec.dequeued(s, now, waited, r.counted);
+            self.rec.dequeued(s, now, waited, counted);
             self.begin_service(now, next);
             return;
         }
@@ -364,44 +365,43 @@ impl<O: Observer> Sim<'_, O> {
     }
 
     /// The second half of [`Sim::answer`], once the outcome is known.
+    #[inline(always)]
     pub(super) fn settle_answer(&mut self, now: SimTime, req: u32, outcome: Outcome) {
-        let r = self.reqs[req as usize];
-        let s = r.service as usize;
+        // Fields, not a copy of the whole request: this runs once per request.
+        let r = &self.reqs[req as usize];
+        let (s, client, counted, replica) = (r.service as usize, r.client, r.counted, r.replica);
+        let (abandoned, degraded, arrived) = (r.abandoned, r.degraded, r.arrived);
         // The work succeeded (and changed the world) even if nobody waits for the answer.
-        if outcome == Outcome::Ok && r.client != NONE && self.services[s].tracked != NONE {
-            self.side_effect(s, &r);
+        if outcome == Outcome::Ok && client != NONE && self.services[s].tracked != NONE {
+            self.side_effect(s, client, counted);
         }
-        let outcome = if r.abandoned {
-            Outcome::Timeout
-        } else {
-            outcome
-        };
-        let sojourn = now.since(r.arrived);
+        let outcome = if abandoned { Outcome::Timeout } else { outcome };
+        let sojourn = now.since(arrived);
         self.rec
-            .answered(s, now, outcome, sojourn, r.counted, r.degraded);
-        let replica = &mut self.services[s].replicas[r.replica as usize];
-        let held = replica.held;
-        replica.held -= 1;
-        if let Some(limit) = replica.limit.as_mut() {
+            .answered(s, now, outcome, sojourn, counted, degraded);
+        let state = &mut self.services[s].replicas[replica as usize];
+        let held = state.held;
+        state.held -= 1;
+        if let Some(limit) = state.limit.as_mut() {
             let dropped = matches!(outcome, Outcome::Timeout | Outcome::Shed);
             limit.on_sample(sojourn, held, dropped);
         }
-        self.serve_next(now, s, r.replica);
-        self.pod_settled(s, r.replica);
+        self.serve_next(now, s, replica);
+        self.pod_settled(s, replica);
         self.end(now, req, outcome);
     }
 
     /// Counts a successful side effect under the request's idempotency key.
-    fn side_effect(&mut self, s: usize, r: &Request) {
+    fn side_effect(&mut self, s: usize, client: u32, counted: bool) {
         let t = self.services[s].tracked as usize;
-        let slot = &mut self.effects[r.client as usize * self.tracked + t];
+        let slot = &mut self.effects[client as usize * self.tracked + t];
         *slot = slot.saturating_add(1);
         let kind = match (*slot, self.p.services[s].idempotent) {
             (1, _) => Effect::First,
             (_, true) => Effect::Deduplicated,
             (_, false) => Effect::Duplicate,
         };
-        self.rec.side_effect(s, r.counted, kind);
+        self.rec.side_effect(s, counted, kind);
     }
 
     /// The request has ended (its counts and server are settled): tell the observer, free
@@ -413,21 +413,24 @@ impl<O: Observer> Sim<'_, O> {
             // A cache-aside leader that dies takes its waiters down with it.
             self.store_end(now, req);
         }
-        let r = self.reqs[req as usize];
-        self.obs.outcome(now, ServiceId(r.service), r.uid, outcome);
-        if r.child != NONE {
+        let r = &self.reqs[req as usize];
+        let (service, child, order, lost_publish) = (r.service, r.child, r.order, r.lost_publish);
+        let (waiter, arrived, counted) = (r.waiter, r.arrived, r.counted);
+        let settle = r.sent || r.breaker_permit || r.bulkhead_permit;
+        self.obs.outcome(now, ServiceId(service), r.uid, outcome);
+        if child != NONE {
             // Killed while waiting for a call: its callee works on for nobody.
-            self.detach(r.child);
+            self.detach(child);
         }
-        if r.sent || r.breaker_permit || r.bulkhead_permit {
+        if settle {
             self.settle_attempt(now, req, Outcome::Error);
         }
         self.release(req);
-        if r.order != crate::metrics::ledger::NO_ORDER {
-            let cause = self.msg.request_cause(r.service, outcome, r.lost_publish);
-            self.ledger.drop_carrier(r.order, cause);
+        if order != crate::metrics::ledger::NO_ORDER {
+            let cause = self.msg.request_cause(service, outcome, lost_publish);
+            self.ledger.drop_carrier(order, cause);
         }
-        match r.waiter {
+        match waiter {
             Waiter::Nobody => {}
             Waiter::Worker(w) => self.job_done(now, w, outcome),
             Waiter::Consumer(c) => self.delivery_done(now, c, outcome),
@@ -437,6 +440,13 @@ impl<O: Observer> Sim<'_, O> {
             Waiter::Client(client) => {
                 self.client_attempt_done(now, client, outcome.seen_by_caller())
             }
+            // As `client_finish` would: the client sent the root request when it arrived.
+            Waiter::Open(w) => self.rec.client_done(
+                w as usize,
+                outcome.seen_by_caller(),
+                now.since(arrived),
+                counted,
+            ),
         }
     }
 
