@@ -86,6 +86,26 @@ impl Probe {
     }
 }
 
+/// A startup probe against a container that needs `startup` to start: `Ok(t)`, the probe
+/// that first finds it started (probes run at `initial_delay + k * period`, so readiness
+/// lands on a probe tick, not at `startup` itself), or `Err(t)`, the probe whose failure
+/// is the `failure_threshold`-th in a row (the kubelet kills the container then).
+pub fn startup_outcome(cfg: &ProbeConfig, startup: SimTime) -> Result<SimTime, SimTime> {
+    let period = cfg.period.0.max(1);
+    let failures = startup
+        .0
+        .saturating_sub(cfg.initial_delay.0)
+        .div_ceil(period);
+    if failures >= u64::from(cfg.failure_threshold) {
+        let last = u64::from(cfg.failure_threshold.max(1) - 1);
+        Err(cfg
+            .initial_delay
+            .after(SimTime(last.saturating_mul(period))))
+    } else {
+        Ok(cfg.initial_delay.after(SimTime(failures * period)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,5 +153,24 @@ mod tests {
         assert_eq!(p.observe(false, fast), ProbeChange::Failed);
         assert_eq!(p.observe(true, fast), ProbeChange::None);
         assert_eq!(p.observe(true, fast), ProbeChange::Passed);
+    }
+
+    #[test]
+    fn startup_passes_on_the_first_tick_after_the_start_or_gives_up() {
+        let cfg = ProbeConfig {
+            initial_delay: SimTime::from_secs(5),
+            period: SimTime::from_secs(10),
+            failure_threshold: 3,
+            ..ProbeConfig::default()
+        };
+        let s = SimTime::from_secs;
+        // Probes at 5, 15, 25 s: a 2 s start passes at 5, a 15 s one at 15, 16 s at 25.
+        assert_eq!(startup_outcome(&cfg, s(2)), Ok(s(5)));
+        assert_eq!(startup_outcome(&cfg, s(15)), Ok(s(15)));
+        assert_eq!(startup_outcome(&cfg, s(16)), Ok(s(25)));
+        assert_eq!(startup_outcome(&cfg, s(25)), Ok(s(25)));
+        // Failing at 5, 15 and 25 s: killed at the third failure.
+        assert_eq!(startup_outcome(&cfg, s(26)), Err(s(25)));
+        assert_eq!(startup_outcome(&cfg, s(600)), Err(s(25)));
     }
 }

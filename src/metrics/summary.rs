@@ -146,6 +146,8 @@ pub struct PodSummary {
     pub restarts: u64,
     pub oom_kills: u64,
     pub liveness_restarts: u64,
+    /// Containers killed because their startup probe failed `failure_threshold` times.
+    pub startup_failures: u64,
     /// Times a readiness probe took a pod out of the endpoints.
     pub readiness_failures: u64,
     /// Pods deleted (scale-down, `DeletePods`) and lost with their node.

@@ -26,6 +26,7 @@ pub struct FaultSpan {
 }
 
 /// Verdicts for `faults` from `series` (columns `t_s`, `goodput_rps`, `latency_p99_ms`).
+/// `run_end_s` is when the arrivals stop (the scenario's `duration`, before any drain).
 pub fn verdicts(
     series: &TimeSeries,
     window_s: f64,
@@ -85,7 +86,10 @@ fn one(
     if base_goodput <= 0.0 || f.end_s >= run_end_s {
         return v;
     }
-    let after: Vec<usize> = (0..t.len()).filter(|&i| t[i] >= f.end_s - 1e-9).collect();
+    // Only windows before the arrivals stop: a drain's goodput is zero by design.
+    let after: Vec<usize> = (0..t.len())
+        .filter(|&i| t[i] >= f.end_s - 1e-9 && t[i] < run_end_s - 1e-9)
+        .collect();
     if !after.is_empty() {
         v.goodput_after_ratio = Some(mean(goodput, &after) / base_goodput);
     }
@@ -207,5 +211,20 @@ mod tests {
             v.verdict, "not_applicable",
             "too little run after the fault"
         );
+    }
+
+    #[test]
+    fn the_drain_after_the_arrivals_stop_is_not_read_as_a_collapse() {
+        // Arrivals stop at 12 s; the series goes on through a drain with no goodput.
+        let mut g = vec![100.0; 12];
+        g.extend(vec![0.0; 10]);
+        // A fault lasting to the end of the arrivals cannot be judged.
+        let v = &verdicts(&series(&g), 1.0, 0.0, 12.0, &check(), &[fault(4.0, 12.0)])[0];
+        assert_eq!(v.verdict, "not_applicable");
+        assert_eq!(v.goodput_after_ratio, None);
+        // One that ended before recovers, and its goodput after ignores the drain.
+        let v = &verdicts(&series(&g), 1.0, 0.0, 12.0, &check(), &[fault(4.0, 6.0)])[0];
+        assert_eq!(v.verdict, "recovered");
+        assert_eq!(v.goodput_after_ratio, Some(1.0));
     }
 }

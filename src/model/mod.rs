@@ -90,6 +90,7 @@ pub struct Kube {
     pub memory: f64,
     pub liveness: Option<crate::mech::probe::ProbeConfig>,
     pub readiness: Option<crate::mech::probe::ProbeConfig>,
+    pub startup: Option<crate::mech::probe::ProbeConfig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -881,7 +881,8 @@ impl<'a, O: Observer> Sim<'a, O> {
             &summary.timeseries,
             summary.window_s,
             summary.warmup_s,
-            summary.duration_s,
+            // Arrivals stop at `duration`; the drain after it is no time to recover in.
+            p.duration.as_secs_f64().min(summary.duration_s),
             &p.recovery_check,
             &spans,
         );

@@ -35,7 +35,7 @@
 use super::{Event, Observer, ServiceState, Sim, NONE};
 use crate::engine::SimTime;
 use crate::mech::hpa::{Hpa, HpaConfig};
-use crate::mech::probe::{Probe, ProbeChange};
+use crate::mech::probe::{startup_outcome, Probe, ProbeChange};
 use crate::mech::rollout::rolling_bounds;
 use crate::metrics::{AutoscaleSummary, DeploymentSummary, PodSummary, ScaleEvent};
 use crate::model::{AutoscaleMetric, FaultKind, Service, Termination};
@@ -99,6 +99,8 @@ pub(super) enum PodStep {
     Restart,
     Liveness,
     Readiness,
+    /// The startup probe failed `failure_threshold` times: the container is killed.
+    StartupFailed,
 }
 
 /// The container of a pod slot: what outlives a request but not a restart.
@@ -593,6 +595,10 @@ impl<O: Observer> Sim<'_, O> {
                     self.container_died(now, s, slot);
                 }
             }
+            PodStep::StartupFailed if pod == Pod::Starting => {
+                self.cluster.stats[s].startup_failures += 1;
+                self.container_died(now, s, slot);
+            }
             PodStep::Liveness | PodStep::Readiness if matches!(pod, Pod::Ready | Pod::Starting) => {
                 self.probe(now, s, slot, step);
             }
@@ -629,7 +635,13 @@ impl<O: Observer> Sim<'_, O> {
             unready: false,
         };
         let t = kube.pod_startup.sample(&mut self.services[s].rng_startup);
-        self.pod_timer(now.after(t), s, slot, PodStep::Started);
+        // Without a startup probe the pod is started as soon as it is.
+        let (t, step) = match kube.startup.map(|cfg| startup_outcome(&cfg, t)) {
+            None => (t, PodStep::Started),
+            Some(Ok(passed)) => (passed, PodStep::Started),
+            Some(Err(failed)) => (failed, PodStep::StartupFailed),
+        };
+        self.pod_timer(now.after(t), s, slot, step);
         for (cfg, step) in [
             (kube.liveness, PodStep::Liveness),
             (kube.readiness, PodStep::Readiness),

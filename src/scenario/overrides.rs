@@ -9,6 +9,10 @@
 use super::error::{did_you_mean, Problem, ScenarioError};
 use super::spec::RecoverySpec;
 use super::spec::{
+    AutoscaleSpec, ConsumeSpec, CostSpec, DeploymentSpec, GovernanceSpec, KubeSpec, NodesSpec,
+    OrdersSpec, ProbeSpec, PublishSpec, SloSpec, TerminationSpec,
+};
+use super::spec::{
     BackoffSpec, BalancerSpec, BreakerSpec, BreakerWindowSpec, BulkheadSpec, CacheSpec, CallSpec,
     ConcurrencyLimitSpec, DependencySpec, DisciplineSpec, DistSpec, FallbackSpec, FaultSpec,
     JitterSpec, PoolSpec, RateChangeSpec, RateLimitSpec, RecoveryCheckSpec, RetryBudgetSpec,
@@ -230,6 +234,19 @@ fn leaf(name: &str, text: &str, current: &Value) -> Result<Value, String> {
         "schedule" => return typed(ron_to_json::<Vec<RateChangeSpec>>(text)),
         "faults" => return typed(ron_to_json::<Vec<FaultSpec>>(text)),
         "calls" => return typed(ron_to_json::<Vec<CallSpec>>(text)),
+        "deployments" => return typed(ron_to_json::<Vec<DeploymentSpec>>(text)),
+        "nodes" => return typed(ron_to_json::<NodesSpec>(text)),
+        "orders" => return typed(ron_to_json::<OrdersSpec>(text)),
+        "autoscale" => return typed(ron_to_json::<AutoscaleSpec>(text)),
+        "kubernetes" => return typed(ron_to_json::<KubeSpec>(text)),
+        "pod_startup" => return typed(ron_to_json::<DistSpec>(text)),
+        "liveness" | "readiness" => return typed(ron_to_json::<ProbeSpec>(text)),
+        "termination" => return typed(ron_to_json::<TerminationSpec>(text)),
+        "slo" => return typed(ron_to_json::<SloSpec>(text)),
+        "cost" => return typed(ron_to_json::<CostSpec>(text)),
+        "governance" => return typed(ron_to_json::<GovernanceSpec>(text)),
+        "publish" => return typed(ron_to_json::<Vec<PublishSpec>>(text)),
+        "consume" => return typed(ron_to_json::<ConsumeSpec>(text)),
         "window" if structured => return typed(ron_to_json::<BreakerWindowSpec>(text)),
         _ => {}
     }
@@ -381,6 +398,26 @@ mod tests {
                 .percent,
             10.0
         );
+    }
+
+    #[test]
+    fn kubernetes_and_messaging_structures_are_written_in_ron() {
+        let out = apply(
+            &spec(),
+            &[
+                set("nodes=Some(Nodes(count: 3))"),
+                set("services.api.kubernetes=Some(Kube(termination: Abrupt))"),
+                set(r#"deployments=[Rollback(service: "api", at: "30s")]"#),
+                set(r#"services.payment.slo=Some(Slo(availability: 99.9))"#),
+            ],
+        )
+        .unwrap();
+        assert_eq!(out.nodes.as_ref().map(|n| n.count), Some(3));
+        assert!(out.services[0].kubernetes.is_some());
+        assert_eq!(out.deployments.len(), 1);
+        assert!(out.services[1].slo.is_some());
+        let out = apply(&out, &[set("deployments=[]"), set("nodes=None")]).unwrap();
+        assert!(out.deployments.is_empty() && out.nodes.is_none());
     }
 
     #[test]

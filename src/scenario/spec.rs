@@ -453,6 +453,11 @@ pub struct KubeSpec {
     /// endpoints until `success_threshold` successes in a row.
     #[serde(default)]
     pub readiness: Option<ProbeSpec>,
+    /// Startup probe: probed every `period` from `initial_delay` until the container has
+    /// started (`pod_startup`); `failure_threshold` failures first and the container is
+    /// killed and restarted. Liveness and readiness wait for it.
+    #[serde(default)]
+    pub startup: Option<ProbeSpec>,
 }
 
 /// `Probe(period: "10s", failure_threshold: 3)`: Kubernetes' probe fields and defaults.

@@ -563,3 +563,60 @@ fn deployments_are_validated_with_paths() {
         assert!(err.contains(path), "{path} missing from: {err}");
     }
 }
+
+/// 2 pods of "a"; one is deleted at 60 s and its replacement needs `start` to start.
+fn replaced(start: &str, startup_probe: &str) -> Summary {
+    let text = format!(
+        r#"Scenario(
+    name: "startup",
+    duration: "3m",
+    services: [
+        Service(name: "a", replicas: 2, concurrency: 4, service_time: Constant("20ms"),
+                kubernetes: Some(Kube(pod_startup: Constant("{start}"), {startup_probe}))),
+    ],
+    workload: [Open(target: "a", rate: 20.0)],
+    faults: [DeletePods(target: "a", at: "60s", pods: Some(1))],
+)"#
+    );
+    super::common::run_scenario(&text, &[])
+}
+
+#[test]
+fn a_startup_probe_lets_a_pod_in_on_its_tick_or_kills_it_after_failure_threshold() {
+    let probe = r#"startup: Some(Probe(period: "10s", failure_threshold: 3))"#;
+    // Without the probe the replacement is ready when it has started: 60 + 15 s.
+    let s = replaced("15s", "");
+    assert_eq!(level(&s, "a.replicas_up", 74.0), 1.0);
+    assert_eq!(level(&s, "a.replicas_up", 75.0), 2.0);
+    // Probed at 60, 70, 80 s: the one at 80 s finds it started.
+    let s = replaced("15s", probe);
+    assert_eq!(level(&s, "a.replicas_up", 79.0), 1.0);
+    assert_eq!(level(&s, "a.replicas_up", 80.0), 2.0);
+    assert_eq!(s.services["a"].pods.as_ref().unwrap().startup_failures, 0);
+    // A 35 s start never makes it: killed at the third failure (80 s), restarted after
+    // 10 s, killed at 110 s, after 20 s more at 150 s: CrashLoopBackOff, never ready.
+    let s = replaced("35s", probe);
+    let pods = s.services["a"].pods.as_ref().unwrap();
+    assert_eq!(pods.startup_failures, 3, "{pods:?}");
+    assert_eq!(pods.restarts, 3);
+    assert_eq!(level(&s, "a.replicas_up", 175.0), 1.0);
+}
+
+#[test]
+fn a_startup_probe_is_validated_like_kubernetes() {
+    let text = r#"Scenario(name: "t", duration: "1m",
+    services: [Service(name: "a", service_time: Constant("1ms"),
+        kubernetes: Some(Kube(startup: Some(Probe(period: "0s", success_threshold: 2)))))],
+    workload: [Open(target: "a", rate: 1.0)])"#;
+    let err = platsim::simulate(text, "t", &[], Limits::default())
+        .expect_err("invalid")
+        .to_string();
+    assert!(
+        err.contains("services[0].kubernetes.startup.period"),
+        "{err}"
+    );
+    assert!(
+        err.contains("services[0].kubernetes.startup.success_threshold"),
+        "{err}"
+    );
+}

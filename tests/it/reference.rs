@@ -5,8 +5,8 @@
 //! - atlas: the cache outage multiplies the database's reads by 1 / (1 - hit ratio); the
 //!   critical SLO breaks without the documented fix and holds with it.
 //! - sre-job-queue: no job lost, the surge absorbed by the list, the Redis restart pages.
-//! - food ordering: each phase's success criteria, read from its own header as
-//!   `--fail-if` predicates, hold over several seeds.
+//! - food ordering: each phase's success criteria (phases 1 to 5), read from its own
+//!   header as `--fail-if` predicates, hold over several seeds.
 //! - every `.ron` under `scenarios/` (found on disk, so new ones are covered) runs,
 //!   shortened, and conserves its requests.
 
@@ -275,6 +275,11 @@ fn food_ordering_phase3_criteria_hold() {
 #[test]
 fn food_ordering_phase4_criteria_hold() {
     criteria_hold("food-ordering/phase4.ron", 1..=3);
+}
+
+#[test]
+fn food_ordering_phase5_criteria_hold() {
+    criteria_hold("food-ordering/phase5.ron", 1..=3);
 }
 
 // ---- every scenario ---------------------------------------------------------------------

@@ -43,6 +43,7 @@ impl Check {
             memory: 0.0,
             liveness: None,
             readiness: None,
+            startup: None,
         };
         let k = match &s.kubernetes {
             Some(k) => k,
@@ -122,6 +123,14 @@ impl Check {
             .readiness
             .as_ref()
             .map(|x| self.probe(&format!("{p}.readiness"), x, false));
+        let startup_probe = k
+            .startup
+            .as_ref()
+            .map(|x| self.probe(&format!("{p}.startup"), x, true));
+        let startup_probe = match startup_probe {
+            Some(s) => Some(s?),
+            None => None,
+        };
         let liveness = match liveness {
             Some(l) => Some(l?),
             None => None,
@@ -139,6 +148,7 @@ impl Check {
             memory: k.memory,
             liveness,
             readiness,
+            startup: startup_probe,
             scheduling: scheduling?,
             pod_startup: startup?,
             termination: termination?,
@@ -160,7 +170,7 @@ impl Check {
             self.fail(
                 format!("{p}.success_threshold"),
                 if liveness {
-                    "must be 1 for a liveness probe"
+                    "must be 1 for a liveness or startup probe"
                 } else {
                     "must be at least 1"
                 },
