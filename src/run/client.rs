@@ -54,7 +54,7 @@ impl<O: Observer> Sim<'_, O> {
                 replica: NONE,
             };
             if self
-                .arrive(now, p.workloads[w as usize].target.0, origin)
+                .arrive_inline(now, p.workloads[w as usize].target.0, origin)
                 .is_none()
             {
                 self.rec

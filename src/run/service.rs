@@ -27,6 +27,13 @@ impl<O: Observer> Sim<'_, O> {
     /// A request arrives at service `s`. Returns its slot, or `None` if it was refused
     /// (it then never held a slot, and its sender must be told at once).
     pub(super) fn arrive(&mut self, now: SimTime, s: u32, origin: Origin) -> Option<u32> {
+        self.arrive_inline(now, s, origin)
+    }
+
+    /// [`Sim::arrive`], inlined into the plain open workload's send: a call per customer
+    /// otherwise.
+    #[inline(always)]
+    pub(super) fn arrive_inline(&mut self, now: SimTime, s: u32, origin: Origin) -> Option<u32> {
         let counted = now >= self.p.warmup;
         let uid = self.next_uid;
         self.next_uid += 1;
@@ -126,18 +133,26 @@ impl<O: Observer> Sim<'_, O> {
 
     /// A replica that is up (and whose pod is ready), by the service's balancer; `None`
     /// when all are down.
+    // The common cases inline; the balancers' choice among several out of line.
+    #[inline(always)]
     fn pick_replica(&mut self, s: u32) -> Option<u32> {
-        let p = self.p;
-        let state = &mut self.services[s as usize];
+        let state = &self.services[s as usize];
         // Slots: the replicas, or an autoscaled service's most pods.
-        let n = state.replicas.len() as u32;
-        let up = state.up;
-        if up == 0 || !state.ready {
+        if state.up == 0 || !state.ready {
             return None;
         }
-        if n == 1 {
+        if state.replicas.len() == 1 {
             return Some(0);
         }
+        Some(self.balance(s))
+    }
+
+    /// One of several slots, some up, by the service's balancer.
+    fn balance(&mut self, s: u32) -> u32 {
+        let p = self.p;
+        let state = &mut self.services[s as usize];
+        let n = state.replicas.len() as u32;
+        let up = state.up;
         // The k-th replica that is up (all of them, unless a crash fault holds some).
         let nth_up = |state: &super::ServiceState, k: u32| -> u32 {
             if up == n {
@@ -154,7 +169,7 @@ impl<O: Observer> Sim<'_, O> {
             }
             unreachable!("k < number of replicas up")
         };
-        Some(match p.services[s as usize].balancer {
+        match p.services[s as usize].balancer {
             Balancer::RoundRobin => {
                 let k = state.next_rr % up;
                 state.next_rr = (k + 1) % up;
@@ -166,7 +181,7 @@ impl<O: Observer> Sim<'_, O> {
             }
             Balancer::LeastOutstanding => {
                 if up == 1 {
-                    return Some(nth_up(state, 0));
+                    return nth_up(state, 0);
                 }
                 let a = state.rng_balance.random_range(0..up);
                 let b = (a + state.rng_balance.random_range(1..up)) % up;
@@ -181,7 +196,7 @@ impl<O: Observer> Sim<'_, O> {
                     a
                 }
             }
-        })
+        }
     }
 
     /// The request has a server: draw its service time, as faults stretch it.
@@ -191,8 +206,10 @@ impl<O: Observer> Sim<'_, O> {
         r.in_service = true;
         let token = r.generation;
         let s = r.service as usize;
+        let plain = self.services[s].plain;
         // A database's write path draws its own service time.
         let write = match &self.p.services[s].writes {
+            _ if plain => None,
             Some(w) => {
                 let caller = match self.reqs[req as usize].waiter {
                     Waiter::Caller(c) => Some(ServiceId(self.reqs[c as usize].service)),
@@ -227,7 +244,7 @@ impl<O: Observer> Sim<'_, O> {
             }
             self.progress(s, now, work)
         };
-        let done = if self.p.services[s].kube.is_some() {
+        let done = if !plain && self.p.services[s].kube.is_some() {
             self.pod_done(s, self.reqs[req as usize].replica, now, done)
         } else {
             done
@@ -261,7 +278,9 @@ impl<O: Observer> Sim<'_, O> {
         let s = self.reqs[req as usize].service as usize;
         let p = self.p;
         let spec = &p.services[s];
+        let plain = self.services[s].plain;
         let error_rate = match &spec.writes {
+            _ if plain => spec.error_rate,
             Some(w) => {
                 let counted = self.reqs[req as usize].counted;
                 self.ds.error_rate(s, req, w, spec.error_rate, counted)
@@ -279,7 +298,7 @@ impl<O: Observer> Sim<'_, O> {
         };
         let state = &mut self.services[s];
         let mut failed = error_rate > 0.0 && state.rng_error.random::<f64>() < error_rate;
-        if failed && spec.writes.is_some() {
+        if failed && !plain && spec.writes.is_some() {
             let counted = self.reqs[req as usize].counted;
             self.ds.write_failed(s, req, counted);
         }
@@ -309,6 +328,8 @@ impl<O: Observer> Sim<'_, O> {
     }
 
     /// A server of `replica` is free: give it to the next waiting request worth serving.
+    // Inlined into `settle_answer`, its only caller: a call per answer otherwise.
+    #[inline(always)]
     fn serve_next(&mut self, now: SimTime, s: usize, replica: u32) {
         let p = self.p;
         let spec = &p.services[s];
@@ -334,7 +355,9 @@ impl<O: Observer> Sim<'_, O> {
             let r = &self.reqs[next as usize];
             let (arrived, counted) = (r.arrived, r.counted);
             let waited = now.since(arrived);
-            let stale = spec.queue_timeout.is_some_and(|t| waited > t) || self.expired(now, next);
+            // As `expired`, with the spec at hand.
+            let stale = spec.queue_timeout.is_some_and(|t| waited > t)
+                || (spec.drop_expired && (r.abandoned || now >= r.deadline));
             if stale {
                 self.services[s].replicas[replica as usize].held -= 1;
                 self.rec
@@ -379,7 +402,9 @@ impl<O: Observer> Sim<'_, O> {
         let sojourn = now.since(arrived);
         self.rec
             .answered(s, now, outcome, sojourn, counted, degraded);
-        let state = &mut self.services[s].replicas[replica as usize];
+        let st = &mut self.services[s];
+        let plain = st.plain;
+        let state = &mut st.replicas[replica as usize];
         let held = state.held;
         state.held -= 1;
         if let Some(limit) = state.limit.as_mut() {
@@ -387,8 +412,10 @@ impl<O: Observer> Sim<'_, O> {
             limit.on_sample(sojourn, held, dropped);
         }
         self.serve_next(now, s, replica);
-        self.pod_settled(s, replica);
-        self.end(now, req, outcome);
+        if !plain {
+            self.pod_settled(s, replica);
+        }
+        self.end_inline(now, req, outcome);
     }
 
     /// Counts a successful side effect under the request's idempotency key.
@@ -407,6 +434,12 @@ impl<O: Observer> Sim<'_, O> {
     /// The request has ended (its counts and server are settled): tell the observer, free
     /// the slot, and wake whoever waits for it.
     pub(super) fn end(&mut self, now: SimTime, req: u32, outcome: Outcome) {
+        self.end_inline(now, req, outcome)
+    }
+
+    /// [`Sim::end`], inlined into `settle_answer`: a call per answer otherwise.
+    #[inline(always)]
+    fn end_inline(&mut self, now: SimTime, req: u32, outcome: Outcome) {
         // `outcome` is final: `answer` has already turned an abandoned answer into a
         // timeout, and a shed or crashed request never answered.
         if self.ds.active {
@@ -441,12 +474,11 @@ impl<O: Observer> Sim<'_, O> {
                 self.client_attempt_done(now, client, outcome.seen_by_caller())
             }
             // As `client_finish` would: the client sent the root request when it arrived.
-            Waiter::Open(w) => self.rec.client_done(
-                w as usize,
-                outcome.seen_by_caller(),
-                now.since(arrived),
-                counted,
-            ),
+            // `client_done` maps the outcome to what the client sees.
+            Waiter::Open(w) => {
+                self.rec
+                    .client_done(w as usize, outcome, now.since(arrived), counted)
+            }
         }
     }
 
