@@ -156,6 +156,35 @@ impl Check {
         }))
     }
 
+    /// `n` of `target`'s pods for a fault at `p`: the target must run as pods, and `n`
+    /// be within 1..=`most`.
+    fn pods_of(
+        &mut self,
+        p: &str,
+        target: &str,
+        runs_as_pods: bool,
+        n: u32,
+        most: u32,
+    ) -> Option<u32> {
+        if !runs_as_pods {
+            self.fail(
+                format!("{p}.target"),
+                format!(
+                    "\"{target}\" does not run as pods: give it `kubernetes: Some(Kube())` or an autoscaler"
+                ),
+            );
+            return None;
+        }
+        if n == 0 || n > most {
+            self.fail(
+                format!("{p}.pods"),
+                format!("must be within 1..={most} (the pods \"{target}\" can have)"),
+            );
+            return None;
+        }
+        Some(n)
+    }
+
     /// A probe; liveness and startup probes need a success threshold of 1.
     fn probe(&mut self, p: &str, x: &ProbeSpec, liveness: bool) -> Option<ProbeConfig> {
         let initial_delay = self.duration(&format!("{p}.initial_delay"), &x.initial_delay);
@@ -237,27 +266,11 @@ impl Check {
                 target, pods: n, ..
             } => {
                 let t = self.lookup(&format!("{p}.target"), target, names)?;
-                if !pods[t] {
-                    self.fail(
-                        format!("{p}.target"),
-                        format!(
-                            "\"{target}\" does not run as pods: give it `kubernetes: Some(Kube())` or an autoscaler"
-                        ),
-                    );
-                    return None;
-                }
                 let most = services[t]
                     .autoscale
                     .as_ref()
                     .map_or(services[t].replicas, |a| a.max);
-                let n = n.unwrap_or(most);
-                if n == 0 || n > most {
-                    self.fail(
-                        format!("{p}.pods"),
-                        format!("must be within 1..={most} (the pods \"{target}\" can have)"),
-                    );
-                    return None;
-                }
+                let n = self.pods_of(&p, target, pods[t], n.unwrap_or(most), most)?;
                 (
                     FaultKind::DeletePods {
                         target: ServiceId(t as u32),
@@ -308,21 +321,7 @@ impl Check {
             } => {
                 let length = self.positive_duration(&format!("{p}.duration"), duration);
                 let t = self.lookup(&format!("{p}.target"), target, names)?;
-                if !pods[t] {
-                    self.fail(
-                        format!("{p}.target"),
-                        format!(
-                            "\"{target}\" does not run as pods: give it `kubernetes: Some(Kube())`"
-                        ),
-                    );
-                    return None;
-                }
-                let most = services[t].replicas;
-                let n = n.unwrap_or(1);
-                if n == 0 || n > most {
-                    self.fail(format!("{p}.pods"), format!("must be within 1..={most}"));
-                    return None;
-                }
+                let n = self.pods_of(&p, target, pods[t], n.unwrap_or(1), services[t].replicas)?;
                 (
                     FaultKind::Hang {
                         target: ServiceId(t as u32),
