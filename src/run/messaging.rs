@@ -286,36 +286,29 @@ impl Messaging {
         let mut topics: Vec<TopicState> = p
             .topics
             .iter()
-            .map(|t| TopicState {
-                log: TopicLog::new(t.partitions, 0),
-                broker: t.broker,
-                groups: Vec::new(),
-                stats: TopicSummary {
-                    partitions: t.partitions,
-                    ..TopicSummary::default()
-                },
-                rng_dup: stream(p.seed, &format!("topic/{}/duplicates", t.name)),
-                lost_publish: ledger.cause(&format!(
-                    "topic {}: published while the broker was unreachable (acks=None)",
-                    t.name
-                )),
-                restart: ledger.cause(&format!(
-                    "topic {}: held in memory by a restarting broker",
-                    t.name
-                )),
-                expired: ledger.cause(&format!(
-                    "topic {}: deleted by retention before it was consumed",
-                    t.name
-                )),
-                failover: ledger.cause(&format!(
-                    "topic {}: acknowledged by the leader, lost in a failover before replication",
-                    t.name
-                )),
-                unacked: ledger.cause(&format!(
-                    "topic {}: lost in a failover before replication, not acknowledged (acks=All)",
-                    t.name
-                )),
-                expiry_armed: false,
+            .map(|t| {
+                // Why an order whose message sat in this topic was lost.
+                let mut cause = |what: &str| ledger.cause(&format!("topic {}: {what}", t.name));
+                TopicState {
+                    log: TopicLog::new(t.partitions, 0),
+                    broker: t.broker,
+                    groups: Vec::new(),
+                    stats: TopicSummary {
+                        partitions: t.partitions,
+                        ..TopicSummary::default()
+                    },
+                    rng_dup: stream(p.seed, &format!("topic/{}/duplicates", t.name)),
+                    lost_publish: cause("published while the broker was unreachable (acks=None)"),
+                    restart: cause("held in memory by a restarting broker"),
+                    expired: cause("deleted by retention before it was consumed"),
+                    failover: cause(
+                        "acknowledged by the leader, lost in a failover before replication",
+                    ),
+                    unacked: cause(
+                        "lost in a failover before replication, not acknowledged (acks=All)",
+                    ),
+                    expiry_armed: false,
+                }
             })
             .collect();
         let mut groups = Vec::new();
