@@ -192,6 +192,25 @@ impl Check {
             .ok()
     }
 
+    /// A fault at `{p}` must start before the end of the run: `None` (reported) if not.
+    fn starts_before_end(
+        &mut self,
+        p: &str,
+        start: Option<SimTime>,
+        run: Option<SimTime>,
+    ) -> Option<()> {
+        if let (Some(s), Some(end)) = (start, run) {
+            if s >= end {
+                self.fail(
+                    format!("{p}.at"),
+                    format!("{s} is not before the end of the run ({end})"),
+                );
+                return None;
+            }
+        }
+        Some(())
+    }
+
     fn positive_duration(&mut self, path: &str, text: &str) -> Option<SimTime> {
         let t = self.duration(path, text)?;
         if t == SimTime::ZERO {
@@ -943,15 +962,7 @@ impl Check {
         };
         let start = self.duration(&format!("{p}.at"), at);
         let length = self.positive_duration(&format!("{p}.duration"), duration);
-        if let (Some(s), Some(end)) = (start, run) {
-            if s >= end {
-                self.fail(
-                    format!("{p}.at"),
-                    format!("{s} is not before the end of the run ({end})"),
-                );
-                return None;
-            }
-        }
+        self.starts_before_end(&p, start, run)?;
         let (target, start, length) = (target?, start?, length?);
         let svc = |t: Option<ServiceId>| t.expect("targeted faults have a target");
         let kind = match f {
@@ -1275,15 +1286,7 @@ impl Check {
         };
         let start = self.duration(&format!("{p}.at"), at);
         let length = self.positive_duration(&format!("{p}.duration"), duration);
-        if let (Some(s), Some(end)) = (start, run) {
-            if s >= end {
-                self.fail(
-                    format!("{p}.at"),
-                    format!("{s} is not before the end of the run ({end})"),
-                );
-                return None;
-            }
-        }
+        self.starts_before_end(&p, start, run)?;
         let endpoint = |c: &mut Self, path: String, name: &str| -> Option<Endpoint> {
             if let Some(&s) = names.get(name) {
                 return Some(Endpoint::Service(ServiceId(s as u32)));

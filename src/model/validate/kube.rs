@@ -252,15 +252,7 @@ impl Check {
             _ => unreachable!("only Kubernetes faults come here"),
         };
         let start = self.duration(&format!("{p}.at"), at);
-        if let (Some(s), Some(end)) = (start, run) {
-            if s >= end {
-                self.fail(
-                    format!("{p}.at"),
-                    format!("{s} is not before the end of the run ({end})"),
-                );
-                return None;
-            }
-        }
+        self.starts_before_end(&p, start, run)?;
         let (kind, length) = match f {
             FaultSpec::DeletePods {
                 target, pods: n, ..
