@@ -20,8 +20,9 @@ use std::collections::BTreeMap;
 /// No order: a request that carries none.
 pub const NO_ORDER: u32 = u32::MAX;
 
-/// Index into the ledger's cause names.
-pub type Cause = u16;
+/// Index into the ledger's cause names. Causes are interned per service (about ten each),
+/// so 16 bits would wrap at some 6,500 services and name the wrong cause.
+pub type Cause = u32;
 
 /// No cause.
 pub const NO_CAUSE: Cause = Cause::MAX;
@@ -62,6 +63,8 @@ pub struct Ledger {
     /// `orders.len() x steps` counts of each step done.
     done: Vec<u8>,
     causes: Vec<String>,
+    /// `causes` by name, for interning in O(log n) (a search was quadratic in services).
+    cause_ids: std::collections::BTreeMap<String, Cause>,
 }
 
 impl Ledger {
@@ -72,18 +75,19 @@ impl Ledger {
             orders: Vec::new(),
             done: Vec::new(),
             causes: vec!["unknown".to_string()],
+            cause_ids: [("unknown".to_string(), 0)].into(),
         }
     }
 
     /// The id of a cause named `name` (interned: call at set-up, not per event).
     pub fn cause(&mut self, name: &str) -> Cause {
-        match self.causes.iter().position(|c| c == name) {
-            Some(i) => i as Cause,
-            None => {
-                self.causes.push(name.to_string());
-                (self.causes.len() - 1) as Cause
-            }
+        if let Some(&c) = self.cause_ids.get(name) {
+            return c;
         }
+        let c = Cause::try_from(self.causes.len()).expect("fewer than 4 billion causes");
+        self.causes.push(name.to_string());
+        self.cause_ids.insert(name.to_string(), c);
+        c
     }
 
     pub fn cause_name(&self, c: Cause) -> &str {
