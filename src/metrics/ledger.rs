@@ -275,6 +275,17 @@ impl Ledger {
 mod tests {
     use super::*;
 
+    /// Ten thousand services intern some 90,000 causes: each keeps its own id and name.
+    #[test]
+    fn causes_past_sixteen_bits_keep_their_names() {
+        let mut l = Ledger::new(vec![]);
+        let ids: Vec<Cause> = (0..90_000).map(|i| l.cause(&format!("s{i}: x"))).collect();
+        assert_eq!(ids[89_999], 90_000);
+        assert_eq!(l.cause("s70000: x"), ids[70_000]);
+        assert_eq!(l.cause_name(ids[70_000]), "s70000: x");
+        assert_eq!(l.cause("unknown"), 0);
+    }
+
     #[test]
     fn every_accepted_order_has_one_fate() {
         let mut l = Ledger::new(vec!["pay".into(), "notify".into()]);
