@@ -17,11 +17,12 @@ pub fn report(platform: &Platform, summary: &Summary) -> HealthReport {
     let period = (end - from).max(0.0);
     let rules = alerts::rules(period, summary.window_s);
     let mut rows = Vec::with_capacity(platform.services.len());
+    let columns = summary.timeseries.index();
     for svc in &platform.services {
         let Some(s) = summary.services.get(&svc.name) else {
             continue;
         };
-        let windows = slo::windows(&summary.timeseries, &svc.name, from, end);
+        let windows = slo::windows(&summary.timeseries, &columns, &svc.name, from, end);
         let slos = slo::objectives(&svc.slo, s, &windows);
         let episodes = alerts::evaluate(&rules, &windows, svc.slo.availability);
         let pages: Vec<reliability::Span> = episodes

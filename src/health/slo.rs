@@ -26,6 +26,7 @@
 //! ended in (warmup arrivals that end later are in it, unlike the run's counts).
 
 use crate::metrics::health::SloStatus;
+use crate::metrics::summary::ColumnIndex;
 use crate::metrics::{ServiceSummary, TimeSeries};
 use crate::model::Slo;
 
@@ -80,16 +81,18 @@ pub struct WindowCounts {
 
 /// The availability counts of `service` per window of `series`, for windows that start
 /// at or after `from_s` (the warmup's end); the last window ends at `end_s`. Empty if the
-/// series has no columns for the service.
-pub fn windows(series: &TimeSeries, service: &str, from_s: f64, end_s: f64) -> Vec<WindowCounts> {
-    let col = |c: &str| {
-        series
-            .columns
-            .iter()
-            .position(|x| *x == format!("{service}.{c}"))
-    };
+/// series has no columns for the service. `index` is `series.index()`, built once for all
+/// services.
+pub fn windows(
+    series: &TimeSeries,
+    index: &ColumnIndex,
+    service: &str,
+    from_s: f64,
+    end_s: f64,
+) -> Vec<WindowCounts> {
+    let col = |c: &str| index.get(&format!("{service}.{c}"));
     let (Some(t), Some(ok), Some(err), Some(rej), Some(tmo), Some(shed)) = (
-        series.columns.iter().position(|x| x == "t_s"),
+        index.get("t_s"),
         col("ok_rps"),
         col("errors_rps"),
         col("rejected_rps"),
@@ -214,7 +217,7 @@ mod tests {
                 4.0, 5.0, 1.0, 1.0, 1.0, 2.0,
             ],
         };
-        let w = windows(&series, "a", 2.0, 5.0);
+        let w = windows(&series, &series.index(), "a", 2.0, 5.0);
         assert_eq!(w.len(), 2);
         assert_eq!(
             (w[0].start_s, w[0].end_s, w[0].bad, w[0].valid),
@@ -223,6 +226,6 @@ mod tests {
         // The last window is cut at the end of the run: 1 s wide.
         assert_eq!((w[1].end_s, w[1].bad, w[1].valid), (5.0, 5.0, 10.0));
         assert_eq!(worst_window_pct(&w), Some(50.0));
-        assert!(windows(&series, "b", 0.0, 5.0).is_empty());
+        assert!(windows(&series, &series.index(), "b", 0.0, 5.0).is_empty());
     }
 }

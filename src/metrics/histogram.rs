@@ -3,18 +3,23 @@
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
-use std::cell::OnceCell;
 
 /// Latencies recorded in nanoseconds.
 ///
 /// Recording is on the hot path (a few times per request), reading happens once at the
 /// end: values are counted in buckets indexed exactly as the HDR histogram indexes them
 /// (1 ns to `highest`, 3 significant digits), and the HDR histogram that recording them
-/// one by one would have made is built from those counts on the first read.
+/// one by one would have made is built from those counts when read.
+///
+/// The full range has about 42,000 buckets (328 KiB of counts): held whole by every
+/// service, a 10,000-service platform needed gigabytes. Counts live in chunks of
+/// [`CHUNK`] buckets allocated when first touched, so a histogram costs what its values
+/// spread over (an idle service: nothing), and the HDR histogram is built only for a read
+/// and dropped after it.
 #[derive(Debug, Clone)]
 pub struct LatencyHistogram {
-    /// Non-zero values per HDR bucket index.
-    counts: Vec<u64>,
+    /// Non-zero values per HDR bucket index, in chunks of [`CHUNK`] buckets.
+    chunks: Vec<Option<Box<[u64; CHUNK]>>>,
     /// The HDR histogram's highest trackable value, and the largest value with a bucket of
     /// its own: larger ones are recorded as `high`, as `saturating_record` clamps them.
     high: u64,
@@ -27,8 +32,11 @@ pub struct LatencyHistogram {
     zeros: u64,
     sum_ns: u128,
     max_ns: u64,
-    hist: OnceCell<Histogram<u64>>,
 }
+
+/// Buckets per chunk of [`LatencyHistogram`] counts (2 KiB).
+const CHUNK_BITS: u32 = 8;
+const CHUNK: usize = 1 << CHUNK_BITS;
 
 /// Latencies up to about 12 days are told apart in percentiles (longer ones share the top
 /// bucket; the mean and maximum stay exact). A fixed range keeps memory the same for a
@@ -73,7 +81,7 @@ impl LatencyHistogram {
         let len = hist.distinct_values();
         let (last, width) = hdr_value(len - 1);
         LatencyHistogram {
-            counts: vec![0; len],
+            chunks: Vec::new(),
             high: hist.high(),
             in_range: last.saturating_add(width - 1),
             nonzero: 0,
@@ -81,7 +89,6 @@ impl LatencyHistogram {
             zeros: 0,
             sum_ns: 0,
             max_ns: 0,
-            hist: OnceCell::new(),
         }
     }
 
@@ -101,17 +108,42 @@ impl LatencyHistogram {
         let v = if ns > self.in_range { self.high } else { ns };
         self.min_ns = self.min_ns.min(v);
         self.nonzero += 1;
-        self.counts[hdr_index(v)] += 1;
-        if self.hist.get().is_some() {
-            self.hist = OnceCell::new();
+        let i = hdr_index(v);
+        match self.chunks.get_mut(i >> CHUNK_BITS) {
+            Some(Some(chunk)) => chunk[i & (CHUNK - 1)] += 1,
+            _ => self.count_in_new_chunk(i),
         }
+    }
+
+    /// Counts bucket `i` whose chunk does not exist yet.
+    #[cold]
+    #[inline(never)]
+    fn count_in_new_chunk(&mut self, i: usize) {
+        let c = i >> CHUNK_BITS;
+        if self.chunks.len() <= c {
+            self.chunks.resize_with(c + 1, || None);
+        }
+        self.chunks[c].get_or_insert_with(|| Box::new([0; CHUNK]))[i & (CHUNK - 1)] += 1;
+    }
+
+    /// The non-empty buckets, as `(HDR index, count)` in index order.
+    fn counts(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        self.chunks.iter().enumerate().flat_map(|(c, chunk)| {
+            chunk.iter().flat_map(move |chunk| {
+                chunk
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &n)| n > 0)
+                    .map(move |(o, &n)| ((c << CHUNK_BITS) + o, n))
+            })
+        })
     }
 
     /// The HDR histogram of the non-zero values: the counts, recorded at a value of their
     /// bucket, with the smallest and the largest value recorded as themselves so that its
-    /// minimum and maximum are those of one-by-one recording too.
-    fn hdr(&self) -> &Histogram<u64> {
-        self.hist.get_or_init(|| {
+    /// minimum and maximum are those of one-by-one recording too. Built for one read.
+    fn hdr(&self) -> Histogram<u64> {
+        {
             let mut h = Self::empty_hdr(self.high);
             if self.nonzero == 0 {
                 return h;
@@ -122,7 +154,7 @@ impl LatencyHistogram {
                 self.max_ns
             };
             let (lo, hi) = (hdr_index(self.min_ns), hdr_index(max));
-            for (i, &n) in self.counts.iter().enumerate().filter(|(_, &n)| n > 0) {
+            for (i, n) in self.counts() {
                 let mut record = |v: u64, n: u64| {
                     if n > 0 {
                         h.record_n(v, n).expect("a value of a bucket in range");
@@ -140,7 +172,7 @@ impl LatencyHistogram {
                 }
             }
             h
-        })
+        }
     }
 
     pub fn count(&self) -> u64 {
@@ -155,9 +187,19 @@ impl LatencyHistogram {
     }
 
     pub fn quantile_ns(&self, q: f64) -> f64 {
+        self.quantiles_ns([q])[0]
+    }
+
+    /// Several quantiles from one build of the HDR histogram.
+    pub fn quantiles_ns<const N: usize>(&self, qs: [f64; N]) -> [f64; N] {
         if self.count() == 0 {
-            return 0.0;
+            return [0.0; N];
         }
+        let hdr = (self.nonzero > 0).then(|| self.hdr());
+        qs.map(|q| self.quantile_in(hdr.as_ref(), q))
+    }
+
+    fn quantile_in(&self, hdr: Option<&Histogram<u64>>, q: f64) -> f64 {
         // The zeros come first; the rest is the HDR histogram's quantile, rescaled.
         let total = self.count() as f64;
         let below = q * total;
@@ -166,18 +208,20 @@ impl LatencyHistogram {
         }
         let rest = ((below - self.zeros as f64) / self.nonzero as f64).clamp(0.0, 1.0);
         // HDR reports the top of the bucket; the true maximum caps it.
-        self.hdr().value_at_quantile(rest).min(self.max_ns) as f64
+        let hdr = hdr.expect("values above zero have a histogram");
+        hdr.value_at_quantile(rest).min(self.max_ns) as f64
     }
 
     /// The summary in milliseconds.
     pub fn summary_ms(&self) -> Latency {
         let ms = |ns: f64| ns / 1e6;
+        let [p50, p95, p99, p999] = self.quantiles_ns([0.50, 0.95, 0.99, 0.999]);
         Latency {
             mean: ms(self.mean_ns()),
-            p50: ms(self.quantile_ns(0.50)),
-            p95: ms(self.quantile_ns(0.95)),
-            p99: ms(self.quantile_ns(0.99)),
-            p999: ms(self.quantile_ns(0.999)),
+            p50: ms(p50),
+            p95: ms(p95),
+            p99: ms(p99),
+            p999: ms(p999),
             max: ms(self.max_ns as f64),
         }
     }
@@ -193,7 +237,8 @@ impl LatencyHistogram {
             return out;
         }
         let mut from = 0.0;
-        for v in self.hdr().iter_log(1_000, 10f64.powf(0.05)) {
+        let hdr = self.hdr();
+        for v in hdr.iter_log(1_000, 10f64.powf(0.05)) {
             let to = v.value_iterated_to() as f64 / 1e6;
             if v.count_since_last_iteration() > 0 {
                 out.push((from, to, v.count_since_last_iteration()));
@@ -408,7 +453,7 @@ mod tests {
                         hdr.saturating_record(v);
                     }
                 }
-                assert!(*ours.hdr() == hdr, "highest {highest}, spread {spread}");
+                assert!(ours.hdr() == hdr, "highest {highest}, spread {spread}");
                 assert_eq!(ours.hdr().max(), hdr.max());
                 assert_eq!(ours.hdr().min_nz(), hdr.min_nz());
                 assert_eq!(ours.count(), hdr.len() + ours.zeros);

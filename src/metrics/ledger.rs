@@ -20,8 +20,9 @@ use std::collections::BTreeMap;
 /// No order: a request that carries none.
 pub const NO_ORDER: u32 = u32::MAX;
 
-/// Index into the ledger's cause names.
-pub type Cause = u16;
+/// Index into the ledger's cause names. Causes are interned per service (about ten each),
+/// so 16 bits would wrap at some 6,500 services and name the wrong cause.
+pub type Cause = u32;
 
 /// No cause.
 pub const NO_CAUSE: Cause = Cause::MAX;
@@ -62,6 +63,8 @@ pub struct Ledger {
     /// `orders.len() x steps` counts of each step done.
     done: Vec<u8>,
     causes: Vec<String>,
+    /// `causes` by name, for interning in O(log n) (a search was quadratic in services).
+    cause_ids: std::collections::BTreeMap<String, Cause>,
 }
 
 impl Ledger {
@@ -72,18 +75,19 @@ impl Ledger {
             orders: Vec::new(),
             done: Vec::new(),
             causes: vec!["unknown".to_string()],
+            cause_ids: [("unknown".to_string(), 0)].into(),
         }
     }
 
     /// The id of a cause named `name` (interned: call at set-up, not per event).
     pub fn cause(&mut self, name: &str) -> Cause {
-        match self.causes.iter().position(|c| c == name) {
-            Some(i) => i as Cause,
-            None => {
-                self.causes.push(name.to_string());
-                (self.causes.len() - 1) as Cause
-            }
+        if let Some(&c) = self.cause_ids.get(name) {
+            return c;
         }
+        let c = Cause::try_from(self.causes.len()).expect("fewer than 4 billion causes");
+        self.causes.push(name.to_string());
+        self.cause_ids.insert(name.to_string(), c);
+        c
     }
 
     pub fn cause_name(&self, c: Cause) -> &str {
@@ -270,6 +274,17 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ten thousand services intern some 90,000 causes: each keeps its own id and name.
+    #[test]
+    fn causes_past_sixteen_bits_keep_their_names() {
+        let mut l = Ledger::new(vec![]);
+        let ids: Vec<Cause> = (0..90_000).map(|i| l.cause(&format!("s{i}: x"))).collect();
+        assert_eq!(ids[89_999], 90_000);
+        assert_eq!(l.cause("s70000: x"), ids[70_000]);
+        assert_eq!(l.cause_name(ids[70_000]), "s70000: x");
+        assert_eq!(l.cause("unknown"), 0);
+    }
 
     #[test]
     fn every_accepted_order_has_one_fate() {

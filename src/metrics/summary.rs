@@ -477,6 +477,15 @@ pub struct TimeSeries {
     pub values: Vec<f64>,
 }
 
+/// Column positions of a [`TimeSeries`] by name (first of repeats, as a search would find).
+pub struct ColumnIndex<'a>(std::collections::BTreeMap<&'a str, usize>);
+
+impl ColumnIndex<'_> {
+    pub fn get(&self, name: &str) -> Option<usize> {
+        self.0.get(name).copied()
+    }
+}
+
 impl TimeSeries {
     pub fn row_count(&self) -> usize {
         if self.columns.is_empty() {
@@ -488,6 +497,18 @@ impl TimeSeries {
 
     pub fn rows(&self) -> impl Iterator<Item = &[f64]> {
         self.values.chunks(self.columns.len().max(1))
+    }
+
+    /// Every column's position by name, for reading many columns of a wide series: a
+    /// search of the names per lookup is quadratic in the services.
+    pub fn index(&self) -> ColumnIndex<'_> {
+        ColumnIndex(
+            self.columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.as_str(), i))
+                .collect(),
+        )
     }
 
     /// The values of one column, by name.

@@ -6,9 +6,12 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 fn kind_of(g: &DependencyGraph, a: usize, b: usize) -> DependencyKind {
-    g.edges
+    // Edges are sorted: the ones from a to b are one run, found by binary search.
+    let from = g.edges.partition_point(|&(x, y, _)| (x, y) < (a, b));
+    g.edges[from..]
         .iter()
-        .filter(|&&(x, y, k)| x == a && y == b && k.is_hard())
+        .take_while(|&&(x, y, _)| (x, y) == (a, b))
+        .filter(|&&(_, _, k)| k.is_hard())
         .map(|&(_, _, k)| k)
         .min()
         .unwrap_or(DependencyKind::HardCall)
@@ -75,9 +78,17 @@ pub fn text(name: &str, g: &DependencyGraph, l: &Layering) -> String {
         let _ = writeln!(out, "circle {}: {}", k + 1, path.join(" -> "));
         let _ = writeln!(
             out,
-            "  to break it, {} dependenc{} must go:",
+            "  to break it, {} dependenc{} must go{}:",
             cut.len(),
-            if cut.len() == 1 { "y" } else { "ies" }
+            if cut.len() == 1 { "y" } else { "ies" },
+            if l.exact[k] {
+                String::new()
+            } else {
+                format!(
+                    " (found greedily, maybe not the fewest: exact search covers circles of up to {} dependencies)",
+                    crate::model::graph::EXACT_EDGES
+                )
+            }
         );
         for &(a, b) in cut {
             let _ = writeln!(out, "  - {}", advice(g, a, b));
@@ -86,7 +97,8 @@ pub fn text(name: &str, g: &DependencyGraph, l: &Layering) -> String {
     out
 }
 
-/// `{"layers": {"svc": 0 | null}, "cycles": [["a", "b"]], "breaks": [[["a", "b"]]]}`.
+/// `{"layers": {"svc": 0 | null}, "cycles": [["a", "b"]], "breaks": [[["a", "b"]]],
+/// "breaks_exact": [true]}`: per cycle, whether its breaks are proven the fewest.
 pub fn json(g: &DependencyGraph, l: &Layering) -> String {
     let layers: BTreeMap<&str, Option<u32>> = g
         .names
@@ -109,6 +121,7 @@ pub fn json(g: &DependencyGraph, l: &Layering) -> String {
         "layers": layers,
         "cycles": cycles,
         "breaks": breaks,
+        "breaks_exact": l.exact,
     }))
     .expect("plain data serializes");
     s.push('\n');

@@ -35,5 +35,6 @@ mod orders;
 mod properties;
 mod reference;
 mod resilience;
+mod scale;
 mod sweep;
 mod theory;
