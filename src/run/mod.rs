@@ -426,6 +426,8 @@ struct Sim<'a, O: Observer> {
     /// Per service: the services that hard-depend on it.
     dependents: Vec<Vec<u32>>,
     outages: Vec<fault::OutageRecord>,
+    /// Per fault: the replica slots a crash holds down while it lasts.
+    crashed: Vec<Vec<u32>>,
     rec: Recorder,
     window: SimTime,
     events: u64,
@@ -622,6 +624,7 @@ impl<'a, O: Observer> Sim<'a, O> {
             spikes,
             dependents,
             outages: Vec::new(),
+            crashed: vec![Vec::new(); p.faults.len()],
             cluster: pods::Cluster::new(p),
             rec: Recorder::new(p, rows),
             window,

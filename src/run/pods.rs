@@ -828,13 +828,6 @@ impl<O: Observer> Sim<'_, O> {
         let p = self.p;
         let kube = p.services[s].kube.as_ref().expect("pods have a lifecycle");
         let mut span = done.since(now);
-        let v = self.services[s].replicas[replica as usize].version;
-        if v != 0 {
-            // Another version's own service time (faults' stretches do not apply).
-            if let Some(d) = &p.deployments[v as usize - 1].deploy {
-                span = d.service_time.sample(&mut self.services[s].rng_time);
-            }
-        }
         if let Some(limit) = kube.cpu_limit {
             let busy = self.services[s].replicas[replica as usize].busy as f64;
             if busy > limit {
@@ -1143,6 +1136,24 @@ impl<O: Observer> Sim<'_, O> {
 
 /// How often a rollout's controller acts, and its alert is evaluated.
 const ROLLOUT_TICK: SimTime = SimTime::from_secs(1);
+
+/// The service-time distribution of `replica`'s pod: its version's.
+#[inline]
+pub(super) fn service_time<'p>(
+    p: &'p crate::model::Platform,
+    s: usize,
+    st: &ServiceState,
+    replica: u32,
+) -> &'p crate::model::Dist {
+    let v = st.replicas[replica as usize].version;
+    match v {
+        0 => &p.services[s].service_time,
+        _ => p.deployments[v as usize - 1]
+            .deploy
+            .as_ref()
+            .map_or(&p.services[s].service_time, |d| &d.service_time),
+    }
+}
 
 /// The error rate of `replica`'s pod: its version's.
 #[inline]

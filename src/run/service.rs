@@ -222,7 +222,12 @@ impl<O: Observer> Sim<'_, O> {
         let state = &mut self.services[s];
         let mut work = match write {
             Some(t) => t,
-            None => self.p.services[s].service_time.sample(&mut state.rng_time),
+            None if plain => self.p.services[s].service_time.sample(&mut state.rng_time),
+            // A pod's version may have its own service time; faults stretch it all the same.
+            None => {
+                let replica = self.reqs[req as usize].replica;
+                super::pods::service_time(self.p, s, state, replica).sample(&mut state.rng_time)
+            }
         };
         let done = if state.faults.is_empty() {
             now.after(work)
