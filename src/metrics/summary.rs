@@ -373,7 +373,8 @@ pub struct OrdersSummary {
     pub completed: u64,
     /// Accepted, not completed, and nothing carries it any more.
     pub lost: u64,
-    /// Accepted orders with some step done more than once.
+    /// Accepted orders with some step's side effect done more than once: a repeat that
+    /// an idempotent step deduplicated by the order's key is not a duplicate.
     pub duplicated: u64,
     /// Accepted, not completed, parked in a dead letter queue.
     pub in_dlq: u64,
@@ -387,8 +388,12 @@ pub struct OrdersSummary {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct StepSummary {
+    /// Accepted orders whose step was done.
     pub done: u64,
+    /// Of them, those whose step's side effect happened more than once.
     pub duplicated: u64,
+    /// Repeats of the step that its idempotency key turned away (no side effect).
+    pub deduplicated: u64,
 }
 
 /// A job queue over the whole run.

@@ -262,6 +262,22 @@ fn food_ordering_phase1_collapses_without_its_breaker() {
     );
 }
 
+/// `orders.duplicated` counts double charges, not charge attempts: with the provider's
+/// idempotency keys none (the repeats are deduplicated), without them some.
+#[test]
+fn food_ordering_phase1_duplicates_orders_only_without_idempotency() {
+    let text = read("food-ordering/phase1.ron");
+    let keyed = run(&text, &[]);
+    let o = keyed.orders.as_ref().expect("orders");
+    assert_eq!(o.duplicated, 0, "{o:?}");
+    assert!(o.steps["payment"].deduplicated > 0, "{o:?}");
+    let unkeyed = run(&text, &["services.payment.idempotent=false"]);
+    let o = unkeyed.orders.as_ref().expect("orders");
+    assert!(o.duplicated > 0, "{o:?}");
+    assert_eq!(o.duplicated, o.steps["payment"].duplicated);
+    assert!(unkeyed.services["payment"].duplicate_side_effects > 0);
+}
+
 #[test]
 fn food_ordering_phase2_criteria_hold() {
     criteria_hold("food-ordering/phase2.ron", 1..=5);
