@@ -153,6 +153,12 @@ pub struct PodSummary {
     /// Pods deleted (scale-down, `DeletePods`) and lost with their node.
     pub deleted: u64,
     pub lost: u64,
+    /// On-CPU time its containers used (not waiting for IO or calls), in seconds.
+    pub cpu_s: f64,
+    /// CFS periods in which a container's threads waited for CPU quota (the kernel's
+    /// `nr_throttled`, summed over containers), and the time requests spent so.
+    pub cpu_throttled_periods: u64,
+    pub cpu_throttled_s: f64,
 }
 
 /// The writes a database served (of `completed`), and those that failed on their own.

@@ -322,6 +322,10 @@ impl Check {
         self.at_least_one(&format!("{p}.concurrency"), s.concurrency);
         self.probability(&format!("{p}.error_rate"), s.error_rate);
         let service_time = self.dist(&format!("{p}.service_time"), &s.service_time);
+        let io_time = match &s.io_time {
+            Some(d) => self.dist(&format!("{p}.io_time"), d).map(Some),
+            None => Some(None),
+        };
         let mut calls = Vec::with_capacity(s.calls.len());
         for (j, call) in s.calls.iter().enumerate() {
             let cp = format!("{p}.calls[{j}]");
@@ -444,6 +448,7 @@ impl Check {
             concurrency: s.concurrency,
             queue_capacity: s.queue_capacity,
             service_time: service_time?,
+            io_time: io_time?,
             error_rate: s.error_rate,
             calls,
             balancer: s.balancer,

@@ -294,6 +294,12 @@ impl<O: Observer> Sim<'_, O> {
                 r.held = 0;
             }
         }
+        for (i, &d) in dying.iter().enumerate() {
+            if d {
+                // Its threads are dead: the CPU time they had placed is not used.
+                self.cpu_forget(s, i);
+            }
+        }
     }
 
     fn restore(&mut self, s: usize, slots: &[u32]) {
