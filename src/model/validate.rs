@@ -1644,6 +1644,24 @@ mod tests {
     }
 
     #[test]
+    fn cpu_requests_and_io_times_are_checked() {
+        let found = problems(
+            r#"Scenario(name: "x", duration: "1s", services: [
+                Service(name: "a", service_time: Constant("1ms"), io_time: Some(Exponential(mean: "0s")),
+                        kubernetes: Some(Kube(cpu_limit: Some(1.0), cpu_request: Some(2.0)))),
+                Service(name: "b", service_time: Constant("1ms"),
+                        kubernetes: Some(Kube(cpu_request: Some(-1.0)))),
+            ])"#,
+        );
+        let want = [
+            "services[0].io_time.mean: must be longer than 0s",
+            "services[0].kubernetes.cpu_request: 2 is not a positive number of cores at most the CPU limit",
+            "services[1].kubernetes.cpu_request: -1 is not a positive number of cores",
+        ];
+        assert_problems(&found, &want);
+    }
+
+    #[test]
     fn call_circles_are_named_in_order() {
         let found = problems(
             r#"Scenario(name: "x", duration: "1s", services: [
