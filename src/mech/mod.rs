@@ -3,6 +3,7 @@
 
 pub mod breaker;
 pub mod broker;
+pub mod cfs;
 pub mod hpa;
 pub mod jobqueue;
 pub mod limits;

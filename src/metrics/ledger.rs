@@ -4,7 +4,11 @@
 //! An order is placed when a client sends a request to the scenario's order entry
 //! service; it is *accepted* when that client gets a success in the end and *refused*
 //! when it gets an error or gives up (not a loss: the client knows). Each step service
-//! that succeeds on the order marks its step done (more than once: a duplicate).
+//! that succeeds on the order marks its step done; a step done again is a duplicate side
+//! effect unless the step is idempotent: then the repeat carries the order's idempotency
+//! key (its id: the client's retries and every job and message of the order carry it)
+//! and is deduplicated, with no side effect. This is the one place that tells a repeat
+//! from a duplicate, for the synchronous and the asynchronous paths alike.
 //!
 //! Whatever may still move an order forward *carries* it: a live request, a job in a
 //! queue or in a worker's hands, a message not yet committed by a consumer group, an
@@ -60,8 +64,10 @@ pub struct Ledger {
     steps: usize,
     step_names: Vec<String>,
     orders: Vec<Order>,
-    /// `orders.len() x steps` counts of each step done.
+    /// `orders.len() x steps` counts of each step's side effect.
     done: Vec<u8>,
+    /// Per step: repeats an idempotency key deduplicated.
+    deduplicated: Vec<u64>,
     causes: Vec<String>,
     /// `causes` by name, for interning in O(log n) (a search was quadratic in services).
     cause_ids: std::collections::BTreeMap<String, Cause>,
@@ -71,6 +77,7 @@ impl Ledger {
     pub fn new(step_names: Vec<String>) -> Self {
         Ledger {
             steps: step_names.len(),
+            deduplicated: vec![0; step_names.len()],
             step_names,
             orders: Vec::new(),
             done: Vec::new(),
@@ -157,12 +164,17 @@ impl Ledger {
         }
     }
 
-    /// Step `step` succeeded on the order. Returns whether that completed the order (its
+    /// Step `step` succeeded on the order; an `idempotent` step does its side effect once
+    /// per order and deduplicates repeats. Returns whether that completed the order (its
     /// last step done for the first time).
     #[inline]
-    pub fn step_done(&mut self, o: u32, step: usize) -> bool {
+    pub fn step_done(&mut self, o: u32, step: usize, idempotent: bool) -> bool {
         if (o as usize) < self.orders.len() {
             let d = &mut self.done[o as usize * self.steps + step];
+            if idempotent && *d > 0 {
+                self.deduplicated[step] += 1;
+                return false;
+            }
             *d = d.saturating_add(1);
             return *d == 1 && self.complete(o as usize);
         }
@@ -257,12 +269,14 @@ impl Ledger {
             .step_names
             .iter()
             .zip(steps)
-            .map(|(n, (done, dup))| {
+            .zip(&self.deduplicated)
+            .map(|((n, (done, dup)), &dedup)| {
                 (
                     n.clone(),
                     super::summary::StepSummary {
                         done,
                         duplicated: dup,
+                        deduplicated: dedup,
                     },
                 )
             })
@@ -299,9 +313,9 @@ mod tests {
         for o in [a, b, c, d, e, f] {
             l.carry(o);
         }
-        l.step_done(a, 0);
-        l.step_done(a, 0);
-        l.step_done(a, 1);
+        l.step_done(a, 0, false);
+        l.step_done(a, 0, false);
+        l.step_done(a, 1, false);
         l.drop_carrier(a, 0);
         l.drop_carrier(b, crash);
         l.parked(d);
@@ -320,5 +334,30 @@ mod tests {
         assert_eq!(s.lost_causes.get("crash"), Some(&1));
         assert_eq!(s.steps["pay"].duplicated, 1);
         assert_eq!(l.fate(b), Fate::Lost);
+    }
+
+    /// An idempotent step done twice on one order did its side effect once: the repeat
+    /// is deduplicated, not a duplicate; a non-idempotent one is a duplicate.
+    #[test]
+    fn an_idempotent_repeat_is_not_a_duplicate() {
+        let mut l = Ledger::new(vec!["pay".into(), "notify".into()]);
+        let a = l.place();
+        l.carry(a);
+        assert!(!l.step_done(a, 0, true));
+        assert!(!l.step_done(a, 0, true));
+        assert!(l.step_done(a, 1, false));
+        assert!(!l.step_done(a, 1, false));
+        l.drop_carrier(a, 0);
+        l.answered(a, true);
+        let s = l.summary();
+        assert_eq!((s.completed, s.duplicated), (1, 1));
+        assert_eq!(
+            (s.steps["pay"].duplicated, s.steps["pay"].deduplicated),
+            (0, 1)
+        );
+        assert_eq!(
+            (s.steps["notify"].duplicated, s.steps["notify"].deduplicated),
+            (1, 0)
+        );
     }
 }

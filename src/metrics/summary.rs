@@ -153,6 +153,12 @@ pub struct PodSummary {
     /// Pods deleted (scale-down, `DeletePods`) and lost with their node.
     pub deleted: u64,
     pub lost: u64,
+    /// On-CPU time its containers used (not waiting for IO or calls), in seconds.
+    pub cpu_s: f64,
+    /// CFS periods in which a container's threads waited for CPU quota (the kernel's
+    /// `nr_throttled`, summed over containers), and the time requests spent so.
+    pub cpu_throttled_periods: u64,
+    pub cpu_throttled_s: f64,
 }
 
 /// The writes a database served (of `completed`), and those that failed on their own.
@@ -373,7 +379,8 @@ pub struct OrdersSummary {
     pub completed: u64,
     /// Accepted, not completed, and nothing carries it any more.
     pub lost: u64,
-    /// Accepted orders with some step done more than once.
+    /// Accepted orders with some step's side effect done more than once: a repeat that
+    /// an idempotent step deduplicated by the order's key is not a duplicate.
     pub duplicated: u64,
     /// Accepted, not completed, parked in a dead letter queue.
     pub in_dlq: u64,
@@ -387,8 +394,12 @@ pub struct OrdersSummary {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct StepSummary {
+    /// Accepted orders whose step was done.
     pub done: u64,
+    /// Of them, those whose step's side effect happened more than once.
     pub duplicated: u64,
+    /// Repeats of the step that its idempotency key turned away (no side effect).
+    pub deduplicated: u64,
 }
 
 /// A job queue over the whole run.

@@ -86,6 +86,8 @@ pub struct Kube {
     pub termination: Termination,
     pub endpoint_delay: SimTime,
     pub cpu_limit: Option<f64>,
+    /// Cores the autoscaler's CPU utilisation is measured against.
+    pub cpu_request: f64,
     pub memory_limit: Option<f64>,
     pub memory: f64,
     pub liveness: Option<crate::mech::probe::ProbeConfig>,
@@ -211,6 +213,8 @@ pub struct Service {
     pub concurrency: u32,
     pub queue_capacity: Option<u32>,
     pub service_time: Dist,
+    /// Off-CPU wait after the service time (see `ServiceSpec::io_time`).
+    pub io_time: Option<Dist>,
     pub error_rate: f64,
     pub calls: Vec<Call>,
     pub balancer: Balancer,

@@ -322,6 +322,10 @@ impl Check {
         self.at_least_one(&format!("{p}.concurrency"), s.concurrency);
         self.probability(&format!("{p}.error_rate"), s.error_rate);
         let service_time = self.dist(&format!("{p}.service_time"), &s.service_time);
+        let io_time = match &s.io_time {
+            Some(d) => self.dist(&format!("{p}.io_time"), d).map(Some),
+            None => Some(None),
+        };
         let mut calls = Vec::with_capacity(s.calls.len());
         for (j, call) in s.calls.iter().enumerate() {
             let cp = format!("{p}.calls[{j}]");
@@ -444,6 +448,7 @@ impl Check {
             concurrency: s.concurrency,
             queue_capacity: s.queue_capacity,
             service_time: service_time?,
+            io_time: io_time?,
             error_rate: s.error_rate,
             calls,
             balancer: s.balancer,
@@ -1634,6 +1639,24 @@ mod tests {
             "workload[0].target: unknown service \"ap\" (did you mean \"api\"?)",
             "workload[0].rate: -1 is not a rate per second more than zero",
             "workload[1].users: must be at least 1",
+        ];
+        assert_problems(&found, &want);
+    }
+
+    #[test]
+    fn cpu_requests_and_io_times_are_checked() {
+        let found = problems(
+            r#"Scenario(name: "x", duration: "1s", services: [
+                Service(name: "a", service_time: Constant("1ms"), io_time: Some(Exponential(mean: "0s")),
+                        kubernetes: Some(Kube(cpu_limit: Some(1.0), cpu_request: Some(2.0)))),
+                Service(name: "b", service_time: Constant("1ms"),
+                        kubernetes: Some(Kube(cpu_request: Some(-1.0)))),
+            ])"#,
+        );
+        let want = [
+            "services[0].io_time.mean: must be longer than 0s",
+            "services[0].kubernetes.cpu_request: 2 is not a positive number of cores at most the CPU limit",
+            "services[1].kubernetes.cpu_request: -1 is not a positive number of cores",
         ];
         assert_problems(&found, &want);
     }

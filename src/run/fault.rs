@@ -14,8 +14,18 @@
 //!    the back-off the chain incurs.
 //!
 //! A circle of hard dependencies never comes back: each member waits for another.
-//! (Pauses, latency, errors and capacity are read where they act, in `service.rs`;
-//! spikes are arrivals, in `client.rs`.)
+//!
+//! Faults reach a service's instances through one collection: its replica *slots*
+//! (`ServiceState::replicas`), fixed for the run, which hold every instance it will ever
+//! have: the initial replicas, and every pod that is autoscaled, rolled out, rolled back,
+//! restarted or rescheduled, which is always created in a slot. A crash holds slots down
+//! (`Replica::down`), not pods: a whole-service crash (`replicas` omitted, or all of them)
+//! holds every slot, so whatever instance runs in one, or starts in one while the crash
+//! lasts, is down; a partial crash holds the slots of the first `replicas` live instances
+//! at its start, whatever later runs in them. Pauses, latency, errors and capacity are
+//! read from the service's list of faults where an instance draws a service time or
+//! answers (`service.rs`), whatever the instance's version; spikes are arrivals
+//! (`client.rs`).
 
 use super::{Event, Observer, Sim, NONE};
 use crate::engine::SimTime;
@@ -38,8 +48,11 @@ impl<O: Observer> Sim<'_, O> {
         let p = self.p;
         match &p.faults[f as usize].kind {
             FaultKind::Crash { target, replicas } => {
-                self.crash(now, target.0 as usize, *replicas);
-                self.refresh_availability(now, target.0 as usize);
+                let s = target.0 as usize;
+                let slots = self.crash_slots(s, *replicas);
+                self.crash(now, s, &slots);
+                self.crashed[f as usize] = slots;
+                self.refresh_availability(now, s);
             }
             FaultKind::DeletePods { target, pods } => {
                 self.delete_pods(now, target.0 as usize, *pods);
@@ -61,8 +74,8 @@ impl<O: Observer> Sim<'_, O> {
                 });
                 for s in services {
                     let s = s.0 as usize;
-                    let slots = self.services[s].replicas.len() as u32;
-                    self.crash(now, s, slots);
+                    let slots: Vec<u32> = (0..self.services[s].replicas.len() as u32).collect();
+                    self.crash(now, s, &slots);
                     let state = &mut self.services[s];
                     state.ready = false;
                     state.powered = false;
@@ -80,8 +93,9 @@ impl<O: Observer> Sim<'_, O> {
         self.messaging_fault(now, f, false);
         let p = self.p;
         match &p.faults[f as usize].kind {
-            FaultKind::Crash { target, replicas } => {
-                self.restore(target.0 as usize, *replicas);
+            FaultKind::Crash { target, .. } => {
+                let slots = std::mem::take(&mut self.crashed[f as usize]);
+                self.restore(target.0 as usize, &slots);
                 self.refresh_availability(now, target.0 as usize);
             }
             FaultKind::NodeKill { node } => self.node_back(now, *node),
@@ -91,8 +105,8 @@ impl<O: Observer> Sim<'_, O> {
                 }
                 for s in services {
                     let s = s.0 as usize;
-                    let slots = self.services[s].replicas.len() as u32;
-                    self.restore(s, slots);
+                    let slots: Vec<u32> = (0..self.services[s].replicas.len() as u32).collect();
+                    self.restore(s, &slots);
                     let state = &mut self.services[s];
                     state.powered = true;
                     state.backoff = SimTime::ZERO;
@@ -198,14 +212,30 @@ impl<O: Observer> Sim<'_, O> {
         }
     }
 
-    /// The first `n` replicas of service `s` die: everything they hold fails, at once.
-    fn crash(&mut self, now: SimTime, s: usize, n: u32) {
+    /// The slots a crash of `n` replicas of `s` holds down: every slot when `n` covers
+    /// the service's replicas (so instances created during the crash are down too), else
+    /// those of the first `n` live instances.
+    fn crash_slots(&self, s: usize, n: u32) -> Vec<u32> {
+        let state = &self.services[s];
+        let all = 0..state.replicas.len() as u32;
+        if n >= self.p.services[s].replicas {
+            return all.collect();
+        }
+        all.filter(|&i| state.replicas[i as usize].pod != super::pods::Pod::Absent)
+            .take(n as usize)
+            .collect()
+    }
+
+    /// The instances in `slots` of service `s` die: everything they hold fails, at once,
+    /// and they stay down (whatever runs in those slots) until [`Sim::restore`].
+    fn crash(&mut self, now: SimTime, s: usize, slots: &[u32]) {
         let state = &mut self.services[s];
         let mut dying = vec![false; state.replicas.len()];
-        for (i, r) in state.replicas.iter_mut().take(n as usize).enumerate() {
+        for &i in slots {
+            let r = &mut state.replicas[i as usize];
             r.down += 1;
             if r.down == 1 {
-                dying[i] = true;
+                dying[i as usize] = true;
                 if r.listed {
                     state.up -= 1;
                 }
@@ -264,11 +294,18 @@ impl<O: Observer> Sim<'_, O> {
                 r.held = 0;
             }
         }
+        for (i, &d) in dying.iter().enumerate() {
+            if d {
+                // Its threads are dead: the CPU time they had placed is not used.
+                self.cpu_forget(s, i);
+            }
+        }
     }
 
-    fn restore(&mut self, s: usize, n: u32) {
+    fn restore(&mut self, s: usize, slots: &[u32]) {
         let state = &mut self.services[s];
-        for r in state.replicas.iter_mut().take(n as usize) {
+        for &i in slots {
+            let r = &mut state.replicas[i as usize];
             r.down -= 1;
             if r.down == 0 && r.listed {
                 state.up += 1;

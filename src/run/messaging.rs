@@ -599,7 +599,8 @@ impl<O: Observer> Sim<'_, O> {
         let r = &self.reqs[req as usize];
         let (s, order) = (r.service as usize, r.order);
         let step = self.msg.step_of[s];
-        if step != NONE && self.ledger.step_done(order, step as usize) {
+        let idempotent = self.p.services[s].idempotent;
+        if step != NONE && self.ledger.step_done(order, step as usize, idempotent) {
             if let Some((_, completed)) = self.msg.order_cols {
                 self.rec.count(completed);
             }

@@ -345,8 +345,8 @@ struct ServiceState {
     auto: Option<Box<pods::AutoState>>,
     /// Arrivals since time zero (the autoscaler's requests per second).
     arrivals: u64,
-    /// Neither a data store's write path nor Kubernetes pods: service times, errors and
-    /// answers skip their hooks with this one test.
+    /// Neither a data store's write path, nor Kubernetes pods, nor off-CPU `io_time`:
+    /// service times, errors and answers skip their hooks with this one test.
     plain: bool,
 }
 
@@ -426,6 +426,8 @@ struct Sim<'a, O: Observer> {
     /// Per service: the services that hard-depend on it.
     dependents: Vec<Vec<u32>>,
     outages: Vec<fault::OutageRecord>,
+    /// Per fault: the replica slots a crash holds down while it lasts.
+    crashed: Vec<Vec<u32>>,
     rec: Recorder,
     window: SimTime,
     events: u64,
@@ -492,7 +494,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                         .collect(),
                     auto: pods::AutoState::new(s),
                     arrivals: 0,
-                    plain: s.writes.is_none() && s.kube.is_none(),
+                    plain: s.writes.is_none() && s.kube.is_none() && s.io_time.is_none(),
                     up: s.replicas,
                     next_rr: 0,
                     rng_time: stream(p.seed, &format!("service/{}/service_time", s.name)),
@@ -622,6 +624,7 @@ impl<'a, O: Observer> Sim<'a, O> {
             spikes,
             dependents,
             outages: Vec::new(),
+            crashed: vec![Vec::new(); p.faults.len()],
             cluster: pods::Cluster::new(p),
             rec: Recorder::new(p, rows),
             window,
@@ -808,13 +811,13 @@ impl<'a, O: Observer> Sim<'a, O> {
         }
     }
 
-    fn finish(self) -> Summary {
+    fn finish(mut self) -> Summary {
         let p = self.p;
         let end = p.end();
         let queues = self.queue_summaries();
         let deployments = self.cluster.deployment_summaries(p);
         let pods: Vec<_> = (0..p.services.len())
-            .map(|i| self.cluster.summary(i))
+            .map(|i| self.cluster.summary(i, end))
             .collect();
         let topics = self.topic_summaries();
         let mut summary = self.rec.finish(p, end, self.events);

@@ -23,8 +23,9 @@
 //! when they are evicted (`evict_after` later).
 //!
 //! Every sync period the autoscaler ([`Hpa`]) reads the mean metric per ready pod over
-//! the period (utilisation: busy servers / servers, from the recorder's busy-server and
-//! listed-pod integrals; or requests per second per ready pod) and gives the desired pod
+//! the period (CPU utilisation: on-CPU time over the pods' CPU requests, from the pods'
+//! CPU time and the recorder's listed-pod integral; or requests per second per ready
+//! pod) and gives the desired pod
 //! count; pods not ready yet are passed on as such (see `mech::hpa`). Scaling up creates
 //! pods; scaling down deletes pending pods first, then starting ones, then the highest
 //! ready ones (the ReplicaSet's order). The recorder's replicas-up level counts the pods
@@ -34,6 +35,7 @@
 
 use super::{Event, Observer, ServiceState, Sim, NONE};
 use crate::engine::SimTime;
+use crate::mech::cfs::{CfsQuota, CpuMeter};
 use crate::mech::hpa::{Hpa, HpaConfig};
 use crate::mech::probe::{startup_outcome, Probe, ProbeChange};
 use crate::mech::rollout::rolling_bounds;
@@ -115,6 +117,8 @@ struct Container {
     readiness: Option<Probe>,
     /// Its readiness probe keeps it out of the endpoints.
     unready: bool,
+    /// Its CPU quota, under a CPU limit.
+    cfs: Option<CfsQuota>,
 }
 
 /// The nodes and where the pods are.
@@ -128,6 +132,8 @@ pub(super) struct Cluster {
     services: usize,
     /// Per service (empty unless it runs as pods): each slot's container.
     containers: Vec<Vec<Container>>,
+    /// Per service: the on-CPU time its pods use.
+    cpu: Vec<CpuMeter>,
     pub stats: Vec<PodSummary>,
     /// Per service: the version new pods get, and the rollout under way.
     current: Vec<u16>,
@@ -189,8 +195,17 @@ impl Cluster {
     }
 
     /// What happened to service `s`'s pods, if it runs as pods.
-    pub fn summary(&self, s: usize) -> Option<PodSummary> {
-        (!self.containers[s].is_empty()).then(|| self.stats[s].clone())
+    pub fn summary(&mut self, s: usize, end: SimTime) -> Option<PodSummary> {
+        let cpu_s = self.cpu[s].used(end) as f64 / 1e9;
+        (!self.containers[s].is_empty()).then(|| {
+            let mut sum = self.stats[s].clone();
+            for q in self.containers[s].iter().filter_map(|c| c.cfs.as_ref()) {
+                sum.cpu_throttled_periods += q.throttled_periods;
+                sum.cpu_throttled_s += q.throttled.as_secs_f64();
+            }
+            sum.cpu_s = cpu_s;
+            sum
+        })
     }
 }
 
@@ -205,11 +220,18 @@ impl Cluster {
             containers: p
                 .services
                 .iter()
-                .map(|s| match s.kube {
-                    Some(_) => vec![Container::default(); slots(s) as usize],
+                .map(|s| match &s.kube {
+                    Some(k) => vec![
+                        Container {
+                            cfs: k.cpu_limit.map(CfsQuota::new),
+                            ..Container::default()
+                        };
+                        slots(s) as usize
+                    ],
                     None => Vec::new(),
                 })
                 .collect(),
+            cpu: vec![CpuMeter::default(); p.services.len()],
             stats: vec![PodSummary::default(); p.services.len()],
             current: vec![0; p.services.len()],
             rollouts: vec![None; p.services.len()],
@@ -359,7 +381,8 @@ impl<O: Observer> Sim<'_, O> {
         if now >= self.p.end() {
             return;
         }
-        let (busy, ready_area) = self.rec.busy_and_ready_area(si, now);
+        let (_, ready_area) = self.rec.busy_and_ready_area(si, now);
+        let busy = self.cluster.cpu[si].used(now);
         let st = &mut self.services[si];
         let (ready, unready) = pod_counts(st);
         let arrivals = st.arrivals;
@@ -375,8 +398,10 @@ impl<O: Observer> Sim<'_, O> {
             0.0
         } else {
             match auto.metric {
+                // On-CPU time over the pods' CPU requests (core-ns over pod-ns x cores).
                 AutoscaleMetric::Cpu { .. } => {
-                    d_busy as f64 / (d_ready as f64 * spec.concurrency as f64)
+                    let request = spec.kube.as_ref().map_or(1.0, |k| k.cpu_request);
+                    d_busy as f64 / (d_ready as f64 * request)
                 }
                 // Arrivals per pod-second (the area is in pod-nanoseconds).
                 AutoscaleMetric::Rps { .. } => d_arrivals as f64 / (d_ready as f64 / 1e9),
@@ -626,6 +651,11 @@ impl<O: Observer> Sim<'_, O> {
         }
         let c = &mut self.cluster.containers[s][slot];
         let backoff = if restart { c.backoff } else { SimTime::ZERO };
+        // A new cgroup: a fresh quota, the throttling counts kept for the summary.
+        let mut cfs = c.cfs.take();
+        if let Some(q) = cfs.as_mut() {
+            q.forget();
+        }
         *c = Container {
             started: now,
             backoff,
@@ -633,6 +663,7 @@ impl<O: Observer> Sim<'_, O> {
             liveness: kube.liveness.map(Probe::new),
             readiness: kube.readiness.map(Probe::new),
             unready: false,
+            cfs,
         };
         let t = kube.pod_startup.sample(&mut self.services[s].rng_startup);
         // Without a startup probe the pod is started as soon as it is.
@@ -813,36 +844,47 @@ impl<O: Observer> Sim<'_, O> {
         }
     }
 
-    /// When a request that starts now on `replica` with `work` (done at `done` as
-    /// faults have it) is done in its pod: a hung container starts it only when the
-    /// hang ends; above the CPU limit, CFS throttling stretches it by busy servers /
-    /// limit (the busy count as it starts: a request's stretch is fixed then).
+    /// When a request that starts now on `replica`, with `cpu` of on-CPU work and then
+    /// `off` of off-CPU waiting, is done in its pod: a hung container starts it only
+    /// when the hang ends; under a CPU limit, its CPU work gets the quota CFS bandwidth
+    /// control leaves it (`mech::cfs`); pauses stop the clock. Its CPU time counts
+    /// toward the autoscaler's utilisation.
     #[inline]
     pub(super) fn pod_done(
         &mut self,
         s: usize,
         replica: u32,
         now: SimTime,
-        done: SimTime,
+        cpu: SimTime,
+        off: SimTime,
     ) -> SimTime {
-        let p = self.p;
-        let kube = p.services[s].kube.as_ref().expect("pods have a lifecycle");
-        let mut span = done.since(now);
-        let v = self.services[s].replicas[replica as usize].version;
-        if v != 0 {
-            // Another version's own service time (faults' stretches do not apply).
-            if let Some(d) = &p.deployments[v as usize - 1].deploy {
-                span = d.service_time.sample(&mut self.services[s].rng_time);
-            }
+        let c = &mut self.cluster.containers[s][replica as usize];
+        let start = now.max(c.hung_until);
+        let ran = match c.cfs.as_mut() {
+            Some(q) => q.run(start, cpu).since(start),
+            None => cpu,
+        };
+        // Counted from now: a hung container's thread is not on the CPU, but the meter
+        // takes phases in the order they start.
+        self.cluster.cpu[s].run(now, start.since(now).after(ran), cpu);
+        if self.services[s].pauses.is_empty() {
+            start.after(ran).after(off)
+        } else {
+            self.progress(s, start, ran.after(off))
         }
-        if let Some(limit) = kube.cpu_limit {
-            let busy = self.services[s].replicas[replica as usize].busy as f64;
-            if busy > limit {
-                span = SimTime((span.0 as f64 * busy / limit).round() as u64);
-            }
+    }
+
+    /// The container in `slot` is gone or new: the CPU time it had placed is void.
+    pub(super) fn cpu_forget(&mut self, s: usize, slot: usize) {
+        if let Some(q) = self
+            .cluster
+            .containers
+            .get_mut(s)
+            .and_then(|c| c.get_mut(slot))
+            .and_then(|c| c.cfs.as_mut())
+        {
+            q.forget();
         }
-        let hung = self.cluster.containers[s][replica as usize].hung_until;
-        now.max(hung).after(span)
     }
 
     /// Deployment `d` starts (`check` false), or a tick of its rollout and alert.
@@ -1143,6 +1185,24 @@ impl<O: Observer> Sim<'_, O> {
 
 /// How often a rollout's controller acts, and its alert is evaluated.
 const ROLLOUT_TICK: SimTime = SimTime::from_secs(1);
+
+/// The service-time distribution of `replica`'s pod: its version's.
+#[inline]
+pub(super) fn service_time<'p>(
+    p: &'p crate::model::Platform,
+    s: usize,
+    st: &ServiceState,
+    replica: u32,
+) -> &'p crate::model::Dist {
+    let v = st.replicas[replica as usize].version;
+    match v {
+        0 => &p.services[s].service_time,
+        _ => p.deployments[v as usize - 1]
+            .deploy
+            .as_ref()
+            .map_or(&p.services[s].service_time, |d| &d.service_time),
+    }
+}
 
 /// The error rate of `replica`'s pod: its version's.
 #[inline]

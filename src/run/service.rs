@@ -222,19 +222,30 @@ impl<O: Observer> Sim<'_, O> {
         let state = &mut self.services[s];
         let mut work = match write {
             Some(t) => t,
-            None => self.p.services[s].service_time.sample(&mut state.rng_time),
+            None if plain => self.p.services[s].service_time.sample(&mut state.rng_time),
+            // A pod's version may have its own service time; faults stretch it all the same.
+            None => {
+                let replica = self.reqs[req as usize].replica;
+                super::pods::service_time(self.p, s, state, replica).sample(&mut state.rng_time)
+            }
         };
-        let done = if state.faults.is_empty() {
-            now.after(work)
-        } else {
+        // On-CPU `work`, then off-CPU waiting: IO, and what latency faults add.
+        let mut off = SimTime::ZERO;
+        if !plain {
+            if let Some(io) = &self.p.services[s].io_time {
+                off = io.sample(&mut state.rng_time);
+            }
+        }
+        if !state.faults.is_empty() {
             let p = self.p;
             for &f in &state.faults {
                 let f = &p.faults[f as usize];
                 if f.start <= now && now < f.end {
                     match &f.kind {
                         FaultKind::Latency { add, .. } => {
-                            work = work.after(add.sample(&mut state.rng_fault));
+                            off = off.after(add.sample(&mut state.rng_fault));
                         }
+                        // A slower CPU: the work takes longer on it.
                         FaultKind::Capacity { factor, .. } => {
                             work = SimTime((work.0 as f64 / factor).round() as u64);
                         }
@@ -242,18 +253,19 @@ impl<O: Observer> Sim<'_, O> {
                     }
                 }
             }
-            self.progress(s, now, work)
-        };
+        }
         let done = if !plain && self.p.services[s].kube.is_some() {
-            self.pod_done(s, self.reqs[req as usize].replica, now, done)
+            self.pod_done(s, self.reqs[req as usize].replica, now, work, off)
+        } else if self.services[s].faults.is_empty() {
+            now.after(work).after(off)
         } else {
-            done
+            self.progress(s, now, work.after(off))
         };
         self.queue.push(done, Event::ServiceDone { req, token });
     }
 
     /// When `work` started at `now` is done, if the service's pauses stop the clock.
-    fn progress(&self, s: usize, now: SimTime, work: SimTime) -> SimTime {
+    pub(super) fn progress(&self, s: usize, now: SimTime, work: SimTime) -> SimTime {
         let mut t = now;
         let mut left = work;
         // Pauses are few and sorted by start once, in `Sim::new`.

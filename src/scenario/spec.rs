@@ -343,6 +343,12 @@ pub struct ServiceSpec {
     #[serde(default)]
     pub queue_capacity: Option<u32>,
     pub service_time: DistSpec,
+    /// Time a request then waits off the CPU (disk, a blocking database driver, a sleep),
+    /// still holding its server, before its calls. `service_time` is on-CPU work; waiting
+    /// for calls and this are not: only on-CPU time counts toward a pod's CPU limit (CFS
+    /// throttling) and the autoscaler's CPU utilisation. Default: none.
+    #[serde(default)]
+    pub io_time: Option<DistSpec>,
     /// Probability that a request ends in an error of the service's own.
     #[serde(default)]
     pub error_rate: f64,
@@ -434,10 +440,17 @@ pub struct KubeSpec {
     /// update, kube-proxy sync); default 1 s.
     #[serde(default = "one_second")]
     pub endpoint_delay: String,
-    /// CPU limit in cores (a busy server burns one core): above it, CFS throttling
-    /// stretches service times by busy servers / limit. Default: none.
+    /// CPU limit in cores: CFS bandwidth control gives the container `limit x 100 ms` of
+    /// CPU time per 100 ms period, and throttles its threads once that is spent. Only
+    /// on-CPU time counts (`service_time`; not `io_time`, not waiting for calls).
+    /// Default: none.
     #[serde(default)]
     pub cpu_limit: Option<f64>,
+    /// CPU request in cores: the autoscaler's CPU utilisation is on-CPU time over it.
+    /// Default: the CPU limit if set (Kubernetes copies the limit), else one core per
+    /// server (`concurrency`). At most the limit.
+    #[serde(default)]
+    pub cpu_request: Option<f64>,
     /// Memory limit in MB: a container above it is OOM-killed (what it holds fails) and
     /// restarted with CrashLoopBackOff. Default: none.
     #[serde(default)]

@@ -442,6 +442,16 @@ fn a_too_low_cpu_limit_costs_latency_and_pods() {
     assert!(l.replica_hours > 1.3 * f.replica_hours);
     let p99 = |s: &Summary| s.workloads["users"].latency_ms.p99;
     assert!(p99(&limited) > 1.5 * p99(&free));
+    // The figures of scenarios/README.md.
+    assert_eq!((la.peak_replicas, l.rejected), (20, 13_883));
+    assert!(
+        (1087.0..1089.0).contains(&p99(&limited)),
+        "{}",
+        p99(&limited)
+    );
+    let pods = l.pods.as_ref().unwrap();
+    assert_eq!(pods.cpu_throttled_periods, 4628);
+    assert!((4.6..4.7).contains(&l.replica_hours));
 }
 
 #[test]

@@ -7,6 +7,8 @@
 //! - `layers`: layering, circles and bottom-up recovery after outages.
 //! - `orders`: brokers, job queues and the order ledger: delivery guarantees over 50
 //!   seeds, exact loss counts, and the ledger's equations on random platforms.
+//! - `fault_matrix`: every fault x every way an instance comes to exist x component kind,
+//!   and metamorphic properties of faults (proptest).
 //! - `properties`: invariants of random small platforms (proptest).
 //! - `reference`: the reference platforms (atlas, the SRE job queue, food ordering in
 //!   phases) tell their stories, and every shipped scenario runs, shortened.
@@ -27,6 +29,7 @@ mod cli;
 mod common;
 mod datastore;
 mod determinism;
+mod fault_matrix;
 mod health;
 mod kubernetes;
 mod kubernetes_pods;

@@ -172,6 +172,31 @@ fn at_least_once_without_idempotency_loses_none_and_duplicates_some() {
     }
 }
 
+/// The asynchronous path counts side effects, not executions, as the synchronous one
+/// does: redelivered orders reach step services that deduplicate by the order's key
+/// (`idempotent: true` on the service, not on the consumer), so they are processed again
+/// but charge once: no order is duplicated, and the repeats show as deduplicated.
+#[test]
+fn at_least_once_into_idempotent_step_services_duplicates_none() {
+    let text = events("All", false, "AfterProcessing", r#"Some("5s")"#, false, "")
+        .replace(
+            r#"service_time: Exponential(mean: "20ms"),"#,
+            r#"service_time: Exponential(mean: "20ms"), idempotent: true,"#,
+        )
+        .replace(
+            r#"service_time: Exponential(mean: "15ms"),"#,
+            r#"service_time: Exponential(mean: "15ms"), idempotent: true,"#,
+        );
+    for seed in 1..=10 {
+        let s = sim(&text, seed);
+        let o = orders(&s);
+        balanced(o);
+        assert_eq!((o.lost, o.duplicated), (0, 0), "seed {seed}: {o:?}");
+        let dedup: u64 = o.steps.values().map(|st| st.deduplicated).sum();
+        assert!(dedup > 0, "seed {seed}: replays reached the steps: {o:?}");
+    }
+}
+
 #[test]
 fn idempotent_consumers_and_an_outbox_lose_none_and_duplicate_none() {
     let chaos = r#"DuplicateDelivery(topic: "orders", at: "10s", duration: "20s", rate: 0.3),

@@ -262,6 +262,22 @@ fn food_ordering_phase1_collapses_without_its_breaker() {
     );
 }
 
+/// `orders.duplicated` counts double charges, not charge attempts: with the provider's
+/// idempotency keys none (the repeats are deduplicated), without them some.
+#[test]
+fn food_ordering_phase1_duplicates_orders_only_without_idempotency() {
+    let text = read("food-ordering/phase1.ron");
+    let keyed = run(&text, &[]);
+    let o = keyed.orders.as_ref().expect("orders");
+    assert_eq!(o.duplicated, 0, "{o:?}");
+    assert!(o.steps["payment"].deduplicated > 0, "{o:?}");
+    let unkeyed = run(&text, &["services.payment.idempotent=false"]);
+    let o = unkeyed.orders.as_ref().expect("orders");
+    assert!(o.duplicated > 0, "{o:?}");
+    assert_eq!(o.duplicated, o.steps["payment"].duplicated);
+    assert!(unkeyed.services["payment"].duplicate_side_effects > 0);
+}
+
 #[test]
 fn food_ordering_phase2_criteria_hold() {
     criteria_hold("food-ordering/phase2.ron", 1..=5);
@@ -280,6 +296,51 @@ fn food_ordering_phase4_criteria_hold() {
 #[test]
 fn food_ordering_phase5_criteria_hold() {
     criteria_hold("food-ordering/phase5.ron", 1..=3);
+}
+
+/// CPU is CPU (`food-ordering/cpu-vs-io.ron`, the figures in its header): under the same
+/// 1-core limit and CPU autoscaler, the CPU-bound menu is throttled and scaled, the
+/// IO-bound orders (threads waiting on a database) is neither; each has its own fix.
+#[test]
+fn cpu_bound_is_throttled_and_scaled_io_bound_is_neither() {
+    let text = read("food-ordering/cpu-vs-io.ron");
+    let pods = |s: &Summary, n: &str| s.services[n].pods.clone().expect("pods");
+    let peak = |s: &Summary, n: &str| {
+        s.services[n]
+            .autoscale
+            .as_ref()
+            .map_or(0, |a| a.peak_replicas)
+    };
+    let p99 = |s: &Summary, n: &str| s.services[n].sojourn_ms.p99;
+    let s = run(&text, &[]);
+    let (menu, orders) = (pods(&s, "menu"), pods(&s, "orders"));
+    assert_eq!(
+        (orders.cpu_throttled_periods, orders.cpu_throttled_s),
+        (0, 0.0)
+    );
+    assert_eq!(peak(&s, "orders"), 2, "the autoscaler leaves orders alone");
+    assert!(s.services["orders"]
+        .autoscale
+        .as_ref()
+        .unwrap()
+        .events
+        .is_empty());
+    // 40 then 140 rps x 2 ms of CPU: about 144 CPU-seconds in 10 minutes.
+    assert!((140.0..150.0).contains(&orders.cpu_s), "{orders:?}");
+    assert_eq!(menu.cpu_throttled_periods, 2242, "{menu:?}");
+    assert!((270.0..272.0).contains(&menu.cpu_throttled_s), "{menu:?}");
+    assert_eq!(peak(&s, "menu"), 4);
+    assert!((201.0..202.0).contains(&p99(&s, "menu")));
+    assert!((647.0..649.0).contains(&p99(&s, "orders")));
+    // Fix orders with threads: down to its own IO time's p99 (100 ms x ln 100 = 460 ms).
+    let more_threads = run(&text, &["services.orders.concurrency=32"]);
+    assert!((463.0..465.0).contains(&p99(&more_threads, "orders")));
+    assert_eq!(pods(&more_threads, "orders").cpu_throttled_s, 0.0);
+    // Without its autoscaler, menu stays throttled.
+    let fixed_pods = run(&text, &["services.menu.autoscale=None"]);
+    let m = pods(&fixed_pods, "menu");
+    assert!((2104.0..2106.0).contains(&m.cpu_throttled_s), "{m:?}");
+    assert!((671.0..673.0).contains(&p99(&fixed_pods, "menu")));
 }
 
 // ---- every scenario ---------------------------------------------------------------------

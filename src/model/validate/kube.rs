@@ -39,6 +39,7 @@ impl Check {
             termination: TerminationSpec::default(),
             endpoint_delay: "1s".into(),
             cpu_limit: None,
+            cpu_request: None,
             memory_limit: None,
             memory: 0.0,
             liveness: None,
@@ -94,6 +95,15 @@ impl Check {
                 ok = false;
             }
         }
+        if let Some(c) = k.cpu_request {
+            if !(c > 0.0 && c.is_finite()) || k.cpu_limit.is_some_and(|l| c > l) {
+                self.fail(
+                    format!("{p}.cpu_request"),
+                    format!("{c} is not a positive number of cores at most the CPU limit"),
+                );
+                ok = false;
+            }
+        }
         if let Some(m) = k.memory_limit {
             if !(m > 0.0 && m.is_finite()) {
                 self.fail(
@@ -144,6 +154,10 @@ impl Check {
         }
         Some(Some(Kube {
             cpu_limit: k.cpu_limit,
+            cpu_request: k
+                .cpu_request
+                .or(k.cpu_limit)
+                .unwrap_or(s.concurrency as f64),
             memory_limit: k.memory_limit,
             memory: k.memory,
             liveness,
