@@ -454,6 +454,7 @@ pub struct RecoveryCheck {
 
 pub use crate::scenario::BalancerSpec as Balancer;
 pub use crate::scenario::DependencySpec as Dependency;
+pub use crate::scenario::OrderSpec as Order;
 
 #[derive(Debug, Clone)]
 pub struct Call {
@@ -469,6 +470,8 @@ pub struct Call {
     pub pool: Option<Pool>,
     pub cache: Option<CacheAside>,
     pub fallback: Option<Fallback>,
+    /// How retry, breaker and bulkhead nest.
+    pub order: Order,
 }
 
 /// A connection pool per caller replica (see `scenario::PoolSpec`).
@@ -518,6 +521,8 @@ pub struct Workload {
     pub retry: Option<Retry>,
     /// A client-side breaker in front of the target.
     pub breaker: Option<BreakerConfig>,
+    /// How the client's retry and breaker nest.
+    pub order: Order,
 }
 
 #[derive(Debug, Clone)]

@@ -372,6 +372,7 @@ impl Check {
                     pool,
                     cache,
                     fallback,
+                    order: call.order,
                 });
             }
         }
@@ -575,13 +576,14 @@ impl Check {
         let mut out = Vec::with_capacity(specs.len());
         for (i, w) in specs.iter().enumerate() {
             let p = format!("workload[{i}]");
-            let (target, name, timeout, retry, breaker) = match w {
+            let (target, name, timeout, retry, breaker, order) = match w {
                 WorkloadSpec::Open {
                     target,
                     name,
                     timeout,
                     retry,
                     breaker,
+                    order,
                     ..
                 }
                 | WorkloadSpec::Closed {
@@ -590,8 +592,9 @@ impl Check {
                     timeout,
                     retry,
                     breaker,
+                    order,
                     ..
-                } => (target, name, timeout, retry, breaker),
+                } => (target, name, timeout, retry, breaker, *order),
             };
             let breaker = breaker.as_ref().map_or(Some(None), |b| {
                 self.breaker(&format!("{p}.breaker"), b).map(Some)
@@ -647,6 +650,7 @@ impl Check {
                         timeout,
                         retry,
                         breaker,
+                        order,
                     })
                 }
                 _ => None,

@@ -79,6 +79,7 @@ impl<O: Observer> Sim<'_, O> {
             attempt_sent: now,
             breaker_permit: false,
             counted,
+            sent: false,
             retrying: false,
         };
         let c = match self.free_clients.pop() {
@@ -113,19 +114,22 @@ impl<O: Observer> Sim<'_, O> {
         let edge = &mut self.client_edges[w];
         if let Some(b) = edge.breaker.as_mut() {
             if !b.try_acquire(now) {
-                // Fail fast; an open breaker is not retried against.
                 edge.stats.breaker_rejected += cl.counted as u64;
-                cl.token = cl.token.wrapping_add(1);
-                self.client_finish(now, c, Outcome::Rejected);
+                if wl.order == crate::model::Order::Resilience4j {
+                    // A rejection the retry judges like any other failure.
+                    self.client_attempt_done(now, c, Outcome::Rejected);
+                } else {
+                    // Envoy never retries an overflow.
+                    cl.token = cl.token.wrapping_add(1);
+                    self.settle_client_retry(c);
+                    self.client_finish(now, c, Outcome::Rejected);
+                }
                 return;
             }
             cl.breaker_permit = true;
         }
         edge.active += 1;
-        if cl.attempt > 1 {
-            edge.active_retries += 1;
-            cl.retrying = true;
-        }
+        cl.sent = true;
         let deadline = wl.timeout.map_or(SimTime::MAX, |t| now.after(t));
         let origin = Origin {
             waiter: Waiter::Client(c),
@@ -170,23 +174,29 @@ impl<O: Observer> Sim<'_, O> {
                 b.on_result(now, outcome != Outcome::Ok, now.since(cl.attempt_sent));
             }
         }
-        edge.active -= 1;
-        if cl.retrying {
-            cl.retrying = false;
-            edge.active_retries -= 1;
-        }
+        self.settle_client_retry(c);
+        let cl = &mut self.clients[c as usize];
+        let edge = &mut self.client_edges[w];
         let retry = p.workloads[w].retry.as_ref();
-        if let Some(t) = edge.throttle.as_mut() {
-            if outcome == Outcome::Ok {
-                t.on_success();
-            } else if retry.is_some_and(|r| super::call::retryable(r, outcome)) {
-                t.on_failure();
+        if cl.sent {
+            cl.sent = false;
+            edge.active -= 1;
+            // Only answered RPCs move gRPC's throttle, not local rejections.
+            if let Some(t) = edge.throttle.as_mut() {
+                if outcome == Outcome::Ok {
+                    t.on_success();
+                } else if retry.is_some_and(|r| super::call::retryable(r, outcome)) {
+                    t.on_failure();
+                }
             }
         }
         if outcome != Outcome::Ok {
             if let Some(retry) = retry {
                 match retry_verdict(retry, edge, cl.attempt, outcome) {
                     Some(true) => {
+                        // Counted by the budget from now until its outcome is judged.
+                        edge.active_retries += 1;
+                        cl.retrying = true;
                         let delay = retry.policy.delay(cl.attempt, cl.prev_sleep, &mut edge.rng);
                         cl.prev_sleep = delay;
                         let token = cl.token;
@@ -200,6 +210,16 @@ impl<O: Observer> Sim<'_, O> {
             }
         }
         self.client_finish(now, c, outcome);
+    }
+
+    /// A retry's own outcome is being judged: it leaves the budget's count (Envoy's
+    /// `RetryStateImpl::resetRetry`).
+    fn settle_client_retry(&mut self, c: u32) {
+        let cl = &mut self.clients[c as usize];
+        if cl.retrying {
+            cl.retrying = false;
+            self.client_edges[cl.workload as usize].active_retries -= 1;
+        }
     }
 
     /// The client has its final answer; a closed user then thinks again.

@@ -384,6 +384,9 @@ struct Client {
     attempt_sent: SimTime,
     breaker_permit: bool,
     counted: bool,
+    /// The current attempt was sent (counts in `Edge::active`); a retry is scheduled or
+    /// under way (counts in `Edge::active_retries` until its outcome is judged).
+    sent: bool,
     retrying: bool,
 }
 

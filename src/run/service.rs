@@ -449,7 +449,7 @@ impl<O: Observer> Sim<'_, O> {
         let r = &self.reqs[req as usize];
         let (service, child, order, lost_publish) = (r.service, r.child, r.order, r.lost_publish);
         let (waiter, arrived, counted) = (r.waiter, r.arrived, r.counted);
-        let settle = r.sent || r.breaker_permit || r.bulkhead_permit;
+        let settle = r.sent || r.breaker_permit || r.bulkhead_permit || r.retrying;
         self.obs.outcome(now, ServiceId(service), r.uid, outcome);
         if child != NONE {
             // Killed while waiting for a call: its callee works on for nobody.

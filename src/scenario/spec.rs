@@ -748,6 +748,27 @@ pub struct CallSpec {
     /// What to do when the call fails in the end: serve a default, or ask another service.
     #[serde(default)]
     pub fallback: Option<FallbackSpec>,
+    /// How retry, breaker and bulkhead nest.
+    #[serde(default)]
+    pub order: OrderSpec,
+}
+
+/// How a call's decorators nest, outermost first.
+///
+/// - `Resilience4j` (default): Spring Boot's aspect order
+///   `Retry(CircuitBreaker(RateLimiter(TimeLimiter(Bulkhead(call)))))`
+///   (`resilience4j-spring-boot`'s `*AspectOrder` defaults). The breaker times the whole
+///   inner chain, bulkhead wait included, and the retry sees the breaker's
+///   `CallNotPermittedException` and the `BulkheadFullException` as failures it retries
+///   when `retry_on` has `Rejected`.
+/// - `Envoy`: the router's order. Each try is timed from when it leaves for the upstream,
+///   and a local overflow (open breaker, full bulkhead) is never retried: Envoy's
+///   `RetryStateImpl::wouldRetryFromReset` answers `NoRetry` to an overflow reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum OrderSpec {
+    #[default]
+    Resilience4j,
+    Envoy,
 }
 
 fn thirty_seconds_pool() -> String {
@@ -1038,6 +1059,9 @@ pub enum WorkloadSpec {
         /// A client-side breaker: fail fast while the target keeps failing.
         #[serde(default)]
         breaker: Option<BreakerSpec>,
+        /// How the client's retry and breaker nest.
+        #[serde(default)]
+        order: OrderSpec,
     },
     /// `users` clients, each sending a request, waiting for the answer, then thinking.
     Closed {
@@ -1052,6 +1076,8 @@ pub enum WorkloadSpec {
         retry: Option<RetrySpec>,
         #[serde(default)]
         breaker: Option<BreakerSpec>,
+        #[serde(default)]
+        order: OrderSpec,
     },
 }
 

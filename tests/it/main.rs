@@ -7,6 +7,8 @@
 //! - `layers`: layering, circles and bottom-up recovery after outages.
 //! - `orders`: brokers, job queues and the order ledger: delivery guarantees over 50
 //!   seeds, exact loss counts, and the ledger's equations on random platforms.
+//! - `peers`: resilience mechanisms case by case against Envoy's and Resilience4j's own rules
+//!   and test suites.
 //! - `properties`: invariants of random small platforms (proptest).
 //! - `reference`: the reference platforms (atlas, the SRE job queue, food ordering in
 //!   phases) tell their stories, and every shipped scenario runs, shortened.
@@ -32,6 +34,7 @@ mod kubernetes;
 mod kubernetes_pods;
 mod layers;
 mod orders;
+mod peers;
 mod properties;
 mod reference;
 mod resilience;

@@ -1,0 +1,256 @@
+//! Resilience mechanisms against their peers' own rules, case by case: Envoy's retry
+//! budget, Resilience4j's decorator order, and cases rebuilt from Resilience4j's and
+//! Envoy's test suites. Every expected number is worked out by hand in the test, with the
+//! source it follows.
+
+use super::common::run_scenario as run;
+use platsim::Summary;
+
+/// `users` clients that all send at 1 s (a constant think time starts them together; the
+/// arrivals stop at 1.5 s, so nobody sends twice, and the drain lets every retry finish)
+/// to a backend that fails every request after `service` (never short of servers).
+fn all_fail_at_once(users: u32, service: &str, retry: &str) -> String {
+    format!(
+        r#"Scenario(name: "budget", seed: 1, duration: "1500ms", drain: Some("1m"), window: "100ms",
+    services: [Service(name: "backend", concurrency: 100000, service_time: Constant("{service}"),
+                       error_rate: 1.0)],
+    workload: [Closed(target: "backend", users: {users}, think_time: Constant("1s"),
+                      retry: Some({retry}))],
+)"#
+    )
+}
+
+fn budget_retry(attempts: u32, backoff: &str) -> String {
+    format!(
+        "Retry(max_attempts: {attempts}, backoff: {backoff}, \
+         budget: Some(Budget(percent: 20.0, min_concurrency: 3)))"
+    )
+}
+
+/// Envoy `source/common/router/retry_state_impl.cc`, `RetryStateImpl::shouldRetry`:
+/// `resetRetry()` (the failing attempt, if it was a retry, leaves the count), then
+/// `retries().canCreate()`, then `retries().inc()` *before* the backoff timer is armed.
+/// `canCreate` is `count < max()`, with `max()` =
+/// `max(budget_percent / 100 × (rq_active + rq_pending), min_retry_concurrency)` truncated
+/// to an integer (`source/common/upstream/resource_manager_impl.h`, `RetryBudgetImpl`).
+///
+/// 100 attempts fail at the same instant, 20 % / min 3, 1 s backoff. When the k-th failure
+/// is judged, 100 − k attempts are still active and k − 1 retries (all still in their
+/// backoff) hold the budget: admitted iff k − 1 < max(3, ⌊0.2 × (100 − k)⌋). k = 16:
+/// 15 < ⌊16.8⌋ = 16, admitted; k = 17: 16 < ⌊16.6⌋ = 16 fails, and the bound only falls
+/// from there. So 16 retries, 84 denied.
+#[test]
+fn envoy_budget_counts_retries_in_their_backoff_100_failures_give_16_retries() {
+    let s = run(
+        &all_fail_at_once(100, "100ms", &budget_retry(2, r#"Constant("1s")"#)),
+        &[],
+    );
+    let w = &s.workloads["backend"];
+    assert_eq!(w.arrivals, 100);
+    assert_eq!((w.retries, w.retries_denied), (16, 84));
+    assert_eq!(s.services["backend"].arrivals, 116);
+}
+
+/// The same burst on a call edge (api → backend): the edge's budget counts the same way.
+#[test]
+fn envoy_budget_on_a_call_edge_gives_the_same_16() {
+    let text = r#"Scenario(name: "budget-edge", seed: 1, duration: "1500ms", drain: Some("1m"),
+    window: "100ms",
+    services: [
+        Service(name: "api", concurrency: 1000, service_time: Constant("0s"),
+                calls: [Call(to: "backend", retry: Some(Retry(max_attempts: 2,
+                        backoff: Constant("1s"),
+                        budget: Some(Budget(percent: 20.0, min_concurrency: 3)))))]),
+        Service(name: "backend", concurrency: 1000, service_time: Constant("100ms"),
+                error_rate: 1.0),
+    ],
+    workload: [Closed(target: "api", users: 100, think_time: Constant("1s"))],
+)"#;
+    let s = run(text, &[]);
+    let c = call(&s, "api", "backend");
+    assert_eq!((c.calls, c.retries, c.retries_denied), (100, 16, 84));
+}
+
+/// Without backoff the retries are in flight at once, and the count is the same: a
+/// retry is active from scheduling until its own outcome, wherever it is meanwhile.
+#[test]
+fn envoy_budget_without_backoff_gives_the_same_16() {
+    let s = run(
+        &all_fail_at_once(100, "100ms", &budget_retry(2, "None")),
+        &[],
+    );
+    let w = &s.workloads["backend"];
+    assert_eq!((w.retries, w.retries_denied), (16, 84));
+}
+
+/// A small burst stays under the minimum: 10 failures, min 3. k-th failure: admitted iff
+/// k − 1 < max(3, ⌊0.2 × (10 − k)⌋) = 3, so exactly 3 retries (Envoy's
+/// `min_retry_concurrency` is a floor on concurrency, not on the share).
+#[test]
+fn envoy_budget_min_retry_concurrency_floors_a_small_burst() {
+    let s = run(
+        &all_fail_at_once(10, "100ms", &budget_retry(2, r#"Constant("1s")"#)),
+        &[],
+    );
+    let w = &s.workloads["backend"];
+    assert_eq!((w.retries, w.retries_denied), (3, 7));
+}
+
+/// A retry that fails asks again: Envoy's `shouldRetry` first frees its place
+/// (`resetRetry()`), then asks `canCreate()`. With 4 attempts: round 1 (first attempts fail
+/// at 1.1 s) admits 16 as above. Round 2 (those 16 fail at 2.2 s): the k-th finds the 16 − k
+/// not yet judged still active and holding places, plus the retries admitted earlier in
+/// the round; the limit is max(3, ⌊0.2 × (16 − k)⌋) = 3. Denied while 16 − k ≥ 3 (k ≤ 13);
+/// k = 14, 15, 16 each find 2 places held and are admitted: 3 retries, 13 denied. Round 3
+/// (3 fail at 3.3 s): k-th finds 3 − k in flight plus k − 1 admitted = 2 < 3: all 3
+/// admitted. Round 4 is the 4th attempt: no retry left, nothing denied. In all 16 + 3 + 3 =
+/// 22 retries, 84 + 13 = 97 denied.
+#[test]
+fn envoy_budget_frees_a_place_before_judging_the_next_retry() {
+    let s = run(
+        &all_fail_at_once(100, "100ms", &budget_retry(4, r#"Constant("1s")"#)),
+        &[],
+    );
+    let w = &s.workloads["backend"];
+    assert_eq!((w.retries, w.retries_denied), (22, 97));
+}
+
+/// Steady failure: 100 new requests a second all fail after 100 ms; a retry waits 1 s.
+/// Active requests ≈ 100/s × 0.1 s = 10, so 20 % gives 2 and the floor of 3 rules. Each
+/// of the 3 places is held by a retry for its 1 s backoff plus its 100 ms attempt, then
+/// freed when that retry's failure is judged (a second retry is not allowed: 2
+/// attempts), and taken again by the next failure ≈ 5 ms later (Poisson, 200 failures a
+/// second in all). So ≈ 3 / 1.105 s = 2.71 retries a second, ≈ 1,629 in 600 s. Counting
+/// retries only once sent (the old rule) let ≈ 29,000 through.
+#[test]
+fn envoy_budget_in_steady_failure_allows_about_three_per_backoff() {
+    let text = r#"Scenario(name: "steady", seed: 3, duration: "10m", window: "1s",
+    services: [Service(name: "backend", concurrency: 100000, service_time: Constant("100ms"),
+                       error_rate: 1.0)],
+    workload: [Open(target: "backend", rate: 100.0,
+                    retry: Some(Retry(max_attempts: 2, backoff: Constant("1s"),
+                                      budget: Some(Budget(percent: 20.0, min_concurrency: 3)))))],
+)"#;
+    let s = run(text, &[]);
+    let w = &s.workloads["backend"];
+    let want = 600.0 * 3.0 / 1.105;
+    let got = w.retries as f64;
+    assert!(
+        (got - want).abs() / want < 0.02,
+        "{got} retries, want ≈ {want:.0}"
+    );
+    // Every failed first attempt was judged, but for the last ~100 ms of arrivals.
+    let judged = w.retries + w.retries_denied;
+    assert!(
+        judged <= w.arrivals && judged + 30 >= w.arrivals,
+        "{judged} of {}",
+        w.arrivals
+    );
+    eprintln!(
+        "steady failure: {} retries of {} requests",
+        w.retries, w.arrivals
+    );
+}
+
+fn call<'a>(s: &'a Summary, from: &str, to: &str) -> &'a platsim::metrics::summary::CallSummary {
+    s.calls
+        .values()
+        .find(|c| c.from == from && c.to == to)
+        .unwrap_or_else(|| panic!("no call {from} -> {to}"))
+}
+
+// ---- decorator order ---------------------------------------------------------------------
+
+/// One client request at 1 s to a backend that always fails in 10 ms, through a client
+/// breaker that opens after 2 calls (`Count(2)`, `min_calls: 2`, 50 %) and stays open, with
+/// 4 attempts 100 ms apart.
+fn one_request_through_an_opening_breaker(order: &str) -> Summary {
+    let text = format!(
+        r#"Scenario(name: "order", seed: 1, duration: "1500ms", drain: Some("1m"), window: "100ms",
+    services: [Service(name: "backend", concurrency: 10, service_time: Constant("10ms"),
+                       error_rate: 1.0)],
+    workload: [Closed(target: "backend", users: 1, think_time: Constant("1s"), order: {order},
+                      retry: Some(Retry(max_attempts: 4, backoff: Constant("100ms"),
+                                        retry_on: [Error, Rejected])),
+                      breaker: Some(Breaker(window: Count(2), min_calls: 2, wait_open: "1h")))],
+)"#
+    );
+    run(&text, &[])
+}
+
+/// Resilience4j's Spring Boot aspect order puts Retry outside CircuitBreaker
+/// (`RetryConfigurationProperties.retryAspectOrder` = `Ordered.LOWEST_PRECEDENCE - 5`,
+/// `CircuitBreakerConfigurationProperties.circuitBreakerAspectOrder` =
+/// `LOWEST_PRECEDENCE - 4`: the lower order is the outer aspect), and the retry's default
+/// `retryOnException` retries every exception, `CallNotPermittedException` included.
+/// Attempts 1 (1.01 s) and 2 (1.12 s) fail and open the breaker; attempts 3 and 4 are
+/// rejected by it and both still count as attempts the retry made.
+#[test]
+fn resilience4j_order_retries_an_open_breakers_rejection() {
+    let s = one_request_through_an_opening_breaker("Resilience4j");
+    let w = &s.workloads["backend"];
+    assert_eq!((w.arrivals, w.attempts, w.retries), (1, 4, 3));
+    assert_eq!(w.breaker_rejected, 2);
+    assert_eq!(
+        (w.rejected, w.errors),
+        (1, 0),
+        "the last outcome is the rejection"
+    );
+    assert_eq!(s.services["backend"].arrivals, 2);
+}
+
+/// Envoy never retries an overflow: `RetryStateImpl::wouldRetryFromReset` returns
+/// `NoRetry` for `StreamResetReason::Overflow` before looking at `retry_on`. The first
+/// rejection (attempt 3) ends the request.
+#[test]
+fn envoy_order_does_not_retry_an_open_breakers_rejection() {
+    let s = one_request_through_an_opening_breaker("Envoy");
+    let w = &s.workloads["backend"];
+    assert_eq!((w.arrivals, w.attempts, w.retries), (1, 3, 2));
+    assert_eq!((w.breaker_rejected, w.rejected), (1, 1));
+}
+
+/// Two calls at once through a 1-permit bulkhead (waits up to 2 s) to a backend that
+/// answers in 900 ms, behind a breaker for which a call is slow above 1 s and that opens
+/// at 50 % slow calls of 2. In Resilience4j's order the breaker wraps the bulkhead, so
+/// the second call takes 0.9 s waiting + 0.9 s running = 1.8 s: slow, and the breaker
+/// opens at 2.8 s. In Envoy's order each try is timed from when it is sent: 0.9 s twice,
+/// never slow.
+fn bulkhead_behind_breaker(order: &str) -> Summary {
+    let text = format!(
+        r#"Scenario(name: "slow", seed: 1, duration: "1500ms", drain: Some("1m"), window: "100ms",
+    services: [
+        Service(name: "api", concurrency: 10, service_time: Constant("0s"),
+                calls: [Call(to: "backend", order: {order},
+                             bulkhead: Some(Bulkhead(max_concurrent: 1, max_wait: "2s")),
+                             breaker: Some(Breaker(window: Count(2), min_calls: 2,
+                                                   slow_call_rate: 50.0,
+                                                   slow_call_duration: "1s")))]),
+        Service(name: "backend", concurrency: 10, service_time: Constant("900ms")),
+    ],
+    workload: [Closed(target: "api", users: 2, think_time: Constant("1s"))],
+)"#
+    );
+    run(&text, &[])
+}
+
+#[test]
+fn resilience4j_order_times_the_bulkhead_wait_inside_the_breaker() {
+    let s = bulkhead_behind_breaker("Resilience4j");
+    let b = s.calls["api->backend"].breaker.as_ref().expect("a breaker");
+    assert_eq!(b.opened, 1);
+    assert_eq!(b.transitions[0].state, "OPEN");
+    assert!(
+        (b.transitions[0].t_s - 2.8).abs() < 1e-9,
+        "{}",
+        b.transitions[0].t_s
+    );
+    assert_eq!(s.workloads["api"].ok, 2, "both calls succeeded, one slowly");
+}
+
+#[test]
+fn envoy_order_times_each_try_from_when_it_is_sent() {
+    let s = bulkhead_behind_breaker("Envoy");
+    let b = s.calls["api->backend"].breaker.as_ref().expect("a breaker");
+    assert_eq!((b.opened, b.state.as_str()), (0, "CLOSED"));
+}
