@@ -139,6 +139,7 @@ fn envoy_budget_in_steady_failure_allows_about_three_per_backoff() {
         (got - want).abs() / want < 0.02,
         "{got} retries, want ≈ {want:.0}"
     );
+    assert_eq!(w.retries, 1_636, "the figure README.md gives (seed 3)");
     // Every failed first attempt was judged, but for the last ~100 ms of arrivals.
     let judged = w.retries + w.retries_denied;
     assert!(
