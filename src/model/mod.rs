@@ -472,6 +472,16 @@ pub struct Call {
     pub fallback: Option<Fallback>,
     /// How retry, breaker and bulkhead nest.
     pub order: Order,
+    /// Resilience4j's rate limiter on the edge.
+    pub rate_limiter: Option<FixedWindow>,
+}
+
+/// Resilience4j's `RateLimiterConfig` (see `scenario::RateLimiterSpec`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedWindow {
+    pub limit_for_period: u32,
+    pub refresh_period: SimTime,
+    pub timeout: SimTime,
 }
 
 /// A connection pool per caller replica (see `scenario::PoolSpec`).

@@ -4,7 +4,7 @@
 use super::schedule::RateSchedule;
 use super::{
     graph, Autoscale, AutoscaleMetric, Backoff, BreakerConfig, BreakerWindow, Broker, Bulkhead,
-    Call, ConcurrencyLimit, Consume, Dist, Endpoint, Fault, FaultKind, Jitter, JobQueue, Orders,
+    Call, ConcurrencyLimit, Consume, Dist, Endpoint, Fault, FaultKind, FixedWindow, Jitter, JobQueue, Orders,
     Platform, Publish, Recovery, RecoveryCheck, Retry, RetryBudget, RetryOn, RetryPolicy, Service,
     ServiceId, Topic, Workers, Workload, WorkloadId, WorkloadKind,
 };
@@ -13,7 +13,7 @@ use crate::mech::limits::{AimdLimit, Gradient2Limit};
 use crate::scenario::error::did_you_mean;
 use crate::scenario::{
     AutoscaleMetricSpec, AutoscaleSpec, BackoffSpec, BreakerSpec, BreakerWindowSpec, BulkheadSpec,
-    ConcurrencyLimitSpec, DistSpec, FaultSpec, JitterSpec, Problem, RateChangeSpec,
+    ConcurrencyLimitSpec, DistSpec, FaultSpec, JitterSpec, Problem, RateChangeSpec, RateLimiterSpec,
     RecoveryCheckSpec, RecoverySpec, RetryOnSpec, RetrySpec, ScenarioError, ServiceSpec, Spec,
     WorkloadSpec,
 };
@@ -344,6 +344,9 @@ impl Check {
                 self.bulkhead(&format!("{cp}.bulkhead"), b).map(Some)
             });
             let extras = self.call_extras(&cp, &s.name, call, names);
+            let rate_limiter = call.rate_limiter.as_ref().map_or(Some(None), |l| {
+                self.rate_limiter(&format!("{cp}.rate_limiter"), l).map(Some)
+            });
             let built = (
                 to,
                 timeout.unwrap_or(Some(SimTime::ZERO)),
@@ -359,7 +362,8 @@ impl Check {
                 Some(breaker),
                 Some(bulkhead),
                 Some((pool, cache, fallback)),
-            ) = built
+                Some(rate_limiter),
+            ) = (built.0, built.1, built.2, built.3, built.4, built.5, rate_limiter)
             {
                 calls.push(Call {
                     to: ServiceId(to as u32),
@@ -373,6 +377,7 @@ impl Check {
                     cache,
                     fallback,
                     order: call.order,
+                    rate_limiter,
                 });
             }
         }
@@ -816,6 +821,17 @@ impl Check {
             min_calls: b.min_calls,
             wait_open,
             half_open_calls: b.half_open_calls,
+        })
+    }
+
+    fn rate_limiter(&mut self, p: &str, l: &RateLimiterSpec) -> Option<FixedWindow> {
+        self.at_least_one(&format!("{p}.limit_for_period"), l.limit_for_period);
+        let period = self.positive_duration(&format!("{p}.refresh_period"), &l.refresh_period);
+        let timeout = self.duration(&format!("{p}.timeout"), &l.timeout);
+        (l.limit_for_period >= 1).then_some(FixedWindow {
+            limit_for_period: l.limit_for_period,
+            refresh_period: period?,
+            timeout: timeout?,
         })
     }
 

@@ -15,6 +15,7 @@ use super::service::Origin;
 use super::{Edge, Event, Observer, Sim, Waiter, NONE};
 use crate::engine::SimTime;
 use crate::metrics::Outcome;
+use crate::mech::ratelimit::Permit;
 use crate::model::{Order, Retry};
 use rand::Rng;
 
@@ -91,6 +92,58 @@ impl<O: Observer> Sim<'_, O> {
             // bulkhead wait), reset when the try is sent in Envoy's.
             r.attempt_sent = now;
         }
+        if let Some(limiter) = edge.limiter.as_mut() {
+            // Inside the breaker, outside the bulkhead (Resilience4j's aspect order).
+            let wait = match limiter.acquire(now) {
+                Permit::Now => None,
+                Permit::After(w) => Some((w, true)),
+                Permit::Rejected(w) => Some((w, false)),
+            };
+            if let Some((wait, granted)) = wait {
+                if !granted {
+                    edge.stats.rate_limited += counted;
+                }
+                if wait == SimTime::ZERO {
+                    self.attempt_done(now, req, Outcome::Rejected, retry_local);
+                } else {
+                    let token = r.call_token;
+                    self.queue.push(
+                        now.after(wait),
+                        Event::LimiterWaited {
+                            req,
+                            token,
+                            granted,
+                        },
+                    );
+                }
+                return;
+            }
+        }
+        self.past_limiter(now, req);
+    }
+
+    /// The wait at the rate limiter is over: on with the permit, or refused (a 429).
+    pub(super) fn limiter_waited(&mut self, now: SimTime, req: u32, granted: bool) {
+        if granted {
+            self.past_limiter(now, req);
+        } else {
+            let r = &self.reqs[req as usize];
+            let call = &self.p.services[r.service as usize].calls[r.next_call as usize];
+            let retry_local = call.order == Order::Resilience4j;
+            self.attempt_done(now, req, Outcome::Rejected, retry_local);
+        }
+    }
+
+    /// The attempt holds its breaker and rate-limiter permits: the bulkhead or the pool,
+    /// then the callee.
+    fn past_limiter(&mut self, now: SimTime, req: u32) {
+        let p = self.p;
+        let e = self.edge_of(req);
+        let r = &mut self.reqs[req as usize];
+        let call = &p.services[r.service as usize].calls[r.next_call as usize];
+        let counted = r.counted as u64;
+        let retry_local = call.order == Order::Resilience4j;
+        let edge = &mut self.edges[e];
         if let Some(bulkhead) = call.bulkhead {
             if edge.bulkhead_active >= bulkhead.max_concurrent {
                 if bulkhead.max_wait == SimTime::ZERO {

@@ -43,6 +43,7 @@ mod service;
 use crate::engine::{stream, EventQueue, SimTime, Stream};
 use crate::mech::breaker::Breaker;
 use crate::mech::limits::{ConcurrencyLimit, RateLimiter};
+use crate::mech::ratelimit::FixedWindowLimiter;
 use crate::mech::retry::RetryThrottle;
 use crate::metrics::ledger::Ledger;
 use crate::metrics::summary::{BreakerSummary, CallSummary, Transition};
@@ -168,6 +169,13 @@ enum Event {
     BulkheadTimeout {
         req: u32,
         token: u32,
+    },
+    /// A caller's wait at the edge's rate limiter is over: with its reserved permit it
+    /// goes on (`granted`), else it is refused (same token rule).
+    LimiterWaited {
+        req: u32,
+        token: u32,
+        granted: bool,
     },
     /// A client attempt's timeout; void unless the client's `token` matches.
     ClientTimeout {
@@ -353,6 +361,8 @@ struct ServiceState {
 /// Retry and protection state of one call edge, or of one workload's clients.
 struct Edge {
     breaker: Option<Breaker>,
+    /// Resilience4j's rate limiter (call edges only).
+    limiter: Option<FixedWindowLimiter>,
     bulkhead_active: u32,
     /// `(request, generation, call token)` of each attempt waiting for a permit.
     bulkhead_waiting: VecDeque<(u32, u32, u32)>,
@@ -527,7 +537,7 @@ impl<'a, O: Observer> Sim<'a, O> {
             edge_base.push(edges.len() as u32);
             for (k, c) in s.calls.iter().enumerate() {
                 let to = &p.service(c.to).name;
-                edges.push(Edge::new(
+                let mut edge = Edge::new(
                     p.seed,
                     &format!("call/{}/{k}->{to}", s.name),
                     c.breaker.map(Breaker::new),
@@ -537,7 +547,11 @@ impl<'a, O: Observer> Sim<'a, O> {
                         to: to.clone(),
                         ..CallSummary::default()
                     },
-                ));
+                );
+                edge.limiter = c.rate_limiter.map(|l| {
+                    FixedWindowLimiter::new(l.limit_for_period, l.refresh_period, l.timeout)
+                });
+                edges.push(edge);
             }
         }
         let client_edges = p
@@ -764,6 +778,15 @@ impl<'a, O: Observer> Sim<'a, O> {
                     self.attempt(now, req);
                 }
             }
+            Event::LimiterWaited {
+                req,
+                token,
+                granted,
+            } => {
+                if self.reqs[req as usize].call_token == token {
+                    self.limiter_waited(now, req, granted);
+                }
+            }
             Event::BulkheadTimeout { req, token } => {
                 if self.reqs[req as usize].call_token == token {
                     self.bulkhead_timed_out(now, req);
@@ -943,6 +966,7 @@ impl Edge {
     ) -> Self {
         Edge {
             breaker,
+            limiter: None,
             bulkhead_active: 0,
             bulkhead_waiting: VecDeque::new(),
             active: 0,

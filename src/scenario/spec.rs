@@ -692,9 +692,6 @@ fn four() -> u32 {
 fn backoff_ratio() -> f64 {
     0.9
 }
-fn five_seconds() -> String {
-    "5s".to_string()
-}
 fn smoothing() -> f64 {
     0.2
 }
@@ -751,6 +748,34 @@ pub struct CallSpec {
     /// How retry, breaker and bulkhead nest.
     #[serde(default)]
     pub order: OrderSpec,
+    /// Resilience4j's rate limiter on this edge, inside the breaker, outside the bulkhead.
+    #[serde(default)]
+    pub rate_limiter: Option<RateLimiterSpec>,
+}
+
+/// `RateLimiter(limit_for_period: 50, refresh_period: "500ns", timeout: "5s")`:
+/// Resilience4j's `AtomicRateLimiter` with its defaults (`RateLimiterConfig`). A call that
+/// finds no permit waits for the cycle that covers it if that is at most `timeout` away;
+/// otherwise it waits `timeout` and is refused (`RequestNotPermitted`, seen as a 429).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "RateLimiter", deny_unknown_fields)]
+pub struct RateLimiterSpec {
+    #[serde(default = "fifty_u32")]
+    pub limit_for_period: u32,
+    #[serde(default = "five_hundred_ns")]
+    pub refresh_period: String,
+    #[serde(default = "five_seconds")]
+    pub timeout: String,
+}
+
+fn fifty_u32() -> u32 {
+    50
+}
+fn five_hundred_ns() -> String {
+    "500ns".to_string()
+}
+fn five_seconds() -> String {
+    "5s".to_string()
 }
 
 /// How a call's decorators nest, outermost first.

@@ -321,3 +321,38 @@ fn envoy_default_budget_needs_a_backoff_to_end_the_storm() {
         ("recovered".to_string(), Some(38.0), 81.0, 1.02)
     );
 }
+
+// ---- Resilience4j's rate limiter on a call -------------------------------------------------
+
+/// Six calls at 1 s through `RateLimiter(limit_for_period: 2, refresh_period: "1s",
+/// timeout: "1500ms")` (Resilience4j `AtomicRateLimiter`, cycles counted from time zero).
+/// At 1 s (cycle 1) the quota is 2: calls 1 and 2 pass. Call 3 waits for cycle 2 (1 s,
+/// within the timeout) and reserves (permissions −1); call 4 also fits in cycle 2's quota
+/// (−2). Calls 5 and 6 would wait 2 s > 1.5 s: they reserve nothing, sleep their 1.5 s
+/// timeout (`waitForPermissionIfNecessary`) and fail with `RequestNotPermitted`.
+#[test]
+fn resilience4j_rate_limiter_reserves_in_order_and_refuses_after_its_timeout() {
+    let text = r#"Scenario(name: "r4j-limiter", seed: 1, duration: "1500ms", drain: Some("1m"),
+    window: "100ms",
+    services: [
+        Service(name: "api", concurrency: 10, service_time: Constant("0s"),
+                calls: [Call(to: "backend",
+                             rate_limiter: Some(RateLimiter(limit_for_period: 2,
+                                                            refresh_period: "1s",
+                                                            timeout: "1500ms")))]),
+        Service(name: "backend", concurrency: 10, service_time: Constant("10ms")),
+    ],
+    workload: [Closed(target: "api", users: 6, think_time: Constant("1s"))],
+)"#;
+    let s = run(text, &[]);
+    let c = call(&s, "api", "backend");
+    assert_eq!((c.calls, c.ok, c.rate_limited, c.attempt_rejected), (6, 4, 2, 2));
+    assert_eq!(s.services["backend"].arrivals, 4);
+    let w = &s.workloads["api"];
+    assert_eq!((w.ok, w.errors), (4, 2));
+    // The two that waited a cycle answer at 2.01 s: 1,010 ms after they were sent.
+    assert!((w.latency_ms.max - 1010.0).abs() < 11.0, "{}", w.latency_ms.max);
+    // The refused ones gave up 1.5 s after they came.
+    let api = &s.services["api"];
+    assert!((api.sojourn_ms.max - 1500.0).abs() < 16.0, "{}", api.sojourn_ms.max);
+}
