@@ -219,6 +219,8 @@ pub struct Service {
     pub drop_expired: bool,
     /// Tokens per second and burst, per replica.
     pub rate_limit: Option<(f64, u32)>,
+    /// Envoy's local rate limit per replica: max tokens, tokens per fill, fill interval.
+    pub local_rate_limit: Option<(u32, u32, SimTime)>,
     /// Each replica starts with a copy of this limit.
     pub concurrency_limit: Option<ConcurrencyLimit>,
     pub side_effect: bool,

@@ -4,18 +4,18 @@
 use super::schedule::RateSchedule;
 use super::{
     graph, Autoscale, AutoscaleMetric, Backoff, BreakerConfig, BreakerWindow, Broker, Bulkhead,
-    Call, ConcurrencyLimit, Consume, Dist, Endpoint, Fault, FaultKind, FixedWindow, Jitter, JobQueue, Orders,
-    Platform, Publish, Recovery, RecoveryCheck, Retry, RetryBudget, RetryOn, RetryPolicy, Service,
-    ServiceId, Topic, Workers, Workload, WorkloadId, WorkloadKind,
+    Call, ConcurrencyLimit, Consume, Dist, Endpoint, Fault, FaultKind, FixedWindow, Jitter,
+    JobQueue, Orders, Platform, Publish, Recovery, RecoveryCheck, Retry, RetryBudget, RetryOn,
+    RetryPolicy, Service, ServiceId, Topic, Workers, Workload, WorkloadId, WorkloadKind,
 };
 use crate::engine::{parse_duration, SimTime};
 use crate::mech::limits::{AimdLimit, Gradient2Limit};
 use crate::scenario::error::did_you_mean;
 use crate::scenario::{
     AutoscaleMetricSpec, AutoscaleSpec, BackoffSpec, BreakerSpec, BreakerWindowSpec, BulkheadSpec,
-    ConcurrencyLimitSpec, DistSpec, FaultSpec, JitterSpec, Problem, RateChangeSpec, RateLimiterSpec,
-    RecoveryCheckSpec, RecoverySpec, RetryOnSpec, RetrySpec, ScenarioError, ServiceSpec, Spec,
-    WorkloadSpec,
+    ConcurrencyLimitSpec, DistSpec, FaultSpec, JitterSpec, Problem, RateChangeSpec,
+    RateLimiterSpec, RecoveryCheckSpec, RecoverySpec, RetryOnSpec, RetrySpec, ScenarioError,
+    ServiceSpec, Spec, WorkloadSpec,
 };
 use std::collections::BTreeMap;
 
@@ -345,7 +345,8 @@ impl Check {
             });
             let extras = self.call_extras(&cp, &s.name, call, names);
             let rate_limiter = call.rate_limiter.as_ref().map_or(Some(None), |l| {
-                self.rate_limiter(&format!("{cp}.rate_limiter"), l).map(Some)
+                self.rate_limiter(&format!("{cp}.rate_limiter"), l)
+                    .map(Some)
             });
             let built = (
                 to,
@@ -363,8 +364,15 @@ impl Check {
                 Some(bulkhead),
                 Some((pool, cache, fallback)),
                 Some(rate_limiter),
-            ) = (built.0, built.1, built.2, built.3, built.4, built.5, rate_limiter)
-            {
+            ) = (
+                built.0,
+                built.1,
+                built.2,
+                built.3,
+                built.4,
+                built.5,
+                rate_limiter,
+            ) {
                 calls.push(Call {
                     to: ServiceId(to as u32),
                     dependency: call.dependency,
@@ -411,6 +419,14 @@ impl Check {
             self.at_least_one(&format!("{p}.rate_limit.burst"), r.burst);
             (ok && r.burst >= 1).then_some((r.rate, r.burst))
         });
+        let local_rate_limit = s.local_rate_limit.as_ref().map(|l| {
+            let lp = format!("{p}.local_rate_limit");
+            self.at_least_one(&format!("{lp}.max_tokens"), l.max_tokens);
+            self.at_least_one(&format!("{lp}.tokens_per_fill"), l.tokens_per_fill);
+            let fill = self.positive_duration(&format!("{lp}.fill_interval"), &l.fill_interval);
+            fill.filter(|_| l.max_tokens >= 1 && l.tokens_per_fill >= 1)
+                .map(|f| (l.max_tokens, l.tokens_per_fill, f))
+        });
         let concurrency_limit = s
             .concurrency_limit
             .as_ref()
@@ -444,6 +460,7 @@ impl Check {
             return None;
         };
         let writes = writes.map_or(Some(None), |w| w.map(Some))?;
+        let local_rate_limit = local_rate_limit.map_or(Some(None), |l| l.map(Some))?;
         Some(Service {
             name: s.name.clone(),
             replicas: s.replicas,
@@ -457,6 +474,7 @@ impl Check {
             queue_timeout,
             drop_expired: s.drop_expired,
             rate_limit,
+            local_rate_limit,
             concurrency_limit,
             side_effect: s.side_effect || s.idempotent,
             idempotent: s.idempotent,

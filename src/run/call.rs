@@ -14,8 +14,8 @@
 use super::service::Origin;
 use super::{Edge, Event, Observer, Sim, Waiter, NONE};
 use crate::engine::SimTime;
-use crate::metrics::Outcome;
 use crate::mech::ratelimit::Permit;
+use crate::metrics::Outcome;
 use crate::model::{Order, Retry};
 use rand::Rng;
 

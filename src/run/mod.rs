@@ -43,7 +43,7 @@ mod service;
 use crate::engine::{stream, EventQueue, SimTime, Stream};
 use crate::mech::breaker::Breaker;
 use crate::mech::limits::{ConcurrencyLimit, RateLimiter};
-use crate::mech::ratelimit::FixedWindowLimiter;
+use crate::mech::ratelimit::{FixedWindowLimiter, LocalRateLimit};
 use crate::mech::retry::RetryThrottle;
 use crate::metrics::ledger::Ledger;
 use crate::metrics::summary::{BreakerSummary, CallSummary, Transition};
@@ -320,6 +320,7 @@ struct Replica {
     /// When the waiting room last went from empty to not empty (adaptive LIFO).
     nonempty_since: SimTime,
     rate_limiter: Option<RateLimiter>,
+    local_limit: Option<LocalRateLimit>,
     limit: Option<ConcurrencyLimit>,
 }
 
@@ -487,6 +488,9 @@ impl<'a, O: Observer> Sim<'a, O> {
                     rate_limiter: s
                         .rate_limit
                         .map(|(rate, burst)| RateLimiter::new(rate, burst)),
+                    local_limit: s
+                        .local_rate_limit
+                        .map(|(max, fill, every)| LocalRateLimit::new(max, fill, every)),
                     limit: s.concurrency_limit.clone(),
                     ..Replica::default()
                 };

@@ -66,6 +66,10 @@ impl<O: Observer> Sim<'_, O> {
                     .rate_limiter
                     .as_mut()
                     .is_some_and(|l| !l.try_acquire(now))
+                    || state
+                        .local_limit
+                        .as_mut()
+                        .is_some_and(|l| !l.try_acquire(now))
                 {
                     Err(Refusal::RateLimited)
                 } else if state.busy >= spec.concurrency

@@ -364,6 +364,9 @@ pub struct ServiceSpec {
     /// Server-side token-bucket rate limit per replica; over it, requests are rejected (429).
     #[serde(default)]
     pub rate_limit: Option<RateLimitSpec>,
+    /// Envoy's local rate limit filter in front of each replica: refused requests get 429.
+    #[serde(default)]
+    pub local_rate_limit: Option<LocalRateLimitSpec>,
     /// Adaptive limit on requests held per replica (Netflix concurrency-limits).
     #[serde(default)]
     pub concurrency_limit: Option<ConcurrencyLimitSpec>,
@@ -644,6 +647,19 @@ pub struct RateLimitSpec {
     pub rate: f64,
     #[serde(default = "one_u32")]
     pub burst: u32,
+}
+
+/// `LocalRateLimit(max_tokens: 100, tokens_per_fill: 100, fill_interval: "1s")`: Envoy's
+/// local rate limit token bucket (`envoy.extensions.filters.http.local_ratelimit.v3`,
+/// `type/v3/token_bucket.proto`): starts full, gains `tokens_per_fill` (default 1) every
+/// `fill_interval`, never above `max_tokens`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "LocalRateLimit", deny_unknown_fields)]
+pub struct LocalRateLimitSpec {
+    pub max_tokens: u32,
+    #[serde(default = "one_u32")]
+    pub tokens_per_fill: u32,
+    pub fill_interval: String,
 }
 
 /// Adaptive concurrency limit algorithms with the defaults of Netflix concurrency-limits.

@@ -346,13 +346,63 @@ fn resilience4j_rate_limiter_reserves_in_order_and_refuses_after_its_timeout() {
 )"#;
     let s = run(text, &[]);
     let c = call(&s, "api", "backend");
-    assert_eq!((c.calls, c.ok, c.rate_limited, c.attempt_rejected), (6, 4, 2, 2));
+    assert_eq!(
+        (c.calls, c.ok, c.rate_limited, c.attempt_rejected),
+        (6, 4, 2, 2)
+    );
     assert_eq!(s.services["backend"].arrivals, 4);
     let w = &s.workloads["api"];
     assert_eq!((w.ok, w.errors), (4, 2));
     // The two that waited a cycle answer at 2.01 s: 1,010 ms after they were sent.
-    assert!((w.latency_ms.max - 1010.0).abs() < 11.0, "{}", w.latency_ms.max);
+    assert!(
+        (w.latency_ms.max - 1010.0).abs() < 11.0,
+        "{}",
+        w.latency_ms.max
+    );
     // The refused ones gave up 1.5 s after they came.
     let api = &s.services["api"];
-    assert!((api.sojourn_ms.max - 1500.0).abs() < 16.0, "{}", api.sojourn_ms.max);
+    assert!(
+        (api.sojourn_ms.max - 1500.0).abs() < 16.0,
+        "{}",
+        api.sojourn_ms.max
+    );
+}
+
+// ---- Envoy's local rate limit at a service ---------------------------------------------------
+
+/// `LocalRateLimit(max_tokens: 10, tokens_per_fill: 10, fill_interval: "1s")` in front of a
+/// service that 50 requests a second reach (Envoy's local rate limit filter, timer-filled
+/// token bucket: full at start, +10 at every whole second, capped at 10). Each second's
+/// ~50 arrivals spend its 10 tokens (a second with fewer than 10 arrivals has probability
+/// ~1e-12), so over [0 s, 100 s) exactly 100 × 10 pass and the rest are refused with 429.
+#[test]
+fn envoy_local_rate_limit_passes_its_tokens_per_fill_and_refuses_the_rest() {
+    let text = r#"Scenario(name: "local-rl", seed: 5, duration: "100s", window: "1s",
+    services: [Service(name: "s", concurrency: 100, service_time: Constant("0s"),
+                       local_rate_limit: Some(LocalRateLimit(max_tokens: 10,
+                                                             tokens_per_fill: 10,
+                                                             fill_interval: "1s")))],
+    workload: [Open(target: "s", rate: 50.0)],
+)"#;
+    let s = run(text, &[]);
+    let v = &s.services["s"];
+    assert_eq!(v.ok, 1_000);
+    assert_eq!(v.rejected_rate_limited, v.arrivals - 1_000);
+    assert_eq!(v.rejected, v.rejected_rate_limited);
+}
+
+/// Five requests at 1 s against `max_tokens: 2` filled 1 per 100 ms: the bucket is full
+/// (2), so 2 pass and 3 are refused; the next fill is at 1.1 s.
+#[test]
+fn envoy_local_rate_limit_refuses_a_burst_beyond_its_bucket() {
+    let text = r#"Scenario(name: "local-burst", seed: 1, duration: "1500ms", drain: Some("10s"),
+    window: "100ms",
+    services: [Service(name: "s", concurrency: 10, service_time: Constant("10ms"),
+                       local_rate_limit: Some(LocalRateLimit(max_tokens: 2,
+                                                             fill_interval: "100ms")))],
+    workload: [Closed(target: "s", users: 5, think_time: Constant("1s"))],
+)"#;
+    let s = run(text, &[]);
+    let v = &s.services["s"];
+    assert_eq!((v.arrivals, v.ok, v.rejected_rate_limited), (5, 2, 3));
 }
