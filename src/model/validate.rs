@@ -710,11 +710,38 @@ impl Check {
             BackoffSpec::Constant(d) => self
                 .duration(&format!("{p}.backoff"), d)
                 .map(Backoff::Constant),
+            BackoffSpec::Envoy { base, max } => {
+                let b = self.positive_duration(&format!("{p}.backoff.base"), base);
+                // Envoy's default max_interval is 10 × base.
+                let m = match max {
+                    Some(m) => self.positive_duration(&format!("{p}.backoff.max"), m),
+                    None => b.map(|b| SimTime(b.0.saturating_mul(10))),
+                };
+                match (b, m) {
+                    (Some(b), Some(m)) if m < b => {
+                        self.fail(
+                            format!("{p}.backoff.max"),
+                            format!("max {m} is below base {b}"),
+                        );
+                        None
+                    }
+                    (Some(base), Some(max)) => Some(Backoff::Envoy { base, max }),
+                    _ => None,
+                }
+            }
             BackoffSpec::Exponential {
                 base,
                 multiplier,
                 cap,
+                first_power,
             } => {
+                if *first_power > 1 {
+                    self.fail(
+                        format!("{p}.backoff.first_power"),
+                        format!("{first_power} is not 0 (first sleep = base) or 1 (= base x multiplier, the AWS blog's indexing)"),
+                    );
+                    ok = false;
+                }
                 let b = self.positive_duration(&format!("{p}.backoff.base"), base);
                 let c = self.duration(&format!("{p}.backoff.cap"), cap);
                 if !(multiplier.is_finite() && *multiplier >= 1.0) {
@@ -736,6 +763,7 @@ impl Check {
                         base,
                         multiplier: *multiplier,
                         cap,
+                        first_power: *first_power,
                     }),
                     _ => None,
                 }
@@ -759,6 +787,16 @@ impl Check {
             JitterSpec::Full => Jitter::Full,
             JitterSpec::Equal => Jitter::Equal,
             JitterSpec::Decorrelated => Jitter::Decorrelated,
+            JitterSpec::Randomized(f) => {
+                if !(0.0..=1.0).contains(&f) {
+                    self.fail(
+                        format!("{p}.jitter"),
+                        format!("randomization factor {f} is not in 0..1 (Resilience4j's range)"),
+                    );
+                    ok = false;
+                }
+                Jitter::Randomized(f)
+            }
         };
         let budget = r.budget.as_ref().and_then(|b| {
             let good = self.percent(&format!("{p}.budget.percent"), b.percent);

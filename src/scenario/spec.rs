@@ -939,21 +939,38 @@ pub enum BackoffSpec {
         #[serde(default = "two")]
         multiplier: f64,
         cap: String,
+        /// 0: the first retry sleeps `base`; 1: `base × multiplier` (the AWS blog's `n = 1`).
+        #[serde(default)]
+        first_power: u32,
     },
+    /// Envoy's router backoff: retry `k` sleeps `min(random % ((2^k − 1) × base), max)`;
+    /// `max` defaults to 10 × base.
+    Envoy {
+        #[serde(default = "twenty_five_ms")]
+        base: String,
+        #[serde(default)]
+        max: Option<String>,
+    },
+}
+
+fn twenty_five_ms() -> String {
+    "25ms".to_string()
 }
 
 fn two() -> f64 {
     2.0
 }
 
-/// The AWS jitter formulas.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// The AWS jitter formulas, and Resilience4j's randomization factor.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub enum JitterSpec {
     #[default]
     None,
     Full,
     Equal,
     Decorrelated,
+    /// `Randomized(0.5)`: `U(t(1 − f), t(1 + f))` (Resilience4j's `randomizationFactor`).
+    Randomized(f64),
 }
 
 /// Which failed attempts are retried.
