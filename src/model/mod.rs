@@ -535,6 +535,8 @@ pub struct Workload {
     pub breaker: Option<BreakerConfig>,
     /// How the client's retry and breaker nest.
     pub order: Order,
+    /// Overall deadline across attempts, from the first send.
+    pub deadline: Option<SimTime>,
 }
 
 #[derive(Debug, Clone)]

@@ -599,7 +599,7 @@ impl Check {
         let mut out = Vec::with_capacity(specs.len());
         for (i, w) in specs.iter().enumerate() {
             let p = format!("workload[{i}]");
-            let (target, name, timeout, retry, breaker, order) = match w {
+            let (target, name, timeout, retry, breaker, order, deadline) = match w {
                 WorkloadSpec::Open {
                     target,
                     name,
@@ -607,6 +607,7 @@ impl Check {
                     retry,
                     breaker,
                     order,
+                    deadline,
                     ..
                 }
                 | WorkloadSpec::Closed {
@@ -616,8 +617,9 @@ impl Check {
                     retry,
                     breaker,
                     order,
+                    deadline,
                     ..
-                } => (target, name, timeout, retry, breaker, *order),
+                } => (target, name, timeout, retry, breaker, *order, deadline),
             };
             let breaker = breaker.as_ref().map_or(Some(None), |b| {
                 self.breaker(&format!("{p}.breaker"), b).map(Some)
@@ -644,6 +646,12 @@ impl Check {
                 Some(t) => self.positive_duration(&format!("{p}.timeout"), t).map(Some),
                 None => Some(None),
             };
+            let deadline = match deadline {
+                Some(d) => self
+                    .positive_duration(&format!("{p}.deadline"), d)
+                    .map(Some),
+                None => Some(None),
+            };
             let kind = match w {
                 WorkloadSpec::Open { rate, schedule, .. } => {
                     self.schedule(&p, *rate, schedule).map(WorkloadKind::Open)
@@ -664,18 +672,24 @@ impl Check {
                         })
                 }
             };
-            out.push(match (t, kind, timeout, retry, breaker) {
-                (Some(t), Some(kind), Some(timeout), Some(retry), Some(breaker)) => {
-                    Some(Workload {
-                        name,
-                        target: ServiceId(t as u32),
-                        kind,
-                        timeout,
-                        retry,
-                        breaker,
-                        order,
-                    })
-                }
+            out.push(match (t, kind, timeout, retry, breaker, deadline) {
+                (
+                    Some(t),
+                    Some(kind),
+                    Some(timeout),
+                    Some(retry),
+                    Some(breaker),
+                    Some(deadline),
+                ) => Some(Workload {
+                    name,
+                    target: ServiceId(t as u32),
+                    kind,
+                    timeout,
+                    retry,
+                    breaker,
+                    order,
+                    deadline,
+                }),
                 _ => None,
             });
         }

@@ -108,6 +108,13 @@ impl<O: Observer> Sim<'_, O> {
         let cl = &mut self.clients[c as usize];
         let w = cl.workload as usize;
         let wl = &p.workloads[w];
+        if wl.deadline.is_some_and(|d| now >= cl.first_sent.after(d)) {
+            // The backoff ran past the overall deadline: DEADLINE_EXCEEDED, nothing sent.
+            cl.token = cl.token.wrapping_add(1);
+            self.settle_client_retry(c);
+            self.client_finish(now, c, Outcome::Timeout);
+            return;
+        }
         cl.attempt += 1;
         cl.attempt_sent = now;
         self.rec.client_attempt(w, cl.counted);
@@ -130,7 +137,13 @@ impl<O: Observer> Sim<'_, O> {
         }
         edge.active += 1;
         cl.sent = true;
-        let deadline = wl.timeout.map_or(SimTime::MAX, |t| now.after(t));
+        // The attempt ends at its own timeout or at the overall deadline, whichever comes
+        // first; the callee sees that time as the deadline it propagates.
+        let overall = wl.deadline.map_or(SimTime::MAX, |d| cl.first_sent.after(d));
+        let deadline = wl
+            .timeout
+            .map_or(SimTime::MAX, |t| now.after(t))
+            .min(overall);
         let origin = Origin {
             waiter: Waiter::Client(c),
             deadline,
@@ -143,10 +156,10 @@ impl<O: Observer> Sim<'_, O> {
             Some(root) => {
                 let cl = &mut self.clients[c as usize];
                 cl.root = root;
-                if let Some(t) = wl.timeout {
+                if deadline != SimTime::MAX {
                     let token = cl.token;
                     self.queue
-                        .push(now.after(t), Event::ClientTimeout { client: c, token });
+                        .push(deadline, Event::ClientTimeout { client: c, token });
                 }
             }
             None => self.client_attempt_done(now, c, Outcome::Rejected),
@@ -190,9 +203,16 @@ impl<O: Observer> Sim<'_, O> {
                 }
             }
         }
+        // gRPC A6: the deadline covers every attempt; a retry that could only start at or
+        // after it is not made, and the call ends as the deadline's (a timeout).
+        let overall = p.workloads[w].deadline.map(|d| cl.first_sent.after(d));
         if outcome != Outcome::Ok {
             if let Some(retry) = retry {
                 match retry_verdict(retry, edge, cl.attempt, outcome) {
+                    Some(true) if overall.is_some_and(|d| now >= d) => {
+                        self.client_finish(now, c, Outcome::Timeout);
+                        return;
+                    }
                     Some(true) => {
                         // Counted by the budget from now until its outcome is judged.
                         edge.active_retries += 1;

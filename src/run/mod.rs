@@ -579,6 +579,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                 rng: stream(p.seed, &format!("workload/{}", w.name)),
                 plain: matches!(w.kind, WorkloadKind::Open(_))
                     && w.timeout.is_none()
+                    && w.deadline.is_none()
                     && w.retry.is_none()
                     && w.breaker.is_none()
                     && p.orders.as_ref().is_none_or(|o| o.entry != w.target)

@@ -1120,6 +1120,10 @@ pub enum WorkloadSpec {
         /// How the client's retry and breaker nest.
         #[serde(default)]
         order: OrderSpec,
+        /// An overall deadline across all attempts (gRPC deadline, Envoy route timeout),
+        /// propagated with each attempt; `timeout` stays the per-attempt timeout.
+        #[serde(default)]
+        deadline: Option<String>,
     },
     /// `users` clients, each sending a request, waiting for the answer, then thinking.
     Closed {
@@ -1136,6 +1140,8 @@ pub enum WorkloadSpec {
         breaker: Option<BreakerSpec>,
         #[serde(default)]
         order: OrderSpec,
+        #[serde(default)]
+        deadline: Option<String>,
     },
 }
 

@@ -406,3 +406,58 @@ fn envoy_local_rate_limit_refuses_a_burst_beyond_its_bucket() {
     let v = &s.services["s"];
     assert_eq!((v.arrivals, v.ok, v.rejected_rate_limited), (5, 2, 3));
 }
+
+// ---- deadlines ---------------------------------------------------------------------------
+
+/// One request at 1 s, 1 s per attempt, 5 attempts at once, an overall deadline of 2.5 s
+/// (gRPC A6: "the deadline covers all attempts"; Envoy's route timeout around
+/// `per_try_timeout`). Attempts go at 1 s and 2 s and time out; the third, at 3 s, is cut
+/// at the deadline, 3.5 s, and no fourth is made. The backend (one server, 10 s per
+/// request) takes the first at once and, with `drop_expired`, sheds the other two when
+/// its server frees at 11 s: their propagated deadlines (3 s, 3.5 s) have passed.
+#[test]
+fn an_overall_deadline_bounds_all_attempts_and_reaches_the_callee() {
+    let text = r#"Scenario(name: "deadline", seed: 1, duration: "1500ms", drain: Some("1m"),
+    window: "100ms",
+    services: [Service(name: "backend", concurrency: 1, service_time: Constant("10s"),
+                       drop_expired: true)],
+    workload: [Closed(target: "backend", users: 1, think_time: Constant("1s"),
+                      timeout: Some("1s"), deadline: Some("2500ms"),
+                      retry: Some(Retry(max_attempts: 5, backoff: None)))],
+)"#;
+    let s = run(text, &[]);
+    let w = &s.workloads["backend"];
+    assert_eq!((w.attempts, w.retries, w.timeouts), (3, 2, 1));
+    let b = &s.services["backend"];
+    assert_eq!((b.arrivals, b.shed, b.timeouts), (3, 2, 1));
+    // Without the deadline all 5 attempts go out.
+    let s = run(text, &["workload.0.deadline=None"]);
+    assert_eq!(s.workloads["backend"].attempts, 5);
+}
+
+/// The retry storm with an overall deadline of 2 s over its 1 s attempts: the deadline
+/// alone caps the retries (amplification 1.87 instead of 3.6) but the server still works
+/// for nobody and the storm stays; propagated to the server, which drops work whose
+/// deadline has passed (`drop_expired`), it ends the storm in every seed.
+#[test]
+fn deadline_propagation_ends_the_retry_storm_that_the_deadline_alone_does_not() {
+    const DEADLINE: &str = "workload.0.deadline=2s";
+    const DROP: &str = "services.server.drop_expired=true";
+    let runs = |sets: &[&str]| -> Vec<Summary> { (1..=20).map(|seed| storm(seed, sets)).collect() };
+    let alone = runs(&[DEADLINE]);
+    let v: Vec<&str> = alone.iter().map(|s| s.faults[0].verdict.as_str()).collect();
+    assert!(v.iter().all(|v| *v == "metastable"), "{v:?}");
+    let dropped = runs(&[DEADLINE, DROP]);
+    let v: Vec<&str> = dropped
+        .iter()
+        .map(|s| s.faults[0].verdict.as_str())
+        .collect();
+    assert!(v.iter().all(|v| *v == "recovered"), "{v:?}");
+    // Seed 1's figures, as the storm's header and scenarios/README.md give them.
+    let amp = |s: &Summary| (s.workloads["clients"].amplification * 100.0).round() / 100.0;
+    assert_eq!(amp(&alone[0]), 1.87);
+    let f = &dropped[0].faults[0];
+    assert_eq!(f.recovered_after_s, Some(11.0));
+    assert_eq!((f.goodput_after_ratio.unwrap_or(0.0) * 100.0).round(), 98.0);
+    assert_eq!(amp(&dropped[0]), 1.04);
+}
