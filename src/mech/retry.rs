@@ -183,7 +183,7 @@ impl Backoff {
 /// exceeds `max` (`current_retry_` only grows while the span is within `max`).
 fn envoy_span(base: SimTime, max: SimTime, retry: u32) -> u64 {
     let mut span = base.0;
-    for k in 2..=retry.max(1).min(64) {
+    for k in 2..=retry.clamp(1, 64) {
         if span > max.0 {
             break;
         }
