@@ -8,5 +8,6 @@ pub mod hpa;
 pub mod jobqueue;
 pub mod limits;
 pub mod probe;
+pub mod ratelimit;
 pub mod retry;
 pub mod rollout;

@@ -29,19 +29,36 @@ pub enum Backoff {
     /// With `multiplier = 2` this is the AWS blog's `min(cap, base × 2^n)` with `n` counted
     /// from 0 at the first retry (so the first retry sleeps `base`, the second `2 × base`, ...),
     /// and it is gRPC A6's `min(initialBackoff × backoffMultiplier^(n−1), maxBackoff)`.
+    ///
+    /// `first_power` says how the first retry is indexed: 0 (the default, as gRPC and
+    /// Resilience4j: the first sleep is `base`) or 1 (as the AWS blog's simulator, which
+    /// calls its formula with `n = 1` after the first failure: the first sleep is
+    /// `base × multiplier`, i.e. `2 × base` for `min(cap, base × 2^n)`). The sleep before
+    /// retry `k` is `min(cap, base × multiplier^(k − 1 + first_power))`.
     Exponential {
         base: SimTime,
         multiplier: f64,
         cap: SimTime,
+        first_power: u32,
     },
+    /// Envoy's router backoff (`JitteredExponentialBackOffStrategy::nextBackOffMs` in
+    /// `source/common/common/backoff_strategy.cc`): the `k`-th retry draws
+    /// `min(random % ((2^k − 1) × base), max)`, where `k` stops growing once
+    /// `(2^k − 1) × base` exceeds `max` (so past that point the sleep is `max` with
+    /// probability `1 − max / ((2^k − 1) × base)`: the quirk is kept). Always jittered; the
+    /// retry's `jitter` does not apply. Envoy's defaults: 25 ms base, max 10 × base.
+    Envoy { base: SimTime, max: SimTime },
 }
 
 /// How the un-jittered sleep `t` is randomised (AWS Architecture Blog, "Exponential Backoff
 /// And Jitter", §2.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Jitter {
     /// Sleep exactly `t`; draws no randomness.
     None,
+    /// Resilience4j's `randomizationFactor` `f` (`IntervalFunction.randomize`):
+    /// `U(t(1 − f), t(1 + f))`, at least 1 ns.
+    Randomized(f64),
     /// `U(0, t)`.
     Full,
     /// `t/2 + U(0, t/2)`.
@@ -96,6 +113,9 @@ impl RetryPolicy {
     /// integer nanoseconds). Huge retry numbers and multipliers saturate at `cap` instead of
     /// overflowing.
     pub fn delay(&self, retry: u32, previous: SimTime, rng: &mut Stream) -> SimTime {
+        if let Backoff::Envoy { base, max } = self.backoff {
+            return envoy_backoff(base, max, retry, rng);
+        }
         match self.jitter {
             Jitter::None => self.backoff.nominal(retry),
             Jitter::Full => {
@@ -105,6 +125,12 @@ impl RetryPolicy {
             Jitter::Equal => {
                 let t = self.backoff.nominal(retry);
                 SimTime(uniform_inclusive(rng, t.0 / 2, t.0))
+            }
+            Jitter::Randomized(f) => {
+                let t = self.backoff.nominal(retry).0 as f64;
+                let f = f.clamp(0.0, 1.0);
+                let (lo, hi) = ((t * (1.0 - f)) as u64, (t * (1.0 + f)) as u64);
+                SimTime(uniform_inclusive(rng, lo, hi.max(lo)).max(1))
             }
             Jitter::Decorrelated => {
                 let (base, cap) = self.backoff.base_and_cap();
@@ -130,7 +156,15 @@ impl Backoff {
                 base,
                 multiplier,
                 cap,
-            } => capped_exponential(base, multiplier, cap, retry.saturating_sub(1)),
+                first_power,
+            } => capped_exponential(
+                base,
+                multiplier,
+                cap,
+                retry.saturating_sub(1).saturating_add(first_power),
+            ),
+            // The upper end of Envoy's draw.
+            Backoff::Envoy { base, max } => SimTime(envoy_span(base, max, retry)).min(max),
         }
     }
 
@@ -140,8 +174,33 @@ impl Backoff {
             Backoff::None => (SimTime::ZERO, SimTime::ZERO),
             Backoff::Constant(d) => (d, d),
             Backoff::Exponential { base, cap, .. } => (base, cap),
+            Backoff::Envoy { base, max } => (base, max),
         }
     }
+}
+
+/// `(2^k − 1) × base` for Envoy's `k`-th retry, `k` frozen at the first value whose span
+/// exceeds `max` (`current_retry_` only grows while the span is within `max`).
+fn envoy_span(base: SimTime, max: SimTime, retry: u32) -> u64 {
+    let mut span = base.0;
+    for k in 2..=retry.clamp(1, 64) {
+        if span > max.0 {
+            break;
+        }
+        span = ((1u128 << k) - 1)
+            .saturating_mul(base.0 as u128)
+            .min(u64::MAX as u128) as u64;
+    }
+    span
+}
+
+/// Envoy's sleep before retry `retry`: `min(random % span, max)`, one draw.
+fn envoy_backoff(base: SimTime, max: SimTime, retry: u32, rng: &mut Stream) -> SimTime {
+    let span = envoy_span(base, max, retry);
+    if span == 0 {
+        return SimTime::ZERO;
+    }
+    SimTime(uniform_inclusive(rng, 0, span - 1).min(max.0))
 }
 
 /// `min(cap, base × multiplier^n)` in nanoseconds, rounded to the nearest nanosecond.
@@ -304,6 +363,7 @@ mod tests {
             base: ms(base),
             multiplier,
             cap: ms(cap),
+            first_power: 0,
         }
     }
 
@@ -333,6 +393,76 @@ mod tests {
     }
 
     #[test]
+    fn first_power_one_is_the_aws_blogs_indexing() {
+        // The AWS simulator calls min(cap, base × 2^n) with n = 1 after the first failure:
+        // the first sleep is 2 × base. first_power 0 (gRPC, Resilience4j) starts at base.
+        let aws = Backoff::Exponential {
+            base: ms(100),
+            multiplier: 2.0,
+            cap: ms(5000),
+            first_power: 1,
+        };
+        let got: Vec<u64> = (1..=7).map(|k| aws.nominal(k).0 / MS).collect();
+        assert_eq!(got, [200, 400, 800, 1600, 3200, 5000, 5000]);
+        assert_eq!(exp(100, 2.0, 5000).nominal(1), ms(100));
+    }
+
+    #[test]
+    fn resilience4j_randomization_factor_spreads_half_either_side() {
+        // IntervalFunction.randomize(500 ms, 0.5): U(250 ms, 750 ms), mean 500 ms.
+        let p = policy(Backoff::Constant(ms(500)), Jitter::Randomized(0.5));
+        let mut r = rng();
+        let (mut lo, mut hi, mut sum) = (u64::MAX, 0, 0.0);
+        for _ in 0..10_000 {
+            let d = p.delay(1, SimTime::ZERO, &mut r).0;
+            assert!((250 * MS..=750 * MS).contains(&d), "{d}");
+            lo = lo.min(d);
+            hi = hi.max(d);
+            sum += d as f64;
+        }
+        assert!(lo < 255 * MS && hi > 745 * MS, "{lo}..{hi}");
+        assert!((sum / 10_000.0 / (500 * MS) as f64 - 1.0).abs() < 0.01);
+        // Factor 0 is the plain interval; one draw either way.
+        let p0 = policy(Backoff::Constant(ms(500)), Jitter::Randomized(0.0));
+        assert_eq!(p0.delay(1, SimTime::ZERO, &mut r), ms(500));
+    }
+
+    #[test]
+    fn envoy_backoff_draws_below_2_to_the_k_minus_1_times_base() {
+        // Envoy's defaults: base 25 ms, max 250 ms. Retries 1-3 draw from [0, 25), [0, 75),
+        // [0, 175) ms; retry 4's span (375 ms) passes max, so min(r % 375, 250): 250 ms a
+        // third of the time; and the span stops growing there (retry 9 is the same).
+        let p = policy(
+            Backoff::Envoy {
+                base: ms(25),
+                max: ms(250),
+            },
+            Jitter::None,
+        );
+        let mut r = rng();
+        for (k, span) in [(1, 25), (2, 75), (3, 175)] {
+            let mut hi = 0;
+            for _ in 0..5_000 {
+                let d = p.delay(k, SimTime::ZERO, &mut r);
+                assert!(d < ms(span), "retry {k}: {d}");
+                hi = hi.max(d.0);
+            }
+            assert!(hi > (span - 1) * MS, "retry {k} reaches near {span} ms");
+        }
+        for k in [4, 9] {
+            let at_max = (0..30_000)
+                .filter(|_| p.delay(k, SimTime::ZERO, &mut r) == ms(250))
+                .count() as f64;
+            assert!(
+                (at_max / 30_000.0 - 1.0 / 3.0).abs() < 0.02,
+                "retry {k}: {at_max}"
+            );
+        }
+        assert_eq!(p.backoff.nominal(2), ms(75));
+        assert_eq!(p.backoff.nominal(4), ms(250));
+    }
+
+    #[test]
     fn retry_zero_is_treated_as_the_first_retry() {
         assert_eq!(exp(100, 2.0, 5000).nominal(0), ms(100));
     }
@@ -349,6 +479,7 @@ mod tests {
             base: SimTime(1),
             multiplier: 10.0,
             cap: SimTime::MAX,
+            first_power: 0,
         };
         assert_eq!(b.nominal(u32::MAX), SimTime::MAX);
         assert_eq!(b.nominal(400), SimTime::MAX); // 10^399 = inf
@@ -360,6 +491,7 @@ mod tests {
             base: ms(100),
             multiplier: f64::NAN,
             cap: ms(5000),
+            first_power: 0,
         };
         assert_eq!(nan.nominal(3), ms(5000));
         // A shrinking multiplier underflows to zero, not to garbage.

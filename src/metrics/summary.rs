@@ -245,6 +245,8 @@ pub struct CallSummary {
     /// Attempts refused locally by the open breaker or the full bulkhead.
     pub breaker_rejected: u64,
     pub bulkhead_rejected: u64,
+    /// Attempts refused by the edge's rate limiter (`RequestNotPermitted`, a 429).
+    pub rate_limited: u64,
     /// Retries not made because a budget or throttle said no.
     pub retries_denied: u64,
     pub breaker: Option<BreakerSummary>,

@@ -223,6 +223,8 @@ pub struct Service {
     pub drop_expired: bool,
     /// Tokens per second and burst, per replica.
     pub rate_limit: Option<(f64, u32)>,
+    /// Envoy's local rate limit per replica: max tokens, tokens per fill, fill interval.
+    pub local_rate_limit: Option<(u32, u32, SimTime)>,
     /// Each replica starts with a copy of this limit.
     pub concurrency_limit: Option<ConcurrencyLimit>,
     pub side_effect: bool,
@@ -458,6 +460,7 @@ pub struct RecoveryCheck {
 
 pub use crate::scenario::BalancerSpec as Balancer;
 pub use crate::scenario::DependencySpec as Dependency;
+pub use crate::scenario::OrderSpec as Order;
 
 #[derive(Debug, Clone)]
 pub struct Call {
@@ -473,6 +476,18 @@ pub struct Call {
     pub pool: Option<Pool>,
     pub cache: Option<CacheAside>,
     pub fallback: Option<Fallback>,
+    /// How retry, breaker and bulkhead nest.
+    pub order: Order,
+    /// Resilience4j's rate limiter on the edge.
+    pub rate_limiter: Option<FixedWindow>,
+}
+
+/// Resilience4j's `RateLimiterConfig` (see `scenario::RateLimiterSpec`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedWindow {
+    pub limit_for_period: u32,
+    pub refresh_period: SimTime,
+    pub timeout: SimTime,
 }
 
 /// A connection pool per caller replica (see `scenario::PoolSpec`).
@@ -522,6 +537,10 @@ pub struct Workload {
     pub retry: Option<Retry>,
     /// A client-side breaker in front of the target.
     pub breaker: Option<BreakerConfig>,
+    /// How the client's retry and breaker nest.
+    pub order: Order,
+    /// Overall deadline across attempts, from the first send.
+    pub deadline: Option<SimTime>,
 }
 
 #[derive(Debug, Clone)]

@@ -4,9 +4,9 @@
 use super::schedule::RateSchedule;
 use super::{
     graph, Autoscale, AutoscaleMetric, Backoff, BreakerConfig, BreakerWindow, Broker, Bulkhead,
-    Call, ConcurrencyLimit, Consume, Dist, Endpoint, Fault, FaultKind, Jitter, JobQueue, Orders,
-    Platform, Publish, Recovery, RecoveryCheck, Retry, RetryBudget, RetryOn, RetryPolicy, Service,
-    ServiceId, Topic, Workers, Workload, WorkloadId, WorkloadKind,
+    Call, ConcurrencyLimit, Consume, Dist, Endpoint, Fault, FaultKind, FixedWindow, Jitter,
+    JobQueue, Orders, Platform, Publish, Recovery, RecoveryCheck, Retry, RetryBudget, RetryOn,
+    RetryPolicy, Service, ServiceId, Topic, Workers, Workload, WorkloadId, WorkloadKind,
 };
 use crate::engine::{parse_duration, SimTime};
 use crate::mech::limits::{AimdLimit, Gradient2Limit};
@@ -14,8 +14,8 @@ use crate::scenario::error::did_you_mean;
 use crate::scenario::{
     AutoscaleMetricSpec, AutoscaleSpec, BackoffSpec, BreakerSpec, BreakerWindowSpec, BulkheadSpec,
     ConcurrencyLimitSpec, DistSpec, FaultSpec, JitterSpec, Problem, RateChangeSpec,
-    RecoveryCheckSpec, RecoverySpec, RetryOnSpec, RetrySpec, ScenarioError, ServiceSpec, Spec,
-    WorkloadSpec,
+    RateLimiterSpec, RecoveryCheckSpec, RecoverySpec, RetryOnSpec, RetrySpec, ScenarioError,
+    ServiceSpec, Spec, WorkloadSpec,
 };
 use std::collections::BTreeMap;
 
@@ -348,6 +348,10 @@ impl Check {
                 self.bulkhead(&format!("{cp}.bulkhead"), b).map(Some)
             });
             let extras = self.call_extras(&cp, &s.name, call, names);
+            let rate_limiter = call.rate_limiter.as_ref().map_or(Some(None), |l| {
+                self.rate_limiter(&format!("{cp}.rate_limiter"), l)
+                    .map(Some)
+            });
             let built = (
                 to,
                 timeout.unwrap_or(Some(SimTime::ZERO)),
@@ -363,8 +367,16 @@ impl Check {
                 Some(breaker),
                 Some(bulkhead),
                 Some((pool, cache, fallback)),
-            ) = built
-            {
+                Some(rate_limiter),
+            ) = (
+                built.0,
+                built.1,
+                built.2,
+                built.3,
+                built.4,
+                built.5,
+                rate_limiter,
+            ) {
                 calls.push(Call {
                     to: ServiceId(to as u32),
                     dependency: call.dependency,
@@ -376,6 +388,8 @@ impl Check {
                     pool,
                     cache,
                     fallback,
+                    order: call.order,
+                    rate_limiter,
                 });
             }
         }
@@ -408,6 +422,14 @@ impl Check {
             let ok = self.rate(&format!("{p}.rate_limit.rate"), r.rate, false);
             self.at_least_one(&format!("{p}.rate_limit.burst"), r.burst);
             (ok && r.burst >= 1).then_some((r.rate, r.burst))
+        });
+        let local_rate_limit = s.local_rate_limit.as_ref().map(|l| {
+            let lp = format!("{p}.local_rate_limit");
+            self.at_least_one(&format!("{lp}.max_tokens"), l.max_tokens);
+            self.at_least_one(&format!("{lp}.tokens_per_fill"), l.tokens_per_fill);
+            let fill = self.positive_duration(&format!("{lp}.fill_interval"), &l.fill_interval);
+            fill.filter(|_| l.max_tokens >= 1 && l.tokens_per_fill >= 1)
+                .map(|f| (l.max_tokens, l.tokens_per_fill, f))
         });
         let concurrency_limit = s
             .concurrency_limit
@@ -442,6 +464,7 @@ impl Check {
             return None;
         };
         let writes = writes.map_or(Some(None), |w| w.map(Some))?;
+        let local_rate_limit = local_rate_limit.map_or(Some(None), |l| l.map(Some))?;
         Some(Service {
             name: s.name.clone(),
             replicas: s.replicas,
@@ -456,6 +479,7 @@ impl Check {
             queue_timeout,
             drop_expired: s.drop_expired,
             rate_limit,
+            local_rate_limit,
             concurrency_limit,
             side_effect: s.side_effect || s.idempotent,
             idempotent: s.idempotent,
@@ -580,13 +604,15 @@ impl Check {
         let mut out = Vec::with_capacity(specs.len());
         for (i, w) in specs.iter().enumerate() {
             let p = format!("workload[{i}]");
-            let (target, name, timeout, retry, breaker) = match w {
+            let (target, name, timeout, retry, breaker, order, deadline) = match w {
                 WorkloadSpec::Open {
                     target,
                     name,
                     timeout,
                     retry,
                     breaker,
+                    order,
+                    deadline,
                     ..
                 }
                 | WorkloadSpec::Closed {
@@ -595,8 +621,10 @@ impl Check {
                     timeout,
                     retry,
                     breaker,
+                    order,
+                    deadline,
                     ..
-                } => (target, name, timeout, retry, breaker),
+                } => (target, name, timeout, retry, breaker, *order, deadline),
             };
             let breaker = breaker.as_ref().map_or(Some(None), |b| {
                 self.breaker(&format!("{p}.breaker"), b).map(Some)
@@ -623,6 +651,12 @@ impl Check {
                 Some(t) => self.positive_duration(&format!("{p}.timeout"), t).map(Some),
                 None => Some(None),
             };
+            let deadline = match deadline {
+                Some(d) => self
+                    .positive_duration(&format!("{p}.deadline"), d)
+                    .map(Some),
+                None => Some(None),
+            };
             let kind = match w {
                 WorkloadSpec::Open { rate, schedule, .. } => {
                     self.schedule(&p, *rate, schedule).map(WorkloadKind::Open)
@@ -643,17 +677,24 @@ impl Check {
                         })
                 }
             };
-            out.push(match (t, kind, timeout, retry, breaker) {
-                (Some(t), Some(kind), Some(timeout), Some(retry), Some(breaker)) => {
-                    Some(Workload {
-                        name,
-                        target: ServiceId(t as u32),
-                        kind,
-                        timeout,
-                        retry,
-                        breaker,
-                    })
-                }
+            out.push(match (t, kind, timeout, retry, breaker, deadline) {
+                (
+                    Some(t),
+                    Some(kind),
+                    Some(timeout),
+                    Some(retry),
+                    Some(breaker),
+                    Some(deadline),
+                ) => Some(Workload {
+                    name,
+                    target: ServiceId(t as u32),
+                    kind,
+                    timeout,
+                    retry,
+                    breaker,
+                    order,
+                    deadline,
+                }),
                 _ => None,
             });
         }
@@ -688,11 +729,38 @@ impl Check {
             BackoffSpec::Constant(d) => self
                 .duration(&format!("{p}.backoff"), d)
                 .map(Backoff::Constant),
+            BackoffSpec::Envoy { base, max } => {
+                let b = self.positive_duration(&format!("{p}.backoff.base"), base);
+                // Envoy's default max_interval is 10 × base.
+                let m = match max {
+                    Some(m) => self.positive_duration(&format!("{p}.backoff.max"), m),
+                    None => b.map(|b| SimTime(b.0.saturating_mul(10))),
+                };
+                match (b, m) {
+                    (Some(b), Some(m)) if m < b => {
+                        self.fail(
+                            format!("{p}.backoff.max"),
+                            format!("max {m} is below base {b}"),
+                        );
+                        None
+                    }
+                    (Some(base), Some(max)) => Some(Backoff::Envoy { base, max }),
+                    _ => None,
+                }
+            }
             BackoffSpec::Exponential {
                 base,
                 multiplier,
                 cap,
+                first_power,
             } => {
+                if *first_power > 1 {
+                    self.fail(
+                        format!("{p}.backoff.first_power"),
+                        format!("{first_power} is not 0 (first sleep = base) or 1 (= base x multiplier, the AWS blog's indexing)"),
+                    );
+                    ok = false;
+                }
                 let b = self.positive_duration(&format!("{p}.backoff.base"), base);
                 let c = self.duration(&format!("{p}.backoff.cap"), cap);
                 if !(multiplier.is_finite() && *multiplier >= 1.0) {
@@ -714,6 +782,7 @@ impl Check {
                         base,
                         multiplier: *multiplier,
                         cap,
+                        first_power: *first_power,
                     }),
                     _ => None,
                 }
@@ -737,6 +806,16 @@ impl Check {
             JitterSpec::Full => Jitter::Full,
             JitterSpec::Equal => Jitter::Equal,
             JitterSpec::Decorrelated => Jitter::Decorrelated,
+            JitterSpec::Randomized(f) => {
+                if !(0.0..=1.0).contains(&f) {
+                    self.fail(
+                        format!("{p}.jitter"),
+                        format!("randomization factor {f} is not in 0..1 (Resilience4j's range)"),
+                    );
+                    ok = false;
+                }
+                Jitter::Randomized(f)
+            }
         };
         let budget = r.budget.as_ref().and_then(|b| {
             let good = self.percent(&format!("{p}.budget.percent"), b.percent);
@@ -817,6 +896,17 @@ impl Check {
             min_calls: b.min_calls,
             wait_open,
             half_open_calls: b.half_open_calls,
+        })
+    }
+
+    fn rate_limiter(&mut self, p: &str, l: &RateLimiterSpec) -> Option<FixedWindow> {
+        self.at_least_one(&format!("{p}.limit_for_period"), l.limit_for_period);
+        let period = self.positive_duration(&format!("{p}.refresh_period"), &l.refresh_period);
+        let timeout = self.duration(&format!("{p}.timeout"), &l.timeout);
+        (l.limit_for_period >= 1).then_some(FixedWindow {
+            limit_for_period: l.limit_for_period,
+            refresh_period: period?,
+            timeout: timeout?,
         })
     }
 

@@ -1,11 +1,22 @@
 //! Calls: attempts through the edge's breaker and bulkhead, timeouts, and retries with
 //! backoff, jitter, budget and throttle.
+//!
+//! The decorators nest as the call's `order` says (`scenario::OrderSpec`): by default
+//! Resilience4j's `Retry(CircuitBreaker(Bulkhead(call)))`, so the breaker times the bulkhead
+//! wait too and its rejections are retried when `retry_on` has `Rejected`.
+//!
+//! The retry budget counts a retry exactly as Envoy does (`RetryStateImpl::shouldRetry` in
+//! `source/common/router/retry_state_impl.cc`): `retries().inc()` when the retry is
+//! scheduled, before its backoff timer, and `resetRetry()` (`retries().dec()`) when its own
+//! outcome is next judged or the request goes away. So a retry sleeping in its backoff
+//! holds its place in `max(min_retry_concurrency, budget_percent × active requests)`.
 
 use super::service::Origin;
 use super::{Edge, Event, Observer, Sim, Waiter, NONE};
 use crate::engine::SimTime;
+use crate::mech::ratelimit::Permit;
 use crate::metrics::Outcome;
-use crate::model::Retry;
+use crate::model::{Order, Retry};
 use rand::Rng;
 
 /// Calls nested deeper than this fail at once: only conditional circles of calls can get
@@ -67,21 +78,77 @@ impl<O: Observer> Sim<'_, O> {
         let counted = r.counted as u64;
         let edge = &mut self.edges[e];
         edge.stats.attempts += counted;
+        // Resilience4j retries a local rejection like any failure; Envoy never retries an
+        // overflow (see `Order`).
+        let retry_local = call.order == Order::Resilience4j;
         if let Some(breaker) = edge.breaker.as_mut() {
             if !breaker.try_acquire(now) {
-                // Fail fast; an open breaker is not retried against.
                 edge.stats.breaker_rejected += counted;
-                self.attempt_done(now, req, Outcome::Rejected, false);
+                self.attempt_done(now, req, Outcome::Rejected, retry_local);
                 return;
             }
             r.breaker_permit = true;
+            // The breaker's clock: from here in Resilience4j's order (it wraps the
+            // bulkhead wait), reset when the try is sent in Envoy's.
             r.attempt_sent = now;
         }
+        if let Some(limiter) = edge.limiter.as_mut() {
+            // Inside the breaker, outside the bulkhead (Resilience4j's aspect order).
+            let wait = match limiter.acquire(now) {
+                Permit::Now => None,
+                Permit::After(w) => Some((w, true)),
+                Permit::Rejected(w) => Some((w, false)),
+            };
+            if let Some((wait, granted)) = wait {
+                if !granted {
+                    edge.stats.rate_limited += counted;
+                }
+                if wait == SimTime::ZERO {
+                    self.attempt_done(now, req, Outcome::Rejected, retry_local);
+                } else {
+                    let token = r.call_token;
+                    self.queue.push(
+                        now.after(wait),
+                        Event::LimiterWaited {
+                            req,
+                            token,
+                            granted,
+                        },
+                    );
+                }
+                return;
+            }
+        }
+        self.past_limiter(now, req);
+    }
+
+    /// The wait at the rate limiter is over: on with the permit, or refused (a 429).
+    pub(super) fn limiter_waited(&mut self, now: SimTime, req: u32, granted: bool) {
+        if granted {
+            self.past_limiter(now, req);
+        } else {
+            let r = &self.reqs[req as usize];
+            let call = &self.p.services[r.service as usize].calls[r.next_call as usize];
+            let retry_local = call.order == Order::Resilience4j;
+            self.attempt_done(now, req, Outcome::Rejected, retry_local);
+        }
+    }
+
+    /// The attempt holds its breaker and rate-limiter permits: the bulkhead or the pool,
+    /// then the callee.
+    fn past_limiter(&mut self, now: SimTime, req: u32) {
+        let p = self.p;
+        let e = self.edge_of(req);
+        let r = &mut self.reqs[req as usize];
+        let call = &p.services[r.service as usize].calls[r.next_call as usize];
+        let counted = r.counted as u64;
+        let retry_local = call.order == Order::Resilience4j;
+        let edge = &mut self.edges[e];
         if let Some(bulkhead) = call.bulkhead {
             if edge.bulkhead_active >= bulkhead.max_concurrent {
                 if bulkhead.max_wait == SimTime::ZERO {
                     edge.stats.bulkhead_rejected += counted;
-                    self.attempt_done(now, req, Outcome::Rejected, true);
+                    self.attempt_done(now, req, Outcome::Rejected, retry_local);
                 } else {
                     let token = r.call_token;
                     edge.bulkhead_waiting.push_back((req, r.generation, token));
@@ -122,11 +189,9 @@ impl<O: Observer> Sim<'_, O> {
         let edge = &mut self.edges[e];
         edge.active += 1;
         r.sent = true;
-        if r.attempt > 1 {
-            edge.active_retries += 1;
-            r.retrying = true;
+        if call.order == Order::Envoy {
+            r.attempt_sent = now;
         }
-        r.attempt_sent = now;
         if r.depth >= MAX_CALL_DEPTH {
             self.attempt_done(now, req, Outcome::Rejected, false);
             return;
@@ -180,13 +245,15 @@ impl<O: Observer> Sim<'_, O> {
                 b.on_result(now, outcome != Outcome::Ok, now.since(r.attempt_sent));
             }
         }
+        if r.retrying {
+            // The retry's own outcome is being judged: it leaves the budget's count
+            // (Envoy's `RetryStateImpl::resetRetry`).
+            r.retrying = false;
+            edge.active_retries -= 1;
+        }
         if r.sent {
             r.sent = false;
             edge.active -= 1;
-            if r.retrying {
-                r.retrying = false;
-                edge.active_retries -= 1;
-            }
             if let Some(t) = edge.throttle.as_mut() {
                 if outcome == Outcome::Ok {
                     t.on_success();
@@ -233,10 +300,12 @@ impl<O: Observer> Sim<'_, O> {
             self.pool_timed_out(now, req, e);
             return;
         }
+        let retry_local = self.p.services[r.service as usize].calls[r.next_call as usize].order
+            == Order::Resilience4j;
         let edge = &mut self.edges[e];
         edge.bulkhead_waiting.retain(|&(w, _, _)| w != req);
         edge.stats.bulkhead_rejected += self.reqs[req as usize].counted as u64;
-        self.attempt_done(now, req, Outcome::Rejected, true);
+        self.attempt_done(now, req, Outcome::Rejected, retry_local);
     }
 
     pub(super) fn attempt_timed_out(&mut self, now: SimTime, req: u32) {
@@ -284,6 +353,10 @@ impl<O: Observer> Sim<'_, O> {
         if let Some(retry) = call.retry.as_ref().filter(|_| may_retry) {
             match retry_verdict(retry, edge, r.attempt, outcome) {
                 Some(true) => {
+                    // Active for the budget from now, through the backoff, until its
+                    // own outcome is judged (Envoy: `retries().inc()` before the timer).
+                    edge.active_retries += 1;
+                    r.retrying = true;
                     let delay = retry.policy.delay(r.attempt, r.prev_sleep, &mut edge.rng);
                     r.prev_sleep = delay;
                     let token = r.call_token;

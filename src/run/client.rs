@@ -79,6 +79,7 @@ impl<O: Observer> Sim<'_, O> {
             attempt_sent: now,
             breaker_permit: false,
             counted,
+            sent: false,
             retrying: false,
         };
         let c = match self.free_clients.pop() {
@@ -107,26 +108,42 @@ impl<O: Observer> Sim<'_, O> {
         let cl = &mut self.clients[c as usize];
         let w = cl.workload as usize;
         let wl = &p.workloads[w];
+        if wl.deadline.is_some_and(|d| now >= cl.first_sent.after(d)) {
+            // The backoff ran past the overall deadline: DEADLINE_EXCEEDED, nothing sent.
+            cl.token = cl.token.wrapping_add(1);
+            self.settle_client_retry(c);
+            self.client_finish(now, c, Outcome::Timeout);
+            return;
+        }
         cl.attempt += 1;
         cl.attempt_sent = now;
         self.rec.client_attempt(w, cl.counted);
         let edge = &mut self.client_edges[w];
         if let Some(b) = edge.breaker.as_mut() {
             if !b.try_acquire(now) {
-                // Fail fast; an open breaker is not retried against.
                 edge.stats.breaker_rejected += cl.counted as u64;
-                cl.token = cl.token.wrapping_add(1);
-                self.client_finish(now, c, Outcome::Rejected);
+                if wl.order == crate::model::Order::Resilience4j {
+                    // A rejection the retry judges like any other failure.
+                    self.client_attempt_done(now, c, Outcome::Rejected);
+                } else {
+                    // Envoy never retries an overflow.
+                    cl.token = cl.token.wrapping_add(1);
+                    self.settle_client_retry(c);
+                    self.client_finish(now, c, Outcome::Rejected);
+                }
                 return;
             }
             cl.breaker_permit = true;
         }
         edge.active += 1;
-        if cl.attempt > 1 {
-            edge.active_retries += 1;
-            cl.retrying = true;
-        }
-        let deadline = wl.timeout.map_or(SimTime::MAX, |t| now.after(t));
+        cl.sent = true;
+        // The attempt ends at its own timeout or at the overall deadline, whichever comes
+        // first; the callee sees that time as the deadline it propagates.
+        let overall = wl.deadline.map_or(SimTime::MAX, |d| cl.first_sent.after(d));
+        let deadline = wl
+            .timeout
+            .map_or(SimTime::MAX, |t| now.after(t))
+            .min(overall);
         let origin = Origin {
             waiter: Waiter::Client(c),
             deadline,
@@ -139,10 +156,10 @@ impl<O: Observer> Sim<'_, O> {
             Some(root) => {
                 let cl = &mut self.clients[c as usize];
                 cl.root = root;
-                if let Some(t) = wl.timeout {
+                if deadline != SimTime::MAX {
                     let token = cl.token;
                     self.queue
-                        .push(now.after(t), Event::ClientTimeout { client: c, token });
+                        .push(deadline, Event::ClientTimeout { client: c, token });
                 }
             }
             None => self.client_attempt_done(now, c, Outcome::Rejected),
@@ -170,23 +187,36 @@ impl<O: Observer> Sim<'_, O> {
                 b.on_result(now, outcome != Outcome::Ok, now.since(cl.attempt_sent));
             }
         }
-        edge.active -= 1;
-        if cl.retrying {
-            cl.retrying = false;
-            edge.active_retries -= 1;
-        }
+        self.settle_client_retry(c);
+        let cl = &mut self.clients[c as usize];
+        let edge = &mut self.client_edges[w];
         let retry = p.workloads[w].retry.as_ref();
-        if let Some(t) = edge.throttle.as_mut() {
-            if outcome == Outcome::Ok {
-                t.on_success();
-            } else if retry.is_some_and(|r| super::call::retryable(r, outcome)) {
-                t.on_failure();
+        if cl.sent {
+            cl.sent = false;
+            edge.active -= 1;
+            // Only answered RPCs move gRPC's throttle, not local rejections.
+            if let Some(t) = edge.throttle.as_mut() {
+                if outcome == Outcome::Ok {
+                    t.on_success();
+                } else if retry.is_some_and(|r| super::call::retryable(r, outcome)) {
+                    t.on_failure();
+                }
             }
         }
+        // gRPC A6: the deadline covers every attempt; a retry that could only start at or
+        // after it is not made, and the call ends as the deadline's (a timeout).
+        let overall = p.workloads[w].deadline.map(|d| cl.first_sent.after(d));
         if outcome != Outcome::Ok {
             if let Some(retry) = retry {
                 match retry_verdict(retry, edge, cl.attempt, outcome) {
+                    Some(true) if overall.is_some_and(|d| now >= d) => {
+                        self.client_finish(now, c, Outcome::Timeout);
+                        return;
+                    }
                     Some(true) => {
+                        // Counted by the budget from now until its outcome is judged.
+                        edge.active_retries += 1;
+                        cl.retrying = true;
                         let delay = retry.policy.delay(cl.attempt, cl.prev_sleep, &mut edge.rng);
                         cl.prev_sleep = delay;
                         let token = cl.token;
@@ -200,6 +230,16 @@ impl<O: Observer> Sim<'_, O> {
             }
         }
         self.client_finish(now, c, outcome);
+    }
+
+    /// A retry's own outcome is being judged: it leaves the budget's count (Envoy's
+    /// `RetryStateImpl::resetRetry`).
+    fn settle_client_retry(&mut self, c: u32) {
+        let cl = &mut self.clients[c as usize];
+        if cl.retrying {
+            cl.retrying = false;
+            self.client_edges[cl.workload as usize].active_retries -= 1;
+        }
     }
 
     /// The client has its final answer; a closed user then thinks again.

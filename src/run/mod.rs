@@ -43,6 +43,7 @@ mod service;
 use crate::engine::{stream, EventQueue, SimTime, Stream};
 use crate::mech::breaker::Breaker;
 use crate::mech::limits::{ConcurrencyLimit, RateLimiter};
+use crate::mech::ratelimit::{FixedWindowLimiter, LocalRateLimit};
 use crate::mech::retry::RetryThrottle;
 use crate::metrics::ledger::Ledger;
 use crate::metrics::summary::{BreakerSummary, CallSummary, Transition};
@@ -168,6 +169,13 @@ enum Event {
     BulkheadTimeout {
         req: u32,
         token: u32,
+    },
+    /// A caller's wait at the edge's rate limiter is over: with its reserved permit it
+    /// goes on (`granted`), else it is refused (same token rule).
+    LimiterWaited {
+        req: u32,
+        token: u32,
+        granted: bool,
     },
     /// A client attempt's timeout; void unless the client's `token` matches.
     ClientTimeout {
@@ -312,6 +320,7 @@ struct Replica {
     /// When the waiting room last went from empty to not empty (adaptive LIFO).
     nonempty_since: SimTime,
     rate_limiter: Option<RateLimiter>,
+    local_limit: Option<LocalRateLimit>,
     limit: Option<ConcurrencyLimit>,
 }
 
@@ -353,6 +362,8 @@ struct ServiceState {
 /// Retry and protection state of one call edge, or of one workload's clients.
 struct Edge {
     breaker: Option<Breaker>,
+    /// Resilience4j's rate limiter (call edges only).
+    limiter: Option<FixedWindowLimiter>,
     bulkhead_active: u32,
     /// `(request, generation, call token)` of each attempt waiting for a permit.
     bulkhead_waiting: VecDeque<(u32, u32, u32)>,
@@ -384,6 +395,9 @@ struct Client {
     attempt_sent: SimTime,
     breaker_permit: bool,
     counted: bool,
+    /// The current attempt was sent (counts in `Edge::active`); a retry is scheduled or
+    /// under way (counts in `Edge::active_retries` until its outcome is judged).
+    sent: bool,
     retrying: bool,
 }
 
@@ -476,6 +490,9 @@ impl<'a, O: Observer> Sim<'a, O> {
                     rate_limiter: s
                         .rate_limit
                         .map(|(rate, burst)| RateLimiter::new(rate, burst)),
+                    local_limit: s
+                        .local_rate_limit
+                        .map(|(max, fill, every)| LocalRateLimit::new(max, fill, every)),
                     limit: s.concurrency_limit.clone(),
                     ..Replica::default()
                 };
@@ -526,7 +543,7 @@ impl<'a, O: Observer> Sim<'a, O> {
             edge_base.push(edges.len() as u32);
             for (k, c) in s.calls.iter().enumerate() {
                 let to = &p.service(c.to).name;
-                edges.push(Edge::new(
+                let mut edge = Edge::new(
                     p.seed,
                     &format!("call/{}/{k}->{to}", s.name),
                     c.breaker.map(Breaker::new),
@@ -536,7 +553,11 @@ impl<'a, O: Observer> Sim<'a, O> {
                         to: to.clone(),
                         ..CallSummary::default()
                     },
-                ));
+                );
+                edge.limiter = c.rate_limiter.map(|l| {
+                    FixedWindowLimiter::new(l.limit_for_period, l.refresh_period, l.timeout)
+                });
+                edges.push(edge);
             }
         }
         let client_edges = p
@@ -560,6 +581,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                 rng: stream(p.seed, &format!("workload/{}", w.name)),
                 plain: matches!(w.kind, WorkloadKind::Open(_))
                     && w.timeout.is_none()
+                    && w.deadline.is_none()
                     && w.retry.is_none()
                     && w.breaker.is_none()
                     && p.orders.as_ref().is_none_or(|o| o.entry != w.target)
@@ -764,6 +786,15 @@ impl<'a, O: Observer> Sim<'a, O> {
                     self.attempt(now, req);
                 }
             }
+            Event::LimiterWaited {
+                req,
+                token,
+                granted,
+            } => {
+                if self.reqs[req as usize].call_token == token {
+                    self.limiter_waited(now, req, granted);
+                }
+            }
             Event::BulkheadTimeout { req, token } => {
                 if self.reqs[req as usize].call_token == token {
                     self.bulkhead_timed_out(now, req);
@@ -943,6 +974,7 @@ impl Edge {
     ) -> Self {
         Edge {
             breaker,
+            limiter: None,
             bulkhead_active: 0,
             bulkhead_waiting: VecDeque::new(),
             active: 0,

@@ -66,6 +66,10 @@ impl<O: Observer> Sim<'_, O> {
                     .rate_limiter
                     .as_mut()
                     .is_some_and(|l| !l.try_acquire(now))
+                    || state
+                        .local_limit
+                        .as_mut()
+                        .is_some_and(|l| !l.try_acquire(now))
                 {
                     Err(Refusal::RateLimited)
                 } else if state.busy >= spec.concurrency
@@ -461,7 +465,7 @@ impl<O: Observer> Sim<'_, O> {
         let r = &self.reqs[req as usize];
         let (service, child, order, lost_publish) = (r.service, r.child, r.order, r.lost_publish);
         let (waiter, arrived, counted) = (r.waiter, r.arrived, r.counted);
-        let settle = r.sent || r.breaker_permit || r.bulkhead_permit;
+        let settle = r.sent || r.breaker_permit || r.bulkhead_permit || r.retrying;
         self.obs.outcome(now, ServiceId(service), r.uid, outcome);
         if child != NONE {
             // Killed while waiting for a call: its callee works on for nobody.

@@ -370,6 +370,9 @@ pub struct ServiceSpec {
     /// Server-side token-bucket rate limit per replica; over it, requests are rejected (429).
     #[serde(default)]
     pub rate_limit: Option<RateLimitSpec>,
+    /// Envoy's local rate limit filter in front of each replica: refused requests get 429.
+    #[serde(default)]
+    pub local_rate_limit: Option<LocalRateLimitSpec>,
     /// Adaptive limit on requests held per replica (Netflix concurrency-limits).
     #[serde(default)]
     pub concurrency_limit: Option<ConcurrencyLimitSpec>,
@@ -659,6 +662,19 @@ pub struct RateLimitSpec {
     pub burst: u32,
 }
 
+/// `LocalRateLimit(max_tokens: 100, tokens_per_fill: 100, fill_interval: "1s")`: Envoy's
+/// local rate limit token bucket (`envoy.extensions.filters.http.local_ratelimit.v3`,
+/// `type/v3/token_bucket.proto`): starts full, gains `tokens_per_fill` (default 1) every
+/// `fill_interval`, never above `max_tokens`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "LocalRateLimit", deny_unknown_fields)]
+pub struct LocalRateLimitSpec {
+    pub max_tokens: u32,
+    #[serde(default = "one_u32")]
+    pub tokens_per_fill: u32,
+    pub fill_interval: String,
+}
+
 /// Adaptive concurrency limit algorithms with the defaults of Netflix concurrency-limits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -704,9 +720,6 @@ fn four() -> u32 {
 }
 fn backoff_ratio() -> f64 {
     0.9
-}
-fn five_seconds() -> String {
-    "5s".to_string()
 }
 fn smoothing() -> f64 {
     0.2
@@ -761,6 +774,55 @@ pub struct CallSpec {
     /// What to do when the call fails in the end: serve a default, or ask another service.
     #[serde(default)]
     pub fallback: Option<FallbackSpec>,
+    /// How retry, breaker and bulkhead nest.
+    #[serde(default)]
+    pub order: OrderSpec,
+    /// Resilience4j's rate limiter on this edge, inside the breaker, outside the bulkhead.
+    #[serde(default)]
+    pub rate_limiter: Option<RateLimiterSpec>,
+}
+
+/// `RateLimiter(limit_for_period: 50, refresh_period: "500ns", timeout: "5s")`:
+/// Resilience4j's `AtomicRateLimiter` with its defaults (`RateLimiterConfig`). A call that
+/// finds no permit waits for the cycle that covers it if that is at most `timeout` away;
+/// otherwise it waits `timeout` and is refused (`RequestNotPermitted`, seen as a 429).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "RateLimiter", deny_unknown_fields)]
+pub struct RateLimiterSpec {
+    #[serde(default = "fifty_u32")]
+    pub limit_for_period: u32,
+    #[serde(default = "five_hundred_ns")]
+    pub refresh_period: String,
+    #[serde(default = "five_seconds")]
+    pub timeout: String,
+}
+
+fn fifty_u32() -> u32 {
+    50
+}
+fn five_hundred_ns() -> String {
+    "500ns".to_string()
+}
+fn five_seconds() -> String {
+    "5s".to_string()
+}
+
+/// How a call's decorators nest, outermost first.
+///
+/// - `Resilience4j` (default): Spring Boot's aspect order
+///   `Retry(CircuitBreaker(RateLimiter(TimeLimiter(Bulkhead(call)))))`
+///   (`resilience4j-spring-boot`'s `*AspectOrder` defaults). The breaker times the whole
+///   inner chain, bulkhead wait included, and the retry sees the breaker's
+///   `CallNotPermittedException` and the `BulkheadFullException` as failures it retries
+///   when `retry_on` has `Rejected`.
+/// - `Envoy`: the router's order. Each try is timed from when it leaves for the upstream,
+///   and a local overflow (open breaker, full bulkhead) is never retried: Envoy's
+///   `RetryStateImpl::wouldRetryFromReset` answers `NoRetry` to an overflow reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum OrderSpec {
+    #[default]
+    Resilience4j,
+    Envoy,
 }
 
 fn thirty_seconds_pool() -> String {
@@ -890,21 +952,38 @@ pub enum BackoffSpec {
         #[serde(default = "two")]
         multiplier: f64,
         cap: String,
+        /// 0: the first retry sleeps `base`; 1: `base × multiplier` (the AWS blog's `n = 1`).
+        #[serde(default)]
+        first_power: u32,
     },
+    /// Envoy's router backoff: retry `k` sleeps `min(random % ((2^k − 1) × base), max)`;
+    /// `max` defaults to 10 × base.
+    Envoy {
+        #[serde(default = "twenty_five_ms")]
+        base: String,
+        #[serde(default)]
+        max: Option<String>,
+    },
+}
+
+fn twenty_five_ms() -> String {
+    "25ms".to_string()
 }
 
 fn two() -> f64 {
     2.0
 }
 
-/// The AWS jitter formulas.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// The AWS jitter formulas, and Resilience4j's randomization factor.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub enum JitterSpec {
     #[default]
     None,
     Full,
     Equal,
     Decorrelated,
+    /// `Randomized(0.5)`: `U(t(1 − f), t(1 + f))` (Resilience4j's `randomizationFactor`).
+    Randomized(f64),
 }
 
 /// Which failed attempts are retried.
@@ -1051,6 +1130,13 @@ pub enum WorkloadSpec {
         /// A client-side breaker: fail fast while the target keeps failing.
         #[serde(default)]
         breaker: Option<BreakerSpec>,
+        /// How the client's retry and breaker nest.
+        #[serde(default)]
+        order: OrderSpec,
+        /// An overall deadline across all attempts (gRPC deadline, Envoy route timeout),
+        /// propagated with each attempt; `timeout` stays the per-attempt timeout.
+        #[serde(default)]
+        deadline: Option<String>,
     },
     /// `users` clients, each sending a request, waiting for the answer, then thinking.
     Closed {
@@ -1065,6 +1151,10 @@ pub enum WorkloadSpec {
         retry: Option<RetrySpec>,
         #[serde(default)]
         breaker: Option<BreakerSpec>,
+        #[serde(default)]
+        order: OrderSpec,
+        #[serde(default)]
+        deadline: Option<String>,
     },
 }
 

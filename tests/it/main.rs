@@ -9,6 +9,8 @@
 //!   seeds, exact loss counts, and the ledger's equations on random platforms.
 //! - `fault_matrix`: every fault x every way an instance comes to exist x component kind,
 //!   and metamorphic properties of faults (proptest).
+//! - `peers`: resilience mechanisms case by case against Envoy's and Resilience4j's own rules
+//!   and test suites.
 //! - `properties`: invariants of random small platforms (proptest).
 //! - `reference`: the reference platforms (atlas, the SRE job queue, food ordering in
 //!   phases) tell their stories, and every shipped scenario runs, shortened.
@@ -35,6 +37,7 @@ mod kubernetes;
 mod kubernetes_pods;
 mod layers;
 mod orders;
+mod peers;
 mod properties;
 mod reference;
 mod resilience;

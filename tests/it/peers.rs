@@ -1,0 +1,463 @@
+//! Resilience mechanisms against their peers' own rules, case by case: Envoy's retry
+//! budget, Resilience4j's decorator order, and cases rebuilt from Resilience4j's and
+//! Envoy's test suites. Every expected number is worked out by hand in the test, with the
+//! source it follows.
+
+use super::common::run_scenario as run;
+use platsim::Summary;
+
+/// `users` clients that all send at 1 s (a constant think time starts them together; the
+/// arrivals stop at 1.5 s, so nobody sends twice, and the drain lets every retry finish)
+/// to a backend that fails every request after `service` (never short of servers).
+fn all_fail_at_once(users: u32, service: &str, retry: &str) -> String {
+    format!(
+        r#"Scenario(name: "budget", seed: 1, duration: "1500ms", drain: Some("1m"), window: "100ms",
+    services: [Service(name: "backend", concurrency: 100000, service_time: Constant("{service}"),
+                       error_rate: 1.0)],
+    workload: [Closed(target: "backend", users: {users}, think_time: Constant("1s"),
+                      retry: Some({retry}))],
+)"#
+    )
+}
+
+fn budget_retry(attempts: u32, backoff: &str) -> String {
+    format!(
+        "Retry(max_attempts: {attempts}, backoff: {backoff}, \
+         budget: Some(Budget(percent: 20.0, min_concurrency: 3)))"
+    )
+}
+
+/// Envoy `source/common/router/retry_state_impl.cc`, `RetryStateImpl::shouldRetry`:
+/// `resetRetry()` (the failing attempt, if it was a retry, leaves the count), then
+/// `retries().canCreate()`, then `retries().inc()` *before* the backoff timer is armed.
+/// `canCreate` is `count < max()`, with `max()` =
+/// `max(budget_percent / 100 × (rq_active + rq_pending), min_retry_concurrency)` truncated
+/// to an integer (`source/common/upstream/resource_manager_impl.h`, `RetryBudgetImpl`).
+///
+/// 100 attempts fail at the same instant, 20 % / min 3, 1 s backoff. When the k-th failure
+/// is judged, 100 − k attempts are still active and k − 1 retries (all still in their
+/// backoff) hold the budget: admitted iff k − 1 < max(3, ⌊0.2 × (100 − k)⌋). k = 16:
+/// 15 < ⌊16.8⌋ = 16, admitted; k = 17: 16 < ⌊16.6⌋ = 16 fails, and the bound only falls
+/// from there. So 16 retries, 84 denied.
+#[test]
+fn envoy_budget_counts_retries_in_their_backoff_100_failures_give_16_retries() {
+    let s = run(
+        &all_fail_at_once(100, "100ms", &budget_retry(2, r#"Constant("1s")"#)),
+        &[],
+    );
+    let w = &s.workloads["backend"];
+    assert_eq!(w.arrivals, 100);
+    assert_eq!((w.retries, w.retries_denied), (16, 84));
+    assert_eq!(s.services["backend"].arrivals, 116);
+}
+
+/// The same burst on a call edge (api → backend): the edge's budget counts the same way.
+#[test]
+fn envoy_budget_on_a_call_edge_gives_the_same_16() {
+    let text = r#"Scenario(name: "budget-edge", seed: 1, duration: "1500ms", drain: Some("1m"),
+    window: "100ms",
+    services: [
+        Service(name: "api", concurrency: 1000, service_time: Constant("0s"),
+                calls: [Call(to: "backend", retry: Some(Retry(max_attempts: 2,
+                        backoff: Constant("1s"),
+                        budget: Some(Budget(percent: 20.0, min_concurrency: 3)))))]),
+        Service(name: "backend", concurrency: 1000, service_time: Constant("100ms"),
+                error_rate: 1.0),
+    ],
+    workload: [Closed(target: "api", users: 100, think_time: Constant("1s"))],
+)"#;
+    let s = run(text, &[]);
+    let c = call(&s, "api", "backend");
+    assert_eq!((c.calls, c.retries, c.retries_denied), (100, 16, 84));
+}
+
+/// Without backoff the retries are in flight at once, and the count is the same: a
+/// retry is active from scheduling until its own outcome, wherever it is meanwhile.
+#[test]
+fn envoy_budget_without_backoff_gives_the_same_16() {
+    let s = run(
+        &all_fail_at_once(100, "100ms", &budget_retry(2, "None")),
+        &[],
+    );
+    let w = &s.workloads["backend"];
+    assert_eq!((w.retries, w.retries_denied), (16, 84));
+}
+
+/// A small burst stays under the minimum: 10 failures, min 3. k-th failure: admitted iff
+/// k − 1 < max(3, ⌊0.2 × (10 − k)⌋) = 3, so exactly 3 retries (Envoy's
+/// `min_retry_concurrency` is a floor on concurrency, not on the share).
+#[test]
+fn envoy_budget_min_retry_concurrency_floors_a_small_burst() {
+    let s = run(
+        &all_fail_at_once(10, "100ms", &budget_retry(2, r#"Constant("1s")"#)),
+        &[],
+    );
+    let w = &s.workloads["backend"];
+    assert_eq!((w.retries, w.retries_denied), (3, 7));
+}
+
+/// A retry that fails asks again: Envoy's `shouldRetry` first frees its place
+/// (`resetRetry()`), then asks `canCreate()`. With 4 attempts: round 1 (first attempts fail
+/// at 1.1 s) admits 16 as above. Round 2 (those 16 fail at 2.2 s): the k-th finds the 16 − k
+/// not yet judged still active and holding places, plus the retries admitted earlier in
+/// the round; the limit is max(3, ⌊0.2 × (16 − k)⌋) = 3. Denied while 16 − k ≥ 3 (k ≤ 13);
+/// k = 14, 15, 16 each find 2 places held and are admitted: 3 retries, 13 denied. Round 3
+/// (3 fail at 3.3 s): k-th finds 3 − k in flight plus k − 1 admitted = 2 < 3: all 3
+/// admitted. Round 4 is the 4th attempt: no retry left, nothing denied. In all 16 + 3 + 3 =
+/// 22 retries, 84 + 13 = 97 denied.
+#[test]
+fn envoy_budget_frees_a_place_before_judging_the_next_retry() {
+    let s = run(
+        &all_fail_at_once(100, "100ms", &budget_retry(4, r#"Constant("1s")"#)),
+        &[],
+    );
+    let w = &s.workloads["backend"];
+    assert_eq!((w.retries, w.retries_denied), (22, 97));
+}
+
+/// Steady failure: 100 new requests a second all fail after 100 ms; a retry waits 1 s.
+/// Active requests ≈ 100/s × 0.1 s = 10, so 20 % gives 2 and the floor of 3 rules. Each
+/// of the 3 places is held by a retry for its 1 s backoff plus its 100 ms attempt, then
+/// freed when that retry's failure is judged (a second retry is not allowed: 2
+/// attempts), and taken again by the next failure ≈ 5 ms later (Poisson, 200 failures a
+/// second in all). So ≈ 3 / 1.105 s = 2.71 retries a second, ≈ 1,629 in 600 s. Counting
+/// retries only once sent (the old rule) let ≈ 29,000 through.
+#[test]
+fn envoy_budget_in_steady_failure_allows_about_three_per_backoff() {
+    let text = r#"Scenario(name: "steady", seed: 3, duration: "10m", window: "1s",
+    services: [Service(name: "backend", concurrency: 100000, service_time: Constant("100ms"),
+                       error_rate: 1.0)],
+    workload: [Open(target: "backend", rate: 100.0,
+                    retry: Some(Retry(max_attempts: 2, backoff: Constant("1s"),
+                                      budget: Some(Budget(percent: 20.0, min_concurrency: 3)))))],
+)"#;
+    let s = run(text, &[]);
+    let w = &s.workloads["backend"];
+    let want = 600.0 * 3.0 / 1.105;
+    let got = w.retries as f64;
+    assert!(
+        (got - want).abs() / want < 0.02,
+        "{got} retries, want ≈ {want:.0}"
+    );
+    assert_eq!(w.retries, 1_636, "the figure README.md gives (seed 3)");
+    // Every failed first attempt was judged, but for the last ~100 ms of arrivals.
+    let judged = w.retries + w.retries_denied;
+    assert!(
+        judged <= w.arrivals && judged + 30 >= w.arrivals,
+        "{judged} of {}",
+        w.arrivals
+    );
+    eprintln!(
+        "steady failure: {} retries of {} requests",
+        w.retries, w.arrivals
+    );
+}
+
+fn call<'a>(s: &'a Summary, from: &str, to: &str) -> &'a platsim::metrics::summary::CallSummary {
+    s.calls
+        .values()
+        .find(|c| c.from == from && c.to == to)
+        .unwrap_or_else(|| panic!("no call {from} -> {to}"))
+}
+
+// ---- decorator order ---------------------------------------------------------------------
+
+/// One client request at 1 s to a backend that always fails in 10 ms, through a client
+/// breaker that opens after 2 calls (`Count(2)`, `min_calls: 2`, 50 %) and stays open, with
+/// 4 attempts 100 ms apart.
+fn one_request_through_an_opening_breaker(order: &str) -> Summary {
+    let text = format!(
+        r#"Scenario(name: "order", seed: 1, duration: "1500ms", drain: Some("1m"), window: "100ms",
+    services: [Service(name: "backend", concurrency: 10, service_time: Constant("10ms"),
+                       error_rate: 1.0)],
+    workload: [Closed(target: "backend", users: 1, think_time: Constant("1s"), order: {order},
+                      retry: Some(Retry(max_attempts: 4, backoff: Constant("100ms"),
+                                        retry_on: [Error, Rejected])),
+                      breaker: Some(Breaker(window: Count(2), min_calls: 2, wait_open: "1h")))],
+)"#
+    );
+    run(&text, &[])
+}
+
+/// Resilience4j's Spring Boot aspect order puts Retry outside CircuitBreaker
+/// (`RetryConfigurationProperties.retryAspectOrder` = `Ordered.LOWEST_PRECEDENCE - 5`,
+/// `CircuitBreakerConfigurationProperties.circuitBreakerAspectOrder` =
+/// `LOWEST_PRECEDENCE - 4`: the lower order is the outer aspect), and the retry's default
+/// `retryOnException` retries every exception, `CallNotPermittedException` included.
+/// Attempts 1 (1.01 s) and 2 (1.12 s) fail and open the breaker; attempts 3 and 4 are
+/// rejected by it and both still count as attempts the retry made.
+#[test]
+fn resilience4j_order_retries_an_open_breakers_rejection() {
+    let s = one_request_through_an_opening_breaker("Resilience4j");
+    let w = &s.workloads["backend"];
+    assert_eq!((w.arrivals, w.attempts, w.retries), (1, 4, 3));
+    assert_eq!(w.breaker_rejected, 2);
+    assert_eq!(
+        (w.rejected, w.errors),
+        (1, 0),
+        "the last outcome is the rejection"
+    );
+    assert_eq!(s.services["backend"].arrivals, 2);
+}
+
+/// Envoy never retries an overflow: `RetryStateImpl::wouldRetryFromReset` returns
+/// `NoRetry` for `StreamResetReason::Overflow` before looking at `retry_on`. The first
+/// rejection (attempt 3) ends the request.
+#[test]
+fn envoy_order_does_not_retry_an_open_breakers_rejection() {
+    let s = one_request_through_an_opening_breaker("Envoy");
+    let w = &s.workloads["backend"];
+    assert_eq!((w.arrivals, w.attempts, w.retries), (1, 3, 2));
+    assert_eq!((w.breaker_rejected, w.rejected), (1, 1));
+}
+
+/// Two calls at once through a 1-permit bulkhead (waits up to 2 s) to a backend that
+/// answers in 900 ms, behind a breaker for which a call is slow above 1 s and that opens
+/// at 50 % slow calls of 2. In Resilience4j's order the breaker wraps the bulkhead, so
+/// the second call takes 0.9 s waiting + 0.9 s running = 1.8 s: slow, and the breaker
+/// opens at 2.8 s. In Envoy's order each try is timed from when it is sent: 0.9 s twice,
+/// never slow.
+fn bulkhead_behind_breaker(order: &str) -> Summary {
+    let text = format!(
+        r#"Scenario(name: "slow", seed: 1, duration: "1500ms", drain: Some("1m"), window: "100ms",
+    services: [
+        Service(name: "api", concurrency: 10, service_time: Constant("0s"),
+                calls: [Call(to: "backend", order: {order},
+                             bulkhead: Some(Bulkhead(max_concurrent: 1, max_wait: "2s")),
+                             breaker: Some(Breaker(window: Count(2), min_calls: 2,
+                                                   slow_call_rate: 50.0,
+                                                   slow_call_duration: "1s")))]),
+        Service(name: "backend", concurrency: 10, service_time: Constant("900ms")),
+    ],
+    workload: [Closed(target: "api", users: 2, think_time: Constant("1s"))],
+)"#
+    );
+    run(&text, &[])
+}
+
+#[test]
+fn resilience4j_order_times_the_bulkhead_wait_inside_the_breaker() {
+    let s = bulkhead_behind_breaker("Resilience4j");
+    let b = s.calls["api->backend"].breaker.as_ref().expect("a breaker");
+    assert_eq!(b.opened, 1);
+    assert_eq!(b.transitions[0].state, "OPEN");
+    assert!(
+        (b.transitions[0].t_s - 2.8).abs() < 1e-9,
+        "{}",
+        b.transitions[0].t_s
+    );
+    assert_eq!(s.workloads["api"].ok, 2, "both calls succeeded, one slowly");
+}
+
+#[test]
+fn envoy_order_times_each_try_from_when_it_is_sent() {
+    let s = bulkhead_behind_breaker("Envoy");
+    let b = s.calls["api->backend"].breaker.as_ref().expect("a breaker");
+    assert_eq!((b.opened, b.state.as_str()), (0, "CLOSED"));
+}
+
+// ---- the metastable retry storm under Envoy's budget ---------------------------------------
+
+fn storm(seed: u64, sets: &[&str]) -> Summary {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/resilience/metastable-retry-storm.ron"
+    );
+    let text = std::fs::read_to_string(path).expect("the storm scenario");
+    let seed = format!("seed={seed}");
+    let mut all = vec![seed.as_str()];
+    all.extend(sets);
+    run(&text, &all)
+}
+
+const ENVOY_BUDGET: &str = "workload.0.retry.budget=Budget(percent: 20.0, min_concurrency: 3)";
+const ONE_SECOND_BACKOFF: &str = r#"workload.0.retry.backoff=Constant("1s")"#;
+
+/// The figures scenarios/README.md and the storm's header give for Envoy's default budget.
+#[test]
+fn envoy_default_budget_needs_a_backoff_to_end_the_storm() {
+    let verdicts = |sets: &[&str]| -> Vec<String> {
+        (1..=20)
+            .map(|seed| storm(seed, sets).faults[0].verdict.clone())
+            .collect()
+    };
+    let immediate = verdicts(&[ENVOY_BUDGET]);
+    assert!(immediate.iter().all(|v| v == "metastable"), "{immediate:?}");
+    let backoff = verdicts(&[ENVOY_BUDGET, ONE_SECOND_BACKOFF]);
+    let recovered = backoff.iter().filter(|v| *v == "recovered").count();
+    assert_eq!(recovered, 19, "{backoff:?}");
+
+    // Seed 1, as the README's figures.
+    let figures = |s: &Summary| {
+        let f = &s.faults[0];
+        let w = &s.workloads["clients"];
+        (
+            f.verdict.clone(),
+            f.recovered_after_s,
+            (f.goodput_after_ratio.unwrap_or(0.0) * 100.0).round(),
+            (w.amplification * 100.0).round() / 100.0,
+        )
+    };
+    let m = "metastable".to_string();
+    assert_eq!(
+        figures(&storm(1, &[ENVOY_BUDGET])),
+        (m.clone(), None, 6.0, 1.20)
+    );
+    assert_eq!(
+        figures(&storm(1, &[ENVOY_BUDGET, ONE_SECOND_BACKOFF])),
+        ("recovered".to_string(), Some(41.0), 80.0, 1.02)
+    );
+    assert_eq!(
+        figures(&storm(1, &[ONE_SECOND_BACKOFF])),
+        (m, None, 0.0, 3.57)
+    );
+    // The budget variant of the scenario's own table is unchanged by the corrected count:
+    // with no backoff a retry is sent the instant it is scheduled.
+    assert_eq!(
+        figures(&storm(
+            1,
+            &["workload.0.retry.budget=Budget(percent: 10.0, min_concurrency: 1)"]
+        )),
+        ("recovered".to_string(), Some(38.0), 81.0, 1.02)
+    );
+}
+
+// ---- Resilience4j's rate limiter on a call -------------------------------------------------
+
+/// Six calls at 1 s through `RateLimiter(limit_for_period: 2, refresh_period: "1s",
+/// timeout: "1500ms")` (Resilience4j `AtomicRateLimiter`, cycles counted from time zero).
+/// At 1 s (cycle 1) the quota is 2: calls 1 and 2 pass. Call 3 waits for cycle 2 (1 s,
+/// within the timeout) and reserves (permissions −1); call 4 also fits in cycle 2's quota
+/// (−2). Calls 5 and 6 would wait 2 s > 1.5 s: they reserve nothing, sleep their 1.5 s
+/// timeout (`waitForPermissionIfNecessary`) and fail with `RequestNotPermitted`.
+#[test]
+fn resilience4j_rate_limiter_reserves_in_order_and_refuses_after_its_timeout() {
+    let text = r#"Scenario(name: "r4j-limiter", seed: 1, duration: "1500ms", drain: Some("1m"),
+    window: "100ms",
+    services: [
+        Service(name: "api", concurrency: 10, service_time: Constant("0s"),
+                calls: [Call(to: "backend",
+                             rate_limiter: Some(RateLimiter(limit_for_period: 2,
+                                                            refresh_period: "1s",
+                                                            timeout: "1500ms")))]),
+        Service(name: "backend", concurrency: 10, service_time: Constant("10ms")),
+    ],
+    workload: [Closed(target: "api", users: 6, think_time: Constant("1s"))],
+)"#;
+    let s = run(text, &[]);
+    let c = call(&s, "api", "backend");
+    assert_eq!(
+        (c.calls, c.ok, c.rate_limited, c.attempt_rejected),
+        (6, 4, 2, 2)
+    );
+    assert_eq!(s.services["backend"].arrivals, 4);
+    let w = &s.workloads["api"];
+    assert_eq!((w.ok, w.errors), (4, 2));
+    // The two that waited a cycle answer at 2.01 s: 1,010 ms after they were sent.
+    assert!(
+        (w.latency_ms.max - 1010.0).abs() < 11.0,
+        "{}",
+        w.latency_ms.max
+    );
+    // The refused ones gave up 1.5 s after they came.
+    let api = &s.services["api"];
+    assert!(
+        (api.sojourn_ms.max - 1500.0).abs() < 16.0,
+        "{}",
+        api.sojourn_ms.max
+    );
+}
+
+// ---- Envoy's local rate limit at a service ---------------------------------------------------
+
+/// `LocalRateLimit(max_tokens: 10, tokens_per_fill: 10, fill_interval: "1s")` in front of a
+/// service that 50 requests a second reach (Envoy's local rate limit filter, timer-filled
+/// token bucket: full at start, +10 at every whole second, capped at 10). Each second's
+/// ~50 arrivals spend its 10 tokens (a second with fewer than 10 arrivals has probability
+/// ~1e-12), so over [0 s, 100 s) exactly 100 × 10 pass and the rest are refused with 429.
+#[test]
+fn envoy_local_rate_limit_passes_its_tokens_per_fill_and_refuses_the_rest() {
+    let text = r#"Scenario(name: "local-rl", seed: 5, duration: "100s", window: "1s",
+    services: [Service(name: "s", concurrency: 100, service_time: Constant("0s"),
+                       local_rate_limit: Some(LocalRateLimit(max_tokens: 10,
+                                                             tokens_per_fill: 10,
+                                                             fill_interval: "1s")))],
+    workload: [Open(target: "s", rate: 50.0)],
+)"#;
+    let s = run(text, &[]);
+    let v = &s.services["s"];
+    assert_eq!(v.ok, 1_000);
+    assert_eq!(v.rejected_rate_limited, v.arrivals - 1_000);
+    assert_eq!(v.rejected, v.rejected_rate_limited);
+}
+
+/// Five requests at 1 s against `max_tokens: 2` filled 1 per 100 ms: the bucket is full
+/// (2), so 2 pass and 3 are refused; the next fill is at 1.1 s.
+#[test]
+fn envoy_local_rate_limit_refuses_a_burst_beyond_its_bucket() {
+    let text = r#"Scenario(name: "local-burst", seed: 1, duration: "1500ms", drain: Some("10s"),
+    window: "100ms",
+    services: [Service(name: "s", concurrency: 10, service_time: Constant("10ms"),
+                       local_rate_limit: Some(LocalRateLimit(max_tokens: 2,
+                                                             fill_interval: "100ms")))],
+    workload: [Closed(target: "s", users: 5, think_time: Constant("1s"))],
+)"#;
+    let s = run(text, &[]);
+    let v = &s.services["s"];
+    assert_eq!((v.arrivals, v.ok, v.rejected_rate_limited), (5, 2, 3));
+}
+
+// ---- deadlines ---------------------------------------------------------------------------
+
+/// One request at 1 s, 1 s per attempt, 5 attempts at once, an overall deadline of 2.5 s
+/// (gRPC A6: "the deadline covers all attempts"; Envoy's route timeout around
+/// `per_try_timeout`). Attempts go at 1 s and 2 s and time out; the third, at 3 s, is cut
+/// at the deadline, 3.5 s, and no fourth is made. The backend (one server, 10 s per
+/// request) takes the first at once and, with `drop_expired`, sheds the other two when
+/// its server frees at 11 s: their propagated deadlines (3 s, 3.5 s) have passed.
+#[test]
+fn an_overall_deadline_bounds_all_attempts_and_reaches_the_callee() {
+    let text = r#"Scenario(name: "deadline", seed: 1, duration: "1500ms", drain: Some("1m"),
+    window: "100ms",
+    services: [Service(name: "backend", concurrency: 1, service_time: Constant("10s"),
+                       drop_expired: true)],
+    workload: [Closed(target: "backend", users: 1, think_time: Constant("1s"),
+                      timeout: Some("1s"), deadline: Some("2500ms"),
+                      retry: Some(Retry(max_attempts: 5, backoff: None)))],
+)"#;
+    let s = run(text, &[]);
+    let w = &s.workloads["backend"];
+    assert_eq!((w.attempts, w.retries, w.timeouts), (3, 2, 1));
+    let b = &s.services["backend"];
+    assert_eq!((b.arrivals, b.shed, b.timeouts), (3, 2, 1));
+    // Without the deadline all 5 attempts go out.
+    let s = run(text, &["workload.0.deadline=None"]);
+    assert_eq!(s.workloads["backend"].attempts, 5);
+}
+
+/// The retry storm with an overall deadline of 2 s over its 1 s attempts: the deadline
+/// alone caps the retries (amplification 1.87 instead of 3.6) but the server still works
+/// for nobody and the storm stays; propagated to the server, which drops work whose
+/// deadline has passed (`drop_expired`), it ends the storm in every seed.
+#[test]
+fn deadline_propagation_ends_the_retry_storm_that_the_deadline_alone_does_not() {
+    const DEADLINE: &str = "workload.0.deadline=2s";
+    const DROP: &str = "services.server.drop_expired=true";
+    let runs = |sets: &[&str]| -> Vec<Summary> { (1..=20).map(|seed| storm(seed, sets)).collect() };
+    let alone = runs(&[DEADLINE]);
+    let v: Vec<&str> = alone.iter().map(|s| s.faults[0].verdict.as_str()).collect();
+    assert!(v.iter().all(|v| *v == "metastable"), "{v:?}");
+    let dropped = runs(&[DEADLINE, DROP]);
+    let v: Vec<&str> = dropped
+        .iter()
+        .map(|s| s.faults[0].verdict.as_str())
+        .collect();
+    assert!(v.iter().all(|v| *v == "recovered"), "{v:?}");
+    // Seed 1's figures, as the storm's header and scenarios/README.md give them.
+    let amp = |s: &Summary| (s.workloads["clients"].amplification * 100.0).round() / 100.0;
+    assert_eq!(amp(&alone[0]), 1.87);
+    let f = &dropped[0].faults[0];
+    assert_eq!(f.recovered_after_s, Some(11.0));
+    assert_eq!((f.goodput_after_ratio.unwrap_or(0.0) * 100.0).round(), 98.0);
+    assert_eq!(amp(&dropped[0]), 1.04);
+}
