@@ -347,9 +347,12 @@ pub enum FaultKind {
     Flush {
         target: ServiceId,
     },
-    /// The listed services lose power (all of them for a whole-platform outage).
+    /// The listed services and brokers lose power (all of them for a whole-platform
+    /// outage).
     Outage {
         services: Vec<ServiceId>,
+        /// Indices into `Platform::brokers`.
+        brokers: Vec<u32>,
     },
     /// The consumers and workers of the service die mid-processing.
     KillConsumer {

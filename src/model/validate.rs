@@ -1053,10 +1053,15 @@ impl Check {
                 }
             }
             FaultSpec::Outage {
-                services, layers, ..
-            } => FaultKind::Outage {
-                services: self.outage_services(&p, services, layers, spec, names)?,
-            },
+                services,
+                layers,
+                brokers,
+                ..
+            } => {
+                let (services, brokers) =
+                    self.outage_services(&p, services, layers, brokers, spec, names)?;
+                FaultKind::Outage { services, brokers }
+            }
             _ => unreachable!("messaging faults are checked by `messaging_fault`"),
         };
         Some(Fault {
@@ -1471,14 +1476,17 @@ impl Check {
     }
 
     /// Which services an outage hits: the listed ones, the listed layers, or all.
+    /// What an outage takes down: the union of what its filters name, or everything
+    /// (every service and every broker) when it has none.
     fn outage_services(
         &mut self,
         p: &str,
         services: &Option<Vec<String>>,
         layers: &Option<Vec<u32>>,
+        brokers: &Option<Vec<String>>,
         spec: &Spec,
         names: &BTreeMap<String, usize>,
-    ) -> Option<Vec<ServiceId>> {
+    ) -> Option<(Vec<ServiceId>, Vec<u32>)> {
         let mut out: Vec<ServiceId> = Vec::new();
         if let Some(list) = services {
             for (j, name) in list.iter().enumerate() {
@@ -1495,16 +1503,31 @@ impl Check {
                 }
             }
         }
-        if services.is_none() && layers.is_none() {
+        let mut down: Vec<u32> = Vec::new();
+        if let Some(list) = brokers {
+            let known: BTreeMap<String, usize> = spec
+                .brokers
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (b.name.clone(), i))
+                .collect();
+            for (j, name) in list.iter().enumerate() {
+                down.push(self.named(&format!("{p}.brokers[{j}]"), "broker", name, &known)? as u32);
+            }
+        }
+        if services.is_none() && layers.is_none() && brokers.is_none() {
             out = (0..spec.services.len() as u32).map(ServiceId).collect();
+            down = (0..spec.brokers.len() as u32).collect();
         }
         out.sort_unstable();
         out.dedup();
-        if out.is_empty() {
-            self.fail(p, "the outage hits no service");
+        down.sort_unstable();
+        down.dedup();
+        if out.is_empty() && down.is_empty() {
+            self.fail(p, "the outage hits no service and no broker");
             return None;
         }
-        Some(out)
+        Some((out, down))
     }
 
     fn recovery_check(&mut self, r: &RecoveryCheckSpec) -> Option<RecoveryCheck> {

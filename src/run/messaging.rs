@@ -93,6 +93,8 @@ struct TopicState {
     rng_dup: Stream,
     lost_publish: Cause,
     restart: Cause,
+    /// Held in memory when the platform lost power (an outage).
+    power_lost: Cause,
     /// Deleted by retention before a group consumed it.
     expired: Cause,
     /// Acknowledged (acks=Leader) or not awaited (acks=None), lost in a failover.
@@ -300,6 +302,7 @@ impl Messaging {
                     rng_dup: stream(p.seed, &format!("topic/{}/duplicates", t.name)),
                     lost_publish: cause("published while the broker was unreachable (acks=None)"),
                     restart: cause("held in memory by a restarting broker"),
+                    power_lost: cause("held in memory by its broker when the power went (outage)"),
                     expired: cause("deleted by retention before it was consumed"),
                     failover: cause(
                         "acknowledged by the leader, lost in a failover before replication",
@@ -1310,21 +1313,10 @@ impl<O: Observer> Sim<'_, O> {
             FaultKind::KillConsumer { target } if starting => {
                 self.kill_consumers(now, target.0 as usize);
             }
-            FaultKind::BrokerRestart { broker } => {
-                let b = *broker as usize;
-                if starting {
-                    self.msg.brokers_down[b] += 1;
-                    if self.msg.brokers_down[b] == 1 {
-                        self.msg.last_failover[b] = Some(now);
-                        if p.brokers[b].durability == Durability::InMemory {
-                            self.lose_broker(now, *broker);
-                        } else if p.brokers[b].replication_lag > SimTime::ZERO {
-                            self.fail_over(now, *broker);
-                        }
-                    }
-                } else {
-                    self.msg.brokers_down[b] -= 1;
-                    self.poll_broker(now, *broker);
+            FaultKind::BrokerRestart { broker } => self.broker_power(now, *broker, starting, false),
+            FaultKind::Outage { brokers, .. } => {
+                for &b in brokers {
+                    self.broker_power(now, b, starting, true);
                 }
             }
             FaultKind::Partition { a, b } => {
@@ -1353,6 +1345,31 @@ impl<O: Observer> Sim<'_, O> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Broker `b` goes down (`down`) or comes back: a restart, or a power loss in an
+    /// outage; overlapping faults nest. Going down, an in-memory broker loses every
+    /// message it held; a durable one fails over to (or restarts from) what its
+    /// followers had, losing what was appended within the replication lag. Durable
+    /// means the log survives a power loss (flushed to disk, or replicas in other power
+    /// domains): Kafka's own defaults leave flushing to the OS page cache, so a real
+    /// cluster that loses power in all its racks at once can lose more than this.
+    fn broker_power(&mut self, now: SimTime, b: u32, down: bool, outage: bool) {
+        let i = b as usize;
+        if down {
+            self.msg.brokers_down[i] += 1;
+            if self.msg.brokers_down[i] == 1 {
+                self.msg.last_failover[i] = Some(now);
+                if self.p.brokers[i].durability == Durability::InMemory {
+                    self.lose_broker(now, b, outage);
+                } else if self.p.brokers[i].replication_lag > SimTime::ZERO {
+                    self.fail_over(now, b);
+                }
+            }
+        } else {
+            self.msg.brokers_down[i] -= 1;
+            self.poll_broker(now, b);
         }
     }
 
@@ -1390,13 +1407,15 @@ impl<O: Observer> Sim<'_, O> {
         }
     }
 
-    /// An in-memory broker restarts: every message it held is gone.
-    fn lose_broker(&mut self, now: SimTime, b: u32) {
+    /// An in-memory broker restarts (or loses power in an outage): every message it
+    /// held is gone.
+    fn lose_broker(&mut self, now: SimTime, b: u32, outage: bool) {
         for t in 0..self.msg.topics.len() {
             if self.msg.topics[t].broker != b {
                 continue;
             }
-            let cause = self.msg.topics[t].restart;
+            let st = &self.msg.topics[t];
+            let cause = if outage { st.power_lost } else { st.restart };
             let ledger = &mut self.ledger;
             let lost = self.msg.topics[t]
                 .log

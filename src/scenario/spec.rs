@@ -1121,7 +1121,10 @@ pub enum FaultSpec {
         duration: String,
         rate: f64,
     },
-    /// Every service crashes, and comes back when the fault ends.
+    /// The platform loses power: every service crashes and every broker goes down (an
+    /// in-memory one empties; a durable one keeps what its followers had), and each comes
+    /// back by its own rules when the fault ends. The filters narrow it to the union of
+    /// what they name; with none, it is the whole platform.
     Outage {
         at: String,
         duration: String,
@@ -1131,6 +1134,9 @@ pub enum FaultSpec {
         /// Only the services in these layers (see `platsim layers`).
         #[serde(default)]
         layers: Option<Vec<u32>>,
+        /// Only these brokers (default: all when no filter is given, else none).
+        #[serde(default)]
+        brokers: Option<Vec<String>>,
     },
     /// Kubernetes: `pods` of `target`'s pods (default all) are deleted (`kubectl delete
     /// pod`, an eviction): they stop as the service's `termination` says, and the

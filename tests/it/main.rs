@@ -7,6 +7,8 @@
 //! - `layers`: layering, circles and bottom-up recovery after outages.
 //! - `orders`: brokers, job queues and the order ledger: delivery guarantees over 50
 //!   seeds, exact loss counts, and the ledger's equations on random platforms.
+//! - `outage`: whole-platform outages and what brokers, job queues and caches keep
+//!   through them, worked out by hand.
 //! - `properties`: invariants of random small platforms (proptest).
 //! - `reference`: the reference platforms (atlas, the SRE job queue, food ordering in
 //!   phases) tell their stories, and every shipped scenario runs, shortened.
@@ -32,6 +34,7 @@ mod kubernetes;
 mod kubernetes_pods;
 mod layers;
 mod orders;
+mod outage;
 mod properties;
 mod reference;
 mod resilience;
