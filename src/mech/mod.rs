@@ -6,6 +6,7 @@ pub mod broker;
 pub mod hpa;
 pub mod jobqueue;
 pub mod limits;
+pub mod persistence;
 pub mod probe;
 pub mod retry;
 pub mod rollout;

@@ -34,6 +34,7 @@ use super::{Event, Observer, Sim, Waiter, NONE};
 use crate::engine::{stream, SimTime, Stream};
 use crate::mech::broker::{Msg, TopicLog};
 use crate::mech::jobqueue::{Failed, Job, JobQueue, Taken};
+use crate::mech::persistence::Persist;
 use crate::metrics::ledger::{Cause, Ledger, NO_CAUSE, NO_ORDER};
 use crate::metrics::{GroupSummary, Outcome, QueueSummary, TopicSummary};
 use crate::model::{Acks, Commit, Durability, Endpoint, FaultKind, Platform};
@@ -70,6 +71,16 @@ struct QueueState {
     lost: Cause,
     parked: Cause,
     dropped: Cause,
+    /// Its store's durable point (queues with a store).
+    persist: Persist,
+    /// Some replica of its store is up.
+    alive: bool,
+    /// The store cannot serve it: no replica up, or not ready (starting after an outage).
+    down: bool,
+    /// Pushes refused because the store was down.
+    push_failed: u64,
+    /// Waiting in the list when its store crashed, not persisted.
+    store_lost: Cause,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -249,6 +260,19 @@ impl Messaging {
                     "queue {}: job failed {} times, no DLQ",
                     q.name, q.max_deliveries
                 )),
+                persist: Persist::new(SimTime::ZERO, 0),
+                alive: true,
+                down: false,
+                push_failed: 0,
+                store_lost: match &q.store {
+                    Some((store, persistence)) => ledger.cause(&format!(
+                        "queue {}: waiting in {} when it crashed, not persisted ({})",
+                        q.name,
+                        p.service(*store).name,
+                        persistence.name()
+                    )),
+                    None => NO_CAUSE,
+                },
             })
             .collect();
         let mut workers = Vec::new();
@@ -631,8 +655,9 @@ impl<O: Observer> Sim<'_, O> {
         if let Some(q) = spec.push {
             if crashed {
                 self.reqs[req as usize].lost_publish = crash_cause;
-            } else {
-                self.push_job(now, q, order);
+            } else if !self.push_job(now, q, order) {
+                // The LPUSH failed: the client gets the error.
+                outcome = Outcome::DependencyFailed;
             }
         }
         for (k, pb) in spec.publish.iter().enumerate() {
@@ -831,17 +856,27 @@ impl<O: Observer> Sim<'_, O> {
 
     // ---- job queues ---------------------------------------------------------------
 
-    fn push_job(&mut self, now: SimTime, q: u32, order: u32) {
+    /// `LPUSH`; false if the queue's store is down.
+    fn push_job(&mut self, now: SimTime, q: u32, order: u32) -> bool {
+        let st = &mut self.msg.queues[q as usize];
+        if st.down {
+            st.push_failed += 1;
+            return false;
+        }
         let id = self.msg.next_id;
         self.msg.next_id += 1;
-        self.msg.queues[q as usize].q.push(Job {
+        st.q.push(Job {
             order,
             id,
             deliveries: 0,
         });
+        if let Some((_, cfg)) = &self.p.queues[q as usize].store {
+            st.persist.write(cfg, now, self.msg.next_id);
+        }
         self.ledger.carry(order);
         self.pump(now, q);
         self.queue_levels(now, q);
+        true
     }
 
     fn queue_levels(&mut self, now: SimTime, q: u32) {
@@ -862,7 +897,8 @@ impl<O: Observer> Sim<'_, O> {
     /// Idle workers whose replica is up take jobs while there are any.
     fn pump(&mut self, now: SimTime, q: u32) {
         loop {
-            if self.msg.queues[q as usize].q.depth() == 0 {
+            let st = &self.msg.queues[q as usize];
+            if st.q.depth() == 0 || st.down {
                 break;
             }
             let n = self.msg.queues[q as usize].idle.len();
@@ -879,10 +915,11 @@ impl<O: Observer> Sim<'_, O> {
                 self.msg.queues[q as usize].idle.push_back(w);
             }
             let Some(w) = found else { break };
-            let taken = self.msg.queues[q as usize]
-                .q
-                .take()
-                .expect("the queue is not empty");
+            let st = &mut self.msg.queues[q as usize];
+            let taken = st.q.take().expect("the queue is not empty");
+            if let Some((_, cfg)) = &self.p.queues[q as usize].store {
+                st.persist.write(cfg, now, self.msg.next_id);
+            }
             self.start_job(now, w, taken);
         }
         self.queue_levels(now, q);
@@ -1258,8 +1295,18 @@ impl<O: Observer> Sim<'_, O> {
 
     // ---- faults and availability --------------------------------------------------
 
-    /// Service `s` changed availability: its workers and consumers may move.
+    /// Service `s` changed availability: the queues it holds may lose their contents or
+    /// come back, and its workers and consumers may move.
     pub(super) fn messaging_availability(&mut self, now: SimTime, s: usize) {
+        for q in 0..self.msg.queues.len() {
+            if self.p.queues[q]
+                .store
+                .as_ref()
+                .is_some_and(|st| st.0 .0 as usize == s)
+            {
+                self.store_availability(now, q as u32, s);
+            }
+        }
         let (a, b) = self.msg.service_workers[s];
         if a < b {
             let q = self.msg.workers[a as usize].queue;
@@ -1277,6 +1324,32 @@ impl<O: Observer> Sim<'_, O> {
             } else {
                 self.poll_group(now, g);
             }
+        }
+    }
+
+    /// The store `s` of queue `q` changed: when its last replica dies the list keeps only
+    /// what was persisted; while none is up and ready the queue is unavailable.
+    fn store_availability(&mut self, now: SimTime, q: u32, s: usize) {
+        let p = self.p;
+        let Some((_, cfg)) = &p.queues[q as usize].store else {
+            return;
+        };
+        let (alive, ready) = (self.services[s].up > 0, self.services[s].ready);
+        let st = &mut self.msg.queues[q as usize];
+        if st.alive && !alive {
+            let first = st.persist.crash(cfg, now);
+            let (ledger, cause) = (&mut self.ledger, st.store_lost);
+            st.q.lose_pending(first, |job| ledger.drop_carrier(job.order, cause));
+        } else if !st.alive && alive {
+            // Restarted: it loaded what survived.
+            st.persist = Persist::new(now, self.msg.next_id);
+        }
+        st.alive = alive;
+        st.down = !(alive && ready);
+        if st.down {
+            self.queue_levels(now, q);
+        } else {
+            self.pump(now, q);
         }
     }
 
@@ -1452,6 +1525,8 @@ impl<O: Observer> Sim<'_, O> {
                         dlq: s.dlq,
                         dropped: s.dropped,
                         lost: s.lost,
+                        store_lost: s.store_lost,
+                        push_failed: st.push_failed,
                     },
                 )
             })

@@ -62,3 +62,110 @@ fn an_outage_filter_names_brokers_with_suggestions() {
     assert_eq!((o.lost, o.refused), (500, 500), "{o:?}");
     assert_eq!(lost_to(&s, POWER), 500);
 }
+
+// ---- job queues held by a store ---------------------------------------------------------
+
+/// One client pushes a job every 10 ms through the api onto `jobs`, held by `redis`
+/// (`{store}` is the queue's store and persistence fields); one worker takes 20 ms a job,
+/// so the list grows by 50 a second. `{fault}` at 10.505 s for 5 s.
+fn held_queue(store: &str, fault: &str) -> String {
+    format!(
+        r#"Scenario(
+    name: "held-queue", duration: "30s", drain: "2m",
+    orders: Orders(entry: "api", steps: ["worker"]),
+    queues: [JobQueue(name: "jobs", {store})],
+    services: [
+        Service(name: "api", service_time: Constant("1ms"), push: Some("jobs")),
+        Service(name: "redis", service_time: Constant("100us")),
+        Service(name: "worker", service_time: Constant("20ms"),
+                workers: Some(Workers(queue: "jobs", count: 1))),
+    ],
+    workload: [Closed(target: "api", users: 1, think_time: Constant("9ms"))],
+    faults: [{fault}],
+)"#
+    )
+}
+
+/// By hand: at 10.505 s, 1,051 jobs were pushed (at 1, 11, ..., 10,501 ms; ids 0..1050)
+/// and 526 taken (at 1, 21, ..., 10,501 ms), so ids 526..1050 wait in the list. Each
+/// persistence keeps the pushes before its last durable point:
+/// - in memory: none (525 lost);
+/// - RDB every 4 s: the snapshot at 8 s has the pushes before it (ids below 800): the
+///   251 pushed from 8,001 ms on are lost;
+/// - AOF everysec: the fsync at 10 s has ids below 1,000: the 51 pushed from 10,001 ms
+///   on are lost (at most a second's worth);
+/// - AOF always: nothing.
+///
+/// While redis is down (10.505 s to 15.505 s) the 500 pushes fail, and those clients
+/// are refused; the job in the worker's hands is finished either way.
+#[test]
+fn a_store_crash_loses_what_its_persistence_did_not_keep() {
+    let crash = r#"Crash(target: "redis", at: "10.505s", duration: "5s")"#;
+    let cause =
+        |p: &str| format!("queue jobs: waiting in redis when it crashed, not persisted ({p})");
+    for (persistence, lost, name) in [
+        ("InMemory", 525, "in memory"),
+        (r#"Rdb(save: [("4s", 1)])"#, 251, "RDB snapshots"),
+        ("AofEverysec", 51, "AOF everysec"),
+        ("AofAlways", 0, "AOF always"),
+    ] {
+        for reliable in [false, true] {
+            let store = format!(
+                r#"reliable: {reliable}, store: Some("redis"), persistence: Some({persistence})"#
+            );
+            let s = run_scenario(&held_queue(&store, crash), &[]);
+            let o = s.orders.as_ref().expect("orders");
+            let q = &s.queues["jobs"];
+            assert_eq!((o.lost, q.store_lost), (lost, lost), "{persistence}: {o:?}");
+            assert_eq!(lost_to(&s, &cause(name)), lost, "{persistence}: {o:?}");
+            assert_eq!(
+                (o.refused, q.push_failed),
+                (500, 500),
+                "{persistence}: {o:?}"
+            );
+            assert_eq!(o.completed + lost, o.accepted, "{persistence}: {o:?}");
+            assert_eq!(o.in_flight, 0, "{persistence}: the drain finishes the list");
+        }
+    }
+    // A queue held by nothing the scenario crashes loses nothing and refuses nothing.
+    let s = run_scenario(&held_queue("reliable: false", crash), &[]);
+    let o = s.orders.as_ref().expect("orders");
+    assert_eq!(
+        (o.lost, o.refused, o.completed),
+        (0, 0, o.accepted),
+        "{o:?}"
+    );
+}
+
+#[test]
+fn a_queue_store_is_validated_with_suggestions() {
+    let crash = r#"Crash(target: "redis", at: "10.505s", duration: "5s")"#;
+    let bad = [
+        (
+            r#"store: Some("rediss")"#,
+            r#"queues[0].store: unknown service "rediss" (did you mean "redis"?)"#,
+        ),
+        (
+            "persistence: Some(AofAlways)",
+            "queues[0].persistence: only a queue with a `store`",
+        ),
+        (
+            r#"store: Some("redis"), persistence: Some(Rdb(save: []))"#,
+            "queues[0].persistence.save: needs 1 to 16 rules",
+        ),
+        (
+            r#"store: Some("redis"), persistence: Some(Rdb(save: [("0s", 1)]))"#,
+            "queues[0].persistence.save[0].0",
+        ),
+        (
+            r#"store: Some("redis"), persistence: Some(Rdb(save: [("1s", 0)]))"#,
+            "queues[0].persistence.save[0].1",
+        ),
+    ];
+    for (fields, want) in bad {
+        let err = simulate(&held_queue(fields, crash), "t", &[], Limits::default())
+            .expect_err(fields)
+            .to_string();
+        assert!(err.contains(want), "{fields}: {err}");
+    }
+}
