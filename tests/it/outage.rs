@@ -10,7 +10,11 @@
 //! durability look as safe as one with it: the worst kind of plausible wrong number.
 
 use super::common::run_scenario;
-use platsim::{simulate, Limits, Summary};
+use platsim::engine::SimTime;
+use platsim::metrics::Outcome;
+use platsim::model::ServiceId;
+use platsim::run::{run_observed, Observer};
+use platsim::{model, scenario, simulate, Limits, Summary};
 
 fn shipped(rel: &str) -> String {
     let path = format!("{}/scenarios/{rel}", env!("CARGO_MANIFEST_DIR"));
@@ -168,4 +172,59 @@ fn a_queue_store_is_validated_with_suggestions() {
             .to_string();
         assert!(err.contains(want), "{fields}: {err}");
     }
+}
+
+/// Counts a service's successes in `[from, to)`: each is one LPUSH when it pushes.
+struct Pushes {
+    service: ServiceId,
+    from: SimTime,
+    to: SimTime,
+    ok: u64,
+}
+
+impl Observer for Pushes {
+    fn outcome(&mut self, now: SimTime, s: ServiceId, _uid: u64, outcome: Outcome) {
+        if s == self.service && outcome == Outcome::Ok && self.from <= now && now < self.to {
+            self.ok += 1;
+        }
+    }
+}
+
+/// `scenarios/sre-job-queue.ron`: redis crashes at 990.5 s with ~4,800 jobs waiting.
+/// With AOF everysec it loses exactly the jobs pushed since the fsync at 990 s (counted
+/// from outside, as api-service's successes in that half second), with AOF always none,
+/// and without persistence the whole list.
+#[test]
+fn sre_job_queue_redis_crash_loses_half_a_second_with_aof_everysec_and_all_in_memory() {
+    let text = shipped("sre-job-queue.ron");
+    let spec = scenario::parse(&text, "sre").expect("parses");
+    let p = model::validate(&spec, "sre").expect("valid");
+    let mut w = Pushes {
+        service: p.service_id("api-service").expect("api-service"),
+        from: SimTime::from_secs(990),
+        to: SimTime::from_millis(990_500),
+        ok: 0,
+    };
+    let s = run_observed(&p, Limits::default(), &mut w).expect("runs");
+    let o = s.orders.as_ref().expect("orders");
+    assert!(w.ok > 0);
+    assert_eq!((o.lost, s.queues["jobs"].store_lost), (w.ok, w.ok), "{o:?}");
+    assert_eq!(
+        (o.accepted, o.refused, o.lost),
+        (84_047, 2_964, 82),
+        "{o:?}"
+    );
+    let s = run_scenario(&text, &["queues.jobs.persistence=AofAlways"]);
+    let o = s.orders.as_ref().expect("orders");
+    assert_eq!((o.lost, o.completed), (0, o.accepted), "{o:?}");
+    let s = run_scenario(&text, &["queues.jobs.persistence=InMemory"]);
+    let o = s.orders.as_ref().expect("orders");
+    assert_eq!((o.accepted, o.lost), (84_047, 4_906), "{o:?}");
+    assert_eq!(
+        lost_to(
+            &s,
+            "queue jobs: waiting in redis when it crashed, not persisted (in memory)"
+        ),
+        4_906
+    );
 }
