@@ -228,3 +228,98 @@ fn sre_job_queue_redis_crash_loses_half_a_second_with_aof_everysec_and_all_in_me
         4_906
     );
 }
+
+/// One row per component kind the power reaches: the same outage at 10.505 s (10.005 s
+/// for the broker platform), what each loses, counted by hand (see the tests above for
+/// the arithmetic). For the lead's fault x instance x component matrix.
+#[test]
+fn an_outage_reaches_every_component_kind() {
+    let outage = r#"Outage(at: "10.505s", duration: "5s")"#;
+    let queue = |reliable: bool, persistence: &str| {
+        held_queue(
+            &format!(
+                r#"reliable: {reliable}, store: Some("redis"), persistence: Some({persistence})"#
+            ),
+            outage,
+        )
+    };
+    let broker = shipped("events/power-outage.ron");
+    let durable = broker.replace("durability: InMemory", "durability: Durable");
+    let with_worker = "queue jobs: job lost with its worker (plain queue)";
+    // (component, scenario, orders lost, lost with the store's power, lost in hand)
+    let rows: Vec<(&str, String, u64, u64, u64)> = vec![
+        ("in-memory broker", broker, 501, 500, 1),
+        ("durable broker", durable, 0, 0, 0),
+        // The outage also kills the worker: a plain queue loses the job in its hands;
+        // a reliable one re-queues it after the visibility timeout.
+        (
+            "plain queue, redis in memory",
+            queue(false, "InMemory"),
+            526,
+            525,
+            1,
+        ),
+        (
+            "plain queue, redis AOF everysec",
+            queue(false, "AofEverysec"),
+            52,
+            51,
+            1,
+        ),
+        (
+            "plain queue, redis AOF always",
+            queue(false, "AofAlways"),
+            1,
+            0,
+            1,
+        ),
+        (
+            "reliable queue, redis in memory",
+            queue(true, "InMemory"),
+            525,
+            525,
+            0,
+        ),
+        (
+            "reliable queue, redis RDB every 4 s",
+            queue(true, r#"Rdb(save: [("4s", 1)])"#),
+            251,
+            251,
+            0,
+        ),
+        (
+            "reliable queue, redis AOF everysec",
+            queue(true, "AofEverysec"),
+            51,
+            51,
+            0,
+        ),
+        (
+            "reliable queue, redis AOF always",
+            queue(true, "AofAlways"),
+            0,
+            0,
+            0,
+        ),
+        // Held by nothing the outage reaches: the list is not lost.
+        (
+            "reliable queue, no store",
+            held_queue("reliable: true", outage),
+            0,
+            0,
+            0,
+        ),
+    ];
+    for (what, text, lost, store, in_hand) in rows {
+        let s = run_scenario(&text, &[]);
+        let o = s.orders.as_ref().expect("orders");
+        assert_eq!(o.lost, lost, "{what}: {o:?}");
+        assert_eq!(o.lost_causes.values().sum::<u64>(), lost, "{what}: {o:?}");
+        assert_eq!(o.completed + o.lost, o.accepted, "{what}: {o:?}");
+        let by_power: u64 = s.queues.values().map(|q| q.store_lost).sum::<u64>()
+            + s.topics.values().map(|t| t.restart_lost).sum::<u64>();
+        assert_eq!(by_power, store, "{what}");
+        let held = lost_to(&s, with_worker) + lost_to(&s, "fulfilment: request ended (crash)");
+        assert_eq!(held, in_hand, "{what}: {o:?}");
+    }
+}
