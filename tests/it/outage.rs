@@ -323,3 +323,43 @@ fn an_outage_reaches_every_component_kind() {
         assert_eq!(held, in_hand, "{what}: {o:?}");
     }
 }
+
+/// A cache without persistence comes back empty after an outage: with 10 equally popular
+/// keys and one client at a time, each key misses once when cold and once more after the
+/// power returns, and hits otherwise.
+#[test]
+fn an_outage_empties_a_cache() {
+    let text = |faults: &str| {
+        format!(
+            r#"Scenario(
+    name: "cache-outage", duration: "20s",
+    services: [
+        Service(name: "api", service_time: Constant("1ms"),
+                calls: [Call(to: "db", cache: Some(Cache(service: "cache", keys: 10, zipf: 0.0)))]),
+        Service(name: "cache", service_time: Constant("100us")),
+        Service(name: "db", service_time: Constant("2ms")),
+    ],
+    workload: [Closed(target: "api", users: 1, think_time: Constant("10ms"))],
+    faults: [{faults}],
+)"#
+        )
+    };
+    let cache = |s: &Summary| {
+        s.calls
+            .values()
+            .find_map(|c| c.cache.clone())
+            .expect("a cached call")
+    };
+    let calm = cache(&run_scenario(&text(""), &[]));
+    assert_eq!((calm.misses, calm.fills), (10, 10), "{calm:?}");
+    assert!(calm.lookups > 1_000, "{calm:?}");
+    let out = cache(&run_scenario(
+        &text(r#"Outage(at: "10.0005s", duration: "2s")"#),
+        &[],
+    ));
+    assert_eq!(
+        (out.misses, out.fills, out.lookup_failures),
+        (20, 20, 0),
+        "{out:?}"
+    );
+}
