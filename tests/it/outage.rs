@@ -65,6 +65,13 @@ fn an_outage_filter_names_brokers_with_suggestions() {
     let o = s.orders.as_ref().expect("orders");
     assert_eq!((o.lost, o.refused), (500, 500), "{o:?}");
     assert_eq!(lost_to(&s, POWER), 500);
+    let outage = &s.outages[0];
+    assert!(outage.services.is_empty(), "{outage:?}");
+    assert_eq!(
+        outage.full_recovery_s,
+        Some(0.0),
+        "the broker is back with the power"
+    );
 }
 
 // ---- job queues held by a store ---------------------------------------------------------
