@@ -132,7 +132,9 @@ fn fault_windows(p: &Platform) -> Vec<FaultWindow> {
         .iter()
         .map(|f| {
             let hit: Vec<usize> = match &f.kind {
-                FaultKind::Outage { services } => services.iter().map(|s| s.0 as usize).collect(),
+                FaultKind::Outage { services, .. } => {
+                    services.iter().map(|s| s.0 as usize).collect()
+                }
                 k => k.target().map(|t| t.0 as usize).into_iter().collect(),
             };
             let mut seen = vec![false; n];

@@ -64,6 +64,8 @@ pub struct QueueStats {
     pub dlq: u64,
     pub dropped: u64,
     pub lost: u64,
+    /// Waiting in the list when its store crashed, and not persisted.
+    pub store_lost: u64,
     pub depth_max: u64,
 }
 
@@ -198,6 +200,23 @@ impl JobQueue {
         Some(job)
     }
 
+    /// The store holding the list crashed: the waiting jobs with ids from `first` on
+    /// were not persisted and are gone (each passed to `f`, oldest first). Jobs in
+    /// workers' hands are not in the list and carry on.
+    pub fn lose_pending(&mut self, first: u64, mut f: impl FnMut(Job)) -> u64 {
+        let before = self.pending.len();
+        self.pending.retain(|j| {
+            let kept = j.id < first;
+            if !kept {
+                f(*j);
+            }
+            kept
+        });
+        let lost = (before - self.pending.len()) as u64;
+        self.stats.store_lost += lost;
+        lost
+    }
+
     /// The job's visibility timeout: a reliable queue's reaper re-queues it if it is
     /// still in the processing list. True if it did.
     pub fn expire(&mut self, handle: u32, token: u32) -> bool {
@@ -254,6 +273,21 @@ mod tests {
         assert_eq!(q.stats.redelivered, 1);
         assert_eq!(q.stats.expired, 1);
         assert_eq!(q.stats.acked, 1);
+    }
+
+    #[test]
+    fn a_store_crash_loses_the_waiting_jobs_not_persisted() {
+        let mut q = JobQueue::new(false, 3, true);
+        for i in 0..5 {
+            q.push(job(i));
+        }
+        let t = q.take().unwrap();
+        let mut gone = Vec::new();
+        assert_eq!(q.lose_pending(3, |j| gone.push(j.id)), 2);
+        assert_eq!(gone, vec![3, 4]);
+        assert_eq!((q.depth(), q.taken(), q.stats.store_lost), (2, 1, 2));
+        assert!(q.ack(t.handle, t.token), "the job in hand carries on");
+        assert_eq!(q.lose_pending(0, |_| {}), 2, "no persistence: all of them");
     }
 
     #[test]

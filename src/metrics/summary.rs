@@ -430,6 +430,10 @@ pub struct QueueSummary {
     pub dropped: u64,
     /// Lost in the hands of workers that died (plain queue).
     pub lost: u64,
+    /// Waiting in the list when its store crashed, and not persisted.
+    pub store_lost: u64,
+    /// Pushes refused while its store was down (their requests failed).
+    pub push_failed: u64,
 }
 
 /// A topic and its consumer groups over the whole run.

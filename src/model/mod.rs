@@ -121,6 +121,43 @@ pub struct JobQueue {
     pub visibility_timeout: SimTime,
     pub max_deliveries: u32,
     pub dlq: bool,
+    /// The service that holds the list, and what it keeps through a crash.
+    pub store: Option<(ServiceId, Persistence)>,
+}
+
+/// What a store keeps through a crash (see `mech::persistence`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Persistence {
+    InMemory,
+    /// `save S N` rules: (S, N).
+    Rdb {
+        save: Vec<(SimTime, u64)>,
+    },
+    AofEverysec,
+    AofAlways,
+}
+
+impl Persistence {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Persistence::InMemory => "in memory",
+            Persistence::Rdb { .. } => "RDB snapshots",
+            Persistence::AofEverysec => "AOF everysec",
+            Persistence::AofAlways => "AOF always",
+        }
+    }
+
+    /// Redis' default when it runs without a config file: `save 3600 1 300 100 60 10000`
+    /// (`redis/redis:src/config.c`), and no AOF.
+    pub fn redis_default() -> Self {
+        Persistence::Rdb {
+            save: vec![
+                (SimTime::from_secs(3600), 1),
+                (SimTime::from_secs(300), 100),
+                (SimTime::from_secs(60), 10_000),
+            ],
+        }
+    }
 }
 
 pub use crate::scenario::AcksSpec as Acks;
@@ -353,9 +390,12 @@ pub enum FaultKind {
     Flush {
         target: ServiceId,
     },
-    /// The listed services lose power (all of them for a whole-platform outage).
+    /// The listed services and brokers lose power (all of them for a whole-platform
+    /// outage).
     Outage {
         services: Vec<ServiceId>,
+        /// Indices into `Platform::brokers`.
+        brokers: Vec<u32>,
     },
     /// The consumers and workers of the service die mid-processing.
     KillConsumer {

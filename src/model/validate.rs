@@ -5,17 +5,17 @@ use super::schedule::RateSchedule;
 use super::{
     graph, Autoscale, AutoscaleMetric, Backoff, BreakerConfig, BreakerWindow, Broker, Bulkhead,
     Call, ConcurrencyLimit, Consume, Dist, Endpoint, Fault, FaultKind, FixedWindow, Jitter,
-    JobQueue, Orders, Platform, Publish, Recovery, RecoveryCheck, Retry, RetryBudget, RetryOn,
-    RetryPolicy, Service, ServiceId, Topic, Workers, Workload, WorkloadId, WorkloadKind,
+    JobQueue, Orders, Persistence, Platform, Publish, Recovery, RecoveryCheck, Retry, RetryBudget,
+    RetryOn, RetryPolicy, Service, ServiceId, Topic, Workers, Workload, WorkloadId, WorkloadKind,
 };
 use crate::engine::{parse_duration, SimTime};
 use crate::mech::limits::{AimdLimit, Gradient2Limit};
 use crate::scenario::error::did_you_mean;
 use crate::scenario::{
     AutoscaleMetricSpec, AutoscaleSpec, BackoffSpec, BreakerSpec, BreakerWindowSpec, BulkheadSpec,
-    ConcurrencyLimitSpec, DistSpec, FaultSpec, JitterSpec, Problem, RateChangeSpec,
-    RateLimiterSpec, RecoveryCheckSpec, RecoverySpec, RetryOnSpec, RetrySpec, ScenarioError,
-    ServiceSpec, Spec, WorkloadSpec,
+    ConcurrencyLimitSpec, DistSpec, FaultSpec, JitterSpec, JobQueueSpec, PersistenceSpec, Problem,
+    RateChangeSpec, RateLimiterSpec, RecoveryCheckSpec, RecoverySpec, RetryOnSpec, RetrySpec,
+    ScenarioError, ServiceSpec, Spec, WorkloadSpec,
 };
 use std::collections::BTreeMap;
 
@@ -1148,10 +1148,15 @@ impl Check {
                 }
             }
             FaultSpec::Outage {
-                services, layers, ..
-            } => FaultKind::Outage {
-                services: self.outage_services(&p, services, layers, spec, names)?,
-            },
+                services,
+                layers,
+                brokers,
+                ..
+            } => {
+                let (services, brokers) =
+                    self.outage_services(&p, services, layers, brokers, spec, names)?;
+                FaultKind::Outage { services, brokers }
+            }
             _ => unreachable!("messaging faults are checked by `messaging_fault`"),
         };
         Some(Fault {
@@ -1239,12 +1244,14 @@ impl Check {
             self.at_least_one(&format!("{p}.max_deliveries"), q.max_deliveries);
             let vt =
                 self.positive_duration(&format!("{p}.visibility_timeout"), &q.visibility_timeout);
+            let store = self.queue_store(&p, q, names);
             queues.push(JobQueue {
                 name: q.name.clone(),
                 reliable: q.reliable,
                 visibility_timeout: vt.unwrap_or(SimTime::ZERO),
                 max_deliveries: q.max_deliveries.max(1),
                 dlq: q.dlq,
+                store,
             });
         }
         let mut broker_names = BTreeMap::new();
@@ -1360,6 +1367,49 @@ impl Check {
             broker_names,
             per_service,
         }
+    }
+
+    /// A job queue's store and its persistence (Redis' default when not given).
+    fn queue_store(
+        &mut self,
+        p: &str,
+        q: &JobQueueSpec,
+        names: &BTreeMap<String, usize>,
+    ) -> Option<(ServiceId, Persistence)> {
+        let Some(name) = &q.store else {
+            if q.persistence.is_some() {
+                self.fail(
+                    format!("{p}.persistence"),
+                    "only a queue with a `store` (the service that holds it) has persistence",
+                );
+            }
+            return None;
+        };
+        let store = self.lookup(&format!("{p}.store"), name, names);
+        let persistence = match &q.persistence {
+            None => Some(Persistence::redis_default()),
+            Some(PersistenceSpec::InMemory) => Some(Persistence::InMemory),
+            Some(PersistenceSpec::AofEverysec) => Some(Persistence::AofEverysec),
+            Some(PersistenceSpec::AofAlways) => Some(Persistence::AofAlways),
+            Some(PersistenceSpec::Rdb { save }) => {
+                if save.is_empty() || save.len() > 16 {
+                    self.fail(
+                        format!("{p}.persistence.save"),
+                        "needs 1 to 16 rules (for no snapshots, use InMemory)",
+                    );
+                }
+                let mut rules = Vec::new();
+                for (k, (after, changes)) in save.iter().enumerate() {
+                    let rp = format!("{p}.persistence.save[{k}]");
+                    let after = self.positive_duration(&format!("{rp}.0"), after);
+                    self.at_least_one(&format!("{rp}.1"), (*changes).min(u32::MAX as u64) as u32);
+                    rules.extend(after.map(|a| (a, (*changes).max(1))));
+                }
+                (rules.len() == save.len() && !save.is_empty() && save.len() <= 16)
+                    .then_some(Persistence::Rdb { save: rules })
+            }
+        };
+        Some((ServiceId(store? as u32), persistence?))
     }
 
     fn messaging_fault(
@@ -1566,14 +1616,17 @@ impl Check {
     }
 
     /// Which services an outage hits: the listed ones, the listed layers, or all.
+    /// What an outage takes down: the union of what its filters name, or everything
+    /// (every service and every broker) when it has none.
     fn outage_services(
         &mut self,
         p: &str,
         services: &Option<Vec<String>>,
         layers: &Option<Vec<u32>>,
+        brokers: &Option<Vec<String>>,
         spec: &Spec,
         names: &BTreeMap<String, usize>,
-    ) -> Option<Vec<ServiceId>> {
+    ) -> Option<(Vec<ServiceId>, Vec<u32>)> {
         let mut out: Vec<ServiceId> = Vec::new();
         if let Some(list) = services {
             for (j, name) in list.iter().enumerate() {
@@ -1590,16 +1643,31 @@ impl Check {
                 }
             }
         }
-        if services.is_none() && layers.is_none() {
+        let mut down: Vec<u32> = Vec::new();
+        if let Some(list) = brokers {
+            let known: BTreeMap<String, usize> = spec
+                .brokers
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (b.name.clone(), i))
+                .collect();
+            for (j, name) in list.iter().enumerate() {
+                down.push(self.named(&format!("{p}.brokers[{j}]"), "broker", name, &known)? as u32);
+            }
+        }
+        if services.is_none() && layers.is_none() && brokers.is_none() {
             out = (0..spec.services.len() as u32).map(ServiceId).collect();
+            down = (0..spec.brokers.len() as u32).collect();
         }
         out.sort_unstable();
         out.dedup();
-        if out.is_empty() {
-            self.fail(p, "the outage hits no service");
+        down.sort_unstable();
+        down.dedup();
+        if out.is_empty() && down.is_empty() {
+            self.fail(p, "the outage hits no service and no broker");
             return None;
         }
-        Some(out)
+        Some((out, down))
     }
 
     fn recovery_check(&mut self, r: &RecoveryCheckSpec) -> Option<RecoveryCheck> {

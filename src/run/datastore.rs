@@ -106,7 +106,7 @@ impl CacheState {
                 FaultKind::Crash { target, replicas } => {
                     *target == cache && *replicas >= p.service(cache).replicas
                 }
-                FaultKind::Outage { services } => services.contains(&cache),
+                FaultKind::Outage { services, .. } => services.contains(&cache),
                 FaultKind::Flush { target } => *target == cache,
                 _ => false,
             })

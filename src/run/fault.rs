@@ -63,7 +63,7 @@ impl<O: Observer> Sim<'_, O> {
                 let end = p.faults[f as usize].end;
                 self.hang(target.0 as usize, *pods, end);
             }
-            FaultKind::Outage { services } => {
+            FaultKind::Outage { services, .. } => {
                 let record = self.outages.len() as u32;
                 self.outages.push(OutageRecord {
                     fault: f,
@@ -99,7 +99,7 @@ impl<O: Observer> Sim<'_, O> {
                 self.refresh_availability(now, target.0 as usize);
             }
             FaultKind::NodeKill { node } => self.node_back(now, *node),
-            FaultKind::Outage { services } => {
+            FaultKind::Outage { services, .. } => {
                 if let Some(r) = self.outages.iter_mut().rev().find(|r| r.fault == f) {
                     r.power_back = Some(now);
                 }

@@ -34,6 +34,7 @@ use super::{Event, Observer, Sim, Waiter, NONE};
 use crate::engine::{stream, SimTime, Stream};
 use crate::mech::broker::{Msg, TopicLog};
 use crate::mech::jobqueue::{Failed, Job, JobQueue, Taken};
+use crate::mech::persistence::Persist;
 use crate::metrics::ledger::{Cause, Ledger, NO_CAUSE, NO_ORDER};
 use crate::metrics::{GroupSummary, Outcome, QueueSummary, TopicSummary};
 use crate::model::{Acks, Commit, Durability, Endpoint, FaultKind, Platform};
@@ -70,6 +71,16 @@ struct QueueState {
     lost: Cause,
     parked: Cause,
     dropped: Cause,
+    /// Its store's durable point (queues with a store).
+    persist: Persist,
+    /// Some replica of its store is up.
+    alive: bool,
+    /// The store cannot serve it: no replica up, or not ready (starting after an outage).
+    down: bool,
+    /// Pushes refused because the store was down.
+    push_failed: u64,
+    /// Waiting in the list when its store crashed, not persisted.
+    store_lost: Cause,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -93,6 +104,8 @@ struct TopicState {
     rng_dup: Stream,
     lost_publish: Cause,
     restart: Cause,
+    /// Held in memory when the platform lost power (an outage).
+    power_lost: Cause,
     /// Deleted by retention before a group consumed it.
     expired: Cause,
     /// Acknowledged (acks=Leader) or not awaited (acks=None), lost in a failover.
@@ -247,6 +260,19 @@ impl Messaging {
                     "queue {}: job failed {} times, no DLQ",
                     q.name, q.max_deliveries
                 )),
+                persist: Persist::new(SimTime::ZERO, 0),
+                alive: true,
+                down: false,
+                push_failed: 0,
+                store_lost: match &q.store {
+                    Some((store, persistence)) => ledger.cause(&format!(
+                        "queue {}: waiting in {} when it crashed, not persisted ({})",
+                        q.name,
+                        p.service(*store).name,
+                        persistence.name()
+                    )),
+                    None => NO_CAUSE,
+                },
             })
             .collect();
         let mut workers = Vec::new();
@@ -300,6 +326,7 @@ impl Messaging {
                     rng_dup: stream(p.seed, &format!("topic/{}/duplicates", t.name)),
                     lost_publish: cause("published while the broker was unreachable (acks=None)"),
                     restart: cause("held in memory by a restarting broker"),
+                    power_lost: cause("held in memory by its broker when the power went (outage)"),
                     expired: cause("deleted by retention before it was consumed"),
                     failover: cause(
                         "acknowledged by the leader, lost in a failover before replication",
@@ -629,8 +656,9 @@ impl<O: Observer> Sim<'_, O> {
         if let Some(q) = spec.push {
             if crashed {
                 self.reqs[req as usize].lost_publish = crash_cause;
-            } else {
-                self.push_job(now, q, order);
+            } else if !self.push_job(now, q, order) {
+                // The LPUSH failed: the client gets the error.
+                outcome = Outcome::DependencyFailed;
             }
         }
         for (k, pb) in spec.publish.iter().enumerate() {
@@ -829,17 +857,27 @@ impl<O: Observer> Sim<'_, O> {
 
     // ---- job queues ---------------------------------------------------------------
 
-    fn push_job(&mut self, now: SimTime, q: u32, order: u32) {
+    /// `LPUSH`; false if the queue's store is down.
+    fn push_job(&mut self, now: SimTime, q: u32, order: u32) -> bool {
+        let st = &mut self.msg.queues[q as usize];
+        if st.down {
+            st.push_failed += 1;
+            return false;
+        }
         let id = self.msg.next_id;
         self.msg.next_id += 1;
-        self.msg.queues[q as usize].q.push(Job {
+        st.q.push(Job {
             order,
             id,
             deliveries: 0,
         });
+        if let Some((_, cfg)) = &self.p.queues[q as usize].store {
+            st.persist.write(cfg, now, self.msg.next_id);
+        }
         self.ledger.carry(order);
         self.pump(now, q);
         self.queue_levels(now, q);
+        true
     }
 
     fn queue_levels(&mut self, now: SimTime, q: u32) {
@@ -860,7 +898,8 @@ impl<O: Observer> Sim<'_, O> {
     /// Idle workers whose replica is up take jobs while there are any.
     fn pump(&mut self, now: SimTime, q: u32) {
         loop {
-            if self.msg.queues[q as usize].q.depth() == 0 {
+            let st = &self.msg.queues[q as usize];
+            if st.q.depth() == 0 || st.down {
                 break;
             }
             let n = self.msg.queues[q as usize].idle.len();
@@ -877,10 +916,11 @@ impl<O: Observer> Sim<'_, O> {
                 self.msg.queues[q as usize].idle.push_back(w);
             }
             let Some(w) = found else { break };
-            let taken = self.msg.queues[q as usize]
-                .q
-                .take()
-                .expect("the queue is not empty");
+            let st = &mut self.msg.queues[q as usize];
+            let taken = st.q.take().expect("the queue is not empty");
+            if let Some((_, cfg)) = &self.p.queues[q as usize].store {
+                st.persist.write(cfg, now, self.msg.next_id);
+            }
             self.start_job(now, w, taken);
         }
         self.queue_levels(now, q);
@@ -1256,8 +1296,18 @@ impl<O: Observer> Sim<'_, O> {
 
     // ---- faults and availability --------------------------------------------------
 
-    /// Service `s` changed availability: its workers and consumers may move.
+    /// Service `s` changed availability: the queues it holds may lose their contents or
+    /// come back, and its workers and consumers may move.
     pub(super) fn messaging_availability(&mut self, now: SimTime, s: usize) {
+        for q in 0..self.msg.queues.len() {
+            if self.p.queues[q]
+                .store
+                .as_ref()
+                .is_some_and(|st| st.0 .0 as usize == s)
+            {
+                self.store_availability(now, q as u32, s);
+            }
+        }
         let (a, b) = self.msg.service_workers[s];
         if a < b {
             let q = self.msg.workers[a as usize].queue;
@@ -1275,6 +1325,32 @@ impl<O: Observer> Sim<'_, O> {
             } else {
                 self.poll_group(now, g);
             }
+        }
+    }
+
+    /// The store `s` of queue `q` changed: when its last replica dies the list keeps only
+    /// what was persisted; while none is up and ready the queue is unavailable.
+    fn store_availability(&mut self, now: SimTime, q: u32, s: usize) {
+        let p = self.p;
+        let Some((_, cfg)) = &p.queues[q as usize].store else {
+            return;
+        };
+        let (alive, ready) = (self.services[s].up > 0, self.services[s].ready);
+        let st = &mut self.msg.queues[q as usize];
+        if st.alive && !alive {
+            let first = st.persist.crash(cfg, now);
+            let (ledger, cause) = (&mut self.ledger, st.store_lost);
+            st.q.lose_pending(first, |job| ledger.drop_carrier(job.order, cause));
+        } else if !st.alive && alive {
+            // Restarted: it loaded what survived.
+            st.persist = Persist::new(now, self.msg.next_id);
+        }
+        st.alive = alive;
+        st.down = !(alive && ready);
+        if st.down {
+            self.queue_levels(now, q);
+        } else {
+            self.pump(now, q);
         }
     }
 
@@ -1311,21 +1387,10 @@ impl<O: Observer> Sim<'_, O> {
             FaultKind::KillConsumer { target } if starting => {
                 self.kill_consumers(now, target.0 as usize);
             }
-            FaultKind::BrokerRestart { broker } => {
-                let b = *broker as usize;
-                if starting {
-                    self.msg.brokers_down[b] += 1;
-                    if self.msg.brokers_down[b] == 1 {
-                        self.msg.last_failover[b] = Some(now);
-                        if p.brokers[b].durability == Durability::InMemory {
-                            self.lose_broker(now, *broker);
-                        } else if p.brokers[b].replication_lag > SimTime::ZERO {
-                            self.fail_over(now, *broker);
-                        }
-                    }
-                } else {
-                    self.msg.brokers_down[b] -= 1;
-                    self.poll_broker(now, *broker);
+            FaultKind::BrokerRestart { broker } => self.broker_power(now, *broker, starting, false),
+            FaultKind::Outage { brokers, .. } => {
+                for &b in brokers {
+                    self.broker_power(now, b, starting, true);
                 }
             }
             FaultKind::Partition { a, b } => {
@@ -1354,6 +1419,31 @@ impl<O: Observer> Sim<'_, O> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Broker `b` goes down (`down`) or comes back: a restart, or a power loss in an
+    /// outage; overlapping faults nest. Going down, an in-memory broker loses every
+    /// message it held; a durable one fails over to (or restarts from) what its
+    /// followers had, losing what was appended within the replication lag. Durable
+    /// means the log survives a power loss (flushed to disk, or replicas in other power
+    /// domains): Kafka's own defaults leave flushing to the OS page cache, so a real
+    /// cluster that loses power in all its racks at once can lose more than this.
+    fn broker_power(&mut self, now: SimTime, b: u32, down: bool, outage: bool) {
+        let i = b as usize;
+        if down {
+            self.msg.brokers_down[i] += 1;
+            if self.msg.brokers_down[i] == 1 {
+                self.msg.last_failover[i] = Some(now);
+                if self.p.brokers[i].durability == Durability::InMemory {
+                    self.lose_broker(now, b, outage);
+                } else if self.p.brokers[i].replication_lag > SimTime::ZERO {
+                    self.fail_over(now, b);
+                }
+            }
+        } else {
+            self.msg.brokers_down[i] -= 1;
+            self.poll_broker(now, b);
         }
     }
 
@@ -1391,13 +1481,15 @@ impl<O: Observer> Sim<'_, O> {
         }
     }
 
-    /// An in-memory broker restarts: every message it held is gone.
-    fn lose_broker(&mut self, now: SimTime, b: u32) {
+    /// An in-memory broker restarts (or loses power in an outage): every message it
+    /// held is gone.
+    fn lose_broker(&mut self, now: SimTime, b: u32, outage: bool) {
         for t in 0..self.msg.topics.len() {
             if self.msg.topics[t].broker != b {
                 continue;
             }
-            let cause = self.msg.topics[t].restart;
+            let st = &self.msg.topics[t];
+            let cause = if outage { st.power_lost } else { st.restart };
             let ledger = &mut self.ledger;
             let lost = self.msg.topics[t]
                 .log
@@ -1434,6 +1526,8 @@ impl<O: Observer> Sim<'_, O> {
                         dlq: s.dlq,
                         dropped: s.dropped,
                         lost: s.lost,
+                        store_lost: s.store_lost,
+                        push_failed: st.push_failed,
                     },
                 )
             })

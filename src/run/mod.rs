@@ -1052,7 +1052,9 @@ fn outage_summaries(
                     .iter()
                     .filter_map(|&s| o.ready_at[s])
                     .max()
-                    .map(|t| t.since(b).as_secs_f64()),
+                    .map(|t| t.since(b).as_secs_f64())
+                    // Only brokers lost power: they are back with it.
+                    .or(hit.is_empty().then_some(0.0)),
                 _ => None,
             };
             let goodput = back.and_then(|b| {

@@ -138,6 +138,43 @@ pub struct JobQueueSpec {
     /// Park jobs that failed `max_deliveries` times in a dead letter queue (else drop them).
     #[serde(default = "yes")]
     pub dlq: bool,
+    /// The service that holds the list (a Redis). While none of its replicas is up, the
+    /// queue is unavailable (a push fails its request, workers take nothing); when the
+    /// last one dies, the list loses what `persistence` did not keep. Default: the list
+    /// is held by nothing the scenario can crash.
+    #[serde(default)]
+    pub store: Option<String>,
+    /// What the store keeps through a crash (only with a `store`). Default: Redis' own,
+    /// `Rdb` snapshots by its default save rules.
+    #[serde(default)]
+    pub persistence: Option<PersistenceSpec>,
+}
+
+/// Redis persistence (https://redis.io/docs/latest/operate/oss_and_stack/management/persistence/).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum PersistenceSpec {
+    /// No persistence: a crash loses everything.
+    InMemory,
+    /// Snapshots: `save: [("1h", 1)]` snapshots when an hour has passed since the last
+    /// one and at least 1 write was made (Redis `save 3600 1`); a crash goes back to the
+    /// last snapshot. Default rules: Redis' `save 3600 1 300 100 60 10000`.
+    Rdb {
+        #[serde(default = "redis_save_rules")]
+        save: Vec<(String, u64)>,
+    },
+    /// Append-only file fsynced every second: a crash loses at most the last second.
+    AofEverysec,
+    /// Append-only file fsynced on every write: a crash loses nothing.
+    AofAlways,
+}
+
+fn redis_save_rules() -> Vec<(String, u64)> {
+    vec![
+        ("1h".to_string(), 1),
+        ("5m".to_string(), 100),
+        ("1m".to_string(), 10_000),
+    ]
 }
 
 fn thirty_seconds() -> String {
@@ -1224,7 +1261,10 @@ pub enum FaultSpec {
         duration: String,
         rate: f64,
     },
-    /// Every service crashes, and comes back when the fault ends.
+    /// The platform loses power: every service crashes and every broker goes down (an
+    /// in-memory one empties; a durable one keeps what its followers had), and each comes
+    /// back by its own rules when the fault ends. The filters narrow it to the union of
+    /// what they name; with none, it is the whole platform.
     Outage {
         at: String,
         duration: String,
@@ -1234,6 +1274,9 @@ pub enum FaultSpec {
         /// Only the services in these layers (see `platsim layers`).
         #[serde(default)]
         layers: Option<Vec<u32>>,
+        /// Only these brokers (default: all when no filter is given, else none).
+        #[serde(default)]
+        brokers: Option<Vec<String>>,
     },
     /// Kubernetes: `pods` of `target`'s pods (default all) are deleted (`kubectl delete
     /// pod`, an eviction): they stop as the service's `termination` says, and the

@@ -11,6 +11,8 @@
 //!   and metamorphic properties of faults (proptest).
 //! - `peers`: resilience mechanisms case by case against Envoy's and Resilience4j's own rules
 //!   and test suites.
+//! - `outage`: whole-platform outages and what brokers, job queues and caches keep
+//!   through them, worked out by hand.
 //! - `properties`: invariants of random small platforms (proptest).
 //! - `reference`: the reference platforms (atlas, the SRE job queue, food ordering in
 //!   phases) tell their stories, and every shipped scenario runs, shortened.
@@ -37,6 +39,7 @@ mod kubernetes;
 mod kubernetes_pods;
 mod layers;
 mod orders;
+mod outage;
 mod peers;
 mod properties;
 mod reference;

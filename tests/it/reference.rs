@@ -187,12 +187,15 @@ fn sre_job_queue_loses_nothing_absorbs_the_surge_and_pages_on_the_redis_restart(
     let text = read("sre-job-queue.ron");
     let s = run(&text, &[]);
     let orders = s.orders.clone().expect("orders");
+    let q = &s.queues["jobs"];
+    // Only the jobs pushed since redis' last fsync (AOF everysec) before its crash at
+    // 990.5 s are lost (tests/it/outage.rs counts them exactly).
     assert_eq!(
         (orders.lost, orders.in_flight, orders.in_dlq),
-        (0, 0, 0),
+        (q.store_lost, 0, 0),
         "{orders:?}"
     );
-    let q = &s.queues["jobs"];
+    assert!((1..=150).contains(&q.store_lost), "{q:?}");
     assert!(q.expired > 0, "the crashed worker's jobs came back: {q:?}");
     // The surge: 150/s against ~94/s of workers for 2 minutes: ~56/s x 120 s piles up.
     assert!((4_000..9_000).contains(&q.depth_max), "{q:?}");
