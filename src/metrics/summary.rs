@@ -49,6 +49,10 @@ pub struct Summary {
     /// workload's successful requests); written to latency.csv, not to summary.json.
     #[serde(skip)]
     pub latency_buckets: Vec<LatencyBuckets>,
+    /// Each service's SLI events on a fixed grid, in the platform's service order: what
+    /// alerts and incidents are computed from (`metrics::events`). Not written out.
+    #[serde(skip)]
+    pub slo_events: Vec<super::events::SloEvents>,
 }
 
 /// One latency histogram's non-empty buckets, `(from_ms, to_ms, count)`.
