@@ -1,10 +1,11 @@
-//! Burn-rate alerts on the availability objective: multiwindow, multi-burn-rate, as in the
-//! Google SRE workbook ("Alerting on SLOs"), evaluated on the run's time series.
+//! Burn-rate alerts on every objective (availability and latency): multiwindow,
+//! multi-burn-rate, as in the Google SRE workbook ("Alerting on SLOs"), evaluated on the
+//! services' SLI events (`metrics::events`), never on the time series' rows.
 //!
-//! burn rate = error ratio over a window / (1 - target). A rule fires while the burn rate
-//! over its long window AND over its short window are both above its threshold; it
-//! resolves at the first evaluation where that is no longer so. The workbook's starting
-//! rules, for an SLO period P = 30 days:
+//! burn rate = bad ratio over a window / (1 - target). A rule fires while the burn rate
+//! over its long window AND over its short window are both above its threshold AND the
+//! short window holds at least [`MIN_BAD_EVENTS`] bad events; it resolves at the first
+//! evaluation where that is no longer so. The workbook's rules, for a 30-day objective:
 //!
 //! | rule | severity | burn rate | long window | short window | budget burnt at threshold |
 //! |---|---|---|---|---|---|
@@ -12,23 +13,22 @@
 //! | `page-slow` | page | 6 | 6 h | 30 min | 5% |
 //! | `ticket` | ticket | 1 | 3 d | 6 h | 10% |
 //!
-//! **Scaled to the simulated period.** The objective is measured over the run after its
-//! warmup (period T). When T is shorter than 30 days, every window is multiplied by
-//! T / 30 d, so that each rule still means "this share of the period's budget burnt in
-//! the long window" (a 1 h run pages on `page-fast` when 2% of that hour's budget goes
-//! in 5 s). Windows are then whole time-series windows (the evaluation step): the short
-//! window is rounded to whole windows with at least one, and the long window is at least
-//! 12 short ones (the workbook's ratio), so on a coarse series a rule needs a larger
-//! share of the budget than 2% / 5% / 10% to fire; `AlertRule::budget_consumed_pct` says
-//! how much. Runs of 30 days or more use the workbook's windows as they are.
+//! **Real windows, whatever the run's length.** The windows are the workbook's, never
+//! scaled down: scaled to seconds, 1% error noise paged a hundred times in 8 minutes.
+//! **Short-run rule**: while the run (after its warmup) is shorter than a rule's window,
+//! the window holds what there is so far, as a range query over a freshly started series
+//! does; so an 8-minute run pages when its budget burns 14.4 times too fast over the
+//! last 5 minutes (or since the start) and over the run, with 10 bad events at least.
 //!
-//! Evaluation happens at the end of every time-series window after the warmup, so a
-//! detection delay is quantized to the window. At the start of the measured period the
-//! windows hold what there is so far (as a rate over a partial range would). A window
-//! with no valid events burns nothing.
+//! **Minimum of bad events**: [`MIN_BAD_EVENTS`] (10) in the short window. A service
+//! at 2 requests a minute does not page on its first failure.
 //!
-//! Latency objectives are not alerted on (the time series has no per-window count of
-//! fast requests); they count in the SLO and the health.
+//! Evaluation happens at the end of every bucket of the event grid (100 ms for runs up
+//! to 83 minutes, 1 min for 30 days), so a detection delay is quantized to it, and the
+//! result does not depend on `window` or `--max-rows`.
+//!
+//! Latency objectives burn their own budget: bad events are successful requests slower
+//! than the threshold, valid ones the successful requests; they page like availability.
 
 use super::slo::WindowCounts;
 use crate::metrics::health::{AlertEpisode, AlertRule, Detection, Severity};
@@ -71,14 +71,17 @@ pub const WORKBOOK_RULES: [RuleSpec; 3] = [
     },
 ];
 
-/// A rule as evaluated on a series: its windows in whole time-series windows.
+/// Bad events a rule's short window must hold before it fires.
+pub const MIN_BAD_EVENTS: f64 = 10.0;
+
+/// A rule as evaluated on the event grid: its windows in whole buckets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
     pub spec: RuleSpec,
     pub long_windows: usize,
     pub short_windows: usize,
     pub window_s: f64,
-    /// The period the budget share refers to: min(T, 30 d).
+    /// The period the budget share refers to: 30 days.
     pub period_s: f64,
 }
 
@@ -106,26 +109,17 @@ impl Rule {
     }
 }
 
-/// The workbook rules scaled to a measured period of `period_s` on a series of
-/// `window_s` windows (see the module docs).
-pub fn rules(period_s: f64, window_s: f64) -> Vec<Rule> {
-    let window_s = if window_s > 0.0 { window_s } else { 1.0 };
-    let period_s = period_s.max(0.0);
-    let scale = (period_s / WORKBOOK_PERIOD_S).min(1.0);
+/// The workbook rules on an event grid of `bucket_s` buckets (see the module docs).
+pub fn rules(bucket_s: f64) -> Vec<Rule> {
+    let bucket_s = if bucket_s > 0.0 { bucket_s } else { 1.0 };
     WORKBOOK_RULES
         .iter()
-        .map(|&spec| {
-            let ratio = (spec.long_s / spec.short_s).round().max(1.0) as usize;
-            let short_windows = ((spec.short_s * scale / window_s).round() as usize).max(1);
-            let long_windows =
-                ((spec.long_s * scale / window_s).round() as usize).max(ratio * short_windows);
-            Rule {
-                spec,
-                long_windows,
-                short_windows,
-                window_s,
-                period_s: period_s.min(WORKBOOK_PERIOD_S),
-            }
+        .map(|&spec| Rule {
+            spec,
+            long_windows: ((spec.long_s / bucket_s).round() as usize).max(1),
+            short_windows: ((spec.short_s / bucket_s).round() as usize).max(1),
+            window_s: bucket_s,
+            period_s: WORKBOOK_PERIOD_S,
         })
         .collect()
 }
@@ -142,9 +136,24 @@ pub fn burn_rate(bad: f64, valid: f64, budget: f64) -> f64 {
     }
 }
 
-/// Every episode of every rule over `windows`, for an availability target in percent;
-/// ordered by firing time, then by rule.
-pub fn evaluate(rules: &[Rule], windows: &[WindowCounts], target_pct: f64) -> Vec<AlertEpisode> {
+/// Whether `rule` fires on `long` and `short` window counts `(bad, valid)` against an
+/// error budget `budget` (a fraction): the one firing condition, for the report's alerts
+/// and for a rollout's online rollback alike.
+pub fn fires(rule: &Rule, long: (f64, f64), short: (f64, f64), budget: f64) -> bool {
+    let threshold = rule.spec.burn_rate;
+    burn_rate(long.0, long.1, budget) > threshold
+        && burn_rate(short.0, short.1, budget) > threshold
+        && short.0 >= MIN_BAD_EVENTS
+}
+
+/// Every episode of every rule over `windows`, for an objective (`availability` or
+/// `latency`) with a target in percent; ordered by firing time, then by rule.
+pub fn evaluate(
+    rules: &[Rule],
+    windows: &[WindowCounts],
+    objective: &str,
+    target_pct: f64,
+) -> Vec<AlertEpisode> {
     let budget = (100.0 - target_pct) / 100.0;
     // Prefix sums of whole counts: exact in f64.
     let mut bad = vec![0.0; windows.len() + 1];
@@ -153,37 +162,42 @@ pub fn evaluate(rules: &[Rule], windows: &[WindowCounts], target_pct: f64) -> Ve
         bad[i + 1] = bad[i] + w.bad;
         valid[i + 1] = valid[i] + w.valid;
     }
-    let burn = |i: usize, k: usize| {
+    let counts = |i: usize, k: usize| {
         let from = (i + 1).saturating_sub(k);
-        burn_rate(bad[i + 1] - bad[from], valid[i + 1] - valid[from], budget)
+        (bad[i + 1] - bad[from], valid[i + 1] - valid[from])
     };
     let mut out = Vec::new();
     for (r, rule) in rules.iter().enumerate() {
         let mut firing: Option<f64> = None;
         for (i, w) in windows.iter().enumerate() {
-            let threshold = rule.spec.burn_rate;
-            let on =
-                burn(i, rule.long_windows) > threshold && burn(i, rule.short_windows) > threshold;
+            let on = fires(
+                rule,
+                counts(i, rule.long_windows),
+                counts(i, rule.short_windows),
+                budget,
+            );
             match (firing, on) {
                 (None, true) => firing = Some(w.end_s),
                 (Some(fired), false) => {
-                    out.push((r, episode(rule, fired, Some(w.end_s))));
+                    out.push((r, episode(rule, objective, fired, Some(w.end_s))));
                     firing = None;
                 }
                 _ => {}
             }
         }
         if let Some(fired) = firing {
-            out.push((r, episode(rule, fired, None)));
+            out.push((r, episode(rule, objective, fired, None)));
         }
     }
     out.sort_by(|(ra, a), (rb, b)| a.fired_s.total_cmp(&b.fired_s).then(ra.cmp(rb)));
     out.into_iter().map(|(_, e)| e).collect()
 }
 
-fn episode(rule: &Rule, fired_s: f64, resolved_s: Option<f64>) -> AlertEpisode {
+fn episode(rule: &Rule, objective: &str, fired_s: f64, resolved_s: Option<f64>) -> AlertEpisode {
     AlertEpisode {
         rule: rule.spec.name.to_string(),
+        objective: objective.to_string(),
+        short_window_s: rule.short_s(),
         severity: rule.spec.severity,
         burn_rate: rule.spec.burn_rate,
         fired_s,
@@ -203,15 +217,12 @@ pub struct FaultWindow {
     pub affected: Vec<usize>,
 }
 
-/// For each fault, the first alert episode (any rule) that fired at an affected service
-/// at or after the fault's start and no later than `grace_s` after its end (an alert
-/// that was already firing when the fault began does not count; one that first fires
-/// later is not credited to it). `services` are `(name, episodes)`.
-pub fn detections(
-    faults: &[FaultWindow],
-    services: &[(&str, &[AlertEpisode])],
-    grace_s: f64,
-) -> Vec<Detection> {
+/// For each fault, the first alert episode (any rule, any objective) that fired at an
+/// affected service at or after the fault's start and no later than the rule's short
+/// window after its end, the longest a burn during the fault can drive it (an alert
+/// already firing when the fault began does not count; one that first fires later is not
+/// credited to it). `services` are `(name, episodes)`: the alerts the report shows.
+pub fn detections(faults: &[FaultWindow], services: &[(&str, &[AlertEpisode])]) -> Vec<Detection> {
     faults
         .iter()
         .map(|f| {
@@ -220,7 +231,9 @@ pub fn detections(
                 .iter()
                 .filter_map(|&s| services.get(s))
                 .flat_map(|(name, eps)| eps.iter().map(move |e| (*name, e)))
-                .filter(|(_, e)| e.fired_s >= f.start_s && e.fired_s <= f.end_s + grace_s)
+                .filter(|(_, e)| {
+                    e.fired_s >= f.start_s && e.fired_s <= f.end_s + e.short_window_s + 1e-9
+                })
                 .min_by(|(_, a), (_, b)| a.fired_s.total_cmp(&b.fired_s));
             Detection {
                 kind: f.kind.clone(),
@@ -256,29 +269,18 @@ mod tests {
 
     #[test]
     fn workbook_rules_burn_their_budget_share() {
-        // Unscaled (a 30-day run on 1 s windows): 2%, 5%, 10% of the budget.
-        let r = rules(WORKBOOK_PERIOD_S, 1.0);
+        // The workbook's windows on a 1 s grid: 2%, 5%, 10% of a 30-day budget.
+        let r = rules(1.0);
         let pct: Vec<f64> = r.iter().map(|r| r.describe().budget_consumed_pct).collect();
         assert!((pct[0] - 2.0).abs() < 1e-9, "{pct:?}");
         assert!((pct[1] - 5.0).abs() < 1e-9);
         assert!((pct[2] - 10.0).abs() < 1e-9);
         assert_eq!((r[0].long_windows, r[0].short_windows), (3600, 300));
-        // Longer runs keep the workbook's windows.
-        assert_eq!(rules(10.0 * WORKBOOK_PERIOD_S, 60.0)[0].long_s(), 3600.0);
-    }
-
-    #[test]
-    fn short_runs_scale_the_windows() {
-        // A 3-day run: windows / 10; page-fast 6 min over 30 s.
-        let r = rules(3.0 * 24.0 * 3600.0, 1.0);
-        assert_eq!((r[0].long_s(), r[0].short_s()), (360.0, 30.0));
-        assert!((r[0].describe().budget_consumed_pct - 2.0).abs() < 1e-9);
-        // A 1 h run on 1 s windows: the short window is one window, the long twelve.
-        let r = rules(3600.0, 1.0);
-        assert_eq!((r[0].long_windows, r[0].short_windows), (12, 1));
-        assert!((r[0].describe().budget_consumed_pct - 4.8).abs() < 1e-9);
-        // No period at all: still at least one window each.
-        assert_eq!(rules(0.0, 0.0)[0].short_windows, 1);
+        // The same windows in minutes on a 1 min grid; never scaled to the run.
+        let r = rules(60.0);
+        assert_eq!((r[0].long_s(), r[0].short_s()), (3600.0, 300.0));
+        assert_eq!((r[2].long_windows, r[2].short_windows), (4320, 360));
+        assert_eq!(rules(0.0)[0].short_windows, 300);
     }
 
     #[test]
@@ -290,46 +292,55 @@ mod tests {
     }
 
     #[test]
-    fn a_full_outage_fires_at_once_and_resolves_after_the_short_window() {
-        let rules = rules(3600.0, 1.0); // page-fast: 12 s over 1 s
-        let mut bad = vec![0.0; 100];
+    fn a_full_outage_fires_at_once_and_resolves_when_the_short_window_is_clean() {
+        let rules = rules(1.0); // page-fast: 3,600 s over 300 s
+        let mut bad = vec![0.0; 400];
         for b in &mut bad[30..40] {
             *b = 100.0; // 10 s of total failure out of 100 requests per second
         }
-        let eps = evaluate(&rules[..1], &series(&bad, 100.0), 99.9);
+        let eps = evaluate(&rules[..1], &series(&bad, 100.0), "availability", 99.9);
         assert_eq!(eps.len(), 1);
+        // The windows hold what there is so far: 100 bad of 3,100 burns 32x at 31 s.
         assert_eq!(eps[0].fired_s, 31.0);
-        // The short window clears at the first clean window.
-        assert_eq!(eps[0].resolved_s, Some(41.0));
-        let d = detections(
-            &[FaultWindow {
-                kind: "crash".into(),
-                target: Some("a".into()),
-                start_s: 30.0,
-                end_s: 40.0,
-                affected: vec![0],
-            }],
-            &[("a", &eps)],
-            60.0,
-        );
+        // Once the last 5 minutes hold under 1.44% failures (400 of 30,000 at 336 s).
+        assert_eq!(eps[0].resolved_s, Some(336.0));
+        assert_eq!(eps[0].objective, "availability");
+        let fault = |start_s: f64, end_s: f64| FaultWindow {
+            kind: "crash".into(),
+            target: Some("a".into()),
+            start_s,
+            end_s,
+            affected: vec![0],
+        };
+        let d = detections(&[fault(30.0, 40.0)], &[("a", &eps)]);
         assert!(d[0].detected);
         assert_eq!(d[0].time_to_detect_s, Some(1.0));
         assert_eq!(d[0].rule.as_deref(), Some("page-fast"));
+        // An alert firing more than its short window after a fault is not its detection.
+        let d = detections(&[fault(0.0, 31.0 - 301.0)], &[("a", &eps)]);
+        assert!(!d[0].detected);
     }
 
     #[test]
-    fn small_error_rates_do_not_page_and_alerts_before_a_fault_are_not_credited() {
-        let rules = rules(3600.0, 1.0);
-        // 0.5% errors against a 99% objective: burn 0.5.
-        let eps = evaluate(&rules, &series(&[1.0; 50], 200.0), 99.0);
-        assert!(eps.is_empty());
-        // Constant 50% errors against 99.9: every rule fires in the first window and
+    fn noise_and_a_few_failures_do_not_page_and_alerts_before_a_fault_are_not_credited() {
+        let rules = rules(1.0);
+        // 0.9% errors against a 99% objective, bunched: burn 0.9, noise or not.
+        let noisy: Vec<f64> = (0..600).map(|i| [0.0, 1.0, 3.0][i % 3]).collect();
+        assert!(evaluate(&rules, &series(&noisy, 150.0), "availability", 99.0).is_empty());
+        // Nine failures in a row at one request a second: below the minimum of 10.
+        let mut few = vec![0.0; 100];
+        few[50..59].iter_mut().for_each(|b| *b = 1.0);
+        assert!(evaluate(&rules, &series(&few, 1.0), "availability", 99.9).is_empty());
+        few[59] = 1.0;
+        let eps = evaluate(&rules, &series(&few, 1.0), "availability", 99.9);
+        assert_eq!(eps[0].fired_s, 60.0, "{eps:?}");
+        // Constant 50% errors against 99.9: every rule fires once ten have failed and
         // never resolves.
-        let eps = evaluate(&rules, &series(&[50.0; 50], 100.0), 99.9);
+        let eps = evaluate(&rules, &series(&[50.0; 50], 100.0), "latency", 99.9);
         assert_eq!(eps.len(), 3);
         assert!(eps
             .iter()
-            .all(|e| e.fired_s == 1.0 && e.resolved_s.is_none()));
+            .all(|e| e.fired_s == 1.0 && e.resolved_s.is_none() && e.objective == "latency"));
         let fault = FaultWindow {
             kind: "errors".into(),
             target: Some("a".into()),
@@ -337,7 +348,7 @@ mod tests {
             end_s: 20.0,
             affected: vec![0],
         };
-        let d = detections(&[fault], &[("a", &eps)], 60.0);
+        let d = detections(&[fault], &[("a", &eps)]);
         assert!(!d[0].detected);
         assert_eq!(d[0].time_to_detect_s, None);
     }

@@ -7,8 +7,13 @@
 //!   ready) that reach into the measured time, from failure to ready again. A period
 //!   still open when the run ends counts until the end of the run: a lower bound, so a
 //!   service that never comes back cannot look quick to repair. 0 without downtime.
-//! - **Incidents**: page-severity alert episodes and downtime periods, with overlapping
-//!   (or touching) ones merged: a crash that pages is one incident, not two. Scaled to
+//! - **Incidents**: spans of downtime (no replica up and ready) and of fast budget burn
+//!   (page-severity alert episodes, on any objective), both measured on raw events (the
+//!   instants replicas changed state, the SLI event grid), never on the time series'
+//!   rows, so `window` and `--max-rows` do not change them. Spans that overlap or begin
+//!   less than [`INCIDENT_MERGE_GAP_S`] (30 min) after the previous one ended are one
+//!   incident: a crash that pages is one incident, a page that resolves and fires again
+//!   ten minutes later too (the on-call engineer is still on it). Scaled to
 //!   30 days: incidents x 30 d / measured time (one incident in a 10-minute run is 4,320
 //!   a month: short runs are judged harshly, as they should be).
 //! - **Change failure rate**: failed deployments / deployments x 100, 0 without
@@ -28,6 +33,9 @@
 //! failure rate tiers are DORA 2023's elite (5%), high (10%) and medium (15%) clusters.
 
 use crate::metrics::health::ReliabilityMetrics;
+
+/// Spans closer than this (from one's end to the next one's start) are one incident.
+pub const INCIDENT_MERGE_GAP_S: f64 = 30.0 * 60.0;
 
 /// Seconds in the 30 days incidents are scaled to.
 pub const MONTH_S: f64 = 30.0 * 24.0 * 3600.0;
@@ -75,7 +83,7 @@ pub fn mttr_minutes(downtime: &[Span], from_s: f64, end_s: f64) -> (f64, u64, u6
 }
 
 /// Incidents: the downtime periods and page alert episodes that reach into the measured
-/// time, overlapping or touching ones merged into one.
+/// time, merged when one begins less than [`INCIDENT_MERGE_GAP_S`] after the last ended.
 pub fn incidents(downtime: &[Span], pages: &[Span], from_s: f64, end_s: f64) -> u64 {
     let mut spans = measured(downtime, from_s, end_s);
     spans.extend(measured(pages, from_s, end_s));
@@ -83,7 +91,7 @@ pub fn incidents(downtime: &[Span], pages: &[Span], from_s: f64, end_s: f64) -> 
     let mut count = 0;
     let mut reach = f64::NEG_INFINITY;
     for (a, b) in spans {
-        if a > reach {
+        if a >= reach + INCIDENT_MERGE_GAP_S {
             count += 1;
             reach = b;
         } else {
@@ -247,8 +255,12 @@ mod tests {
     #[test]
     fn a_crash_that_pages_is_one_incident() {
         let down = [(100.0, Some(700.0))];
-        let pages = [(101.0, Some(701.0)), (102.0, Some(705.0)), (900.0, None)];
-        assert_eq!(incidents(&down, &pages, 0.0, 1000.0), 2);
+        let pages = [(101.0, Some(701.0)), (102.0, Some(705.0)), (2600.0, None)];
+        // The last page begins 31 min after the crash's page ended: a second incident.
+        assert_eq!(incidents(&down, &pages, 0.0, 3000.0), 2);
+        // A page 29 min after the last one resolved is the same incident.
+        let pages = [(101.0, Some(701.0)), (705.0 + 29.0 * 60.0, None)];
+        assert_eq!(incidents(&down, &pages, 0.0, 3000.0), 1);
         assert_eq!(incidents(&[], &[], 0.0, 1000.0), 0);
         // One incident in a day is 30 a month.
         assert_eq!(per_30_days(1, 86_400.0), 30.0);

@@ -15,16 +15,29 @@ pub fn report(platform: &Platform, summary: &Summary) -> HealthReport {
     let from = summary.warmup_s;
     let end = summary.duration_s;
     let period = (end - from).max(0.0);
-    let rules = alerts::rules(period, summary.window_s);
+    let no_events = Default::default();
+    let grid_s = summary
+        .slo_events
+        .first()
+        .map_or(1.0, |e| e.width.as_secs_f64());
+    let rules = alerts::rules(grid_s);
     let mut rows = Vec::with_capacity(platform.services.len());
     let columns = summary.timeseries.index();
-    for svc in &platform.services {
+    for (i, svc) in platform.services.iter().enumerate() {
         let Some(s) = summary.services.get(&svc.name) else {
             continue;
         };
         let windows = slo::windows(&summary.timeseries, &columns, &svc.name, from, end);
         let slos = slo::objectives(&svc.slo, s, &windows);
-        let episodes = alerts::evaluate(&rules, &windows, svc.slo.availability);
+        let events = summary.slo_events.get(i).unwrap_or(&no_events);
+        let availability = slo::event_windows(events, false, from, end);
+        let mut episodes =
+            alerts::evaluate(&rules, &availability, "availability", svc.slo.availability);
+        if let Some(l) = &svc.slo.latency {
+            let latency = slo::event_windows(events, true, from, end);
+            episodes.extend(alerts::evaluate(&rules, &latency, "latency", l.target));
+            episodes.sort_by(|a, b| a.fired_s.total_cmp(&b.fired_s));
+        }
         let pages: Vec<reliability::Span> = episodes
             .iter()
             .filter(|e| e.severity == Severity::Page)
@@ -57,8 +70,7 @@ pub fn report(platform: &Platform, summary: &Summary) -> HealthReport {
         .iter()
         .map(|r| (r.name.as_str(), r.alerts.as_slice()))
         .collect();
-    let grace = rules.iter().map(|r| r.long_s()).fold(0.0, f64::max);
-    let detections = alerts::detections(&faults, &alerting, grace);
+    let detections = alerts::detections(&faults, &alerting);
     HealthReport {
         slo_period_s: period,
         alert_rules: rules.iter().map(|r| r.describe()).collect(),
@@ -135,7 +147,12 @@ fn fault_windows(p: &Platform) -> Vec<FaultWindow> {
                 FaultKind::Outage { services, .. } => {
                     services.iter().map(|s| s.0 as usize).collect()
                 }
-                k => k.target().map(|t| t.0 as usize).into_iter().collect(),
+                // A fault with no single target (a node's loss hits whichever pods ran
+                // there): any service may notice it.
+                k => match k.target() {
+                    Some(t) => vec![t.0 as usize],
+                    None => (0..n).collect(),
+                },
             };
             let mut seen = vec![false; n];
             let mut stack = hit;

@@ -25,6 +25,7 @@
 //! The per-window SLI uses the time series, which counts requests in the window they
 //! ended in (warmup arrivals that end later are in it, unlike the run's counts).
 
+use crate::metrics::events::SloEvents;
 use crate::metrics::health::SloStatus;
 use crate::metrics::summary::ColumnIndex;
 use crate::metrics::{ServiceSummary, TimeSeries};
@@ -122,6 +123,38 @@ pub fn windows(
         });
     }
     out
+}
+
+/// The SLI events of one objective per bucket of the event grid, for buckets that end
+/// after `from_s` (the warmup's end) and start before `end_s`: availability's
+/// `(bad, valid)`, or with `latency` the slow and all successful requests.
+pub fn event_windows(
+    events: &SloEvents,
+    latency: bool,
+    from_s: f64,
+    end_s: f64,
+) -> Vec<WindowCounts> {
+    let w = events.width.as_secs_f64();
+    events
+        .buckets
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i as f64 * w, c))
+        .filter(|&(start, _)| start + w > from_s + 1e-9 && start < end_s - 1e-9)
+        .map(|(start, c)| {
+            let (bad, valid) = if latency {
+                (c.slow, c.ok)
+            } else {
+                (c.bad, c.valid)
+            };
+            WindowCounts {
+                start_s: start,
+                end_s: (start + w).min(end_s),
+                bad: bad as f64,
+                valid: valid as f64,
+            }
+        })
+        .collect()
 }
 
 /// The lowest availability of any window with valid events, in percent.

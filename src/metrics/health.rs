@@ -105,7 +105,7 @@ pub struct HealthReport {
     pub over_budget: u64,
     /// The period objectives and costs were measured over: the run after its warmup.
     pub slo_period_s: f64,
-    /// The burn-rate alert rules as evaluated in this run (scaled to the period).
+    /// The burn-rate alert rules as evaluated in this run (the workbook's windows).
     pub alert_rules: Vec<AlertRule>,
     /// One entry per fault, in scenario order: which alert noticed it, and how soon.
     pub detections: Vec<Detection>,
@@ -128,7 +128,7 @@ pub struct ServiceHealth {
     pub tier: String,
     /// Availability always, latency when the service has a latency objective.
     pub slos: Vec<SloStatus>,
-    /// Burn-rate alert episodes on the availability objective, in firing order.
+    /// Burn-rate alert episodes on every objective, in firing order.
     pub alerts: Vec<AlertEpisode>,
     pub reliability: ReliabilityMetrics,
     pub cost: CostReport,
@@ -175,6 +175,10 @@ pub struct AlertRule {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlertEpisode {
     pub rule: String,
+    /// `availability` or `latency`: the objective whose budget burnt.
+    pub objective: String,
+    /// The rule's short window: a fault's alert fires no later than this after its end.
+    pub short_window_s: f64,
     pub severity: Severity,
     /// The rule's threshold.
     pub burn_rate: f64,

@@ -3,6 +3,7 @@
 //! out of the counts and histograms (`counted == false`) but not out of the time series,
 //! which covers the whole run.
 
+use super::events::{bucket_count, bucket_width, SliCounts, SloEvents};
 use super::histogram::{LatencyHistogram, WindowHistogram};
 use super::level::{per, Level};
 use super::summary::{
@@ -147,6 +148,8 @@ struct ServiceStats {
     latency_threshold: Option<SimTime>,
     latency_good: u64,
     window: Window,
+    /// SLI events on the fixed grid (see `metrics::events`), allocated up front.
+    events: Vec<SliCounts>,
 }
 
 struct WorkloadStats {
@@ -166,6 +169,10 @@ pub struct Recorder {
     clients_in_flight: u64,
     window_start: SimTime,
     series: TimeSeries,
+    /// The SLI event grid: bucket width, the current bucket and where it ends.
+    grid: SimTime,
+    bucket: usize,
+    bucket_end: SimTime,
     /// Extra columns after the services' (queue depths, consumer lag, orders, processing
     /// times, failures, DLQ sizes), in column order.
     extras: Vec<Extra>,
@@ -214,6 +221,9 @@ const SERVICE_COLUMNS: [&str; 12] = [
 
 impl Recorder {
     pub fn new(p: &Platform, expected_rows: usize) -> Self {
+        let run = p.duration.after(p.drain);
+        let grid = bucket_width(run);
+        let buckets = bucket_count(run, grid);
         let services = p
             .services
             .iter()
@@ -232,6 +242,7 @@ impl Recorder {
                 busy: Level::default(),
                 queued: Level::default(),
                 window: Window::new(),
+                events: vec![SliCounts::default(); buckets],
             })
             .collect();
         let workloads = p
@@ -257,6 +268,9 @@ impl Recorder {
             clients_in_flight: 0,
             window_start: SimTime::ZERO,
             series: TimeSeries { columns, values },
+            grid,
+            bucket: 0,
+            bucket_end: grid,
             extras: Vec::new(),
         }
     }
@@ -338,8 +352,11 @@ impl Recorder {
 
     /// The arrival was refused.
     #[inline]
-    pub fn rejected(&mut self, s: usize, counted: bool, why: Refusal) {
+    pub fn rejected(&mut self, s: usize, now: SimTime, counted: bool, why: Refusal) {
+        let b = self.bucket(now);
         let st = &mut self.services[s];
+        st.events[b].valid += 1;
+        st.events[b].bad += 1;
         if counted {
             st.counts.rejected += 1;
             st.refused[why as usize] += 1;
@@ -357,7 +374,10 @@ impl Recorder {
         sojourn: SimTime,
         counted: bool,
     ) {
+        let b = self.bucket(now);
         let st = &mut self.services[s];
+        st.events[b].valid += 1;
+        st.events[b].bad += 1;
         st.queued.down(now);
         if counted {
             st.counts.add(outcome);
@@ -423,7 +443,14 @@ impl Recorder {
         counted: bool,
         degraded: bool,
     ) {
+        let b = self.bucket(now);
         let st = &mut self.services[s];
+        let ok = outcome == Outcome::Ok;
+        let e = &mut st.events[b];
+        e.valid += 1;
+        e.bad += !ok as u32;
+        e.ok += ok as u32;
+        e.slow += (ok && st.latency_threshold.is_some_and(|t| sojourn > t)) as u32;
         st.busy.down(now);
         if counted {
             st.counts.add(outcome);
@@ -435,6 +462,28 @@ impl Recorder {
         }
         st.window.counts.add(outcome);
         st.window.latency.record(sojourn.0);
+    }
+
+    /// The SLI grid's bucket that `now` falls in (time never goes back).
+    #[inline(always)]
+    fn bucket(&mut self, now: SimTime) -> usize {
+        if now >= self.bucket_end {
+            self.roll(now);
+        }
+        self.bucket
+    }
+
+    #[cold]
+    fn roll(&mut self, now: SimTime) {
+        let last = self
+            .services
+            .first()
+            .map_or(0, |s| s.events.len().max(1) - 1);
+        self.bucket = ((now.0 / self.grid.0) as usize).min(last);
+        self.bucket_end = SimTime((self.bucket as u64 + 1) * self.grid.0);
+        if self.bucket == last {
+            self.bucket_end = SimTime(u64::MAX);
+        }
     }
 
     /// A client of workload `w` sent a request.
@@ -626,6 +675,14 @@ impl Recorder {
                 },
             );
         }
+        let slo_events = self
+            .services
+            .iter_mut()
+            .map(|st| SloEvents {
+                width: self.grid,
+                buckets: std::mem::take(&mut st.events),
+            })
+            .collect();
         let mut workloads = BTreeMap::new();
         for (spec, wl) in p.workloads.iter().zip(&self.workloads) {
             let c = &wl.counts;
@@ -663,6 +720,7 @@ impl Recorder {
             faults: Vec::new(),
             outages: Vec::new(),
             health: Default::default(),
+            slo_events,
             scenario: p.name.clone(),
             seed: p.seed,
             duration_s: end.as_secs_f64(),

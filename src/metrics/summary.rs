@@ -49,6 +49,10 @@ pub struct Summary {
     /// workload's successful requests); written to latency.csv, not to summary.json.
     #[serde(skip)]
     pub latency_buckets: Vec<LatencyBuckets>,
+    /// Each service's SLI events on a fixed grid, in the platform's service order: what
+    /// alerts and incidents are computed from (`metrics::events`). Not written out.
+    #[serde(skip)]
+    pub slo_events: Vec<super::events::SloEvents>,
 }
 
 /// One latency histogram's non-empty buckets, `(from_ms, to_ms, count)`.
@@ -334,6 +338,16 @@ pub struct FaultVerdict {
     pub baseline_p99_ms: f64,
     /// Goodput over the last `metastable_after` of the check, as a share of the baseline.
     pub goodput_after_ratio: Option<f64>,
+    /// The goodput ratio (span / baseline) of the span the verdict rests on (the one that
+    /// recovered, or the last judged) and its interval at `confidence`; null when no span
+    /// was judged. See `metrics::verdict`.
+    pub goodput_ratio: Option<f64>,
+    pub goodput_ratio_low: Option<f64>,
+    pub goodput_ratio_high: Option<f64>,
+    /// Two-sided confidence of the interval (0.98).
+    pub confidence: f64,
+    /// Length of the judged span: long enough to hold 200 requests at the baseline rate.
+    pub span_s: Option<f64>,
 }
 
 /// How the platform came back after an outage. Times in seconds of virtual time since the

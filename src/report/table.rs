@@ -187,13 +187,13 @@ pub fn render(s: &Summary) -> String {
         out.push('\n');
         let _ = writeln!(
             out,
-            "{:<18} {:<16} {:>9} {:>9} {:<15} {:>12} {:>12}",
-            "fault", "target", "start s", "end s", "verdict", "back after s", "goodput after"
+            "{:<18} {:<16} {:>9} {:>9} {:<15} {:>12} {:>12}  judged span: ratio [98% interval]",
+            "fault", "target", "start s", "end s", "verdict", "back after s", "goodput after",
         );
         for f in &s.faults {
             let _ = writeln!(
                 out,
-                "{:<18} {:<16} {:>9.1} {:>9.1} {:<15} {:>12} {:>12}",
+                "{:<18} {:<16} {:>9.1} {:>9.1} {:<15} {:>12} {:>12}  {}",
                 f.kind,
                 clip(f.target.as_deref().unwrap_or("(platform)"), 16),
                 f.start_s,
@@ -202,7 +202,8 @@ pub fn render(s: &Summary) -> String {
                 f.recovered_after_s
                     .map_or("-".to_string(), |t| format!("{t:.1}")),
                 f.goodput_after_ratio
-                    .map_or("-".to_string(), |r| format!("{:.0}%", r * 100.0))
+                    .map_or("-".to_string(), |r| format!("{:.0}%", r * 100.0)),
+                judged(f)
             );
         }
     }
@@ -324,5 +325,20 @@ fn human_secs(s: f64) -> String {
         format!("{:.1}m", s / 60.0)
     } else {
         format!("{s}s")
+    }
+}
+
+/// A verdict's evidence: the judged span's goodput ratio, its interval and length.
+fn judged(f: &crate::metrics::FaultVerdict) -> String {
+    match (
+        f.goodput_ratio,
+        f.goodput_ratio_low,
+        f.goodput_ratio_high,
+        f.span_s,
+    ) {
+        (Some(r), Some(low), Some(high), Some(span)) => {
+            format!("{r:.2} [{low:.2}, {high:.2}] over {span:.0} s")
+        }
+        _ => "-".to_string(),
     }
 }

@@ -1018,12 +1018,11 @@ impl<O: Observer> Sim<'_, O> {
     }
 
     /// The page-fast burn-rate alert of `health::alerts` (the SRE workbook's 14.4x over
-    /// 1 h and 5 min, scaled to the measured period), evaluated online every tick over
-    /// what the service answered since the deployment.
-    fn alert_fires(&mut self, _now: SimTime, s: usize, record: usize) -> bool {
+    /// 1 h and 5 min, at least 10 bad events), evaluated online every tick over what the
+    /// service answered since the deployment (the windows hold what there is so far).
+    fn alert_fires(&mut self, now: SimTime, s: usize, record: usize) -> bool {
         let p = self.p;
-        let period = p.duration.since(p.warmup).as_secs_f64();
-        let rules = crate::health::alerts::rules(period, ROLLOUT_TICK.as_secs_f64());
+        let rules = crate::health::alerts::rules(ROLLOUT_TICK.as_secs_f64());
         let Some(rule) = rules.first() else {
             return false;
         };
@@ -1034,16 +1033,25 @@ impl<O: Observer> Sim<'_, O> {
         while samples.len() > rule.long_windows + 1 {
             samples.pop_front();
         }
-        let burn = |k: usize| {
-            let back = samples.len().saturating_sub(k + 1);
-            let (b0, v0) = samples[back];
-            let (bad, valid) = (counts.0 - b0, counts.1 - v0);
-            crate::health::alerts::burn_rate(bad as f64, valid as f64, budget)
+        // A window reaching back before the warmup's end holds everything measured so far
+        // (the counts start there at 0), as the offline evaluation does; one that starts
+        // after it but before the deployment starts at the deployment's first tick.
+        let ticks_measured = (now.since(p.warmup).0 / ROLLOUT_TICK.0) as usize;
+        let window = |k: usize| {
+            let (b0, v0) = if k >= ticks_measured {
+                (0, 0)
+            } else {
+                samples[samples.len().saturating_sub(k + 1)]
+            };
+            ((counts.0 - b0) as f64, (counts.1 - v0) as f64)
         };
-        let threshold = rule.spec.burn_rate;
         samples.len() > 1
-            && burn(rule.long_windows) >= threshold
-            && burn(rule.short_windows) >= threshold
+            && crate::health::alerts::fires(
+                rule,
+                window(rule.long_windows),
+                window(rule.short_windows),
+                budget,
+            )
     }
 
     /// The Deployment controller's step: new pods up to the surge bound, old ones down

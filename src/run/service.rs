@@ -86,7 +86,7 @@ impl<O: Observer> Sim<'_, O> {
         let replica = match refusal {
             Ok(r) => r,
             Err(why) => {
-                self.rec.rejected(s as usize, counted, why);
+                self.rec.rejected(s as usize, now, counted, why);
                 self.obs.outcome(now, ServiceId(s), uid, Outcome::Rejected);
                 return None;
             }

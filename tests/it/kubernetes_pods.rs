@@ -480,9 +480,10 @@ fn a_bad_rollout_is_rolled_back_by_its_alert_or_by_hand() {
         ("api", "rolled_back")
     );
     assert!(api.rolled_back_by_alert);
-    // The first new pods are ready at 125 s; the page-fast alert fires within seconds.
+    // The first new pods are ready at 125 s; the page-fast alert fires once 1.44% of
+    // everything measured so far (its 1 h window) has failed: within seconds.
     let rb = api.rollback_s.expect("rolled back");
-    assert!((125.0..=135.0).contains(&rb), "{api:?}");
+    assert!((125.0..=145.0).contains(&rb), "{api:?}");
     // The offline evaluation of the same rule agrees on when it fired.
     let offline = s.health.services.iter().find(|x| x.name == "api").unwrap();
     let fired = offline
@@ -503,7 +504,7 @@ fn a_bad_rollout_is_rolled_back_by_its_alert_or_by_hand() {
     );
     // Errors only while v2 pods served: far fewer where the alert rolled back.
     let (ea, ep) = (s.services["api"].errors, s.services["payments"].errors);
-    assert!(ea > 0 && ep > 20 * ea, "{ea} vs {ep}");
+    assert!(ea > 0 && ep > 10 * ea, "{ea} vs {ep}");
     // Deployments feed the change failure rate.
     let rel = &offline.reliability;
     assert_eq!((rel.deployments, rel.failed_deployments), (1, 1));
