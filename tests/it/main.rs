@@ -20,6 +20,10 @@
 //! - `health`: SLOs, burn-rate alerts, reliability, cost and governance from real runs,
 //!   and `platsim report`.
 //!
+//! - `robust`: issue 18, every fuzzing reproducer by name; kill -9 never tears an output
+//!   folder unnoticed, --resume loses no finished run, one writer per folder.
+//! - `fuzz`: mutated scenarios and hostile command lines against the binary (bounded).
+//!
 //! Run in release mode: the theory tests simulate tens of millions of customers.
 
 mod charts;
@@ -27,6 +31,7 @@ mod cli;
 mod common;
 mod datastore;
 mod determinism;
+mod fuzz;
 mod health;
 mod kubernetes;
 mod kubernetes_pods;
@@ -35,5 +40,6 @@ mod orders;
 mod properties;
 mod reference;
 mod resilience;
+mod robust;
 mod sweep;
 mod theory;
