@@ -33,6 +33,19 @@ pub fn chart(args: ChartArgs) -> Result<(), Error> {
             args.dir.display()
         )));
     }
+    // Only an output folder is locked: no lock file is left in any other folder.
+    let marks = [
+        "summary.json",
+        crate::sweep::RESULTS_FILE,
+        crate::sweep::MANIFEST_FILE,
+        report::files::INCOMPLETE_FILE,
+    ];
+    if !marks.iter().any(|m| args.dir.join(m).exists()) {
+        return Err(Error::BadInput(format!(
+            "{} holds neither a run (summary.json) nor a sweep (results.csv)",
+            args.dir.display()
+        )));
+    }
     let lock = report::files::Lock::take(&args.dir, "platsim chart")?;
     report::files::check_complete(&args.dir)?;
     write_unchecked(&args.dir, &args.metrics, args.quiet)?;
