@@ -506,3 +506,45 @@ fn resume_without_a_manifest_refuses_runs_of_another_grid() {
     );
     refused(&out, &["not of this sweep"], "another grid");
 }
+
+/// A merge stopped mid-write leaves its INCOMPLETE marker (simulated here: the marker is
+/// what `merge` writes before its first file); `chart` refuses the folder and says to run
+/// the merge again, and running it again makes the folder whole.
+#[test]
+fn merge_killed_mid_write_is_refused_until_merged_again() {
+    let (dir, _) = scratch();
+    for shard in ["0/2", "1/2"] {
+        let out = run_in(
+            dir.path(),
+            &[
+                "sweep", "tiny.ron", "--seeds", "1..4", "--jobs", "1", "--out", "m", "--shard",
+                shard, "--quiet",
+            ],
+        );
+        assert_code(&out, 0, shard);
+    }
+    assert_code(&run_in(dir.path(), &["merge", "m", "--quiet"]), 0, "merge");
+    let marker = dir
+        .path()
+        .join("m")
+        .join(platsim::report::files::INCOMPLETE_FILE);
+    assert!(!marker.exists(), "a finished merge removes its marker");
+    std::fs::write(&marker, "platsim was writing this folder and did not finish. To make it whole: run the same merge command again\n").unwrap();
+    let out = run_in(dir.path(), &["chart", "m", "--quiet"]);
+    refused(
+        &out,
+        &["is incomplete", "run the same merge command again"],
+        "chart",
+    );
+    assert_code(
+        &run_in(dir.path(), &["merge", "m", "--quiet"]),
+        0,
+        "merge again",
+    );
+    assert!(!marker.exists());
+    assert_code(
+        &run_in(dir.path(), &["chart", "m", "--quiet"]),
+        0,
+        "chart of the whole folder",
+    );
+}
