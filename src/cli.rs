@@ -78,12 +78,17 @@ pub struct ScenarioArgs {
     pub sets: Vec<Override>,
 }
 
+/// Most rows `--max-rows` may ask for: the series is held in memory (rows x columns x 8
+/// bytes) and written as one CSV, so 100,000 rows of a ten-service platform is already
+/// about a hundred megabytes.
+const MAX_ROWS: u64 = 100_000;
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
     pub input: ScenarioArgs,
     /// Seed of every random stream (overrides the scenario's `seed`).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_seed)]
     pub seed: Option<u64>,
     /// Output folder [default: output/<scenario>/seed-<seed>].
     #[arg(long, value_name = "DIR")]
@@ -102,7 +107,7 @@ pub struct RunArgs {
     pub max_in_flight: u32,
     /// Most rows in timeseries.csv; longer runs get wider windows.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_rows,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = clap::value_parser!(u64).range(1..=MAX_ROWS))]
     pub max_rows: u64,
     #[command(flatten)]
     pub trace: trace::TraceArgs,
@@ -133,6 +138,44 @@ fn parse_override(s: &str) -> Result<Override, String> {
     s.parse()
 }
 
+/// A seed: a whole number from 0 to 2^64-1 (a negative one is a mistake to say so, not
+/// a flag to suggest `--` for).
+pub fn parse_seed(s: &str) -> Result<u64, String> {
+    s.trim().parse().map_err(|_| {
+        format!(
+            "`{}` is not a seed: seeds are whole numbers from 0 to {}",
+            crate::scenario::error::clip(s),
+            u64::MAX
+        )
+    })
+}
+
+/// Most lines of one error message, and most characters per line: a message that names
+/// every problem must still fit a terminal, whatever the input holds.
+const MAX_MESSAGE_LINES: usize = 200;
+const MAX_LINE_CHARS: usize = 400;
+
+/// `message` with over-long lines cut and too many lines summed up.
+fn bounded(message: &str) -> String {
+    let lines: Vec<&str> = message.lines().collect();
+    let mut out = String::new();
+    for line in lines.iter().take(MAX_MESSAGE_LINES) {
+        let n = line.chars().count();
+        if n > MAX_LINE_CHARS {
+            out.extend(line.chars().take(MAX_LINE_CHARS - 40));
+            out.push_str(&format!("... ({n} characters in all)"));
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    if lines.len() > MAX_MESSAGE_LINES {
+        let more = lines.len() - MAX_MESSAGE_LINES;
+        out.push_str(&format!("... and {more} more lines\n"));
+    }
+    out
+}
+
 /// Runs the command line `args`; returns the process exit code.
 pub fn main_with<I, T>(args: I) -> i32
 where
@@ -141,9 +184,13 @@ where
 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            eprint!("{}", bounded(&e.render().to_string()));
+            return 2;
+        }
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { 2 } else { 0 };
+            return 0;
         }
     };
     let result = match cli.command {
@@ -158,7 +205,7 @@ where
     match result {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprint!("{}", bounded(&format!("error: {e}")));
             e.exit_code()
         }
     }
@@ -190,14 +237,17 @@ fn run(args: RunArgs) -> Result<(), Error> {
         max_in_flight: args.max_in_flight,
         max_rows: args.max_rows,
     };
-    let summary = trace::run(&platform, limits, &args.trace)?;
     let dir = args
         .out
         .clone()
         .unwrap_or_else(|| report::default_dir(&platform.name, platform.seed));
-    report::write_run(&dir, &summary)?;
-
+    // Locked before the run, so a second writer of the folder is refused at once.
+    let lock = report::files::Lock::take(&dir, "platsim run")?;
+    let summary = trace::run(&platform, limits, &args.trace)?;
     let repro = repro_command(&args, platform.seed);
+    lock.begin(&repro)?;
+    clear_charts(&dir)?;
+    report::write_run(&dir, &summary)?;
     report::write_command(&dir, &repro)?;
     let mut stdout = std::io::stdout().lock();
     if args.json {
@@ -209,8 +259,9 @@ fn run(args: RunArgs) -> Result<(), Error> {
     }
     drop(stdout);
     if args.charts {
-        chart::write(&dir, &[], args.quiet || args.json)?;
+        chart::write_unchecked(&dir, &[], args.quiet || args.json)?;
     }
+    lock.finish()?;
     if !args.quiet && summary.window_s > platform.window.as_secs_f64() {
         eprintln!(
             "note: time-series window widened from {} to {} to keep timeseries.csv within {} rows (--max-rows)",
@@ -218,6 +269,19 @@ fn run(args: RunArgs) -> Result<(), Error> {
             crate::engine::SimTime((summary.window_s * 1e9).round() as u64),
             args.max_rows
         );
+    }
+    Ok(())
+}
+
+/// Removes the charts of an earlier run of the folder, which would not match the new one.
+fn clear_charts(dir: &std::path::Path) -> Result<(), Error> {
+    let charts = dir.join(crate::chart::CHARTS_DIR);
+    if charts.is_dir() {
+        std::fs::remove_dir_all(&charts).map_err(|e| Error::io(&charts, e))?;
+    }
+    let page = dir.join(crate::chart::REPORT_FILE);
+    if page.is_file() {
+        std::fs::remove_file(&page).map_err(|e| Error::io(&page, e))?;
     }
     Ok(())
 }
@@ -264,6 +328,8 @@ fn check(args: CheckArgs) -> Result<(), Error> {
 
 fn layers(args: LayersArgs) -> Result<(), Error> {
     let (spec, origin) = load(&args.input)?;
+    // Exactly what `check` accepts: advice about a scenario that cannot run misleads.
+    model::validate(&spec, &origin)?;
     let graph = model::graph::DependencyGraph::from_spec(&spec).map_err(|problems| {
         crate::scenario::ScenarioError::Invalid {
             origin: origin.clone(),

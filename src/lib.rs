@@ -78,6 +78,32 @@ pub enum Error {
 }
 
 impl Error {
+    /// A failed file operation on `path`: bad input (exit 2) when the user can fix it by
+    /// choosing another path (no permission, a file in the way, a name too long, a
+    /// read-only disk), an output failure (exit 1) when the machine failed (disk full,
+    /// I/O error).
+    pub fn io(path: &std::path::Path, e: std::io::Error) -> Error {
+        use std::io::ErrorKind as K;
+        let reason = match e.kind() {
+            K::PermissionDenied => Some("permission denied; choose a folder you can write"),
+            K::NotADirectory | K::AlreadyExists => {
+                Some("a file is in the way where a folder is needed")
+            }
+            K::InvalidFilename => Some("a name in the path is too long or not allowed"),
+            K::ReadOnlyFilesystem => Some("the file system is read-only"),
+            K::NotFound => Some("a folder on the way does not exist"),
+            _ => None,
+        };
+        let path = path.display().to_string();
+        match reason {
+            Some(reason) => Error::BadInput(format!("cannot write {path}: {reason}")),
+            None => Error::Output {
+                path,
+                reason: e.to_string(),
+            },
+        }
+    }
+
     /// The process exit code for this error: 2 for bad input, 3 for failed sweep runs,
     /// 1 for anything else.
     pub fn exit_code(&self) -> i32 {

@@ -230,19 +230,24 @@ fn output_error(path: &Path, reason: impl ToString) -> Error {
     }
 }
 
+/// Replaces a file whole: a kill while drawing never leaves a cut chart or page.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    crate::report::files::write_atomic(path, bytes)
+}
+
 fn write_outputs(dir: &Path, charts: Vec<Rendered>, page: &str) -> Result<Written, Error> {
     let chart_dir = dir.join(CHARTS_DIR);
-    std::fs::create_dir_all(&chart_dir).map_err(|e| output_error(&chart_dir, e))?;
+    std::fs::create_dir_all(&chart_dir).map_err(|e| Error::io(&chart_dir, e))?;
     let mut files = Vec::new();
     for c in &charts {
         for (ext, bytes) in [("svg", c.svg.as_bytes()), ("png", c.png.as_slice())] {
             let path = chart_dir.join(format!("{}.{ext}", c.name));
-            std::fs::write(&path, bytes).map_err(|e| output_error(&path, e))?;
+            write_file(&path, bytes)?;
             files.push(path);
         }
     }
     let report = dir.join(REPORT_FILE);
-    std::fs::write(&report, page).map_err(|e| output_error(&report, e))?;
+    write_file(&report, page.as_bytes())?;
     Ok(Written {
         charts,
         files,

@@ -1,7 +1,7 @@
 //! `platsim chart DIR` and `platsim run --charts`: charts (SVG and PNG) and report.html
 //! from a run's or a sweep's output folder.
 
-use crate::{chart, Error};
+use crate::{chart, report, Error};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -25,12 +25,36 @@ pub struct ChartArgs {
     pub quiet: bool,
 }
 
+/// Draws a finished folder's charts, holding its lock so no run rewrites it meanwhile.
 pub fn chart(args: ChartArgs) -> Result<(), Error> {
-    write(&args.dir, &args.metrics, args.quiet)
+    if !args.dir.is_dir() {
+        return Err(Error::BadInput(format!(
+            "{} is not a folder; give a run's or a sweep's output folder",
+            args.dir.display()
+        )));
+    }
+    // Only an output folder is locked: no lock file is left in any other folder.
+    let marks = [
+        "summary.json",
+        crate::sweep::RESULTS_FILE,
+        crate::sweep::MANIFEST_FILE,
+        report::files::INCOMPLETE_FILE,
+    ];
+    if !marks.iter().any(|m| args.dir.join(m).exists()) {
+        return Err(Error::BadInput(format!(
+            "{} holds neither a run (summary.json) nor a sweep (results.csv)",
+            args.dir.display()
+        )));
+    }
+    let lock = report::files::Lock::take(&args.dir, "platsim chart")?;
+    report::files::check_complete(&args.dir)?;
+    write_unchecked(&args.dir, &args.metrics, args.quiet)?;
+    drop(lock);
+    Ok(())
 }
 
-/// Draws the charts of `dir` and says where they went.
-pub fn write(dir: &Path, metrics: &[String], quiet: bool) -> Result<(), Error> {
+/// Draws the charts of `dir` and says where they went; the caller holds its lock.
+pub fn write_unchecked(dir: &Path, metrics: &[String], quiet: bool) -> Result<(), Error> {
     let written = chart::write_dir(dir, metrics)?;
     if !quiet {
         println!(

@@ -18,7 +18,7 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub input: ScenarioArgs,
     /// Seed of every random stream (overrides the scenario's `seed`).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = super::parse_seed)]
     pub seed: Option<u64>,
     /// Print the report as JSON (summary.json's `health`) instead of text.
     #[arg(long)]

@@ -20,6 +20,10 @@ Examples:
 Values: V1,V2,V3 | FROM..TO:COUNT | FROM..TO:COUNT:log | one value; RON values with commas
 inside parentheses stay whole. Exit codes: 0 ok, 2 bad input, 3 some run failed, 1 internal.";
 
+/// Most threads a sweep may ask for: beyond this, threads only cost memory and time to
+/// start (each run is single-threaded and CPU-bound).
+const MAX_JOBS: i64 = 1024;
+
 #[derive(Debug, Args)]
 pub struct SweepArgs {
     /// Scenario file (RON). Without it, the embedded food-ordering platform.
@@ -32,7 +36,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "SEEDS", value_parser = parse_seeds)]
     pub seeds: Option<Seeds>,
     /// Runs at once; 0 for one per core [default: one per core].
-    #[arg(long, short, value_name = "N")]
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=MAX_JOBS))]
     pub jobs: Option<u32>,
     /// Output folder [default: output/<scenario>/sweep].
     #[arg(long, value_name = "DIR")]

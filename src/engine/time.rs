@@ -51,7 +51,7 @@ impl fmt::Display for SimTime {
             return f.write_str("0s");
         }
         for (unit, size) in UNITS.iter().rev() {
-            if ns % size == 0 {
+            if ns.is_multiple_of(*size) {
                 return write!(f, "{}{}", ns / size, unit);
             }
         }
@@ -88,17 +88,41 @@ pub enum DurationError {
     Overflow(String),
 }
 
-/// Parses `"250us"`, `"5ms"`, `"2.5s"`, `"10m"`, `"1h"`, `"3d"` (also `"ns"`, `"µs"`).
-/// Fractions are rounded to the nearest nanosecond.
+/// Parses `"250us"`, `"5ms"`, `"2.5s"`, `"10m"`, `"1h"`, `"3d"` (also `"ns"`, `"µs"`), and
+/// compound forms that add their terms, largest unit first: `"1m30s"`, `"1h2m3.5s"` (the
+/// spelling Go's `time.ParseDuration` and Kubernetes use). Fractions are rounded to the
+/// nearest nanosecond.
 pub fn parse_duration(text: &str) -> Result<SimTime, DurationError> {
     let s = text.trim();
     if s.is_empty() {
         return Err(DurationError::Empty);
     }
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
+    let mut rest = s;
+    let mut total = 0u64;
+    let mut last_size = u64::MAX;
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+            .unwrap_or(rest.len());
+        let unit_end = rest[num_end..]
+            .find(|c: char| c.is_ascii_digit() || c == '.' || c == '-' || c == '+')
+            .map_or(rest.len(), |i| num_end + i);
+        let (num, unit) = (&rest[..num_end], &rest[num_end..unit_end]);
+        let (ns, size) = term(s, num, unit)?;
+        if size >= last_size {
+            return Err(DurationError::BadNumber(s.to_string()));
+        }
+        last_size = size;
+        total = total
+            .checked_add(ns)
+            .ok_or_else(|| DurationError::Overflow(s.to_string()))?;
+        rest = &rest[unit_end..];
+    }
+    Ok(SimTime(total))
+}
+
+/// One `number unit` term of the duration `s`: its nanoseconds and the unit's size.
+fn term(s: &str, num: &str, unit: &str) -> Result<(u64, u64), DurationError> {
     if num.is_empty() {
         return Err(DurationError::BadNumber(s.to_string()));
     }
@@ -132,14 +156,51 @@ pub fn parse_duration(text: &str) -> Result<SimTime, DurationError> {
             .map_err(|_| DurationError::Overflow(s.to_string()))?;
         return whole
             .checked_mul(size)
-            .map(SimTime)
+            .map(|ns| (ns, size))
             .ok_or_else(|| DurationError::Overflow(s.to_string()));
     }
     let ns = (value * size as f64).round();
     if ns >= u64::MAX as f64 / 2.0 {
         return Err(DurationError::Overflow(s.to_string()));
     }
-    Ok(SimTime(ns as u64))
+    Ok((ns as u64, size))
+}
+
+impl SimTime {
+    /// For messages: days, hours, minutes and seconds to the millisecond
+    /// (`6h18m45.784s`), or the exact spelling below one second. Parses back as a
+    /// duration.
+    pub fn human(self) -> Human {
+        Human(self)
+    }
+}
+
+/// [`SimTime::human`]'s spelling.
+pub struct Human(SimTime);
+
+impl fmt::Display for Human {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ns = self.0 .0;
+        if ns < SimTime::NS_PER_S {
+            return write!(f, "{}", self.0);
+        }
+        let ms = (ns + 500_000) / 1_000_000;
+        let (d, h, m) = (ms / 86_400_000, ms / 3_600_000 % 24, ms / 60_000 % 60);
+        let (s, frac) = (ms / 1000 % 60, ms % 1000);
+        for (n, unit) in [(d, "d"), (h, "h"), (m, "m")] {
+            if n > 0 {
+                write!(f, "{n}{unit}")?;
+            }
+        }
+        match (s, frac) {
+            (0, 0) => Ok(()),
+            (s, 0) => write!(f, "{s}s"),
+            (s, frac) => {
+                let digits = format!("{frac:03}");
+                write!(f, "{s}.{}s", digits.trim_end_matches('0'))
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -182,6 +243,44 @@ mod tests {
             parse_duration("99999999999d"),
             Err(DurationError::Overflow(_))
         ));
+    }
+
+    /// Compound durations (pinned in the contract): terms add, largest unit first.
+    #[test]
+    fn compound_durations_add_their_terms() {
+        assert_eq!(parse_duration("1m30s"), Ok(SimTime::from_secs(90)));
+        assert_eq!(parse_duration("5m1s"), Ok(SimTime::from_secs(301)));
+        assert_eq!(parse_duration("1h2m3.5s"), Ok(SimTime(3_723_500_000_000)));
+        assert_eq!(parse_duration("1s500ms"), Ok(SimTime(1_500_000_000)));
+        assert!(matches!(
+            parse_duration("30s1m"),
+            Err(DurationError::BadNumber(_))
+        ));
+        assert!(matches!(
+            parse_duration("1m-3s"),
+            Err(DurationError::Negative(_))
+        ));
+        assert!(matches!(
+            parse_duration("1m30"),
+            Err(DurationError::NoUnit(_))
+        ));
+        assert!(matches!(
+            parse_duration("213500d10000h"),
+            Err(DurationError::Overflow(_))
+        ));
+    }
+
+    #[test]
+    fn human_spelling_is_readable_and_parses_back() {
+        let t = SimTime(22_725_784_075_628);
+        assert_eq!(t.human().to_string(), "6h18m45.784s");
+        assert_eq!(
+            parse_duration("6h18m45.784s"),
+            Ok(SimTime(22_725_784_000_000))
+        );
+        assert_eq!(SimTime::from_secs(90).human().to_string(), "1m30s");
+        assert_eq!(SimTime::from_secs(86_400).human().to_string(), "1d");
+        assert_eq!(SimTime(250_000).human().to_string(), "250us");
     }
 
     #[test]

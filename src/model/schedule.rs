@@ -38,6 +38,21 @@ impl RateSchedule {
         self.points.iter().map(|p| p.1).fold(0.0, f64::max)
     }
 
+    /// Expected number of arrivals from time zero to `end`: the integral of the rate
+    /// (exact for a piecewise-linear rate). Lets a run refuse an impossible load up front.
+    pub fn expected_count(&self, end: SimTime) -> f64 {
+        let mut total = 0.0;
+        for (i, &(t0, r0)) in self.points.iter().enumerate() {
+            if t0 >= end {
+                break;
+            }
+            let t1 = self.points.get(i + 1).map_or(end, |p| p.0.min(end));
+            let r1 = self.rate_in(i, t1);
+            total += (r0 + r1) / 2.0 * t1.since(t0).as_secs_f64();
+        }
+        total
+    }
+
     /// Index of the last breakpoint at or before `t`, searching forward from `from`.
     fn segment(&self, t: SimTime, from: usize) -> usize {
         let mut i = from.min(self.points.len() - 1);

@@ -28,6 +28,13 @@ pub const MAX_REPLICAS: u32 = 100_000;
 pub const MAX_USERS: u32 = 10_000_000;
 /// Highest rate of anything per second: one every nanosecond of virtual time.
 pub const MAX_RATE: f64 = 1e9;
+/// Largest breaker window and half-open batch, in calls: a breaker keeps one slot per
+/// call of its window (Resilience4j's `FixedSizeSlidingWindowMetrics` does the same), so
+/// the size is memory. Resilience4j's default is 100.
+pub const MAX_BREAKER_CALLS: u32 = 1_000_000;
+/// Longest time-based breaker window: one bucket per second (Resilience4j's
+/// `SlidingTimeWindowMetrics`), so a day is 86,400 buckets.
+pub const MAX_BREAKER_WINDOW_S: u64 = 86_400;
 
 /// Validates `spec`; `origin` names the scenario in the error.
 pub fn validate(spec: &Spec, origin: &str) -> Result<Platform, ScenarioError> {
@@ -863,10 +870,12 @@ impl Check {
         self.at_least_one(&format!("{p}.min_calls"), b.min_calls);
         self.at_least_one(&format!("{p}.half_open_calls"), b.half_open_calls);
         ok &= b.min_calls >= 1 && b.half_open_calls >= 1;
+        ok &= self.breaker_calls(&format!("{p}.half_open_calls"), b.half_open_calls);
         let window = match &b.window {
             BreakerWindowSpec::Count(n) => {
                 self.at_least_one(&format!("{p}.window"), *n);
-                (*n >= 1).then_some(BreakerWindow::Count(*n))
+                let fits = self.breaker_calls(&format!("{p}.window"), *n);
+                (*n >= 1 && fits).then_some(BreakerWindow::Count(*n))
             }
             BreakerWindowSpec::Time(t) => {
                 let d = self.duration(&format!("{p}.window"), t)?;
@@ -874,6 +883,15 @@ impl Check {
                     self.fail(
                         format!("{p}.window"),
                         format!("{d} is not a whole number of seconds (at least 1s)"),
+                    );
+                    None
+                } else if d.0 / SimTime::NS_PER_S > MAX_BREAKER_WINDOW_S {
+                    self.fail(
+                        format!("{p}.window"),
+                        format!(
+                            "{} is longer than the longest time window, 1d (the breaker keeps one bucket per second)",
+                            d.human()
+                        ),
                     );
                     None
                 } else {
@@ -908,6 +926,18 @@ impl Check {
             refresh_period: period?,
             timeout: timeout?,
         })
+    }
+
+    /// A breaker size in calls: at most [`MAX_BREAKER_CALLS`], each call a slot of memory.
+    fn breaker_calls(&mut self, path: &str, n: u32) -> bool {
+        let ok = n <= MAX_BREAKER_CALLS;
+        if !ok {
+            self.fail(
+                path,
+                format!("{n} calls is more than {MAX_BREAKER_CALLS} (the breaker keeps one slot per call)"),
+            );
+        }
+        ok
     }
 
     fn bulkhead(&mut self, p: &str, b: &BulkheadSpec) -> Option<Bulkhead> {
@@ -1696,6 +1726,13 @@ impl Check {
     }
 
     fn rate(&mut self, path: &str, rate: f64, zero_ok: bool) -> bool {
+        if rate.is_finite() && rate > MAX_RATE {
+            self.fail(
+                path,
+                format!("{rate} per second is above the most platsim simulates, {MAX_RATE:e} (one every nanosecond)"),
+            );
+            return false;
+        }
         let ok = rate.is_finite() && (rate > 0.0 || zero_ok && rate == 0.0);
         if !ok {
             let need = if zero_ok {

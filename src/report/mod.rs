@@ -1,6 +1,7 @@
 //! Presentation: pure functions from a finished run's summary to bytes, and the one place
 //! that writes them to disk.
 
+pub mod files;
 pub mod health;
 pub mod layers;
 pub mod table;
@@ -53,10 +54,25 @@ fn number(buf: &mut ryu::Buffer, v: f64) -> String {
     }
 }
 
-/// The default output folder of a run: `output/<scenario>/seed-<seed>`.
+/// The default output folder of a run: `output/<scenario>/seed-<seed>`, with the
+/// scenario's name made safe as one folder name ([`safe_name`]), so that no name leads
+/// outside `output/`.
 pub fn default_dir(scenario: &str, seed: u64) -> PathBuf {
-    let safe: String = scenario
+    Path::new("output")
+        .join(safe_name(scenario))
+        .join(format!("seed-{seed}"))
+}
+
+/// Longest folder name made from user text: well within every file system's 255 bytes.
+const MAX_NAME_CHARS: usize = 100;
+
+/// User text (a scenario's name) as one folder name: letters, digits, `-`, `_` and `.`
+/// kept, anything else `_`, at most [`MAX_NAME_CHARS`] characters, and never empty, `.`
+/// or `..` (a name of dots alone becomes underscores), so the folder stays where it is put.
+pub fn safe_name(text: &str) -> String {
+    let mut safe: String = text
         .chars()
+        .take(MAX_NAME_CHARS)
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
                 c
@@ -65,26 +81,23 @@ pub fn default_dir(scenario: &str, seed: u64) -> PathBuf {
             }
         })
         .collect();
-    Path::new("output").join(safe).join(format!("seed-{seed}"))
+    if safe.chars().all(|c| c == '.') {
+        safe = "_".repeat(safe.len().max(1));
+    }
+    safe
 }
 
 /// Writes `command.txt`: the command that reproduces the run (kept out of summary.json,
 /// which must be the same bytes whichever command produced it).
 pub fn write_command(dir: &Path, command: &str) -> Result<(), crate::Error> {
-    let path = dir.join("command.txt");
-    std::fs::write(&path, format!("{command}\n")).map_err(|e| crate::Error::Output {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })
+    files::write_atomic(&dir.join("command.txt"), format!("{command}\n").as_bytes())
 }
 
-/// Writes `summary.json`, `timeseries.csv` and `latency.csv` into `dir`, creating it.
+/// Writes `summary.json`, `timeseries.csv` and `latency.csv` into `dir`, creating it; each
+/// file is replaced whole ([`files::write_atomic`]). The caller holds the folder's
+/// [`files::Lock`] and marks it incomplete around the writes.
 pub fn write_run(dir: &Path, summary: &Summary) -> Result<Vec<PathBuf>, crate::Error> {
-    let fail = |path: &Path, e: std::io::Error| crate::Error::Output {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
+    files::create_dir(dir)?;
     let files = [
         ("summary.json", summary_json(summary)),
         ("timeseries.csv", timeseries_csv(&summary.timeseries)),
@@ -93,8 +106,30 @@ pub fn write_run(dir: &Path, summary: &Summary) -> Result<Vec<PathBuf>, crate::E
     let mut written = Vec::new();
     for (name, body) in files {
         let path = dir.join(name);
-        std::fs::write(&path, body).map_err(|e| fail(&path, e))?;
+        files::write_atomic(&path, body.as_bytes())?;
         written.push(path);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 18: a scenario named ".." wrote to `./seed-1`, outside `output/`.
+    #[test]
+    fn scenario_named_dot_dot_stays_under_output() {
+        for name in ["..", ".", "", "../../etc", "a/../../b", "...."] {
+            let dir = default_dir(name, 1);
+            assert!(
+                dir.components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_))),
+                "{name:?} -> {}",
+                dir.display()
+            );
+            assert_eq!(dir.components().count(), 3, "{name:?}");
+        }
+        assert_eq!(safe_name("food-ordering"), "food-ordering");
+        assert_eq!(safe_name(&"n".repeat(300)).len(), MAX_NAME_CHARS);
+    }
 }

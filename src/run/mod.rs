@@ -79,11 +79,18 @@ impl Default for Limits {
 /// Why a run could not finish.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RunError {
-    #[error("cannot finish the run: more than {limit} events by {at} of virtual time; shorten `duration` or raise --max-events")]
+    #[error("cannot finish the run: more than {limit} events by {} of virtual time; shorten `duration` or raise --max-events", .at.human())]
     TooManyEvents { limit: u64, at: SimTime },
-    #[error("cannot finish the run: more than {limit} requests in the platform at once at {at} (it is overloaded and its queues are unbounded); set `queue_capacity`, timeouts, or lower the load, or raise --max-in-flight")]
+    #[error("cannot run: workload \"{workload}\" alone brings about {arrivals:.1e} arrivals in {}, more than --max-events {limit}; lower its rate, shorten `duration`, or raise --max-events", .duration.human())]
+    TooManyArrivals {
+        workload: String,
+        arrivals: f64,
+        duration: SimTime,
+        limit: u64,
+    },
+    #[error("cannot finish the run: more than {limit} requests in the platform at once at {} (it is overloaded and its queues are unbounded); set `queue_capacity`, timeouts, or lower the load, or raise --max-in-flight", .at.human())]
     TooManyInFlight { limit: u32, at: SimTime },
-    #[error("cannot finish the run: virtual time is stuck at {at} ({events} events without time passing); something loops in zero time, e.g. a closed workload with zero think time against a zero service time")]
+    #[error("cannot finish the run: virtual time is stuck at {} ({events} events without time passing); something loops in zero time, e.g. a closed workload with zero think time against a zero service time", .at.human())]
     NoProgress { at: SimTime, events: u64 },
 }
 
@@ -118,6 +125,7 @@ pub fn run_observed<O: Observer>(
     limits: Limits,
     observer: &mut O,
 ) -> Result<Summary, RunError> {
+    refuse_impossible_load(platform, limits)?;
     let mut sim = Sim::new(platform, limits, observer);
     sim.start();
     sim.run_loop()?;
@@ -125,6 +133,25 @@ pub fn run_observed<O: Observer>(
     // Health reads the finished summary; the run loop knows nothing of it.
     summary.health = crate::health::report(platform, &summary);
     Ok(summary)
+}
+
+/// Refuses, before time zero, an open workload whose arrivals alone exceed
+/// `--max-events`: otherwise the run would work for a long time and fail anyway.
+fn refuse_impossible_load(p: &Platform, limits: Limits) -> Result<(), RunError> {
+    for w in &p.workloads {
+        if let WorkloadKind::Open(schedule) = &w.kind {
+            let arrivals = schedule.expected_count(p.duration);
+            if arrivals > limits.max_events as f64 {
+                return Err(RunError::TooManyArrivals {
+                    workload: w.name.clone(),
+                    arrivals,
+                    duration: p.duration,
+                    limit: limits.max_events,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Width of a time-series row: the scenario's window, times the smallest whole factor

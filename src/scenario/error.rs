@@ -58,6 +58,20 @@ fn list_problems(origin: &str, problems: &[Problem]) -> String {
     out
 }
 
+/// Longest user value echoed whole in a message; longer ones are cut.
+const CLIP_CHARS: usize = 60;
+
+/// `text` for a message: whole if short, else its start and its length (a 1 MB value
+/// must not fill the terminal).
+pub fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    let n = text.chars().count();
+    if n <= CLIP_CHARS {
+        return text.into();
+    }
+    let head: String = text.chars().take(CLIP_CHARS - 20).collect();
+    format!("{head}... ({n} characters)").into()
+}
+
 /// "did you mean ...?" for a misspelt name, when one candidate is close enough.
 pub fn suggest<'a>(found: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let mut best: Option<(&str, f64)> = None;
@@ -80,6 +94,16 @@ pub fn did_you_mean<'a>(found: &str, candidates: impl IntoIterator<Item = &'a st
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_values_are_clipped() {
+        assert_eq!(clip("0.5"), "0.5");
+        let long = clip(&"x".repeat(1_000_000)).into_owned();
+        assert!(
+            long.len() < 80 && long.ends_with("(1000000 characters)"),
+            "{long}"
+        );
+    }
 
     #[test]
     fn suggests_close_names_only() {

@@ -21,7 +21,9 @@ pub fn load_file(path: &str) -> Result<Spec, ScenarioError> {
 
 /// Parses scenario text; `origin` names it in error messages. `Some(x)` may be written as
 /// plain `x` (RON's `implicit_some`), which is what users expect of optional fields.
+/// A UTF-8 byte-order mark (what some Windows editors save first) is skipped.
 pub fn parse(text: &str, origin: &str) -> Result<Spec, ScenarioError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let options = ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME);
     options
         .from_str::<Spec>(text)
@@ -29,8 +31,85 @@ pub fn parse(text: &str, origin: &str) -> Result<Spec, ScenarioError> {
             origin: origin.to_string(),
             line: e.position.line,
             col: e.position.col,
-            message: describe(&e.code),
+            message: explain(&e.code, text, e.position.line, e.position.col),
         })
+}
+
+/// Fields holding a name, never a duration: a number there needs no duration hint.
+const NAME_FIELDS: &[&str] = &[
+    "name",
+    "target",
+    "to",
+    "from",
+    "broker",
+    "service",
+    "services",
+    "queue",
+    "topic",
+    "owner",
+    "documentation",
+    "entry",
+    "incident_response",
+    "node",
+    "key",
+    "group",
+];
+
+/// [`describe`], with hints that need the text: which field a string was expected in,
+/// and whether a whole number was written with a fraction.
+fn explain(code: &RonError, text: &str, line: usize, col: usize) -> String {
+    let before = text_before(text, line, col);
+    let after = text.get(before.len()..).unwrap_or("");
+    match code {
+        RonError::ExpectedString => {
+            let field = field_before(before);
+            if field.is_some_and(|f| NAME_FIELDS.contains(&f)) {
+                "expected a string in double quotes (names are strings: \"api\")".to_string()
+            } else if after.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+                "expected a string in double quotes (durations are strings with a unit: \"250ms\")"
+                    .to_string()
+            } else {
+                "expected a string in double quotes".to_string()
+            }
+        }
+        RonError::ExpectedComma
+            if after.starts_with('.') && before.ends_with(|c: char| c.is_ascii_digit()) =>
+        {
+            format!(
+                "expected a whole number{}, found a fraction",
+                field_before(before.trim_end_matches(|c: char| c.is_ascii_digit()))
+                    .map(|f| format!(" for `{f}`"))
+                    .unwrap_or_default()
+            )
+        }
+        other => describe(other),
+    }
+}
+
+/// The text up to 1-based `line` and `col` (RON counts columns in characters).
+fn text_before(text: &str, line: usize, col: usize) -> &str {
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            let in_line = l
+                .char_indices()
+                .nth(col.saturating_sub(1))
+                .map_or(l.len(), |(b, _)| b);
+            return &text[..offset + in_line];
+        }
+        offset += l.len();
+    }
+    text
+}
+
+/// The field whose value starts right after `before` (`... name: ` gives `name`).
+fn field_before(before: &str) -> Option<&str> {
+    let t = before.trim_end().strip_suffix(':')?.trim_end();
+    let start = t
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map_or(0, |i| i + 1);
+    let field = &t[start..];
+    (!field.is_empty()).then_some(field)
 }
 
 /// A clearer message than RON's own for the errors users make most.
@@ -144,6 +223,34 @@ mod tests {
             parse(&text, "t").unwrap().services[0].queue_capacity,
             Some(5)
         );
+    }
+
+    /// Issue 18: a file saved with a UTF-8 byte-order mark failed at 1:1.
+    #[test]
+    fn utf8_bom_is_accepted() {
+        parse(&format!("\u{feff}{MINIMAL}"), "t").unwrap();
+    }
+
+    /// Issue 18: `name: 42` got the hint "durations are strings".
+    #[test]
+    fn name_42_gets_a_name_hint_not_a_duration_hint() {
+        let err = parse(&MINIMAL.replace("\"m\"", "42"), "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("names are strings"), "{err}");
+        assert!(!err.contains("duration"), "{err}");
+        let err = parse(&MINIMAL.replace("\"1s\"", "1"), "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("durations are strings"), "{err}");
+    }
+
+    /// Issue 18: `seed: 1.5` got only "expected comma".
+    #[test]
+    fn seed_1_5_says_whole_number() {
+        let text = MINIMAL.replace("name: \"m\",", "name: \"m\", seed: 1.5,");
+        let err = parse(&text, "t").unwrap_err().to_string();
+        assert!(err.contains("expected a whole number for `seed`"), "{err}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! `services.api.service_time.mean=20ms`; a whole distribution is replaced in RON:
 //! `services.api.service_time=Constant("5ms")`. Sweeps use the same paths.
 
-use super::error::{did_you_mean, Problem, ScenarioError};
+use super::error::{clip, did_you_mean, Problem, ScenarioError};
 use super::spec::RecoverySpec;
 use super::spec::{
     AutoscaleSpec, ConsumeSpec, CostSpec, DeploymentSpec, GovernanceSpec, KubeSpec, NodesSpec,
@@ -32,11 +32,14 @@ impl FromStr for Override {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (path, value) = s.split_once('=').ok_or_else(|| {
-            format!("`{s}` is not PATH=VALUE (e.g. services.payment.error_rate=0.3)")
+            format!(
+                "`{}` is not PATH=VALUE (e.g. services.payment.error_rate=0.3)",
+                clip(s)
+            )
         })?;
         let path = path.trim();
         if path.is_empty() {
-            return Err(format!("`{s}` has no path before `=`"));
+            return Err(format!("`{}` has no path before `=`", clip(s)));
         }
         Ok(Override {
             path: path.to_string(),
@@ -57,6 +60,14 @@ pub fn apply(spec: &Spec, sets: &[Override]) -> Result<Spec, ScenarioError> {
         return Ok(spec.clone());
     }
     let mut doc = serde_json::to_value(spec).expect("a Spec always serializes");
+    // JSON has no NaN or infinity: such a number in the file comes back as null, which
+    // no --set is to blame for. Name the fields instead.
+    if serde_json::from_value::<Spec>(doc.clone()).is_err() {
+        return Err(ScenarioError::Invalid {
+            origin: "scenario".to_string(),
+            problems: non_finite_fields(&doc),
+        });
+    }
     let mut problems = Vec::new();
     for set in sets {
         let before = doc.clone();
@@ -64,7 +75,7 @@ pub fn apply(spec: &Spec, sets: &[Override]) -> Result<Spec, ScenarioError> {
             // Check the types now, so that a bad value is blamed on its own flag.
             serde_json::from_value::<Spec>(doc.clone())
                 .map(drop)
-                .map_err(|e| format!("invalid value `{}`: {e}", set.value))
+                .map_err(|e| format!("invalid value `{}`: {e}", clip(&set.value)))
         });
         if let Err(message) = result {
             problems.push(Problem::new(format!("--set {}", set.path), message));
@@ -78,6 +89,69 @@ pub fn apply(spec: &Spec, sets: &[Override]) -> Result<Spec, ScenarioError> {
         origin: "command line".to_string(),
         problems,
     })
+}
+
+/// The fields of `doc` whose null stands for a NaN or an infinity (setting it to a number
+/// changes whether, or how, the spec reads back).
+fn non_finite_fields(doc: &Value) -> Vec<Problem> {
+    let mut nulls = Vec::new();
+    collect_nulls(doc, String::new(), &mut nulls);
+    let mut doc = doc.clone();
+    let mut problems = Vec::new();
+    for (path, pointer) in nulls {
+        let mut fixed = doc.clone();
+        if let Some(v) = fixed.pointer_mut(&pointer) {
+            *v = Value::from(0.0);
+        }
+        // A number where the null was is read (or the error moves on): it was a number.
+        // An absent option holding a struct refuses the number: it was a real null.
+        let fits = match serde_json::from_value::<Spec>(fixed.clone()) {
+            Ok(_) => true,
+            Err(e) => !e.to_string().contains("floating point `0"),
+        };
+        if fits {
+            doc = fixed;
+            problems.push(Problem::new(
+                path,
+                "is NaN or infinite in the scenario file, which no --set can carry; write a finite number there",
+            ));
+        }
+    }
+    if problems.is_empty() {
+        problems.push(Problem::new(
+            "scenario",
+            "holds a number that is NaN or infinite; write finite numbers",
+        ));
+    }
+    problems
+}
+
+/// Every null in `v`: its `--set` path and its JSON pointer.
+fn collect_nulls(v: &Value, path: String, out: &mut Vec<(String, String)>) {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match v {
+        Value::Null => {
+            let pointer = path.split('.').map(|s| format!("/{s}")).collect::<String>();
+            out.push((path.clone(), pointer));
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                collect_nulls(item, join(&i.to_string()), out);
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                collect_nulls(item, join(k), out);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn segments(path: &str) -> Vec<String> {
@@ -206,7 +280,8 @@ fn leaf(name: &str, text: &str, current: &Value) -> Result<Value, String> {
     }
     let text = strip_some(text.trim());
     let unquoted = text.trim_matches('"');
-    let typed = |r: Result<Value, String>| r.map_err(|e| format!("invalid value `{text}`: {e}"));
+    let typed =
+        |r: Result<Value, String>| r.map_err(|e| format!("invalid value `{}`: {e}", clip(text)));
     let structured = matches!(current, Value::Object(_) | Value::Null | Value::Array(_));
     match name {
         "service_time" | "think_time" | "add" => return typed(ron_to_json::<DistSpec>(text)),
@@ -254,17 +329,17 @@ fn leaf(name: &str, text: &str, current: &Value) -> Result<Value, String> {
         Value::Number(n) if n.is_u64() || n.is_i64() => unquoted
             .parse::<u64>()
             .map(Value::from)
-            .map_err(|_| format!("`{text}` is not a whole number of zero or more")),
+            .map_err(|_| format!("`{}` is not a whole number of zero or more", clip(text))),
         Value::Number(_) => unquoted
             .parse::<f64>()
             .ok()
             .and_then(serde_json::Number::from_f64)
             .map(Value::Number)
-            .ok_or_else(|| format!("`{text}` is not a finite number")),
+            .ok_or_else(|| format!("`{}` is not a finite number", clip(text))),
         Value::Bool(_) => unquoted
             .parse::<bool>()
             .map(Value::Bool)
-            .map_err(|_| format!("`{text}` is not true or false")),
+            .map_err(|_| format!("`{}` is not true or false", clip(text))),
         Value::Null => Ok(match unquoted.parse::<u64>() {
             Ok(n) if name != "timeout" && name != "queue_timeout" => Value::from(n),
             _ => Value::String(unquoted.to_string()),

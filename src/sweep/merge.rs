@@ -176,11 +176,10 @@ pub fn merge(args: &[PathBuf], out: Option<&Path>) -> Result<Report, Error> {
         }
         (None, None) => common_parent(&parts)?,
     };
+    let lock = crate::report::files::Lock::take(&out, "platsim merge")?;
+    lock.begin("run the same merge command again")?;
     let failures_dir = out.join("failures");
-    std::fs::create_dir_all(&failures_dir).map_err(|e| Error::Output {
-        path: failures_dir.display().to_string(),
-        reason: e.to_string(),
-    })?;
+    std::fs::create_dir_all(&failures_dir).map_err(|e| Error::io(&failures_dir, e))?;
     write(&out, RESULTS_FILE, &table::results_csv(&def, &records))?;
     write(&out, SWEEP_FILE, &table::sweep_json(&def, &records))?;
     let failures = table::failures(&def, &records);
@@ -190,12 +189,16 @@ pub fn merge(args: &[PathBuf], out: Option<&Path>) -> Result<Report, Error> {
         let from = by_index[&shard].dir.join(file);
         let to = out.join(file);
         if from != to {
-            std::fs::copy(&from, &to).map_err(|e| Error::Output {
-                path: format!("{} (from {})", to.display(), from.display()),
-                reason: e.to_string(),
+            let bytes = std::fs::read(&from).map_err(|e| {
+                bad(format!(
+                    "cannot read {} (a shard's failing run): {e}",
+                    from.display()
+                ))
             })?;
+            crate::report::files::write_atomic(&to, &bytes)?;
         }
     }
+    lock.finish()?;
     Ok(Report {
         dir: out,
         runs: records.len(),

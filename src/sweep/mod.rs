@@ -95,17 +95,16 @@ pub struct Report {
 }
 
 fn io_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |e| Error::Output {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    }
+    move |e| Error::io(path, e)
 }
 
-/// Writes `body` to `dir/name`.
+/// Writes `body` to `dir/name`, replacing the file whole (a kill never leaves it cut).
 fn write(dir: &Path, name: &str, body: &str) -> Result<(), Error> {
-    let path = dir.join(name);
-    std::fs::write(&path, body).map_err(io_error(&path))
+    report::files::write_atomic(&dir.join(name), body.as_bytes())
 }
+
+/// What to do with a sweep folder a kill left incomplete.
+const REDO: &str = "run the same sweep command again with --resume (finished runs are kept)";
 
 /// The default folder of a scenario's sweep: `output/<scenario>/sweep`.
 pub fn default_dir(scenario: &str) -> PathBuf {
@@ -158,8 +157,9 @@ pub fn sweep(opts: &Options) -> Result<Report, Error> {
     if let Some(s) = shard {
         dir = dir.join(s.dir_name());
     }
+    let lock = report::files::Lock::take(&dir, "platsim sweep")?;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs)
+        .num_threads(opts.jobs.min(def.runs().div_ceil(slice.count)))
         .build()
         .map_err(|e| Error::Output {
             path: "thread pool".into(),
@@ -175,6 +175,7 @@ pub fn sweep(opts: &Options) -> Result<Report, Error> {
     let absent = pool.install(|| probe::probe(&runner, &def))?;
 
     let mut notes = Vec::new();
+    lock.begin(REDO)?;
     let done = resume::prepare_dir(&dir, &def, &fingerprint, shard, opts.resume, &mut notes)?;
     let mut manifest = Manifest::new(&def, fingerprint, shard);
     manifest.done = done.len();
@@ -223,6 +224,7 @@ pub fn sweep(opts: &Options) -> Result<Report, Error> {
     manifest.done = records.len();
     manifest.complete = records.len() == manifest.runs;
     write(&dir, MANIFEST_FILE, &manifest.to_json())?;
+    lock.finish()?;
 
     if ran > 0 {
         let never: Vec<String> = opts

@@ -93,10 +93,7 @@ impl Runner<'_> {
         if !record.failed.is_empty() {
             // Saved before the record is appended: a recorded failure has its summary.
             let path = self.dir.join(failure_file(point, seed));
-            std::fs::write(&path, &json).map_err(|e| Error::Output {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
+            crate::report::files::write_atomic(&path, json.as_bytes())?;
         }
         Ok(Outcome { record, resolved })
     }

@@ -23,9 +23,10 @@ pub fn prepare_dir(
 ) -> Result<Vec<Record>, Error> {
     let runs_path = dir.join(RUNS_FILE);
     let manifest_path = dir.join(MANIFEST_FILE);
-    let previous: Option<Manifest> = std::fs::read_to_string(&manifest_path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
+    let manifest_text = std::fs::read_to_string(&manifest_path).ok();
+    let previous: Option<Manifest> = manifest_text
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok());
     let mut done = Vec::new();
     match (&previous, resume) {
         (Some(m), true) => {
@@ -37,34 +38,26 @@ pub fn prepare_dir(
                     describe_difference(m, def, shard)
                 )));
             }
-            let log = record::read(&runs_path).map_err(Error::BadInput)?;
-            if log.torn {
-                let f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(&runs_path)
-                    .map_err(io_error(&runs_path))?;
-                f.set_len(log.good_len).map_err(io_error(&runs_path))?;
-                notes.push(format!(
-                    "dropped the last line of {} (cut off when the sweep was stopped)",
-                    runs_path.display()
-                ));
-            }
-            let slice = shard.unwrap_or(Shard::WHOLE);
-            let mut seen = HashSet::new();
-            for r in log.records {
-                match def.run_index(r.point, r.seed) {
-                    Some(k) if slice.has(k) => {
-                        if seen.insert((r.point, r.seed)) {
-                            done.push(r);
-                        }
-                    }
-                    _ => {
-                        let (file, p, s) = (runs_path.display(), r.point, r.seed);
-                        let why = format!("has a run (point {p}, seed {s}) not of this sweep");
-                        return Err(Error::BadInput(format!("--resume: {file} {why}")));
-                    }
-                }
-            }
+            done = keep_finished(&runs_path, def, shard, false, notes)?;
+        }
+        (None, true) if runs_path.is_file() => {
+            // The manifest was lost or cut (a kill while it was written by an older
+            // platsim, a copy that left it out): the runs are the truth, so rebuild from
+            // them, checking each one's swept values against this sweep.
+            done = keep_finished(&runs_path, def, shard, true, notes)?;
+            let what = if manifest_text.is_some() {
+                "is damaged"
+            } else {
+                "is missing"
+            };
+            notes.push(format!(
+                "--resume: {} {what}; rebuilt the sweep's state from {} ({} finished runs kept; \
+                 their --set values match this sweep, but without the manifest platsim cannot \
+                 tell whether the scenario file changed since)",
+                manifest_path.display(),
+                runs_path.display(),
+                done.len()
+            ));
         }
         (None, true) => notes.push(format!(
             "--resume: nothing to resume in {}; starting from the beginning",
@@ -95,6 +88,61 @@ pub fn prepare_dir(
     let failures = dir.join("failures");
     std::fs::create_dir_all(&failures).map_err(io_error(&failures))?;
     Ok(done)
+}
+
+/// The finished runs in `runs_path` that belong to this sweep's `shard`, cutting a line
+/// torn by a kill. With `check_params` (no manifest vouches for the file) each run's
+/// recorded `--set` values must be its point's.
+fn keep_finished(
+    runs_path: &Path,
+    def: &Definition,
+    shard: Option<Shard>,
+    check_params: bool,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Record>, Error> {
+    let log = record::read(runs_path).map_err(Error::BadInput)?;
+    if log.torn {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(runs_path)
+            .map_err(io_error(runs_path))?;
+        f.set_len(log.good_len).map_err(io_error(runs_path))?;
+        notes.push(format!(
+            "dropped the last line of {} (cut off when the sweep was stopped)",
+            runs_path.display()
+        ));
+    }
+    let slice = shard.unwrap_or(Shard::WHOLE);
+    let grid = def.grid();
+    let mut seen = HashSet::new();
+    let mut done = Vec::new();
+    for r in log.records {
+        let ours = def.run_index(r.point, r.seed).is_some_and(|k| slice.has(k))
+            && (!check_params || params_match(&r, &grid));
+        if !ours {
+            let (file, p, s) = (runs_path.display(), r.point, r.seed);
+            let why = format!("has a run (point {p}, seed {s}) not of this sweep");
+            return Err(Error::BadInput(format!(
+                "--resume: {file} {why}; resume with the flags the sweep was started with, \
+                 or start over without --resume"
+            )));
+        }
+        if seen.insert((r.point, r.seed)) {
+            done.push(r);
+        }
+    }
+    Ok(done)
+}
+
+/// The record's swept values are those of its point in `grid`.
+fn params_match(r: &Record, grid: &super::Grid) -> bool {
+    let want = grid.overrides(r.point);
+    r.params.0.len() == want.len()
+        && r.params
+            .0
+            .iter()
+            .zip(&want)
+            .all(|((path, value), o)| *path == o.path && *value == o.value)
 }
 
 /// Why a manifest is not the one of this sweep, in words.

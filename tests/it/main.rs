@@ -26,6 +26,10 @@
 //! - `health`: SLOs, burn-rate alerts, reliability, cost and governance from real runs,
 //!   and `platsim report`.
 //!
+//! - `robust`: issue 18, every fuzzing reproducer by name; kill -9 never tears an output
+//!   folder unnoticed, --resume loses no finished run, one writer per folder.
+//! - `fuzz`: mutated scenarios and hostile command lines against the binary (bounded).
+//!
 //! Run in release mode: the theory tests simulate tens of millions of customers.
 
 mod charts;
@@ -34,6 +38,7 @@ mod common;
 mod datastore;
 mod determinism;
 mod fault_matrix;
+mod fuzz;
 mod health;
 mod kubernetes;
 mod kubernetes_pods;
@@ -44,6 +49,7 @@ mod peers;
 mod properties;
 mod reference;
 mod resilience;
+mod robust;
 mod scale;
 mod sweep;
 mod theory;

@@ -566,7 +566,11 @@ impl Case {
             idem = self.idem,
             error = self.error,
             faults = faults.join(", "),
-            delay = if self.seed % 2 == 0 { "200ms" } else { "0s" },
+            delay = if self.seed.is_multiple_of(2) {
+                "200ms"
+            } else {
+                "0s"
+            },
             lag = if self.replication_lag { "30ms" } else { "0s" },
             retention = if self.short_retention { "3s" } else { "7d" },
         )
