@@ -788,6 +788,11 @@ fn the_time_series_has_orders_processing_failures_and_dlq_per_window() {
         "queue.jobs.processing_p99_ms",
         "queue.jobs.failed_rps",
         "queue.jobs.dlq",
+        "queue.jobs.wait_p50_ms",
+        "queue.jobs.wait_p99_ms",
+        "queue.jobs.oldest_age_s",
+        "orders.latency_p50_ms",
+        "orders.latency_p99_ms",
     ];
     let at = |n: &str| {
         ts.columns
@@ -800,7 +805,7 @@ fn the_time_series_has_orders_processing_failures_and_dlq_per_window() {
         pos.windows(2).all(|w| w[0] < w[1]),
         "appended in this order: {pos:?}"
     );
-    assert_eq!(pos[7], ts.columns.len() - 1);
+    assert_eq!(pos[12], ts.columns.len() - 1);
     // Windows of 1 s: per-second rates sum to counts.
     let sum = |n: &str| ts.column(n).unwrap().iter().sum::<f64>().round() as u64;
     assert_eq!(sum("orders.placed_rps"), o.placed);
@@ -839,4 +844,59 @@ fn the_time_series_has_orders_processing_failures_and_dlq_per_window() {
             "{c}"
         );
     }
+}
+
+/// Time in queues and topics, end to end (issue 25): the largest age of the oldest waiting
+/// item per window peaks where the summary says it does, time in the queue is at least
+/// zero and at most the order's latency, and a worker pool's `pulled` adds the queue's
+/// wait to its own sojourn.
+#[test]
+fn time_in_queues_and_topics_shows_in_the_summary_and_per_window() {
+    let s = sim(&job_queue(true), 3);
+    let (q, o, ts) = (&s.queues["jobs"], orders(&s), &s.timeseries);
+    let col_max = |n: &str| {
+        let c = ts.column(n).unwrap_or_else(|| panic!("{n}"));
+        c.into_iter().fold(0.0, f64::max)
+    };
+    assert!(
+        q.wait_ms.mean > 0.0 && q.wait_ms.max >= q.wait_ms.p99,
+        "{q:?}"
+    );
+    assert!((col_max("queue.jobs.oldest_age_s") - q.oldest_age_s_max).abs() < 1e-9);
+    assert!(
+        q.oldest_age_s_max * 1000.0 >= q.wait_ms.max,
+        "the oldest job waited longest"
+    );
+    assert!(
+        o.latency_ms.mean > q.wait_ms.mean,
+        "an order waits in the queue on its way"
+    );
+    assert!(col_max("orders.latency_p99_ms") > 0.0);
+    let worker = &s.services["worker"];
+    let pulled = worker.pulled.as_ref().expect("workers pull from jobs");
+    assert_eq!(pulled.from, ["queue jobs"]);
+    assert_eq!(pulled.queue_wait_ms, q.wait_ms);
+    assert!(pulled.sojourn_with_queue_ms.mean > worker.sojourn_ms.mean);
+    assert!(
+        s.services["api"].pulled.is_none(),
+        "a synchronous service pulls nothing"
+    );
+
+    let s = sim(
+        &events("All", false, "AfterProcessing", "None", false, ""),
+        1,
+    );
+    let g = &s.topics["orders"].groups["payment"];
+    assert!(g.wait_ms.mean >= 0.0 && g.wait_ms.max > 0.0, "{g:?}");
+    let lag_s = s.timeseries.column("topic.orders.payment.lag_s").unwrap();
+    assert!((lag_s.iter().fold(0.0, |a: f64, &b| a.max(b)) - g.lag_s_max).abs() < 1e-9);
+    assert!(
+        g.lag_s_max > 0.0 && (g.lag_end == 0) == (g.lag_s_end == 0.0),
+        "{g:?}"
+    );
+    let payment = s.services["payment"]
+        .pulled
+        .as_ref()
+        .expect("a consumer pulls");
+    assert_eq!(payment.from, ["topic orders"]);
 }
