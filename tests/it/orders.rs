@@ -900,3 +900,63 @@ fn time_in_queues_and_topics_shows_in_the_summary_and_per_window() {
         .expect("a consumer pulls");
     assert_eq!(payment.from, ["topic orders"]);
 }
+
+/// The queue-age objective (issue 25): in sre-job-queue the surge keeps jobs waiting over
+/// 30 s for about a minute, so a 30 s objective at 99% of windows breaks; its counts are
+/// exactly the windows after the warmup and those within 30 s. Only a pulling service
+/// may have one.
+#[test]
+fn a_queue_age_objective_counts_the_windows_with_old_jobs() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/sre-job-queue.ron");
+    let text = std::fs::read_to_string(path).expect("sre-job-queue.ron");
+    let plain = "slo: Some(Slo(tier: NonCritical)),";
+    assert_eq!(text.matches(plain).count(), 1);
+    let aged = text.replace(
+        plain,
+        r#"slo: Some(Slo(tier: NonCritical, queue_age: Some(QueueAgeSlo(max_age: "30s", target: 99.0)))),"#,
+    );
+    let s = sim(&aged, 1);
+    let worker = s
+        .health
+        .services
+        .iter()
+        .find(|h| h.name == "worker-service")
+        .unwrap();
+    let age = worker
+        .slos
+        .iter()
+        .find(|o| o.name == "queue_age")
+        .expect("the objective");
+    let t = s.timeseries.column("t_s").unwrap();
+    let ages = s.timeseries.column("queue.jobs.oldest_age_s").unwrap();
+    let after: Vec<f64> = t
+        .iter()
+        .zip(&ages)
+        .filter(|(t, _)| **t >= s.warmup_s)
+        .map(|(_, a)| *a)
+        .collect();
+    let within = after.iter().filter(|&&a| a <= 30.0).count() as u64;
+    assert_eq!(
+        (age.good, age.valid),
+        (within, after.len() as u64),
+        "{age:?}"
+    );
+    assert!(
+        age.valid - age.good >= 3 && !age.met,
+        "the surge breaks it: {age:?}"
+    );
+    assert_eq!(age.threshold_ms, Some(30_000.0));
+
+    let wrong = text.replace(
+        r#"slo: Some(Slo(tier: Default, availability: Some(99.9))),"#,
+        r#"slo: Some(Slo(tier: Default, queue_age: Some(QueueAgeSlo(max_age: "0s")))),"#,
+    );
+    let err = simulate(&wrong, "t", &[], Limits::default())
+        .expect_err("invalid")
+        .to_string();
+    assert!(
+        err.contains("services[0].slo.queue_age: the service pulls from no job queue"),
+        "{err}"
+    );
+    assert!(err.contains("services[0].slo.queue_age.max_age"), "{err}");
+}
