@@ -285,6 +285,35 @@ fn headers_quote_time_in_queue_and_order_latency() {
             ("/orders/latency_ms/p99", 26_900.0, 50.0),
         ],
     );
+    quoted(
+        "events/at-most-once.ron",
+        &[
+            ("/orders/latency_ms/mean", 2_610.0, 5.0),
+            ("/orders/latency_ms/p50", 70.0, 0.5),
+            ("/orders/latency_ms/p99", 26_900.0, 50.0),
+            ("/orders/in_dlq", 930.0, 0.0),
+            ("/orders/dlq_latency_ms/mean", 2_410.0, 5.0),
+        ],
+    );
+    quoted(
+        "events/effectively-once.ron",
+        &[
+            ("/orders/latency_ms/mean", 3_070.0, 5.0),
+            ("/orders/latency_ms/p50", 277.0, 0.5),
+            ("/orders/latency_ms/p99", 27_000.0, 50.0),
+            ("/topics/orders/groups/payment/wait_ms/mean", 2_670.0, 5.0),
+        ],
+    );
+    quoted(
+        "events/retention-and-acks.ron",
+        &[
+            ("/topics/orders/groups/payment/lag_s_max", 120.0, 0.05),
+            ("/topics/orders/groups/payment/lag_max", 23_991.0, 0.0),
+            ("/orders/latency_ms/mean", 31_700.0, 50.0),
+            ("/orders/latency_ms/p50", 2_700.0, 5.0),
+            ("/orders/latency_ms/p99", 118_000.0, 500.0),
+        ],
+    );
 }
 
 // ---- food ordering ----------------------------------------------------------------------
