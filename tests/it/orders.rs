@@ -573,6 +573,20 @@ proptest! {
         if case.reliable {
             prop_assert_eq!(q.lost, 0);
         }
+        // Time in queues (issue 25): a job is the oldest waiting when it is taken (FIFO),
+        // and a message is not committed when delivered, so no wait is longer than the
+        // largest age of the oldest item; an order is never done before it is placed.
+        let ms = 1e-6;
+        prop_assert!(q.wait_ms.max <= q.oldest_age_s_max * 1e3 + ms, "{:?}", q);
+        for t in s.topics.values() {
+            for g in t.groups.values() {
+                prop_assert!(g.wait_ms.max <= g.lag_s_max * 1e3 + ms, "{:?}", g);
+            }
+        }
+        for l in [&o.latency_ms, &o.dlq_latency_ms] {
+            prop_assert!(0.0 <= l.p50 && l.p50 <= l.p99 && l.p99 <= l.max + ms && l.mean <= l.max + ms, "{:?}", l);
+        }
+        prop_assert!(o.completed == 0 || o.latency_ms.max > 0.0);
     }
 }
 
