@@ -663,8 +663,8 @@ fn messaging(run: &RunData, t: &Timeline) -> Option<Figure> {
     let dlq = lines(&short(".dlq"));
     let order_latency = lines_of(
         &|c| match c {
-            "orders.latency_p50_ms" => Some("p50".into()),
-            "orders.latency_p99_ms" => Some("p99".into()),
+            "orders.latency_p50_ms" => Some("order latency p50".into()),
+            "orders.latency_p99_ms" => Some("order latency p99".into()),
             _ => None,
         },
         true,
