@@ -624,8 +624,9 @@ fn queues(run: &RunData, t: &Timeline, services: &[String]) -> Figure {
     )
 }
 
-/// Brokers and job queues (when the run has them): orders per second, consumer lag and
-/// queue depth, processing time p99 and DLQ size per consumer group or worker pool.
+/// Brokers and job queues (when the run has them): orders per second and their latency,
+/// consumer lag and queue depth with the time items waited beside them, processing
+/// time p99 and DLQ size per consumer group or worker pool.
 fn messaging(run: &RunData, t: &Timeline) -> Option<Figure> {
     let cols: Vec<&String> = run.series.columns.iter().collect();
     // `positive`: a window without a value (no processing) is a gap, not a zero.
@@ -660,6 +661,31 @@ fn messaging(run: &RunData, t: &Timeline) -> Option<Figure> {
     };
     let processing = lines_of(&short(".processing_p99_ms"), true);
     let dlq = lines(&short(".dlq"));
+    let order_latency = lines_of(
+        &|c| match c {
+            "orders.latency_p50_ms" => Some("order latency p50".into()),
+            "orders.latency_p99_ms" => Some("order latency p99".into()),
+            _ => None,
+        },
+        true,
+    );
+    // Time in the queue, in seconds like the age of the oldest waiting item beside it.
+    let mut waiting = lines_of(&short(".wait_p99_ms"), true);
+    for w in &mut waiting {
+        w.name = format!("{} wait p99", w.name);
+        w.points.iter_mut().for_each(|p| p.1 /= 1000.0);
+    }
+    let oldest = lines(&|c| {
+        if let Some(g) = c.strip_suffix(".lag_s") {
+            return Some(format!("{} lag", g.trim_start_matches("topic.")));
+        }
+        let q = c.strip_prefix("queue.")?.strip_suffix(".oldest_age_s")?;
+        Some(format!("queue {q} oldest"))
+    });
+    waiting.extend(oldest);
+    for (i, w) in waiting.iter_mut().enumerate() {
+        w.color = color(i);
+    }
     let mut panels = Vec::new();
     if !orders.is_empty() {
         panels.push(t.panel(
@@ -668,11 +694,36 @@ fn messaging(run: &RunData, t: &Timeline) -> Option<Figure> {
             orders,
         ));
     }
+    if !order_latency.is_empty() {
+        let y = latency_axis(
+            "ms",
+            &all_values([&order_latency]),
+            &t.measured([&order_latency]),
+        );
+        panels.push(t.panel(
+            Some("order latency, placed to completed (orders completed in the window)".into()),
+            y,
+            order_latency,
+        ));
+    }
     panels.push(t.panel(
         Some("consumer lag (appended, not committed) and job queue depth".into()),
         linear_axis("messages or jobs", all_values([&backlog]).into_iter()),
         backlog,
     ));
+    if !waiting.is_empty() {
+        panels.push(
+            t.panel(
+                Some(
+                    "time in queue: wait p99 of items first delivered, and largest age of the \
+                 oldest job waiting (oldest) or message not committed (lag)"
+                        .into(),
+                ),
+                linear_axis("seconds", all_values([&waiting]).into_iter()),
+                waiting,
+            ),
+        );
+    }
     panels.push(t.panel(
         Some("processing time p99, per consumer group and worker pool".into()),
         linear_axis("ms", all_values([&processing]).into_iter()),
@@ -685,7 +736,8 @@ fn messaging(run: &RunData, t: &Timeline) -> Option<Figure> {
     ));
     Some(figure(
         "messaging",
-        "Messaging: orders, consumer lag, processing time and DLQ size, per window",
+        "Messaging: orders and their latency, backlog and time in queue, processing time \
+         and DLQ size, per window",
         run,
         panels,
         1,

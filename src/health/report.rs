@@ -10,6 +10,22 @@ use crate::metrics::Summary;
 use crate::model::{FaultKind, Platform};
 use crate::scenario::TierSpec;
 
+/// The time-series column of the oldest item waiting for `svc`: its workers' job queue's
+/// oldest job, or else its consumer group's lag in seconds.
+fn oldest_column(platform: &Platform, svc: &crate::model::Service) -> String {
+    match (&svc.workers, &svc.consume) {
+        (Some(w), _) => format!(
+            "queue.{}.oldest_age_s",
+            platform.queues[w.queue as usize].name
+        ),
+        (None, Some(c)) => format!(
+            "topic.{}.{}.lag_s",
+            platform.topics[c.topic as usize].name, svc.name
+        ),
+        (None, None) => String::new(),
+    }
+}
+
 /// The health of every service of `platform` after the run that produced `summary`.
 pub fn report(platform: &Platform, summary: &Summary) -> HealthReport {
     let from = summary.warmup_s;
@@ -28,7 +44,11 @@ pub fn report(platform: &Platform, summary: &Summary) -> HealthReport {
             continue;
         };
         let windows = slo::windows(&summary.timeseries, &columns, &svc.name, from, end);
-        let slos = slo::objectives(&svc.slo, s, &windows);
+        let mut slos = slo::objectives(&svc.slo, s, &windows);
+        if let Some(a) = &svc.slo.queue_age {
+            let ages = slo::column_after(&summary.timeseries, &oldest_column(platform, svc), from);
+            slos.push(slo::queue_age(a, &ages));
+        }
         let events = summary.slo_events.get(i).unwrap_or(&no_events);
         let availability = slo::event_windows(events, false, from, end);
         let mut episodes =

@@ -29,7 +29,7 @@ use crate::metrics::events::SloEvents;
 use crate::metrics::health::SloStatus;
 use crate::metrics::summary::ColumnIndex;
 use crate::metrics::{ServiceSummary, TimeSeries};
-use crate::model::Slo;
+use crate::model::{LatencySlo, Slo};
 
 /// Error budget left, in percent of the budget: for target `T` and measured `M` (both
 /// percentages), budget = 100 - T, consumed = 100 - M, remaining = max(0, budget -
@@ -199,6 +199,39 @@ pub fn objectives(slo: &Slo, s: &ServiceSummary, windows: &[WindowCounts]) -> Ve
     out
 }
 
+/// The queue-age objective: of the windows after the warmup (`ages`: each window's
+/// largest age, in seconds, of the oldest item waiting for the service), the share whose
+/// age stayed within the objective's `max_age`.
+pub fn queue_age(objective: &LatencySlo, ages: &[f64]) -> SloStatus {
+    let max_age_s = objective.threshold.as_secs_f64();
+    let good = ages.iter().filter(|&&a| a <= max_age_s).count() as u64;
+    let valid = ages.len() as u64;
+    let measured = ratio_pct(good, valid);
+    SloStatus {
+        name: "queue_age".to_string(),
+        target_pct: objective.target,
+        measured_pct: measured,
+        good,
+        valid,
+        budget_remaining_pct: budget_remaining_pct(objective.target, measured),
+        met: is_met(objective.target, measured),
+        threshold_ms: Some(max_age_s * 1e3),
+        worst_window_pct: None,
+    }
+}
+
+/// The values of `column` in the windows that start at or after `from_s`.
+pub fn column_after(series: &TimeSeries, column: &str, from_s: f64) -> Vec<f64> {
+    let (Some(t), Some(c)) = (series.column("t_s"), series.column(column)) else {
+        return Vec::new();
+    };
+    t.iter()
+        .zip(c)
+        .filter(|(t, _)| **t + 1e-9 >= from_s)
+        .map(|(_, v)| v)
+        .collect()
+}
+
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
@@ -206,6 +239,18 @@ fn round1(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queue_age_counts_windows_within_the_max_age() {
+        let objective = LatencySlo {
+            threshold: crate::engine::SimTime::from_secs(30),
+            target: 75.0,
+        };
+        let s = queue_age(&objective, &[0.0, 12.5, 30.0, 31.0]);
+        assert_eq!((s.good, s.valid, s.measured_pct, s.met), (3, 4, 75.0, true));
+        assert_eq!(s.threshold_ms, Some(30_000.0));
+        assert_eq!(queue_age(&objective, &[]).measured_pct, 100.0);
+    }
 
     #[test]
     fn half_the_budget_left() {

@@ -150,6 +150,24 @@ impl TopicLog {
             .sum()
     }
 
+    /// When the message at `offset` of partition `p` was appended, if it is in the log.
+    pub fn appended_at(&self, p: u32, offset: u64) -> Option<SimTime> {
+        self.logs[p as usize].entry(offset).map(|e| e.at)
+    }
+
+    /// The append time of the oldest message group `g` has not committed, over all
+    /// partitions: the group's lag in time (`now` minus it), as lag exporters read it
+    /// from committed offsets.
+    pub fn oldest_uncommitted(&self, g: usize) -> Option<SimTime> {
+        (0..self.logs.len() as u32)
+            .filter_map(|p| {
+                let log = &self.logs[p as usize];
+                log.entry(self.cursor(g, p).committed.max(log.base))
+                    .map(|e| e.at)
+            })
+            .min()
+    }
+
     /// The append time of the oldest message held, over all partitions.
     pub fn oldest(&self) -> Option<SimTime> {
         self.logs
@@ -464,5 +482,29 @@ mod tests {
             "offsets reused"
         );
         assert_eq!(t.deliver(0, 0, SimTime::MAX).unwrap().1.id, 3);
+    }
+
+    #[test]
+    fn lag_in_time_is_the_age_of_the_oldest_uncommitted_message() {
+        let s = SimTime::from_secs;
+        let mut t = TopicLog::new(2, 1);
+        assert_eq!(t.oldest_uncommitted(0), None);
+        let m = |id| Msg { id, order: 0 };
+        t.append(0, m(0), s(1), false);
+        t.append(1, m(1), s(2), false);
+        t.append(0, m(2), s(3), false);
+        assert_eq!(t.oldest_uncommitted(0), Some(s(1)));
+        assert_eq!(t.appended_at(0, 1), Some(s(3)));
+        let (offset, _, _) = t.deliver(0, 0, SimTime::MAX).unwrap();
+        assert_eq!(
+            t.oldest_uncommitted(0),
+            Some(s(1)),
+            "delivered is not committed"
+        );
+        t.commit(0, 0, offset + 1, |_| {});
+        assert_eq!(t.oldest_uncommitted(0), Some(s(2)), "partition 1's now");
+        t.commit(0, 1, 1, |_| {});
+        t.commit(0, 0, 2, |_| {});
+        assert_eq!(t.oldest_uncommitted(0), None);
     }
 }

@@ -11,18 +11,26 @@
 //! A job whose processing failed is pushed back by its worker until it has been delivered
 //! `max_deliveries` times, then parked in a dead letter queue (or dropped).
 //!
+//! Every job carries when it last entered the list (`since`): pushed, or put back after a
+//! failure or a visibility timeout. The list is in that order, so its head is the oldest
+//! waiting job, whose age is the queue's first alert signal (SQS's
+//! `ApproximateAgeOfOldestMessage`, the age of a Sidekiq queue's latency).
+//!
 //! Jobs taken are kept in slots (`handle`s) in both modes, so the caller can tell what a
 //! worker held when it died. Tokens grow whenever a slot changes hands, so a stale
 //! acknowledgement or reaper timer is recognised and ignored.
 
+use crate::engine::SimTime;
 use std::collections::VecDeque;
 
-/// A job: the order it carries (or `u32::MAX`), a unique id, and deliveries so far.
+/// A job: the order it carries (or `u32::MAX`), a unique id, deliveries so far, and when
+/// it last entered the list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Job {
     pub order: u32,
     pub id: u64,
     pub deliveries: u32,
+    pub since: SimTime,
 }
 
 /// A job handed to a worker.
@@ -109,13 +117,19 @@ impl JobQueue {
         self.taken
     }
 
-    /// `LPUSH`: a producer adds a new job.
-    pub fn push(&mut self, job: Job) {
-        self.stats.enqueued += 1;
-        self.requeue(job);
+    /// When the oldest job waiting entered the list, if any job waits.
+    pub fn oldest(&self) -> Option<SimTime> {
+        self.pending.front().map(|j| j.since)
     }
 
-    fn requeue(&mut self, job: Job) {
+    /// `LPUSH`: a producer adds a new job at `now`.
+    pub fn push(&mut self, job: Job, now: SimTime) {
+        self.stats.enqueued += 1;
+        self.requeue(job, now);
+    }
+
+    fn requeue(&mut self, mut job: Job, now: SimTime) {
+        job.since = now;
         self.pending.push_back(job);
         self.stats.depth_max = self.stats.depth_max.max(self.pending.len() as u64);
     }
@@ -172,13 +186,13 @@ impl JobQueue {
         ok
     }
 
-    /// The worker's processing failed: deliver again, or park it.
-    pub fn fail(&mut self, handle: u32, token: u32) -> Failed {
+    /// The worker's processing failed at `now`: deliver again, or park it.
+    pub fn fail(&mut self, handle: u32, token: u32, now: SimTime) -> Failed {
         let Some(job) = self.settle(handle, token) else {
             return Failed::Stale;
         };
         if job.deliveries < self.max_deliveries {
-            self.requeue(job);
+            self.requeue(job, now);
             Failed::Requeued
         } else if self.dlq {
             self.stats.dlq += 1;
@@ -219,7 +233,7 @@ impl JobQueue {
 
     /// The job's visibility timeout: a reliable queue's reaper re-queues it if it is
     /// still in the processing list. True if it did.
-    pub fn expire(&mut self, handle: u32, token: u32) -> bool {
+    pub fn expire(&mut self, handle: u32, token: u32, now: SimTime) -> bool {
         if !self.reliable {
             return false;
         }
@@ -227,7 +241,7 @@ impl JobQueue {
             return false;
         };
         self.stats.expired += 1;
-        self.requeue(job);
+        self.requeue(job, now);
         true
     }
 }
@@ -236,39 +250,42 @@ impl JobQueue {
 mod tests {
     use super::*;
 
+    const T0: SimTime = SimTime::ZERO;
+
     fn job(id: u64) -> Job {
         Job {
             order: id as u32,
             id,
             deliveries: 0,
+            since: SimTime::ZERO,
         }
     }
 
     #[test]
     fn plain_queue_loses_the_job_of_a_dead_worker() {
         let mut q = JobQueue::new(false, 3, true);
-        q.push(job(1));
-        q.push(job(2));
+        q.push(job(1), T0);
+        q.push(job(2), T0);
         let t = q.take().unwrap();
         assert_eq!(t.job.id, 1, "oldest first");
         assert_eq!(q.died(t.handle, t.token), Some(t.job));
         assert_eq!(q.stats.lost, 1);
-        assert!(!q.expire(t.handle, t.token));
+        assert!(!q.expire(t.handle, t.token, T0));
         assert_eq!((q.depth(), q.taken()), (1, 0));
     }
 
     #[test]
     fn reliable_queue_requeues_after_the_visibility_timeout() {
         let mut q = JobQueue::new(true, 3, true);
-        q.push(job(1));
+        q.push(job(1), T0);
         let t = q.take().unwrap();
         assert_eq!(q.died(t.handle, t.token), None);
         assert_eq!(q.taken(), 1);
-        assert!(q.expire(t.handle, t.token));
+        assert!(q.expire(t.handle, t.token, T0));
         assert!(!q.ack(t.handle, t.token), "the old delivery's ack is stale");
         let again = q.take().unwrap();
         assert_eq!(again.job.deliveries, 2);
-        assert!(!q.expire(t.handle, t.token), "the old timer is stale");
+        assert!(!q.expire(t.handle, t.token, T0), "the old timer is stale");
         assert!(q.ack(again.handle, again.token));
         assert_eq!(q.stats.redelivered, 1);
         assert_eq!(q.stats.expired, 1);
@@ -279,7 +296,7 @@ mod tests {
     fn a_store_crash_loses_the_waiting_jobs_not_persisted() {
         let mut q = JobQueue::new(false, 3, true);
         for i in 0..5 {
-            q.push(job(i));
+            q.push(job(i), SimTime::ZERO);
         }
         let t = q.take().unwrap();
         let mut gone = Vec::new();
@@ -293,15 +310,31 @@ mod tests {
     #[test]
     fn failing_jobs_are_parked_after_max_deliveries() {
         let mut q = JobQueue::new(false, 2, true);
-        q.push(job(7));
+        q.push(job(7), T0);
         let t = q.take().unwrap();
-        assert_eq!(q.fail(t.handle, t.token), Failed::Requeued);
+        assert_eq!(q.fail(t.handle, t.token, T0), Failed::Requeued);
         let t = q.take().unwrap();
-        assert!(matches!(q.fail(t.handle, t.token), Failed::Parked(j) if j.id == 7));
+        assert!(matches!(q.fail(t.handle, t.token, T0), Failed::Parked(j) if j.id == 7));
         assert_eq!(q.stats.dlq, 1);
         let mut q = JobQueue::new(false, 1, false);
-        q.push(job(8));
+        q.push(job(8), T0);
         let t = q.take().unwrap();
-        assert!(matches!(q.fail(t.handle, t.token), Failed::Dropped(_)));
+        assert!(matches!(q.fail(t.handle, t.token, T0), Failed::Dropped(_)));
+    }
+
+    #[test]
+    fn the_head_is_the_job_waiting_longest() {
+        let s = SimTime::from_secs;
+        let mut q = JobQueue::new(true, 3, true);
+        assert_eq!(q.oldest(), None);
+        q.push(job(1), s(1));
+        q.push(job(2), s(2));
+        let t = q.take().unwrap();
+        assert_eq!((t.job.since, q.oldest()), (s(1), Some(s(2))));
+        // Put back after a failure: it waits again from then, behind job 2.
+        assert_eq!(q.fail(t.handle, t.token, s(5)), Failed::Requeued);
+        assert_eq!(q.oldest(), Some(s(2)));
+        q.take().unwrap();
+        assert_eq!(q.oldest(), Some(s(5)));
     }
 }

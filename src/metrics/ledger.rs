@@ -17,8 +17,18 @@
 //! `completed` (every step done), `in_flight` (still carried), `in_dlq` (parked in a dead
 //! letter queue), or `lost` (nowhere any more, with the cause of its last carrier's end).
 //! So `accepted = completed + lost + in_dlq + in_flight` by construction.
+//!
+//! Time as users feel it: each order keeps when it was placed and when it was done (its
+//! last step done for the first time, or else first parked in a dead letter queue). Order
+//! latency is read at the end, by fate, so that it covers exactly the orders counted
+//! `completed` (placed to completed) and `in_dlq` (placed to parked), whatever their
+//! client was told in between. The time to each step is recorded as the step is first
+//! done, whatever the order's fate. Orders placed during the warmup are left out of
+//! every latency, as requests are at services.
 
+use super::histogram::LatencyHistogram;
 use super::summary::OrdersSummary;
+use crate::engine::SimTime;
 use std::collections::BTreeMap;
 
 /// No order: a request that carries none.
@@ -44,6 +54,9 @@ struct Order {
     parked: u32,
     answer: Answer,
     cause: Cause,
+    placed_at: SimTime,
+    /// Completed, or else first parked; `SimTime::MAX` until either.
+    done_at: SimTime,
 }
 
 /// How an order ended up, as the ledger sees it at the end of a run.
@@ -71,18 +84,24 @@ pub struct Ledger {
     causes: Vec<String>,
     /// `causes` by name, for interning in O(log n) (a search was quadratic in services).
     cause_ids: std::collections::BTreeMap<String, Cause>,
+    /// Orders placed before this are left out of latencies.
+    warmup: SimTime,
+    /// Per step: placed until first done.
+    step_latency: Vec<LatencyHistogram>,
 }
 
 impl Ledger {
-    pub fn new(step_names: Vec<String>) -> Self {
+    pub fn new(step_names: Vec<String>, warmup: SimTime) -> Self {
         Ledger {
             steps: step_names.len(),
             deduplicated: vec![0; step_names.len()],
+            step_latency: vec![LatencyHistogram::default(); step_names.len()],
             step_names,
             orders: Vec::new(),
             done: Vec::new(),
             causes: vec!["unknown".to_string()],
             cause_ids: [("unknown".to_string(), 0)].into(),
+            warmup,
         }
     }
 
@@ -109,14 +128,16 @@ impl Ledger {
         self.orders.is_empty()
     }
 
-    /// A new order; its client's request carries it from now on (one carrier, the client
-    /// still waiting, until [`Ledger::answered`]).
-    pub fn place(&mut self) -> u32 {
+    /// A new order placed at `now`; its client's request carries it from now on (one
+    /// carrier, the client still waiting, until [`Ledger::answered`]).
+    pub fn place(&mut self, now: SimTime) -> u32 {
         self.orders.push(Order {
             carriers: 0,
             parked: 0,
             answer: Answer::Waiting,
             cause: 0,
+            placed_at: now,
+            done_at: SimTime::MAX,
         });
         self.done.extend(std::iter::repeat_n(0, self.steps));
         (self.orders.len() - 1) as u32
@@ -157,28 +178,48 @@ impl Ledger {
         }
     }
 
-    /// The order was parked in a dead letter queue (its carrier is dropped separately).
-    pub fn parked(&mut self, o: u32) {
+    /// The order was parked in a dead letter queue at `now` (its carrier is dropped
+    /// separately).
+    pub fn parked(&mut self, o: u32, now: SimTime) {
         if let Some(order) = self.orders.get_mut(o as usize) {
             order.parked += 1;
+            order.done_at = order.done_at.min(now);
         }
     }
 
-    /// Step `step` succeeded on the order; an `idempotent` step does its side effect once
-    /// per order and deduplicates repeats. Returns whether that completed the order (its
-    /// last step done for the first time).
+    /// Step `step` succeeded on the order at `now`; an `idempotent` step does its side
+    /// effect once per order and deduplicates repeats. Returns how long after its placing
+    /// that completed the order (its last step done for the first time), if it did.
     #[inline]
-    pub fn step_done(&mut self, o: u32, step: usize, idempotent: bool) -> bool {
-        if (o as usize) < self.orders.len() {
-            let d = &mut self.done[o as usize * self.steps + step];
-            if idempotent && *d > 0 {
-                self.deduplicated[step] += 1;
-                return false;
-            }
-            *d = d.saturating_add(1);
-            return *d == 1 && self.complete(o as usize);
+    pub fn step_done(
+        &mut self,
+        o: u32,
+        step: usize,
+        idempotent: bool,
+        now: SimTime,
+    ) -> Option<SimTime> {
+        if (o as usize) >= self.orders.len() {
+            return None;
         }
-        false
+        let d = &mut self.done[o as usize * self.steps + step];
+        if idempotent && *d > 0 {
+            self.deduplicated[step] += 1;
+            return None;
+        }
+        *d = d.saturating_add(1);
+        if *d != 1 {
+            return None;
+        }
+        let placed_at = self.orders[o as usize].placed_at;
+        if placed_at >= self.warmup {
+            self.step_latency[step].record(now.since(placed_at).0);
+        }
+        if !self.complete(o as usize) {
+            return None;
+        }
+        // Completion wins over an earlier parking: the order is done after all.
+        self.orders[o as usize].done_at = now;
+        Some(now.since(placed_at))
     }
 
     /// Times step `step` was done on order `o`.
@@ -228,8 +269,19 @@ impl Ledger {
         };
         let mut causes: BTreeMap<String, u64> = BTreeMap::new();
         let mut steps: Vec<(u64, u64)> = vec![(0, 0); self.steps];
+        let (mut completed, mut parked) =
+            (LatencyHistogram::default(), LatencyHistogram::default());
         for o in 0..self.orders.len() {
             let fate = self.fate(o as u32);
+            let order = &self.orders[o];
+            if order.placed_at >= self.warmup {
+                let took = order.done_at.since(order.placed_at).0;
+                match fate {
+                    Fate::Completed => completed.record(took),
+                    Fate::InDlq => parked.record(took),
+                    _ => {}
+                }
+            }
             match fate {
                 Fate::Unanswered => s.unanswered += 1,
                 Fate::Refused => s.refused += 1,
@@ -265,18 +317,22 @@ impl Ledger {
             "the ledger equation"
         );
         s.lost_causes = causes;
+        s.latency_ms = completed.summary_ms();
+        s.dlq_latency_ms = parked.summary_ms();
         s.steps = self
             .step_names
             .iter()
             .zip(steps)
             .zip(&self.deduplicated)
-            .map(|((n, (done, dup)), &dedup)| {
+            .zip(&self.step_latency)
+            .map(|(((n, (done, dup)), &dedup), latency)| {
                 (
                     n.clone(),
                     super::summary::StepSummary {
                         done,
                         duplicated: dup,
                         deduplicated: dedup,
+                        latency_ms: latency.summary_ms(),
                     },
                 )
             })
@@ -292,7 +348,7 @@ mod tests {
     /// Ten thousand services intern some 90,000 causes: each keeps its own id and name.
     #[test]
     fn causes_past_sixteen_bits_keep_their_names() {
-        let mut l = Ledger::new(vec![]);
+        let mut l = Ledger::new(vec![], SimTime::ZERO);
         let ids: Vec<Cause> = (0..90_000).map(|i| l.cause(&format!("s{i}: x"))).collect();
         assert_eq!(ids[89_999], 90_000);
         assert_eq!(l.cause("s70000: x"), ids[70_000]);
@@ -302,23 +358,24 @@ mod tests {
 
     #[test]
     fn every_accepted_order_has_one_fate() {
-        let mut l = Ledger::new(vec!["pay".into(), "notify".into()]);
+        let mut l = Ledger::new(vec!["pay".into(), "notify".into()], SimTime::ZERO);
+        let t0 = SimTime::ZERO;
         let crash = l.cause("crash");
-        let a = l.place(); // completed, paid twice
-        let b = l.place(); // lost
-        let c = l.place(); // in flight
-        let d = l.place(); // parked
-        let e = l.place(); // refused
-        let f = l.place(); // unanswered
+        let a = l.place(t0); // completed, paid twice
+        let b = l.place(t0); // lost
+        let c = l.place(t0); // in flight
+        let d = l.place(t0); // parked
+        let e = l.place(t0); // refused
+        let f = l.place(t0); // unanswered
         for o in [a, b, c, d, e, f] {
             l.carry(o);
         }
-        l.step_done(a, 0, false);
-        l.step_done(a, 0, false);
-        l.step_done(a, 1, false);
+        l.step_done(a, 0, false, t0);
+        l.step_done(a, 0, false, t0);
+        l.step_done(a, 1, false, t0);
         l.drop_carrier(a, 0);
         l.drop_carrier(b, crash);
-        l.parked(d);
+        l.parked(d, t0);
         l.drop_carrier(d, 0);
         l.drop_carrier(e, crash);
         for (o, ok) in [(a, true), (b, true), (c, true), (d, true), (e, false)] {
@@ -340,13 +397,13 @@ mod tests {
     /// is deduplicated, not a duplicate; a non-idempotent one is a duplicate.
     #[test]
     fn an_idempotent_repeat_is_not_a_duplicate() {
-        let mut l = Ledger::new(vec!["pay".into(), "notify".into()]);
-        let a = l.place();
+        let mut l = Ledger::new(vec!["pay".into(), "notify".into()], SimTime::ZERO);
+        let a = l.place(SimTime::ZERO);
         l.carry(a);
-        assert!(!l.step_done(a, 0, true));
-        assert!(!l.step_done(a, 0, true));
-        assert!(l.step_done(a, 1, false));
-        assert!(!l.step_done(a, 1, false));
+        assert!(l.step_done(a, 0, true, SimTime::ZERO).is_none());
+        assert!(l.step_done(a, 0, true, SimTime::ZERO).is_none());
+        assert!(l.step_done(a, 1, false, SimTime::ZERO).is_some());
+        assert!(l.step_done(a, 1, false, SimTime::ZERO).is_none());
         l.drop_carrier(a, 0);
         l.answered(a, true);
         let s = l.summary();
@@ -359,5 +416,44 @@ mod tests {
             (s.steps["notify"].duplicated, s.steps["notify"].deduplicated),
             (1, 0)
         );
+    }
+
+    /// Hand-computed: placed at 1 s after a 1 s warmup, paid at 3 s, notified at 6 s
+    /// (5 s end to end); one parked 2 s after placing; one placed in the warmup left out.
+    #[test]
+    fn latency_runs_from_placed_to_done_by_fate() {
+        let s = SimTime::from_secs;
+        let mut l = Ledger::new(vec!["pay".into(), "notify".into()], s(1));
+        let early = l.place(SimTime::ZERO);
+        let a = l.place(s(1));
+        let d = l.place(s(2));
+        for o in [early, a, d] {
+            l.carry(o);
+            l.answered(o, true);
+        }
+        assert_eq!(l.step_done(early, 0, false, s(2)), None);
+        assert_eq!(l.step_done(early, 1, false, s(2)), Some(s(2)));
+        assert_eq!(l.step_done(a, 0, false, s(3)), None);
+        assert_eq!(
+            l.step_done(a, 0, false, s(4)),
+            None,
+            "a duplicate does not move the clock"
+        );
+        assert_eq!(l.step_done(a, 1, false, s(6)), Some(s(5)));
+        l.step_done(d, 0, false, s(3));
+        l.parked(d, s(4));
+        l.parked(d, s(9));
+        l.drop_carrier(d, 0);
+        let sum = l.summary();
+        assert_eq!((sum.latency_ms.mean, sum.latency_ms.max), (5000.0, 5000.0));
+        assert_eq!(
+            sum.dlq_latency_ms.max, 2000.0,
+            "placed at 2 s, first parked at 4 s"
+        );
+        assert_eq!(
+            sum.steps["pay"].latency_ms.mean, 1500.0,
+            "2 s and 1 s, first done"
+        );
+        assert_eq!(sum.steps["notify"].latency_ms.max, 5000.0);
     }
 }

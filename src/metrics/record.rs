@@ -189,6 +189,13 @@ enum Extra {
     Rate(u64),
     /// p50 and p99 (ms) of the durations recorded in the window: two columns.
     Quantiles(Box<WindowHistogram>),
+    /// The largest age (s) over the window of the oldest item waiting somewhere, given
+    /// when that item arrived. Ages grow between changes of the oldest item, so the
+    /// largest is the age just before a change or at the window's end: exact.
+    Oldest {
+        since: Option<SimTime>,
+        max: SimTime,
+    },
 }
 
 /// Columns for the whole platform, then `SERVICE.COLUMN` for each service.
@@ -308,6 +315,30 @@ impl Recorder {
             &[format!("{prefix}_p50_ms"), format!("{prefix}_p99_ms")],
             Extra::Quantiles(Box::default()),
         )
+    }
+
+    /// Adds a column of the largest age, in seconds, of the oldest item waiting in each
+    /// window ([`Recorder::set_oldest`]).
+    pub fn add_oldest(&mut self, name: String) -> usize {
+        self.add_extra(
+            &[name],
+            Extra::Oldest {
+                since: None,
+                max: SimTime::ZERO,
+            },
+        )
+    }
+
+    /// The oldest item waiting for the extra column `i` arrived at `since` (None: none
+    /// waits), as of `now`.
+    #[inline]
+    pub fn set_oldest(&mut self, i: usize, now: SimTime, since: Option<SimTime>) {
+        if let Extra::Oldest { since: s, max } = &mut self.extras[i] {
+            if let Some(old) = *s {
+                *max = (*max).max(now.since(old));
+            }
+            *s = since;
+        }
     }
 
     /// The extra level column `i` now has the value `value`.
@@ -610,6 +641,11 @@ impl Recorder {
                     v.extend_from_slice(&h.quantiles_ms([0.5, 0.99]));
                     h.reset();
                 }
+                Extra::Oldest { since, max } => {
+                    let age = since.map_or(SimTime::ZERO, |s| now.since(s));
+                    v.push((*max).max(age).as_secs_f64());
+                    *max = SimTime::ZERO;
+                }
             }
         }
         self.window_start = now;
@@ -669,6 +705,7 @@ impl Recorder {
                     latency_good: st.latency_good,
                     wait_ms: st.wait.summary_ms(),
                     sojourn_ms: st.sojourn.summary_ms(),
+                    pulled: None,
                     autoscale: None,
                     pods: None,
                     writes: None,

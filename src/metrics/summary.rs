@@ -115,10 +115,16 @@ pub struct ServiceSummary {
     pub downtime: Vec<Downtime>,
     /// Successful requests within the latency objective's threshold (0 without one).
     pub latency_good: u64,
-    /// Arrival until a server takes the request.
+    /// Arrival until a server takes the request (its waiting room only).
     pub wait_ms: Latency,
-    /// Arrival until the answer (wait + service + calls).
+    /// Arrival until the answer (wait + service + calls). For work pulled from a job
+    /// queue or a topic, arrival is when a worker or consumer took it: neither figure
+    /// includes the time in the queue, which `pulled` adds.
     pub sojourn_ms: Latency,
+    /// For a service whose workers pull jobs or whose consumers read a topic: the time
+    /// that work spent in the queue before it, and its sojourn including it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pulled: Option<PulledSummary>,
     /// Its Horizontal Pod Autoscaler, if it has one.
     pub autoscale: Option<AutoscaleSummary>,
     /// What happened to its pods, if it runs as Kubernetes pods.
@@ -127,6 +133,21 @@ pub struct ServiceSummary {
     /// A database's write path, if it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub writes: Option<WritesSummary>,
+}
+
+/// Work a service pulled from job queues or topics, first deliveries of items enqueued
+/// after the warmup (a synchronous caller's wait is the service's own `wait_ms`; here the
+/// queue is the waiting room).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PulledSummary {
+    /// Where from: `queue NAME` or `topic NAME`.
+    pub from: Vec<String>,
+    /// Enqueued (published) until taken by a worker (delivered to a consumer): the
+    /// queue's wait, as `queues.NAME.wait_ms` counts it.
+    pub queue_wait_ms: Latency,
+    /// Enqueued (published) until processed: `queue_wait_ms` plus the service's own
+    /// `sojourn_ms`, per item.
+    pub sojourn_with_queue_ms: Latency,
 }
 
 /// One rolling update: `outcome` is "completed", "rolled_back" or "in_progress" (at the
@@ -406,6 +427,11 @@ pub struct OrdersSummary {
     pub lost_causes: BTreeMap<String, u64>,
     /// Per step, over accepted orders: done at least once, and more than once.
     pub steps: BTreeMap<String, StepSummary>,
+    /// Of `completed` orders placed after the warmup: from placed (the client's request
+    /// sent) until the last step was first done, queues and topics included.
+    pub latency_ms: Latency,
+    /// Of `in_dlq` orders placed after the warmup: from placed until first parked.
+    pub dlq_latency_ms: Latency,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -416,6 +442,9 @@ pub struct StepSummary {
     pub duplicated: u64,
     /// Repeats of the step that its idempotency key turned away (no side effect).
     pub deduplicated: u64,
+    /// From placed until this step was first done, for orders placed after the warmup
+    /// whatever their fate.
+    pub latency_ms: Latency,
 }
 
 /// A job queue over the whole run.
@@ -448,6 +477,13 @@ pub struct QueueSummary {
     pub store_lost: u64,
     /// Pushes refused while its store was down (their requests failed).
     pub push_failed: u64,
+    /// Time in the queue: from a job's push until a worker first took it, for jobs
+    /// pushed after the warmup (a redelivered job's second wait is not in it).
+    pub wait_ms: Latency,
+    /// The largest age of the oldest job waiting, over the run and at its end (the
+    /// queue's alert signal: work stuck or falling behind shows here first).
+    pub oldest_age_s_max: f64,
+    pub oldest_age_s_end: f64,
 }
 
 /// A topic and its consumer groups over the whole run.
@@ -498,6 +534,13 @@ pub struct GroupSummary {
     /// Largest and final lag (messages appended and not yet committed).
     pub lag_max: u64,
     pub lag_end: u64,
+    /// The same lag in seconds: the age of the oldest message appended and not yet
+    /// committed by the group, largest over the run and at its end.
+    pub lag_s_max: f64,
+    pub lag_s_end: f64,
+    /// Time in the topic: from a message's append until the group first delivered it to
+    /// a consumer, for messages appended after the warmup.
+    pub wait_ms: Latency,
 }
 
 /// A table of numbers: named columns, one row per window.

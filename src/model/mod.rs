@@ -323,6 +323,8 @@ pub struct Slo {
     pub tier: crate::scenario::TierSpec,
     pub availability: f64,
     pub latency: Option<LatencySlo>,
+    /// Windows whose oldest waiting item stays within `threshold` (`max_age`).
+    pub queue_age: Option<LatencySlo>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -492,7 +492,11 @@ impl Check {
             idempotent: s.idempotent,
             startup: startup?,
             hard_deps,
-            slo: self.slo(&p, s.slo.as_ref())?,
+            slo: self.slo(
+                &p,
+                s.slo.as_ref(),
+                s.workers.is_some() || s.consume.is_some(),
+            )?,
             cost: s.cost.clone().filter(|c| self.cost(&p, c)),
             governance: s.governance.clone(),
             push: None,
@@ -1568,6 +1572,7 @@ impl Check {
         &mut self,
         p: &str,
         slo: Option<&crate::scenario::SloSpec>,
+        pulls: bool,
     ) -> Option<crate::model::Slo> {
         let Some(slo) = slo else {
             let tier = crate::scenario::TierSpec::Default;
@@ -1575,6 +1580,7 @@ impl Check {
                 tier,
                 availability: tier.availability_target(),
                 latency: None,
+                queue_age: None,
             });
         };
         let tier_target = slo.tier.availability_target();
@@ -1591,10 +1597,29 @@ impl Check {
                 threshold.map(|threshold| crate::model::LatencySlo { threshold, target })
             }
         };
+        let queue_age = match &slo.queue_age {
+            None => None,
+            Some(a) => {
+                let path = format!("{p}.slo.queue_age");
+                if !pulls {
+                    self.fail(
+                        &path,
+                        "the service pulls from no job queue or topic: give it `workers` or `consume`, or drop `queue_age`",
+                    );
+                    ok = false;
+                }
+                let target = a.target.unwrap_or(tier_target);
+                ok &= self.percent_target(&format!("{path}.target"), target);
+                let max_age = self.positive_duration(&format!("{path}.max_age"), &a.max_age);
+                ok &= max_age.is_some();
+                max_age.map(|threshold| crate::model::LatencySlo { threshold, target })
+            }
+        };
         ok.then_some(crate::model::Slo {
             tier: slo.tier,
             availability,
             latency,
+            queue_age,
         })
     }
 

@@ -226,6 +226,24 @@ fn messaging(out: &mut String, s: &Summary) {
         for (cause, n) in &o.lost_causes {
             let _ = writeln!(out, "  lost {n:>8}  {cause}");
         }
+        let l = &o.latency_ms;
+        let _ = writeln!(
+            out,
+            "  latency placed -> completed: mean {} ms, p50 {}, p99 {}, max {}",
+            ms(l.mean),
+            ms(l.p50),
+            ms(l.p99),
+            ms(l.max)
+        );
+        if o.in_dlq > 0 {
+            let d = &o.dlq_latency_ms;
+            let _ = writeln!(
+                out,
+                "  latency placed -> parked in a DLQ: mean {} ms, p99 {}",
+                ms(d.mean),
+                ms(d.p99)
+            );
+        }
     }
     if !s.queues.is_empty() {
         out.push('\n');
@@ -295,6 +313,49 @@ fn messaging(out: &mut String, s: &Summary) {
                     }
                 );
             }
+        }
+    }
+    if !s.queues.is_empty() || !s.topics.is_empty() {
+        out.push('\n');
+        time_in_queue(out, s);
+    }
+}
+
+/// Time in each job queue and topic, and what it adds to the services that pull from them.
+fn time_in_queue(out: &mut String, s: &Summary) {
+    let _ = writeln!(
+        out,
+        "{:<24} {:>10} {:>10} {:>10} {:>10} {:>12}",
+        "time in queue", "wait mean", "p50", "p99", "max", "oldest max s"
+    );
+    let mut row = |name: &str, w: &crate::metrics::Latency, oldest: f64| {
+        let _ = writeln!(
+            out,
+            "{:<24} {:>10} {:>10} {:>10} {:>10} {:>12.1}",
+            clip(name, 24),
+            ms(w.mean),
+            ms(w.p50),
+            ms(w.p99),
+            ms(w.max),
+            oldest
+        );
+    };
+    for (name, q) in &s.queues {
+        row(&format!("queue {name}"), &q.wait_ms, q.oldest_age_s_max);
+    }
+    for (name, t) in &s.topics {
+        for (g, st) in &t.groups {
+            row(&format!("{name} / {g}"), &st.wait_ms, st.lag_s_max);
+        }
+    }
+    for (name, svc) in &s.services {
+        if let Some(p) = &svc.pulled {
+            let _ = writeln!(
+                out,
+                "  {name}: sojourn {} ms without the queue, {} ms with it (means)",
+                ms(svc.sojourn_ms.mean),
+                ms(p.sojourn_with_queue_ms.mean)
+            );
         }
     }
 }

@@ -63,7 +63,7 @@ impl<O: Observer> Sim<'_, O> {
             return;
         }
         let order = match &p.orders {
-            Some(o) if o.entry == p.workloads[w as usize].target => self.place_order(),
+            Some(o) if o.entry == p.workloads[w as usize].target => self.place_order(now),
             _ => crate::metrics::ledger::NO_ORDER,
         };
         let client = Client {

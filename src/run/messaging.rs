@@ -25,6 +25,13 @@
 //!   A consumer that dies stops the group for the `rebalance` pause; its partition
 //!   restarts from the committed offset.
 //!
+//! Time in queues: a job's wait is from its push until a worker first takes it, a
+//! message's from its append until the group first delivers it; both count once per
+//! item, from the item's enqueue time, and the service that pulls it adds that wait to
+//! its own sojourn in `pulled`. The oldest waiting item (a job in the list, a message
+//! not committed by a group: lag in seconds) is followed as it changes, for its largest
+//! age per window and over the run.
+//!
 //! Order carriers: a job exists from its push until it is acknowledged, parked, dropped
 //! or lost; a message carries its order for each group until that group commits past it;
 //! an outbox row until relayed.
@@ -36,7 +43,9 @@ use crate::mech::broker::{Msg, TopicLog};
 use crate::mech::jobqueue::{Failed, Job, JobQueue, Taken};
 use crate::mech::persistence::Persist;
 use crate::metrics::ledger::{Cause, Ledger, NO_CAUSE, NO_ORDER};
-use crate::metrics::{GroupSummary, Outcome, QueueSummary, TopicSummary};
+use crate::metrics::{
+    GroupSummary, LatencyHistogram, Outcome, PulledSummary, QueueSummary, TopicSummary,
+};
 use crate::model::{Acks, Commit, Durability, Endpoint, FaultKind, Platform};
 use rand::Rng;
 use std::collections::{BTreeMap, VecDeque};
@@ -67,6 +76,7 @@ struct QueueState {
     idle: VecDeque<u32>,
     level: usize,
     cols: Cols,
+    time: Waiting,
     acked: Cause,
     lost: Cause,
     parked: Cause,
@@ -134,6 +144,7 @@ struct GroupState {
     level: usize,
     /// Extra time-series columns: processing time, failures, DLQ size.
     cols: Cols,
+    time: Waiting,
     processed: Cause,
     parked: Cause,
     dropped: Cause,
@@ -146,6 +157,56 @@ struct Cols {
     processing: usize,
     failed: usize,
     dlq: usize,
+}
+
+/// Time waiting in a job queue or a topic (for one consumer group): first deliveries'
+/// waits, and the oldest item still waiting (a job in the list, a message the group
+/// has not committed) with the largest age it reached.
+#[derive(Debug, Clone)]
+struct Waiting {
+    wait: LatencyHistogram,
+    oldest: Option<SimTime>,
+    oldest_max: SimTime,
+    /// Time-series columns: wait p50/p99, largest age of the oldest item.
+    wait_col: usize,
+    oldest_col: usize,
+}
+
+impl Waiting {
+    fn new() -> Self {
+        Waiting {
+            wait: LatencyHistogram::default(),
+            oldest: None,
+            oldest_max: SimTime::ZERO,
+            wait_col: 0,
+            oldest_col: 0,
+        }
+    }
+
+    /// The oldest item waiting arrived at `oldest`, as of `now`: whether that changed.
+    fn set_oldest(&mut self, now: SimTime, oldest: Option<SimTime>) -> bool {
+        if self.oldest == oldest {
+            return false;
+        }
+        if let Some(o) = self.oldest {
+            self.oldest_max = self.oldest_max.max(now.since(o));
+        }
+        self.oldest = oldest;
+        true
+    }
+
+    /// `(largest, at the end)` age of the oldest item, in seconds, for a run ending at `end`.
+    fn oldest_age_s(&self, end: SimTime) -> (f64, f64) {
+        let now = self.oldest.map_or(SimTime::ZERO, |o| end.since(o));
+        (self.oldest_max.max(now).as_secs_f64(), now.as_secs_f64())
+    }
+}
+
+/// What a pulling service's work spent in its queues (see `PulledSummary`).
+#[derive(Debug, Clone, Default)]
+struct Pulled {
+    queue_wait: LatencyHistogram,
+    with_queue: LatencyHistogram,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -162,6 +223,9 @@ struct Consumer {
     backoff: bool,
     /// When the message in hand was delivered (processing time).
     since: SimTime,
+    /// When the message in hand was appended, and whether this is its first delivery.
+    published: SimTime,
+    first: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -193,6 +257,12 @@ pub(super) struct Messaging {
     last_failover: Vec<Option<SimTime>>,
     /// Time-series columns of orders placed and completed per second.
     order_cols: Option<(usize, usize)>,
+    /// Time-series column of order latency (p50/p99 of orders completed per window).
+    order_latency_col: Option<usize>,
+    /// Per service that pulls work from queues or topics: its time in them.
+    pulled: Vec<Option<Box<Pulled>>>,
+    /// Items enqueued earlier are left out of waits, as requests are at services.
+    warmup: SimTime,
     outbox: Vec<OutboxRow>,
     free_rows: Vec<u32>,
     relayed: Cause,
@@ -250,6 +320,7 @@ impl Messaging {
                 idle: VecDeque::new(),
                 level: 0,
                 cols: Cols::default(),
+                time: Waiting::new(),
                 acked: ledger.cause(&format!("queue {}: job done", q.name)),
                 lost: ledger.cause(&format!(
                     "queue {}: job lost with its worker (plain queue)",
@@ -300,6 +371,7 @@ impl Messaging {
                                     order: NO_ORDER,
                                     id: 0,
                                     deliveries: 0,
+                                    since: SimTime::ZERO,
                                 },
                             },
                             since: SimTime::ZERO,
@@ -360,6 +432,7 @@ impl Messaging {
                 seen: Vec::new(),
                 level: 0,
                 cols: Cols::default(),
+                time: Waiting::new(),
                 processed: ledger.cause(&format!(
                     "{}: processed from {tname}, nothing carried the order on",
                     s.name
@@ -385,6 +458,8 @@ impl Messaging {
                     deliveries: 0,
                     backoff: false,
                     since: SimTime::ZERO,
+                    published: SimTime::ZERO,
+                    first: false,
                 });
             }
         }
@@ -404,6 +479,13 @@ impl Messaging {
             brokers_down: vec![0; p.brokers.len()],
             last_failover: vec![None; p.brokers.len()],
             order_cols: None,
+            order_latency_col: None,
+            pulled: p
+                .services
+                .iter()
+                .map(|s| (s.workers.is_some() || s.consume.is_some()).then(Box::default))
+                .collect(),
+            warmup: p.warmup,
             outbox: Vec::new(),
             free_rows: Vec::new(),
             relayed: ledger.cause("outbox: relayed"),
@@ -474,6 +556,25 @@ impl<O: Observer> Sim<'_, O> {
                     p.topics[g.topic as usize].name, p.services[g.service as usize].name
                 ));
             }
+            // Time in queues and orders, after every column above.
+            let rec = &mut self.rec;
+            let mut timed = |w: &mut Waiting, prefix: String, oldest: &str| {
+                w.wait_col = rec.add_quantiles(&format!("{prefix}.wait"));
+                w.oldest_col = rec.add_oldest(format!("{prefix}.{oldest}"));
+            };
+            for (q, spec) in self.msg.queues.iter_mut().zip(&p.queues) {
+                timed(&mut q.time, format!("queue.{}", spec.name), "oldest_age_s");
+            }
+            for g in &mut self.msg.groups {
+                let prefix = format!(
+                    "topic.{}.{}",
+                    p.topics[g.topic as usize].name, p.services[g.service as usize].name
+                );
+                timed(&mut g.time, prefix, "lag_s");
+            }
+            if p.orders.is_some() {
+                self.msg.order_latency_col = Some(self.rec.add_quantiles("orders.latency"));
+            }
         }
         for (g, group) in self.msg.groups.iter().enumerate() {
             let c = p.services[group.service as usize]
@@ -489,12 +590,12 @@ impl<O: Observer> Sim<'_, O> {
         }
     }
 
-    /// A new order, counted in the time series.
-    pub(super) fn place_order(&mut self) -> u32 {
+    /// A new order placed at `now`, counted in the time series.
+    pub(super) fn place_order(&mut self, now: SimTime) -> u32 {
         if let Some((placed, _)) = self.msg.order_cols {
             self.rec.count(placed);
         }
-        self.ledger.place()
+        self.ledger.place(now)
     }
 
     pub(super) fn broker_event(&mut self, now: SimTime, e: BrokerEvent) {
@@ -627,9 +728,14 @@ impl<O: Observer> Sim<'_, O> {
         let (s, order) = (r.service as usize, r.order);
         let step = self.msg.step_of[s];
         let idempotent = self.p.services[s].idempotent;
-        if step != NONE && self.ledger.step_done(order, step as usize, idempotent) {
-            if let Some((_, completed)) = self.msg.order_cols {
-                self.rec.count(completed);
+        if step != NONE {
+            if let Some(took) = self.ledger.step_done(order, step as usize, idempotent, now) {
+                if let (Some((_, completed)), Some(latency)) =
+                    (self.msg.order_cols, self.msg.order_latency_col)
+                {
+                    self.rec.count(completed);
+                    self.rec.duration(latency, took);
+                }
             }
         }
         let p = self.p;
@@ -866,11 +972,15 @@ impl<O: Observer> Sim<'_, O> {
         }
         let id = self.msg.next_id;
         self.msg.next_id += 1;
-        st.q.push(Job {
-            order,
-            id,
-            deliveries: 0,
-        });
+        st.q.push(
+            Job {
+                order,
+                id,
+                deliveries: 0,
+                since: now,
+            },
+            now,
+        );
         if let Some((_, cfg)) = &self.p.queues[q as usize].store {
             st.persist.write(cfg, now, self.msg.next_id);
         }
@@ -881,11 +991,44 @@ impl<O: Observer> Sim<'_, O> {
     }
 
     fn queue_levels(&mut self, now: SimTime, q: u32) {
-        let st = &self.msg.queues[q as usize];
+        let st = &mut self.msg.queues[q as usize];
         let (level, depth, taken) = (st.level, st.q.depth(), st.q.taken());
+        let oldest = st.q.oldest();
+        let changed = st.time.set_oldest(now, oldest);
         if self.msg.levels_ready {
             self.rec.set_level(level, now, depth as u64);
             self.rec.set_level(level + 1, now, taken as u64);
+            if changed {
+                self.rec.set_oldest(st.time.oldest_col, now, oldest);
+            }
+        }
+    }
+
+    /// An item that entered a queue or topic at `since` was first delivered now, to
+    /// service `s`: its wait counts in `time` and in the service's `pulled`.
+    fn waited(&mut self, now: SimTime, time: WaitOf, s: u32, since: SimTime) {
+        let wait = now.since(since);
+        let w = match time {
+            WaitOf::Queue(q) => &mut self.msg.queues[q as usize].time,
+            WaitOf::Group(g) => &mut self.msg.groups[g as usize].time,
+        };
+        if self.msg.levels_ready {
+            self.rec.duration(w.wait_col, wait);
+        }
+        if since >= self.msg.warmup {
+            w.wait.record(wait.0);
+            if let Some(pulled) = &mut self.msg.pulled[s as usize] {
+                pulled.queue_wait.record(wait.0);
+            }
+        }
+    }
+
+    /// Work pulled by service `s` that entered its queue at `since` was processed now.
+    fn pulled_done(&mut self, now: SimTime, s: u32, since: SimTime) {
+        if since >= self.msg.warmup {
+            if let Some(pulled) = &mut self.msg.pulled[s as usize] {
+                pulled.with_queue.record(now.since(since).0);
+            }
         }
     }
 
@@ -920,6 +1063,10 @@ impl<O: Observer> Sim<'_, O> {
             let taken = st.q.take().expect("the queue is not empty");
             if let Some((_, cfg)) = &self.p.queues[q as usize].store {
                 st.persist.write(cfg, now, self.msg.next_id);
+            }
+            if taken.job.deliveries == 1 {
+                let s = self.msg.workers[w as usize].service;
+                self.waited(now, WaitOf::Queue(q), s, taken.job.since);
             }
             self.start_job(now, w, taken);
         }
@@ -971,7 +1118,10 @@ impl<O: Observer> Sim<'_, O> {
         debug_assert!(wk.busy, "a worker's request ends while it is busy");
         wk.busy = false;
         wk.req = NONE;
-        let (q, t, since) = (wk.queue, wk.taken, wk.since);
+        let (q, t, since, s) = (wk.queue, wk.taken, wk.since, wk.service);
+        if t.job.deliveries == 1 {
+            self.pulled_done(now, s, t.job.since);
+        }
         let st = &mut self.msg.queues[q as usize];
         let cols = st.cols;
         if self.msg.levels_ready {
@@ -991,10 +1141,10 @@ impl<O: Observer> Sim<'_, O> {
                     self.ledger.drop_carrier(job.order, st.lost);
                 }
             }
-            _ => match st.q.fail(t.handle, t.token) {
+            _ => match st.q.fail(t.handle, t.token, now) {
                 Failed::Requeued | Failed::Stale => {}
                 Failed::Parked(job) => {
-                    self.ledger.parked(job.order);
+                    self.ledger.parked(job.order, now);
                     self.ledger.drop_carrier(job.order, st.parked);
                     if self.msg.levels_ready {
                         self.rec.set_gauge(cols.dlq, st.q.stats.dlq);
@@ -1008,7 +1158,7 @@ impl<O: Observer> Sim<'_, O> {
     }
 
     pub(super) fn job_visibility(&mut self, now: SimTime, q: u32, handle: u32, token: u32) {
-        if self.msg.queues[q as usize].q.expire(handle, token) {
+        if self.msg.queues[q as usize].q.expire(handle, token, now) {
             self.pump(now, q);
         }
     }
@@ -1017,11 +1167,17 @@ impl<O: Observer> Sim<'_, O> {
 
     fn update_lag(&mut self, now: SimTime, g: u32) {
         let group = &mut self.msg.groups[g as usize];
-        let lag = self.msg.topics[group.topic as usize].log.lag(group.index);
+        let log = &self.msg.topics[group.topic as usize].log;
+        let lag = log.lag(group.index);
+        let oldest = log.oldest_uncommitted(group.index);
         group.stats.lag_max = group.stats.lag_max.max(lag);
         group.stats.lag_end = lag;
+        let changed = group.time.set_oldest(now, oldest);
         if self.msg.levels_ready {
             self.rec.set_level(group.level, now, lag);
+            if changed {
+                self.rec.set_oldest(group.time.oldest_col, now, oldest);
+            }
         }
     }
 
@@ -1079,6 +1235,12 @@ impl<O: Observer> Sim<'_, O> {
             let Some((offset, msg, again)) = log.deliver(gi, con.partition, visible) else {
                 return;
             };
+            let published = log
+                .appended_at(con.partition, offset)
+                .expect("a delivered message is in the log");
+            if !again {
+                self.waited(now, WaitOf::Group(g), s, published);
+            }
             let group = &mut self.msg.groups[g as usize];
             group.stats.delivered += 1;
             group.stats.redelivered += again as u64;
@@ -1100,6 +1262,8 @@ impl<O: Observer> Sim<'_, O> {
             con.busy = true;
             con.req = NONE;
             con.since = now;
+            con.published = published;
+            con.first = !again;
             let part = con.partition;
             if cfg.commit == Commit::BeforeProcessing && cfg.auto_commit.is_none() {
                 let cause = self.msg.groups[g as usize].processed;
@@ -1200,6 +1364,9 @@ impl<O: Observer> Sim<'_, O> {
                 self.rec.count(cols.failed);
             }
         }
+        if con.first {
+            self.pulled_done(now, s, con.published);
+        }
         match outcome {
             Outcome::Ok => {
                 let group = &mut self.msg.groups[g as usize];
@@ -1248,7 +1415,7 @@ impl<O: Observer> Sim<'_, O> {
                     self.msg.consumers[c as usize].deliveries = 0;
                     let cause = if cfg.dlq {
                         group.stats.dlq += 1;
-                        self.ledger.parked(con.msg.order);
+                        self.ledger.parked(con.msg.order, now);
                         if self.msg.levels_ready {
                             self.rec.set_gauge(cols.dlq, group.stats.dlq);
                         }
@@ -1511,6 +1678,7 @@ impl<O: Observer> Sim<'_, O> {
             .zip(&self.msg.queues)
             .map(|(spec, st)| {
                 let s = st.q.stats;
+                let (oldest_age_s_max, oldest_age_s_end) = st.time.oldest_age_s(self.p.end());
                 (
                     spec.name.clone(),
                     QueueSummary {
@@ -1528,6 +1696,9 @@ impl<O: Observer> Sim<'_, O> {
                         lost: s.lost,
                         store_lost: s.store_lost,
                         push_failed: st.push_failed,
+                        wait_ms: st.time.wait.summary_ms(),
+                        oldest_age_s_max,
+                        oldest_age_s_end,
                     },
                 )
             })
@@ -1547,14 +1718,45 @@ impl<O: Observer> Sim<'_, O> {
                     .iter()
                     .map(|&g| {
                         let group = &self.msg.groups[g as usize];
-                        (
-                            p.services[group.service as usize].name.clone(),
-                            group.stats.clone(),
-                        )
+                        let mut stats = group.stats.clone();
+                        (stats.lag_s_max, stats.lag_s_end) = group.time.oldest_age_s(p.end());
+                        stats.wait_ms = group.time.wait.summary_ms();
+                        (p.services[group.service as usize].name.clone(), stats)
                     })
                     .collect();
                 (spec.name.clone(), stats)
             })
             .collect()
     }
+
+    /// Per service, what its pulled work spent in queues (None if it pulls none).
+    pub(super) fn pulled_summaries(&self) -> Vec<Option<PulledSummary>> {
+        let p = self.p;
+        p.services
+            .iter()
+            .zip(&self.msg.pulled)
+            .map(|(spec, pulled)| {
+                let pulled = pulled.as_ref()?;
+                let queue = spec
+                    .workers
+                    .map(|w| format!("queue {}", p.queues[w.queue as usize].name));
+                let topic = spec
+                    .consume
+                    .as_ref()
+                    .map(|c| format!("topic {}", p.topics[c.topic as usize].name));
+                Some(PulledSummary {
+                    from: queue.into_iter().chain(topic).collect(),
+                    queue_wait_ms: pulled.queue_wait.summary_ms(),
+                    sojourn_with_queue_ms: pulled.with_queue.summary_ms(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Whose wait: a job queue's, or a consumer group's in its topic.
+#[derive(Debug, Clone, Copy)]
+enum WaitOf {
+    Queue(u32),
+    Group(u32),
 }

@@ -647,6 +647,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                 .iter()
                 .flat_map(|o| o.steps.iter().map(|&s| p.service(s).name.clone()))
                 .collect(),
+            p.warmup,
         );
         let msg = messaging::Messaging::new(p, &mut ledger);
         Sim {
@@ -878,7 +879,13 @@ impl<'a, O: Observer> Sim<'a, O> {
             .map(|i| self.cluster.summary(i, end))
             .collect();
         let topics = self.topic_summaries();
+        let pulled = self.pulled_summaries();
         let mut summary = self.rec.finish(p, end, self.events);
+        for (spec, pulled) in p.services.iter().zip(pulled) {
+            if let Some(sum) = summary.services.get_mut(&spec.name) {
+                sum.pulled = pulled;
+            }
+        }
         summary.queues = queues;
         summary.deployments = deployments;
         summary.topics = topics;

@@ -618,6 +618,24 @@ pub struct SloSpec {
     pub availability: Option<f64>,
     #[serde(default)]
     pub latency: Option<LatencySloSpec>,
+    /// For a service that pulls work (workers or a consumer group): how old the oldest
+    /// item waiting for it may get.
+    #[serde(default)]
+    pub queue_age: Option<QueueAgeSloSpec>,
+}
+
+/// `QueueAgeSlo(max_age: "30s", target: 99.0)`: the oldest job waiting in the service's
+/// queue (or message its consumer group has not committed) is at most `max_age` old
+/// throughout a window, in `target` percent of the windows after the warmup. The age of
+/// the oldest message is the queue alert SREs set first (SQS
+/// `ApproximateAgeOfOldestMessage`, Kafka lag in seconds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "QueueAgeSlo", deny_unknown_fields)]
+pub struct QueueAgeSloSpec {
+    pub max_age: String,
+    /// Default: the tier's availability target.
+    #[serde(default)]
+    pub target: Option<f64>,
 }
 
 /// Service tiers with their default availability targets.

@@ -134,6 +134,18 @@ fn check_run_dir(dir: &Path) -> Vec<String> {
     let run = RunData::load(dir).expect("the run folder loads");
     let figs = figures::run_figures(&run);
     assert!(!figs.is_empty());
+    if let Some(m) = figs.iter().find(|f| f.name == "messaging") {
+        // Issue 25: order latency, and time in queue beside the backlog.
+        let captions: Vec<&str> = m
+            .panels
+            .iter()
+            .filter_map(|p| p.caption.as_deref())
+            .collect();
+        let at = |what: &str| captions.iter().position(|c| c.starts_with(what));
+        let (backlog, waited) = (at("consumer lag"), at("time in queue"));
+        assert!(at("order latency").is_some(), "{captions:?}");
+        assert_eq!(waited, backlog.map(|b| b + 1), "{captions:?}");
+    }
     let mut names = Vec::new();
     for fig in &figs {
         let svg_path = dir.join("charts").join(format!("{}.svg", fig.name));

@@ -602,6 +602,20 @@ proptest! {
         if case.reliable {
             prop_assert_eq!(q.lost, 0);
         }
+        // Time in queues (issue 25): a job is the oldest waiting when it is taken (FIFO),
+        // and a message is not committed when delivered, so no wait is longer than the
+        // largest age of the oldest item; an order is never done before it is placed.
+        let ms = 1e-6;
+        prop_assert!(q.wait_ms.max <= q.oldest_age_s_max * 1e3 + ms, "{:?}", q);
+        for t in s.topics.values() {
+            for g in t.groups.values() {
+                prop_assert!(g.wait_ms.max <= g.lag_s_max * 1e3 + ms, "{:?}", g);
+            }
+        }
+        for l in [&o.latency_ms, &o.dlq_latency_ms] {
+            prop_assert!(0.0 <= l.p50 && l.p50 <= l.p99 && l.p99 <= l.max + ms && l.mean <= l.max + ms, "{:?}", l);
+        }
+        prop_assert!(o.completed == 0 || o.latency_ms.max > 0.0);
     }
 }
 
@@ -817,6 +831,11 @@ fn the_time_series_has_orders_processing_failures_and_dlq_per_window() {
         "queue.jobs.processing_p99_ms",
         "queue.jobs.failed_rps",
         "queue.jobs.dlq",
+        "queue.jobs.wait_p50_ms",
+        "queue.jobs.wait_p99_ms",
+        "queue.jobs.oldest_age_s",
+        "orders.latency_p50_ms",
+        "orders.latency_p99_ms",
     ];
     let at = |n: &str| {
         ts.columns
@@ -829,7 +848,7 @@ fn the_time_series_has_orders_processing_failures_and_dlq_per_window() {
         pos.windows(2).all(|w| w[0] < w[1]),
         "appended in this order: {pos:?}"
     );
-    assert_eq!(pos[7], ts.columns.len() - 1);
+    assert_eq!(pos[12], ts.columns.len() - 1);
     // Windows of 1 s: per-second rates sum to counts.
     let sum = |n: &str| ts.column(n).unwrap().iter().sum::<f64>().round() as u64;
     assert_eq!(sum("orders.placed_rps"), o.placed);
@@ -868,4 +887,119 @@ fn the_time_series_has_orders_processing_failures_and_dlq_per_window() {
             "{c}"
         );
     }
+}
+
+/// Time in queues and topics, end to end (issue 25): the largest age of the oldest waiting
+/// item per window peaks where the summary says it does, time in the queue is at least
+/// zero and at most the order's latency, and a worker pool's `pulled` adds the queue's
+/// wait to its own sojourn.
+#[test]
+fn time_in_queues_and_topics_shows_in_the_summary_and_per_window() {
+    let s = sim(&job_queue(true), 3);
+    let (q, o, ts) = (&s.queues["jobs"], orders(&s), &s.timeseries);
+    let col_max = |n: &str| {
+        let c = ts.column(n).unwrap_or_else(|| panic!("{n}"));
+        c.into_iter().fold(0.0, f64::max)
+    };
+    assert!(
+        q.wait_ms.mean > 0.0 && q.wait_ms.max >= q.wait_ms.p99,
+        "{q:?}"
+    );
+    assert!((col_max("queue.jobs.oldest_age_s") - q.oldest_age_s_max).abs() < 1e-9);
+    assert!(
+        q.oldest_age_s_max * 1000.0 >= q.wait_ms.max,
+        "the oldest job waited longest"
+    );
+    assert!(
+        o.latency_ms.mean > q.wait_ms.mean,
+        "an order waits in the queue on its way"
+    );
+    assert!(col_max("orders.latency_p99_ms") > 0.0);
+    let worker = &s.services["worker"];
+    let pulled = worker.pulled.as_ref().expect("workers pull from jobs");
+    assert_eq!(pulled.from, ["queue jobs"]);
+    assert_eq!(pulled.queue_wait_ms, q.wait_ms);
+    assert!(pulled.sojourn_with_queue_ms.mean > worker.sojourn_ms.mean);
+    assert!(
+        s.services["api"].pulled.is_none(),
+        "a synchronous service pulls nothing"
+    );
+
+    let s = sim(
+        &events("All", false, "AfterProcessing", "None", false, ""),
+        1,
+    );
+    let g = &s.topics["orders"].groups["payment"];
+    assert!(g.wait_ms.mean >= 0.0 && g.wait_ms.max > 0.0, "{g:?}");
+    let lag_s = s.timeseries.column("topic.orders.payment.lag_s").unwrap();
+    assert!((lag_s.iter().fold(0.0, |a: f64, &b| a.max(b)) - g.lag_s_max).abs() < 1e-9);
+    assert!(
+        g.lag_s_max > 0.0 && (g.lag_end == 0) == (g.lag_s_end == 0.0),
+        "{g:?}"
+    );
+    let payment = s.services["payment"]
+        .pulled
+        .as_ref()
+        .expect("a consumer pulls");
+    assert_eq!(payment.from, ["topic orders"]);
+}
+
+/// The queue-age objective (issue 25): in sre-job-queue the surge keeps jobs waiting over
+/// 30 s for about a minute, so a 30 s objective at 99% of windows breaks; its counts are
+/// exactly the windows after the warmup and those within 30 s. Only a pulling service
+/// may have one.
+#[test]
+fn a_queue_age_objective_counts_the_windows_with_old_jobs() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/sre-job-queue.ron");
+    let text = std::fs::read_to_string(path).expect("sre-job-queue.ron");
+    let plain = "slo: Some(Slo(tier: NonCritical)),";
+    assert_eq!(text.matches(plain).count(), 1);
+    let aged = text.replace(
+        plain,
+        r#"slo: Some(Slo(tier: NonCritical, queue_age: Some(QueueAgeSlo(max_age: "30s", target: 99.0)))),"#,
+    );
+    let s = sim(&aged, 1);
+    let worker = s
+        .health
+        .services
+        .iter()
+        .find(|h| h.name == "worker-service")
+        .unwrap();
+    let age = worker
+        .slos
+        .iter()
+        .find(|o| o.name == "queue_age")
+        .expect("the objective");
+    let t = s.timeseries.column("t_s").unwrap();
+    let ages = s.timeseries.column("queue.jobs.oldest_age_s").unwrap();
+    let after: Vec<f64> = t
+        .iter()
+        .zip(&ages)
+        .filter(|(t, _)| **t >= s.warmup_s)
+        .map(|(_, a)| *a)
+        .collect();
+    let within = after.iter().filter(|&&a| a <= 30.0).count() as u64;
+    assert_eq!(
+        (age.good, age.valid),
+        (within, after.len() as u64),
+        "{age:?}"
+    );
+    assert!(
+        age.valid - age.good >= 3 && !age.met,
+        "the surge breaks it: {age:?}"
+    );
+    assert_eq!(age.threshold_ms, Some(30_000.0));
+
+    let wrong = text.replace(
+        r#"slo: Some(Slo(tier: Default, availability: Some(99.9))),"#,
+        r#"slo: Some(Slo(tier: Default, queue_age: Some(QueueAgeSlo(max_age: "0s")))),"#,
+    );
+    let err = simulate(&wrong, "t", &[], Limits::default())
+        .expect_err("invalid")
+        .to_string();
+    assert!(
+        err.contains("services[0].slo.queue_age: the service pulls from no job queue"),
+        "{err}"
+    );
+    assert!(err.contains("services[0].slo.queue_age.max_age"), "{err}");
 }

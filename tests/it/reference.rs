@@ -222,6 +222,103 @@ fn sre_job_queue_loses_nothing_absorbs_the_surge_and_pages_on_the_redis_restart(
     assert!(plain.orders.clone().unwrap().lost > 0);
 }
 
+// ---- time in queues (issue 25) -----------------------------------------------------------
+
+/// Each `(summary.json path, quoted value, half its last digit)` matches the run.
+#[track_caller]
+fn quoted(rel: &str, figures: &[(&str, f64, f64)]) {
+    let s = run(&read(rel), &[]);
+    let json: Value = serde_json::from_str(&summary_json(&s)).expect("summary.json");
+    for &(path, want, half) in figures {
+        let got = json
+            .pointer(path)
+            .and_then(Value::as_f64)
+            .unwrap_or_else(|| panic!("{rel}: no number at {path}"));
+        assert!(
+            (got - want).abs() <= half,
+            "{rel}: {path} is {got}, the header says {want}"
+        );
+    }
+}
+
+/// The time-in-queue and order-latency figures quoted in the headers of sre-job-queue and
+/// the event platforms.
+#[test]
+fn headers_quote_time_in_queue_and_order_latency() {
+    quoted(
+        "sre-job-queue.ron",
+        &[
+            ("/queues/jobs/wait_ms/mean", 9_300.0, 50.0),
+            ("/queues/jobs/wait_ms/p50", 0.0, 0.0),
+            ("/queues/jobs/wait_ms/p99", 60_100.0, 50.0),
+            ("/queues/jobs/oldest_age_s_max", 61.5, 0.05),
+            ("/orders/latency_ms/mean", 9_600.0, 50.0),
+            ("/orders/latency_ms/p50", 290.0, 5.0),
+            ("/orders/latency_ms/p99", 60_300.0, 50.0),
+            ("/services/worker-service/sojourn_ms/mean", 250.0, 5.0),
+            (
+                "/services/worker-service/pulled/sojourn_with_queue_ms/mean",
+                9_600.0,
+                50.0,
+            ),
+        ],
+    );
+    quoted(
+        "events/job-queue.ron",
+        &[
+            ("/queues/jobs/wait_ms/mean", 1.2, 0.05),
+            ("/queues/jobs/wait_ms/p99", 46.0, 0.5),
+            ("/queues/jobs/wait_ms/max", 201.0, 0.5),
+            ("/orders/latency_ms/mean", 114.0, 0.5),
+            ("/orders/latency_ms/p50", 92.0, 0.5),
+            ("/orders/latency_ms/p99", 425.0, 0.5),
+            ("/services/worker/sojourn_ms/mean", 107.0, 0.5),
+        ],
+    );
+    quoted(
+        "events/food-ordering.ron",
+        &[
+            ("/topics/orders/groups/payment/wait_ms/mean", 2_620.0, 5.0),
+            ("/topics/orders/groups/payment/wait_ms/p50", 25.0, 0.5),
+            ("/topics/orders/groups/payment/wait_ms/p99", 26_800.0, 50.0),
+            ("/topics/orders/groups/payment/lag_max", 6_603.0, 0.0),
+            ("/topics/orders/groups/payment/lag_s_max", 33.4, 0.05),
+            ("/orders/latency_ms/mean", 2_730.0, 5.0),
+            ("/orders/latency_ms/p50", 74.0, 0.5),
+            ("/orders/latency_ms/p99", 26_900.0, 50.0),
+        ],
+    );
+    quoted(
+        "events/at-most-once.ron",
+        &[
+            ("/orders/latency_ms/mean", 2_610.0, 5.0),
+            ("/orders/latency_ms/p50", 70.0, 0.5),
+            ("/orders/latency_ms/p99", 26_900.0, 50.0),
+            ("/orders/in_dlq", 930.0, 0.0),
+            ("/orders/dlq_latency_ms/mean", 2_410.0, 5.0),
+        ],
+    );
+    quoted(
+        "events/effectively-once.ron",
+        &[
+            ("/orders/latency_ms/mean", 3_070.0, 5.0),
+            ("/orders/latency_ms/p50", 277.0, 0.5),
+            ("/orders/latency_ms/p99", 27_000.0, 50.0),
+            ("/topics/orders/groups/payment/wait_ms/mean", 2_670.0, 5.0),
+        ],
+    );
+    quoted(
+        "events/retention-and-acks.ron",
+        &[
+            ("/topics/orders/groups/payment/lag_s_max", 120.0, 0.05),
+            ("/topics/orders/groups/payment/lag_max", 23_991.0, 0.0),
+            ("/orders/latency_ms/mean", 31_700.0, 50.0),
+            ("/orders/latency_ms/p50", 2_700.0, 5.0),
+            ("/orders/latency_ms/p99", 118_000.0, 500.0),
+        ],
+    );
+}
+
 // ---- food ordering ----------------------------------------------------------------------
 
 /// Runs `rel` over `seeds` and checks every `--fail-if` predicate of its header.
