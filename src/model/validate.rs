@@ -918,6 +918,7 @@ impl Check {
             min_calls: b.min_calls,
             wait_open,
             half_open_calls: b.half_open_calls,
+            ..BreakerConfig::default()
         })
     }
 
