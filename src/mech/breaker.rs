@@ -1541,6 +1541,168 @@ mod tests {
         );
     }
 
+    // ---- Resilience4j's CircuitBreakerStateMachineTest, options cases (issue 15, item 7) --
+    //
+    // Rebuilt from resilience4j-circuitbreaker's `CircuitBreakerStateMachineTest` (setup:
+    // failure and slow-call thresholds 50 %, 4 trial calls, slow above 4 s, a 5 s time
+    // window with 5 calls minimum, a 5 s open wait, `NumberFormatException` ignored, which
+    // platsim spells as an ignored `Rejected`). Where the original calls
+    // `transitionToOpenState()` / `transitionToHalfOpenState()` by hand, these open the
+    // breaker with five failures at 0 and let the lazy check half-open it at 5.001 s with
+    // the first trial call.
+
+    fn r4j_setup() -> BreakerConfig {
+        BreakerConfig {
+            window: BreakerWindow::Time(5),
+            min_calls: 5,
+            failure_rate: 50.0,
+            slow_call_rate: 50.0,
+            slow_call_duration: SimTime::from_secs(4),
+            half_open_calls: 4,
+            wait_open: SimTime::from_secs(5),
+            ignore: FailureKinds::NONE.with(CallOutcome::Rejected),
+            ..BreakerConfig::default()
+        }
+    }
+
+    /// OPEN at 0 after five failures, then HALF_OPEN at 5.001 s with trial permit 1 taken.
+    fn r4j_half_open(cfg: BreakerConfig) -> Breaker {
+        let mut b = Breaker::new(cfg);
+        for _ in 0..5 {
+            call(&mut b, t(0), true);
+        }
+        assert_eq!(b.state(), Open);
+        assert!(b.try_acquire(t(5001)));
+        assert_eq!(b.state(), HalfOpen);
+        b
+    }
+
+    /// `shouldIncreaseCounterOnReleasePermission`: four permits, then rejections; an
+    /// ignored result gives one back.
+    #[test]
+    fn r4j_should_increase_counter_on_release_permission() {
+        let mut b = r4j_half_open(r4j_setup());
+        let got: Vec<bool> = (0..5).map(|_| b.try_acquire(t(5001))).collect();
+        assert_eq!(got, [true, true, true, false, false]);
+        b.on_outcome(t(5002), CallOutcome::Rejected, fast());
+        assert!(b.try_acquire(t(5003)));
+        assert!(!b.try_acquire(t(5003)));
+    }
+
+    /// `shouldReleasePermissionWhenExceptionIgnored`: three successes, an ignored error
+    /// (nothing recorded, permit back), then a recorded error: 1 failure in 4 = 25 % < 50 %,
+    /// so CLOSED with a fresh window.
+    #[test]
+    fn r4j_should_release_permission_when_exception_ignored() {
+        let mut b = r4j_half_open(r4j_setup());
+        for (i, o) in [
+            CallOutcome::Success,
+            CallOutcome::Success,
+            CallOutcome::Success,
+            CallOutcome::Rejected,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if i > 0 {
+                assert!(b.try_acquire(t(5001)));
+            }
+            b.on_outcome(t(5002), o, fast());
+            assert_eq!(b.state(), HalfOpen);
+        }
+        assert_eq!(
+            b.window_tally(),
+            Tally {
+                calls: 3,
+                failed: 0,
+                slow: 0
+            }
+        );
+        assert!(b.try_acquire(t(5003)));
+        b.on_outcome(t(5004), CallOutcome::Error, fast());
+        assert_eq!(b.state(), Closed);
+        assert_eq!(b.window_tally(), Tally::default());
+    }
+
+    /// `shouldIgnoreExceptionsAndThenTransitionToClosed`: four ignored results leave the
+    /// trial window empty and every permit available; four successes then close it.
+    #[test]
+    fn r4j_should_ignore_exceptions_and_then_transition_to_closed() {
+        let mut b = r4j_half_open(r4j_setup());
+        for i in 0..4 {
+            if i > 0 {
+                assert!(b.try_acquire(t(5001)));
+            }
+            b.on_outcome(t(5002), CallOutcome::Rejected, fast());
+            assert_eq!(b.state(), HalfOpen);
+        }
+        assert_eq!(b.window_tally(), Tally::default());
+        for i in 0..4 {
+            assert!(b.try_acquire(t(5003)));
+            b.on_outcome(t(5004), CallOutcome::Success, fast());
+            assert_eq!(b.state(), if i < 3 { HalfOpen } else { Closed });
+        }
+    }
+
+    /// `shouldTransitionToHalfOpenAfterWaitInterval`:
+    /// `IntervalFunction.ofExponentialBackoff(5000)` (multiplier 1.5): the first open waits
+    /// 5 s, the next (after a failed trial) 7.5 s, so 6 s into it the breaker is still OPEN
+    /// and 11 s into it HALF_OPEN.
+    #[test]
+    fn r4j_should_transition_to_half_open_after_wait_interval() {
+        let cfg = BreakerConfig {
+            window: BreakerWindow::Count(5),
+            half_open_calls: 1,
+            open_multiplier: 1.5,
+            ..r4j_setup()
+        };
+        let mut b = Breaker::new(cfg);
+        for _ in 0..5 {
+            call(&mut b, t(0), true);
+        }
+        assert!(!b.try_acquire(t(0)));
+        assert!(!b.try_acquire(t(3000)));
+        assert!(b.try_acquire(t(6000)));
+        b.on_result(t(6000), true, fast());
+        assert_eq!(b.state(), Open);
+        assert!(!b.try_acquire(t(12_000)));
+        assert!(
+            !b.try_acquire(t(13_500)),
+            "7.5 s from 6 s: not strictly after yet"
+        );
+        assert!(b.try_acquire(t(17_000)));
+        assert_eq!(b.state(), HalfOpen);
+        assert_eq!(b.rejected(), 4);
+    }
+
+    /// `shouldForceOpenCircuitBreaker`: rejected at once and still 6 s later (past the 5 s
+    /// wait): two not-permitted calls, no HALF_OPEN.
+    #[test]
+    fn r4j_should_force_open_circuit_breaker() {
+        let mut b = Breaker::new(r4j_setup());
+        b.force_open(t(0));
+        assert!(!b.try_acquire(t(0)));
+        assert!(!b.try_acquire(t(6000)));
+        assert_eq!(b.state(), ForcedOpen);
+        assert_eq!(b.rejected(), 2);
+        assert_eq!(b.transitions(), &[(t(0), ForcedOpen)]);
+    }
+
+    /// `shouldDisableCircuitBreaker`: one success and four errors, all permitted, none
+    /// recorded.
+    #[test]
+    fn r4j_should_disable_circuit_breaker() {
+        let mut b = Breaker::new(r4j_setup());
+        b.disable(t(0));
+        call(&mut b, t(0), false);
+        for _ in 0..4 {
+            call(&mut b, t(0), true);
+        }
+        assert_eq!(b.state(), Disabled);
+        assert_eq!(b.window_tally(), Tally::default());
+        assert_eq!(b.rejected(), 0);
+    }
+
     // ---- property tests -------------------------------------------------------------
 
     /// A deliberately naive re-implementation: every outcome kept in a `Vec` with its
