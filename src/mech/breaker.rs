@@ -30,10 +30,34 @@
 //!
 //! Only completed calls count: in-flight calls are invisible to the breaker.
 //!
+//! Options users set (all off by default, as in Resilience4j):
+//!
+//! - `automatic_transition` (`automaticTransitionFromOpenToHalfOpenEnabled`): a timer moves
+//!   OPEN to HALF_OPEN at exactly `opened_at + wait`, calls or not.
+//! - `max_wait_half_open` (`maxWaitDurationInHalfOpenState`, zero = forever): a timer moves
+//!   HALF_OPEN back to OPEN when the trial calls have not decided in time.
+//! - `open_multiplier` / `open_cap` (`waitIntervalFunctionInOpenState` =
+//!   `IntervalFunction.ofExponentialBackoff`): the n-th consecutive open period waits
+//!   `wait_open · multiplier^(n-1)`, at most `open_cap`; `n` counts opens since the last
+//!   CLOSED (CLOSED → OPEN is attempt 1, each HALF_OPEN → OPEN adds one).
+//! - `record` / `ignore` (`recordExceptions` / `ignoreExceptions`): which failed outcomes
+//!   count as failures; an ignored outcome records nothing and gives its HALF_OPEN permit
+//!   back (`releasePermission`), an outcome neither recorded nor ignored counts as a success.
+//!   Ignore is checked first, as in `CircuitBreakerStateMachine.onError`.
+//! - [`Breaker::force_open`], [`Breaker::disable`], [`Breaker::reset`]
+//!   (`transitionToForcedOpenState`, `transitionToDisabledState`, `reset`) for chaos
+//!   experiments: FORCED_OPEN rejects everything, DISABLED permits everything and records
+//!   nothing; both stay until reset.
+//!
+//! Timers are not events: the breaker catches up on them (at their exact due times) whenever
+//! it is asked anything at a later or equal instant, so a timer due at `t` fires before a
+//! call at `t`. [`Breaker::settle`] catches up without a call (e.g. at the end of a run).
+//!
 //! Nothing is allocated per call: both windows are allocated in [`Breaker::new`] and
 //! cleared in place on transitions; only the transition log grows, once per state change.
 
 use crate::engine::SimTime;
+use crate::metrics::Outcome;
 
 /// The sliding window the CLOSED state evaluates (`slidingWindowType` + `slidingWindowSize`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -60,10 +84,75 @@ pub struct BreakerConfig {
     pub slow_call_duration: SimTime,
     /// `minimumNumberOfCalls` before the window is evaluated at all.
     pub min_calls: u32,
-    /// `waitDurationInOpenState` (fixed; no interval function).
+    /// `waitDurationInOpenState`: the first open period (see `open_multiplier`).
     pub wait_open: SimTime,
     /// `permittedNumberOfCallsInHalfOpenState`.
     pub half_open_calls: u32,
+    /// `automaticTransitionFromOpenToHalfOpenEnabled`.
+    pub automatic_transition: bool,
+    /// `maxWaitDurationInHalfOpenState`; zero waits for the trial calls forever.
+    pub max_wait_half_open: SimTime,
+    /// Exponential `waitIntervalFunctionInOpenState`; 1.0 is the fixed wait.
+    pub open_multiplier: f64,
+    /// Longest open wait the multiplier can reach (`maxIntervalMillis`; default unbounded).
+    pub open_cap: SimTime,
+    /// Failed outcomes recorded as failures (`recordExceptions`; default all).
+    pub record: FailureKinds,
+    /// Failed outcomes ignored altogether (`ignoreExceptions`; default none).
+    pub ignore: FailureKinds,
+}
+
+/// How a permitted call ended, as the breaker classifies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallOutcome {
+    Success,
+    /// The caller gave up waiting (`TimeoutException`).
+    Timeout,
+    /// An error answer (5xx, a failed dependency, a crash).
+    Error,
+    /// Refused: 429 from a rate limiter, 503 from a full queue or bulkhead, a downstream
+    /// breaker's fail-fast.
+    Rejected,
+}
+
+impl From<Outcome> for CallOutcome {
+    /// What the caller saw (`Outcome::seen_by_caller`), in the breaker's terms.
+    fn from(o: Outcome) -> Self {
+        match o.seen_by_caller() {
+            Outcome::Ok => CallOutcome::Success,
+            Outcome::Timeout => CallOutcome::Timeout,
+            Outcome::Rejected | Outcome::Shed => CallOutcome::Rejected,
+            Outcome::Error | Outcome::DependencyFailed | Outcome::Crashed => CallOutcome::Error,
+        }
+    }
+}
+
+impl CallOutcome {
+    fn bit(self) -> u8 {
+        match self {
+            CallOutcome::Success => 0,
+            CallOutcome::Timeout => 1,
+            CallOutcome::Error => 2,
+            CallOutcome::Rejected => 4,
+        }
+    }
+}
+
+/// A set of failed [`CallOutcome`]s (a bit set, so the config stays `Copy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FailureKinds(u8);
+
+impl FailureKinds {
+    pub const NONE: FailureKinds = FailureKinds(0);
+    pub const ALL: FailureKinds = FailureKinds(1 | 2 | 4);
+
+    pub fn with(self, o: CallOutcome) -> FailureKinds {
+        FailureKinds(self.0 | o.bit())
+    }
+
+    pub fn contains(self, o: CallOutcome) -> bool {
+        self.0 & o.bit() != 0
+    }
 }
 
 impl Default for BreakerConfig {
@@ -78,7 +167,26 @@ impl Default for BreakerConfig {
             min_calls: 100,
             wait_open: SimTime::from_secs(60),
             half_open_calls: 10,
+            automatic_transition: false,
+            max_wait_half_open: SimTime::ZERO,
+            open_multiplier: 1.0,
+            open_cap: SimTime::MAX,
+            record: FailureKinds::ALL,
+            ignore: FailureKinds::NONE,
         }
+    }
+}
+
+impl BreakerConfig {
+    /// The wait of the `attempt`-th consecutive open period (1-based), as
+    /// `IntervalFunction.ofExponentialBackoff(wait_open, multiplier, cap)` computes it; a
+    /// multiplier of 1 is the fixed `waitDurationInOpenState` (the cap does not apply).
+    pub fn open_wait(&self, attempt: u32) -> SimTime {
+        if self.open_multiplier == 1.0 || attempt <= 1 {
+            return self.wait_open;
+        }
+        let grown = self.wait_open.ns() as f64 * self.open_multiplier.powi(attempt as i32 - 1);
+        SimTime(grown.min(self.open_cap.ns() as f64) as u64).max(self.wait_open.min(self.open_cap))
     }
 }
 
@@ -89,6 +197,10 @@ pub enum BreakerState {
     Closed,
     Open,
     HalfOpen,
+    /// `transitionToForcedOpenState`: every call rejected until reset.
+    ForcedOpen,
+    /// `transitionToDisabledState`: every call permitted, nothing recorded, until reset.
+    Disabled,
 }
 
 /// Integer counts of recorded outcomes. Rates are derived from these only when a window is
@@ -278,6 +390,11 @@ fn evaluate(total: Tally, min_calls: u64, failure_rate: f32, slow_call_rate: f32
     }
 }
 
+/// States in which every call is rejected: their time is "time open".
+fn rejecting(s: BreakerState) -> bool {
+    matches!(s, BreakerState::Open | BreakerState::ForcedOpen)
+}
+
 /// One Resilience4j circuit breaker in virtual time. See the module documentation for the
 /// lifecycle.
 #[derive(Debug, Clone)]
@@ -295,6 +412,11 @@ pub struct Breaker {
     /// the state it came from.
     open_from_half_open: bool,
     opened_at: SimTime,
+    /// The wait of the current open period (`open_wait(open_attempts)`).
+    open_wait: SimTime,
+    /// Consecutive opens since the last CLOSED (Resilience4j's `attempts`).
+    open_attempts: u32,
+    half_opened_at: SimTime,
     permits_left: u32,
     transitions: Vec<(SimTime, BreakerState)>,
     /// Sum of the open periods that have ended.
@@ -335,6 +457,9 @@ impl Breaker {
             half_open,
             open_from_half_open: false,
             opened_at: SimTime::ZERO,
+            open_wait: config.wait_open,
+            open_attempts: 0,
+            half_opened_at: SimTime::ZERO,
             permits_left: 0,
             transitions: Vec::with_capacity(16),
             finished_open: SimTime::ZERO,
@@ -347,10 +472,12 @@ impl Breaker {
     /// This is also where OPEN turns into HALF_OPEN: Resilience4j (without the automatic
     /// transition timer) checks the wait only when a call asks, and only strictly after it.
     pub fn try_acquire(&mut self, now: SimTime) -> bool {
+        self.settle(now);
         let permitted = match self.state {
-            BreakerState::Closed => true,
+            BreakerState::Closed | BreakerState::Disabled => true,
+            BreakerState::ForcedOpen => false,
             BreakerState::Open => {
-                if now > self.opened_at.after(self.config.wait_open) {
+                if now > self.opened_at.after(self.open_wait) {
                     self.enter(now, BreakerState::HalfOpen);
                     self.take_trial_permit()
                 } else {
@@ -371,8 +498,10 @@ impl Breaker {
     /// in Resilience4j: a call admitted while CLOSED that completes during HALF_OPEN counts
     /// as a trial result.
     pub fn on_result(&mut self, now: SimTime, failed: bool, duration: SimTime) {
+        self.settle(now);
         let slow = duration > self.config.slow_call_duration;
         match self.state {
+            BreakerState::Disabled | BreakerState::ForcedOpen => {}
             BreakerState::Closed => {
                 let total = self.closed.record(now, failed, slow);
                 if self.verdict(total, self.closed.min_calls) == Verdict::Above {
@@ -405,6 +534,68 @@ impl Breaker {
         }
     }
 
+    /// A permitted call ended with `outcome`: classified by `ignore` and `record`, then
+    /// recorded like [`Breaker::on_result`], or, if ignored, its permit given back.
+    pub fn on_outcome(&mut self, now: SimTime, outcome: CallOutcome, duration: SimTime) {
+        if outcome != CallOutcome::Success && self.config.ignore.contains(outcome) {
+            self.settle(now);
+            if self.state == BreakerState::HalfOpen {
+                self.permits_left += 1;
+            }
+            return;
+        }
+        self.on_result(now, self.config.record.contains(outcome), duration);
+    }
+
+    /// Fires the timers (automatic OPEN → HALF_OPEN, HALF_OPEN max wait) due at or before
+    /// `now`, each at its own due time.
+    pub fn settle(&mut self, now: SimTime) {
+        loop {
+            match self.state {
+                BreakerState::Open if self.config.automatic_transition => {
+                    let due = self.opened_at.after(self.open_wait);
+                    if due > now {
+                        return;
+                    }
+                    self.enter(due, BreakerState::HalfOpen);
+                }
+                BreakerState::HalfOpen if self.config.max_wait_half_open > SimTime::ZERO => {
+                    let due = self.half_opened_at.after(self.config.max_wait_half_open);
+                    if due > now {
+                        return;
+                    }
+                    self.open_from_half_open = true;
+                    self.enter(due, BreakerState::Open);
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// `transitionToForcedOpenState` at `now`: rejects every call until [`Breaker::reset`].
+    pub fn force_open(&mut self, now: SimTime) {
+        self.settle(now);
+        if self.state != BreakerState::ForcedOpen {
+            self.enter(now, BreakerState::ForcedOpen);
+        }
+    }
+
+    /// `transitionToDisabledState` at `now`: permits every call and records nothing until
+    /// [`Breaker::reset`].
+    pub fn disable(&mut self, now: SimTime) {
+        self.settle(now);
+        if self.state != BreakerState::Disabled {
+            self.enter(now, BreakerState::Disabled);
+        }
+    }
+
+    /// `reset` at `now`: CLOSED with an empty window, as at the start.
+    pub fn reset(&mut self, now: SimTime) {
+        self.settle(now);
+        self.closed.clear(now);
+        self.enter(now, BreakerState::Closed);
+    }
+
     pub fn state(&self) -> BreakerState {
         self.state
     }
@@ -414,7 +605,8 @@ impl Breaker {
         &self.transitions
     }
 
-    /// Total time spent OPEN up to `end` (HALF_OPEN not included).
+    /// Total time spent OPEN or FORCED_OPEN up to `end` (HALF_OPEN not included). Timers
+    /// due before `end` count only once [`Breaker::settle`] has fired them.
     ///
     /// O(1) for an `end` at or after the last transition (the usual end-of-run question);
     /// an earlier `end` replays the transition log.
@@ -422,7 +614,7 @@ impl Breaker {
         match self.transitions.last() {
             None => SimTime::ZERO,
             Some(&(last, _)) if end >= last => {
-                let current = if self.state == BreakerState::Open {
+                let current = if rejecting(self.state) {
                     end.since(self.opened_at)
                 } else {
                     SimTime::ZERO
@@ -435,7 +627,7 @@ impl Breaker {
                     if start >= end {
                         break;
                     }
-                    if state == BreakerState::Open {
+                    if rejecting(state) {
                         let stop = self
                             .transitions
                             .get(i + 1)
@@ -468,16 +660,22 @@ impl Breaker {
     /// Moves to `to` at `now`, keeping the open-time bookkeeping and setting up the state
     /// being entered (fresh trial permits and window for HALF_OPEN).
     fn enter(&mut self, now: SimTime, to: BreakerState) {
-        if self.state == BreakerState::Open {
+        if rejecting(self.state) {
             self.finished_open = self.finished_open.after(now.since(self.opened_at));
         }
         match to {
-            BreakerState::Open => self.opened_at = now,
+            BreakerState::Open => {
+                self.opened_at = now;
+                self.open_attempts = self.open_attempts.saturating_add(1);
+                self.open_wait = self.config.open_wait(self.open_attempts);
+            }
+            BreakerState::ForcedOpen => self.opened_at = now,
             BreakerState::HalfOpen => {
+                self.half_opened_at = now;
                 self.permits_left = self.config.half_open_calls;
                 self.half_open.clear(now);
             }
-            BreakerState::Closed => {}
+            BreakerState::Closed | BreakerState::Disabled => self.open_attempts = 0,
         }
         self.state = to;
         self.transitions.push((now, to));
@@ -487,7 +685,7 @@ impl Breaker {
     #[cfg(test)]
     fn window_tally(&self) -> Tally {
         let half = match self.state {
-            BreakerState::Closed => false,
+            BreakerState::Closed | BreakerState::ForcedOpen | BreakerState::Disabled => false,
             BreakerState::HalfOpen => true,
             BreakerState::Open => self.open_from_half_open,
         };
@@ -503,7 +701,7 @@ impl Breaker {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use BreakerState::{Closed, HalfOpen, Open};
+    use BreakerState::{Closed, Disabled, ForcedOpen, HalfOpen, Open};
 
     const MS: u64 = 1_000_000;
 
@@ -1070,6 +1268,441 @@ mod tests {
         assert_eq!(b.state(), Closed);
     }
 
+    // ---- options users set (issue 15, item 4) ----------------------------------------
+
+    /// One-call windows and one trial call, so each result decides (times in ms).
+    fn single(wait_ms: u64) -> BreakerConfig {
+        BreakerConfig {
+            window: BreakerWindow::Count(1),
+            min_calls: 1,
+            half_open_calls: 1,
+            wait_open: t(wait_ms),
+            ..BreakerConfig::default()
+        }
+    }
+
+    /// `automaticTransitionFromOpenToHalfOpenEnabled`: the timer fires at exactly
+    /// `opened_at + wait`, so a call at that instant is already a trial call; without it the
+    /// breaker is still OPEN then and only a later call moves it.
+    #[test]
+    fn automatic_transition_half_opens_at_exactly_the_wait() {
+        let cfg = BreakerConfig {
+            automatic_transition: true,
+            ..single(1000)
+        };
+        let mut b = opened(cfg, t(0));
+        b.settle(t(999));
+        assert_eq!(b.state(), Open);
+        b.settle(t(5000));
+        assert_eq!(b.state(), HalfOpen);
+        assert_eq!(b.transitions(), &[(t(0), Open), (t(1000), HalfOpen)]);
+        assert_eq!(b.time_open(t(5000)), t(1000));
+        assert!(b.try_acquire(t(5000)));
+
+        let mut auto = opened(cfg, t(0));
+        assert!(
+            auto.try_acquire(t(1000)),
+            "timer at 1000 fires before the call"
+        );
+        let mut lazy = opened(single(1000), t(0));
+        lazy.settle(t(5000));
+        assert_eq!(lazy.state(), Open, "no timer: nothing moves without a call");
+        assert!(!lazy.try_acquire(t(1000)));
+        assert_eq!(lazy.time_open(t(5000)), t(5000));
+    }
+
+    /// `maxWaitDurationInHalfOpenState`: a trial that has not decided within the max wait
+    /// sends the breaker back to OPEN at exactly the expiry, for a fresh wait; its late
+    /// result is recorded without a transition.
+    #[test]
+    fn half_open_max_wait_reopens_when_trials_do_not_decide() {
+        let cfg = BreakerConfig {
+            max_wait_half_open: t(500),
+            ..single(1000)
+        };
+        let mut b = opened(cfg, t(0));
+        assert!(b.try_acquire(t(1001)));
+        assert!(!b.try_acquire(t(1500)));
+        assert_eq!(b.state(), HalfOpen);
+        assert!(!b.try_acquire(t(1501)));
+        assert_eq!(b.state(), Open);
+        b.on_result(t(1600), false, fast());
+        assert_eq!(b.state(), Open);
+        assert!(!b.try_acquire(t(2501)), "the new wait runs from 1501");
+        assert!(b.try_acquire(SimTime(t(2501).ns() + 1)));
+        assert_eq!(
+            b.transitions(),
+            &[
+                (t(0), Open),
+                (t(1001), HalfOpen),
+                (t(1501), Open),
+                (SimTime(t(2501).ns() + 1), HalfOpen)
+            ]
+        );
+        assert_eq!(b.rejected(), 3);
+    }
+
+    /// Both timers with no calls at all: OPEN 1 s, HALF_OPEN 0.5 s, over and over; at
+    /// 3.2 s the breaker has been open 0-1, 1.5-2.5 and 3.0-3.2 = 2.2 s.
+    #[test]
+    fn both_timers_cycle_without_calls() {
+        let cfg = BreakerConfig {
+            automatic_transition: true,
+            max_wait_half_open: t(500),
+            ..single(1000)
+        };
+        let mut b = opened(cfg, t(0));
+        b.settle(t(3200));
+        assert_eq!(
+            b.transitions(),
+            &[
+                (t(0), Open),
+                (t(1000), HalfOpen),
+                (t(1500), Open),
+                (t(2500), HalfOpen),
+                (t(3000), Open)
+            ]
+        );
+        assert_eq!(b.time_open(t(3200)), t(2200));
+    }
+
+    /// `IntervalFunction.ofExponentialBackoff(1 s, 2.0, 3 s)`: attempt n waits
+    /// min(1 s · 2^(n-1), 3 s).
+    #[test]
+    fn open_wait_grows_exponentially_to_its_cap() {
+        let cfg = BreakerConfig {
+            open_multiplier: 2.0,
+            open_cap: t(3000),
+            ..single(1000)
+        };
+        let waits: Vec<u64> = (1..=5).map(|n| cfg.open_wait(n).ns() / MS).collect();
+        assert_eq!(waits, [1000, 2000, 3000, 3000, 3000]);
+        assert_eq!(
+            single(1000).open_wait(7),
+            t(1000),
+            "multiplier 1 = fixed wait"
+        );
+    }
+
+    /// Consecutive opens (CLOSED → OPEN is attempt 1, each failed trial adds one) wait
+    /// 1 s, 2 s, 3 s (capped); a successful trial closes and resets the count, so the next
+    /// open waits 1 s again.
+    #[test]
+    fn failed_trials_lengthen_the_open_wait_and_closing_resets_it() {
+        let cfg = BreakerConfig {
+            automatic_transition: true,
+            open_multiplier: 2.0,
+            open_cap: t(3000),
+            ..single(1000)
+        };
+        let mut b = opened(cfg, t(0));
+        call(&mut b, t(1000), true);
+        call(&mut b, t(3000), true);
+        assert!(!b.try_acquire(t(5999)));
+        call(&mut b, t(6000), false);
+        assert_eq!(b.state(), Closed);
+        call(&mut b, t(6000), true);
+        b.settle(t(7000));
+        assert_eq!(
+            b.transitions(),
+            &[
+                (t(0), Open),
+                (t(1000), HalfOpen),
+                (t(1000), Open),
+                (t(3000), HalfOpen),
+                (t(3000), Open),
+                (t(6000), HalfOpen),
+                (t(6000), Closed),
+                (t(6000), Open),
+                (t(7000), HalfOpen)
+            ]
+        );
+        assert_eq!(b.time_open(t(7000)), t(1000 + 2000 + 3000 + 1000));
+    }
+
+    /// `recordExceptions = [Error]`, `ignoreExceptions = [Rejected]`: a timeout is neither,
+    /// so it counts as a success; a rejection records nothing. Four recorded calls, two
+    /// failed: 50 % opens on the fourth.
+    #[test]
+    fn record_and_ignore_classify_outcomes() {
+        let cfg = BreakerConfig {
+            record: FailureKinds::NONE.with(CallOutcome::Error),
+            ignore: FailureKinds::NONE.with(CallOutcome::Rejected),
+            ..config(BreakerWindow::Count(4), 4)
+        };
+        let mut b = Breaker::new(cfg);
+        let steps = [
+            (CallOutcome::Timeout, 1, 0),
+            (CallOutcome::Rejected, 1, 0),
+            (CallOutcome::Error, 2, 1),
+            (CallOutcome::Error, 3, 2),
+        ];
+        for (i, (o, calls, failed)) in steps.into_iter().enumerate() {
+            assert!(b.try_acquire(t(i as u64)));
+            b.on_outcome(t(i as u64), o, fast());
+            let w = b.window_tally();
+            assert_eq!((w.calls, w.failed), (calls, failed), "after {o:?}");
+        }
+        assert_eq!(b.state(), Closed);
+        assert!(b.try_acquire(t(9)));
+        b.on_outcome(t(9), CallOutcome::Timeout, fast());
+        assert_eq!(b.state(), Open);
+        assert_eq!(b.transitions(), &[(t(9), Open)]);
+    }
+
+    /// An ignored outcome gives its HALF_OPEN permit back (`releasePermission`).
+    #[test]
+    fn ignored_trial_result_returns_its_permit() {
+        let cfg = BreakerConfig {
+            ignore: FailureKinds::NONE.with(CallOutcome::Rejected),
+            ..single(1000)
+        };
+        let mut b = opened(cfg, t(0));
+        assert!(b.try_acquire(t(1001)));
+        assert!(!b.try_acquire(t(1002)));
+        b.on_outcome(t(1003), CallOutcome::Rejected, fast());
+        assert_eq!(b.state(), HalfOpen);
+        assert!(b.try_acquire(t(1004)));
+        b.on_outcome(t(1005), CallOutcome::Success, fast());
+        assert_eq!(b.state(), Closed);
+    }
+
+    /// By default every failed outcome is a failure, as `on_result(failed = true)`.
+    #[test]
+    fn default_records_every_failure_and_maps_platsim_outcomes() {
+        let c = BreakerConfig::default();
+        for o in [
+            CallOutcome::Timeout,
+            CallOutcome::Error,
+            CallOutcome::Rejected,
+        ] {
+            assert!(c.record.contains(o) && !c.ignore.contains(o));
+        }
+        assert!(!c.automatic_transition);
+        assert_eq!(c.max_wait_half_open, SimTime::ZERO);
+        assert_eq!(c.open_multiplier, 1.0);
+        let seen: Vec<CallOutcome> = [
+            Outcome::Ok,
+            Outcome::Error,
+            Outcome::DependencyFailed,
+            Outcome::Timeout,
+            Outcome::Rejected,
+            Outcome::Shed,
+            Outcome::Crashed,
+        ]
+        .into_iter()
+        .map(CallOutcome::from)
+        .collect();
+        use CallOutcome::*;
+        assert_eq!(
+            seen,
+            [Success, Error, Error, Timeout, Rejected, Rejected, Error]
+        );
+    }
+
+    /// `transitionToForcedOpenState` rejects every call, even past any wait and with the
+    /// automatic timer; `transitionToDisabledState` permits everything and never opens;
+    /// `reset` closes with an empty window.
+    #[test]
+    fn forced_open_and_disabled_hold_until_reset() {
+        let cfg = BreakerConfig {
+            automatic_transition: true,
+            ..single(1000)
+        };
+        let mut b = Breaker::new(cfg);
+        b.force_open(t(100));
+        assert!(!b.try_acquire(t(100)));
+        assert!(!b.try_acquire(t(3_600_000)));
+        b.on_result(t(3_600_000), false, fast());
+        assert_eq!(b.state(), ForcedOpen);
+        b.reset(t(3_600_100));
+        assert!(b.try_acquire(t(3_600_100)));
+        b.disable(t(3_600_200));
+        for i in 0..100 {
+            call(&mut b, t(3_600_200 + i), true);
+        }
+        assert_eq!(b.state(), Disabled);
+        b.reset(t(3_600_400));
+        assert_eq!(b.window_tally(), Tally::default());
+        assert_eq!(
+            b.transitions(),
+            &[
+                (t(100), ForcedOpen),
+                (t(3_600_100), Closed),
+                (t(3_600_200), Disabled),
+                (t(3_600_400), Closed)
+            ]
+        );
+        assert_eq!(b.rejected(), 2);
+        assert_eq!(b.time_open(t(3_600_400)), t(3_600_000));
+        assert_eq!(
+            serde_json::to_string(&[ForcedOpen, Disabled]).unwrap(),
+            r#"["FORCED_OPEN","DISABLED"]"#
+        );
+    }
+
+    // ---- Resilience4j's CircuitBreakerStateMachineTest, options cases (issue 15, item 7) --
+    //
+    // Rebuilt from resilience4j-circuitbreaker's `CircuitBreakerStateMachineTest` (setup:
+    // failure and slow-call thresholds 50 %, 4 trial calls, slow above 4 s, a 5 s time
+    // window with 5 calls minimum, a 5 s open wait, `NumberFormatException` ignored, which
+    // platsim spells as an ignored `Rejected`). Where the original calls
+    // `transitionToOpenState()` / `transitionToHalfOpenState()` by hand, these open the
+    // breaker with five failures at 0 and let the lazy check half-open it at 5.001 s with
+    // the first trial call.
+
+    fn r4j_setup() -> BreakerConfig {
+        BreakerConfig {
+            window: BreakerWindow::Time(5),
+            min_calls: 5,
+            failure_rate: 50.0,
+            slow_call_rate: 50.0,
+            slow_call_duration: SimTime::from_secs(4),
+            half_open_calls: 4,
+            wait_open: SimTime::from_secs(5),
+            ignore: FailureKinds::NONE.with(CallOutcome::Rejected),
+            ..BreakerConfig::default()
+        }
+    }
+
+    /// OPEN at 0 after five failures, then HALF_OPEN at 5.001 s with trial permit 1 taken.
+    fn r4j_half_open(cfg: BreakerConfig) -> Breaker {
+        let mut b = Breaker::new(cfg);
+        for _ in 0..5 {
+            call(&mut b, t(0), true);
+        }
+        assert_eq!(b.state(), Open);
+        assert!(b.try_acquire(t(5001)));
+        assert_eq!(b.state(), HalfOpen);
+        b
+    }
+
+    /// `shouldIncreaseCounterOnReleasePermission`: four permits, then rejections; an
+    /// ignored result gives one back.
+    #[test]
+    fn r4j_should_increase_counter_on_release_permission() {
+        let mut b = r4j_half_open(r4j_setup());
+        let got: Vec<bool> = (0..5).map(|_| b.try_acquire(t(5001))).collect();
+        assert_eq!(got, [true, true, true, false, false]);
+        b.on_outcome(t(5002), CallOutcome::Rejected, fast());
+        assert!(b.try_acquire(t(5003)));
+        assert!(!b.try_acquire(t(5003)));
+    }
+
+    /// `shouldReleasePermissionWhenExceptionIgnored`: three successes, an ignored error
+    /// (nothing recorded, permit back), then a recorded error: 1 failure in 4 = 25 % < 50 %,
+    /// so CLOSED with a fresh window.
+    #[test]
+    fn r4j_should_release_permission_when_exception_ignored() {
+        let mut b = r4j_half_open(r4j_setup());
+        for (i, o) in [
+            CallOutcome::Success,
+            CallOutcome::Success,
+            CallOutcome::Success,
+            CallOutcome::Rejected,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if i > 0 {
+                assert!(b.try_acquire(t(5001)));
+            }
+            b.on_outcome(t(5002), o, fast());
+            assert_eq!(b.state(), HalfOpen);
+        }
+        assert_eq!(
+            b.window_tally(),
+            Tally {
+                calls: 3,
+                failed: 0,
+                slow: 0
+            }
+        );
+        assert!(b.try_acquire(t(5003)));
+        b.on_outcome(t(5004), CallOutcome::Error, fast());
+        assert_eq!(b.state(), Closed);
+        assert_eq!(b.window_tally(), Tally::default());
+    }
+
+    /// `shouldIgnoreExceptionsAndThenTransitionToClosed`: four ignored results leave the
+    /// trial window empty and every permit available; four successes then close it.
+    #[test]
+    fn r4j_should_ignore_exceptions_and_then_transition_to_closed() {
+        let mut b = r4j_half_open(r4j_setup());
+        for i in 0..4 {
+            if i > 0 {
+                assert!(b.try_acquire(t(5001)));
+            }
+            b.on_outcome(t(5002), CallOutcome::Rejected, fast());
+            assert_eq!(b.state(), HalfOpen);
+        }
+        assert_eq!(b.window_tally(), Tally::default());
+        for i in 0..4 {
+            assert!(b.try_acquire(t(5003)));
+            b.on_outcome(t(5004), CallOutcome::Success, fast());
+            assert_eq!(b.state(), if i < 3 { HalfOpen } else { Closed });
+        }
+    }
+
+    /// `shouldTransitionToHalfOpenAfterWaitInterval`:
+    /// `IntervalFunction.ofExponentialBackoff(5000)` (multiplier 1.5): the first open waits
+    /// 5 s, the next (after a failed trial) 7.5 s, so 6 s into it the breaker is still OPEN
+    /// and 11 s into it HALF_OPEN.
+    #[test]
+    fn r4j_should_transition_to_half_open_after_wait_interval() {
+        let cfg = BreakerConfig {
+            window: BreakerWindow::Count(5),
+            half_open_calls: 1,
+            open_multiplier: 1.5,
+            ..r4j_setup()
+        };
+        let mut b = Breaker::new(cfg);
+        for _ in 0..5 {
+            call(&mut b, t(0), true);
+        }
+        assert!(!b.try_acquire(t(0)));
+        assert!(!b.try_acquire(t(3000)));
+        assert!(b.try_acquire(t(6000)));
+        b.on_result(t(6000), true, fast());
+        assert_eq!(b.state(), Open);
+        assert!(!b.try_acquire(t(12_000)));
+        assert!(
+            !b.try_acquire(t(13_500)),
+            "7.5 s from 6 s: not strictly after yet"
+        );
+        assert!(b.try_acquire(t(17_000)));
+        assert_eq!(b.state(), HalfOpen);
+        assert_eq!(b.rejected(), 4);
+    }
+
+    /// `shouldForceOpenCircuitBreaker`: rejected at once and still 6 s later (past the 5 s
+    /// wait): two not-permitted calls, no HALF_OPEN.
+    #[test]
+    fn r4j_should_force_open_circuit_breaker() {
+        let mut b = Breaker::new(r4j_setup());
+        b.force_open(t(0));
+        assert!(!b.try_acquire(t(0)));
+        assert!(!b.try_acquire(t(6000)));
+        assert_eq!(b.state(), ForcedOpen);
+        assert_eq!(b.rejected(), 2);
+        assert_eq!(b.transitions(), &[(t(0), ForcedOpen)]);
+    }
+
+    /// `shouldDisableCircuitBreaker`: one success and four errors, all permitted, none
+    /// recorded.
+    #[test]
+    fn r4j_should_disable_circuit_breaker() {
+        let mut b = Breaker::new(r4j_setup());
+        b.disable(t(0));
+        call(&mut b, t(0), false);
+        for _ in 0..4 {
+            call(&mut b, t(0), true);
+        }
+        assert_eq!(b.state(), Disabled);
+        assert_eq!(b.window_tally(), Tally::default());
+        assert_eq!(b.rejected(), 0);
+    }
+
     // ---- property tests -------------------------------------------------------------
 
     /// A deliberately naive re-implementation: every outcome kept in a `Vec` with its
@@ -1152,8 +1785,8 @@ mod tests {
                 self.half.clear();
             }
             let ok = match self.state {
-                Closed => true,
-                Open => false,
+                Closed | BreakerState::Disabled => true,
+                Open | BreakerState::ForcedOpen => false,
                 HalfOpen => {
                     let ok = self.permits > 0;
                     self.permits = self.permits.saturating_sub(1);
@@ -1186,6 +1819,7 @@ mod tests {
                         }
                     }
                 }
+                (BreakerState::ForcedOpen | BreakerState::Disabled, _) => {}
                 (HalfOpen, _) | (Open, true) => {
                     self.half.push((failed, slow));
                     if self.state == HalfOpen {
@@ -1266,6 +1900,7 @@ mod tests {
                         min_calls,
                         wait_open: SimTime(wait_ms * MS),
                         half_open_calls: half,
+                        ..BreakerConfig::default()
                     }
                 },
             )

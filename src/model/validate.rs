@@ -9,6 +9,7 @@ use super::{
     RetryOn, RetryPolicy, Service, ServiceId, Topic, Workers, Workload, WorkloadId, WorkloadKind,
 };
 use crate::engine::{parse_duration, SimTime};
+use crate::mech::breaker::{CallOutcome, FailureKinds};
 use crate::mech::limits::{AimdLimit, Gradient2Limit};
 use crate::scenario::error::did_you_mean;
 use crate::scenario::{
@@ -909,7 +910,48 @@ impl Check {
             self.fail(format!("{p}.wait_open"), "must be at least 1ms");
             ok = false;
         }
+        let max_wait = self.duration(&format!("{p}.max_wait_half_open"), &b.max_wait_half_open);
+        if max_wait.is_some_and(|w| w > SimTime::ZERO && w < SimTime::from_millis(1)) {
+            self.fail(
+                format!("{p}.max_wait_half_open"),
+                "must be 0s (wait forever) or at least 1ms",
+            );
+            ok = false;
+        }
+        if !(b.wait_open_multiplier.is_finite() && b.wait_open_multiplier >= 1.0) {
+            self.fail(
+                format!("{p}.wait_open_multiplier"),
+                format!(
+                    "is {}: the open wait can only grow (1.0 keeps it fixed)",
+                    b.wait_open_multiplier
+                ),
+            );
+            ok = false;
+        }
+        let cap = match &b.wait_open_cap {
+            None => Some(SimTime::MAX),
+            Some(c) => self.duration(&format!("{p}.wait_open_cap"), c),
+        };
+        if let (Some(c), Some(w)) = (cap, wait) {
+            if c < w {
+                self.fail(
+                    format!("{p}.wait_open_cap"),
+                    format!("{} is shorter than wait_open ({})", c.human(), w.human()),
+                );
+                ok = false;
+            }
+        }
+        let kinds = |list: &[RetryOnSpec]| {
+            list.iter().fold(FailureKinds::NONE, |k, o| {
+                k.with(match o {
+                    RetryOnSpec::Timeout => CallOutcome::Timeout,
+                    RetryOnSpec::Error => CallOutcome::Error,
+                    RetryOnSpec::Rejected => CallOutcome::Rejected,
+                })
+            })
+        };
         let (window, slow_call_duration, wait_open) = (window?, slow?, wait?);
+        let (max_wait_half_open, open_cap) = (max_wait?, cap?);
         ok.then_some(BreakerConfig {
             window,
             failure_rate: b.failure_rate,
@@ -918,6 +960,12 @@ impl Check {
             min_calls: b.min_calls,
             wait_open,
             half_open_calls: b.half_open_calls,
+            automatic_transition: b.automatic_transition,
+            max_wait_half_open,
+            open_multiplier: b.wait_open_multiplier,
+            open_cap,
+            record: kinds(&b.record_on),
+            ignore: kinds(&b.ignore_on),
         })
     }
 
@@ -1831,6 +1879,58 @@ mod tests {
             );
         }
         assert_eq!(found.len(), want.len(), "{found:#?}");
+    }
+
+    const BREAKER_OPTS: &str = r#"Scenario(name: "x", duration: "10s",
+        services: [
+          Service(name: "api", service_time: Constant("1ms"),
+                  calls: [Call(to: "db", breaker: Some(Breaker(BREAKER)))]),
+          Service(name: "db", service_time: Constant("1ms")),
+        ],
+        workload: [Open(target: "api", rate: 1.0)])"#;
+
+    /// The Resilience4j options map one-to-one; omitted ones keep Resilience4j's defaults.
+    #[test]
+    fn breaker_options_map_to_the_config() {
+        let text = BREAKER_OPTS.replace(
+            "BREAKER",
+            r#"wait_open: "5s", automatic_transition: true, max_wait_half_open: "2s",
+               wait_open_multiplier: 1.5, wait_open_cap: Some("30s"),
+               record_on: [Error, Timeout], ignore_on: [Rejected]"#,
+        );
+        let p = build(&parse(&text, "t").unwrap()).unwrap();
+        let b = p.services[0].calls[0].breaker.unwrap();
+        assert!(b.automatic_transition);
+        assert_eq!(b.max_wait_half_open, SimTime::from_secs(2));
+        assert_eq!(b.open_multiplier, 1.5);
+        assert_eq!(b.open_cap, SimTime::from_secs(30));
+        assert!(b.record.contains(CallOutcome::Timeout) && b.record.contains(CallOutcome::Error));
+        assert!(!b.record.contains(CallOutcome::Rejected));
+        assert!(b.ignore.contains(CallOutcome::Rejected));
+        let text = BREAKER_OPTS.replace("BREAKER", "");
+        let p = build(&parse(&text, "t").unwrap()).unwrap();
+        assert_eq!(
+            p.services[0].calls[0].breaker,
+            Some(BreakerConfig::default())
+        );
+    }
+
+    #[test]
+    fn bad_breaker_options_name_their_field() {
+        let text = BREAKER_OPTS.replace(
+            "BREAKER",
+            r#"wait_open: "10s", max_wait_half_open: "5us", wait_open_multiplier: 0.5,
+               wait_open_cap: Some("2s")"#,
+        );
+        let p = "services[0].calls[0].breaker";
+        assert_problems(
+            &problems(&text),
+            &[
+                &format!("{p}.max_wait_half_open: must be 0s (wait forever) or at least 1ms"),
+                &format!("{p}.wait_open_multiplier: is 0.5: the open wait can only grow"),
+                &format!("{p}.wait_open_cap: 2s is shorter than wait_open (10s)"),
+            ],
+        );
     }
 
     #[test]

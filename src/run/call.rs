@@ -242,7 +242,7 @@ impl<O: Observer> Sim<'_, O> {
         if r.breaker_permit {
             r.breaker_permit = false;
             if let Some(b) = edge.breaker.as_mut() {
-                b.on_result(now, outcome != Outcome::Ok, now.since(r.attempt_sent));
+                b.on_outcome(now, outcome.into(), now.since(r.attempt_sent));
             }
         }
         if r.retrying {

@@ -184,7 +184,7 @@ impl<O: Observer> Sim<'_, O> {
         if cl.breaker_permit {
             cl.breaker_permit = false;
             if let Some(b) = edge.breaker.as_mut() {
-                b.on_result(now, outcome != Outcome::Ok, now.since(cl.attempt_sent));
+                b.on_outcome(now, outcome.into(), now.since(cl.attempt_sent));
             }
         }
         self.settle_client_retry(c);

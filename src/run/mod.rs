@@ -1037,6 +1037,9 @@ fn state_name(s: crate::mech::breaker::BreakerState) -> String {
 
 fn breaker_summary(b: &Breaker, end: SimTime) -> BreakerSummary {
     use crate::mech::breaker::BreakerState;
+    // Timers due by the end fire in the report too (once per breaker, at the end).
+    let mut b = b.clone();
+    b.settle(end);
     let transitions = b.transitions();
     BreakerSummary {
         opened: transitions

@@ -305,7 +305,9 @@ fn leaf(name: &str, text: &str, current: &Value) -> Result<Value, String> {
         "recovery" => return typed(ron_to_json::<RecoverySpec>(text)),
         "startup" => return typed(ron_to_json::<DistSpec>(text)),
         "startup_deps" => return typed(ron_to_json::<Vec<String>>(text)),
-        "retry_on" => return typed(ron_to_json::<Vec<RetryOnSpec>>(text)),
+        "retry_on" | "record_on" | "ignore_on" => {
+            return typed(ron_to_json::<Vec<RetryOnSpec>>(text))
+        }
         "schedule" => return typed(ron_to_json::<Vec<RateChangeSpec>>(text)),
         "faults" => return typed(ron_to_json::<Vec<FaultSpec>>(text)),
         "calls" => return typed(ron_to_json::<Vec<CallSpec>>(text)),

@@ -1096,6 +1096,28 @@ pub struct BreakerSpec {
     pub wait_open: String,
     #[serde(default = "ten_u32")]
     pub half_open_calls: u32,
+    /// `automaticTransitionFromOpenToHalfOpenEnabled`: HALF_OPEN at exactly the end of the
+    /// wait, not at the first call after it.
+    #[serde(default)]
+    pub automatic_transition: bool,
+    /// `maxWaitDurationInHalfOpenState`: back to OPEN if the trial calls have not decided
+    /// by then; "0s" waits forever.
+    #[serde(default = "zero_duration")]
+    pub max_wait_half_open: String,
+    /// `waitIntervalFunctionInOpenState` as exponential backoff: each consecutive open
+    /// waits this many times longer (1.0 = fixed `wait_open`).
+    #[serde(default = "one_f64")]
+    pub wait_open_multiplier: f64,
+    /// The longest open wait the multiplier reaches; None = unbounded.
+    #[serde(default)]
+    pub wait_open_cap: Option<String>,
+    /// `recordExceptions`: failed outcomes that count as failures; the others count as
+    /// successes.
+    #[serde(default = "retry_on_all")]
+    pub record_on: Vec<RetryOnSpec>,
+    /// `ignoreExceptions`: failed outcomes recorded as nothing (checked before `record_on`).
+    #[serde(default)]
+    pub ignore_on: Vec<RetryOnSpec>,
 }
 
 fn default_window() -> BreakerWindowSpec {

@@ -1251,3 +1251,45 @@ fn summary_json_has_the_pinned_fault_call_and_series_shapes() {
         "an outage hits every service"
     );
 }
+
+/// The breaker options of issue 15 end to end, on the single-user scenario above: the
+/// tenth failure (100 ms think + 1 ms front + 10 ms back, then 111 ms per cycle: 1.110 s)
+/// opens the breaker. With `automatic_transition` Resilience4j's timer half-opens it at
+/// exactly 1.110 + 1 s; with every error ignored (or only timeouts recorded) it never opens.
+#[test]
+fn breaker_options_automatic_half_open_and_ignored_errors() {
+    let text = |opts: &str| {
+        format!(
+            r#"Scenario(name: "breaker", seed: 1, duration: "10s", window: "1s",
+    services: [
+        Service(name: "front", service_time: Constant("1ms"),
+                calls: [Call(to: "back", breaker: Some(Breaker(window: Count(10), failure_rate: 50.0,
+                        min_calls: 10, wait_open: "1s", half_open_calls: 2{opts})))]),
+        Service(name: "back", service_time: Constant("10ms"), error_rate: 1.0),
+    ],
+    workload: [Closed(target: "front", users: 1, think_time: Constant("100ms"))],
+)"#
+        )
+    };
+    let s = run(&text(", automatic_transition: true"), &[]);
+    let call = &s.calls["front->back"];
+    let got: Vec<(f64, &str)> = call.breaker.as_ref().unwrap().transitions[..2]
+        .iter()
+        .map(|t| (t.t_s, t.state.as_str()))
+        .collect();
+    assert!(
+        (got[0].0 - 1.110).abs() < 1e-9 && got[0].1 == "OPEN",
+        "{got:?}"
+    );
+    assert!(
+        (got[1].0 - 2.110).abs() < 1e-9 && got[1].1 == "HALF_OPEN",
+        "{got:?}"
+    );
+    for opts in [", ignore_on: [Error]", ", record_on: [Timeout]"] {
+        let s = run(&text(opts), &[]);
+        let call = &s.calls["front->back"];
+        let b = call.breaker.as_ref().unwrap();
+        assert_eq!((b.opened, call.breaker_rejected), (0, 0), "{opts}");
+        assert!(b.transitions.is_empty(), "{opts}");
+    }
+}
