@@ -568,7 +568,8 @@ fn budget(run: &RunData, t: &Timeline) -> Option<Figure> {
         if lines.is_empty() {
             continue;
         }
-        for (name, color, marks) in [("page fired", RED, pages), ("ticket fired", AMBER, tickets)] {
+        // Tickets first, so a page fired at the same instant is drawn over them.
+        for (name, color, marks) in [("ticket fired", AMBER, tickets), ("page fired", RED, pages)] {
             if !marks.is_empty() {
                 lines.push(Series {
                     markers: true,
