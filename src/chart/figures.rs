@@ -432,6 +432,9 @@ pub fn run_figures(run: &RunData) -> Vec<Figure> {
             out.push(queues(run, &t, &services));
         }
     }
+    if let Some(f) = budget(run, &t) {
+        out.push(f);
+    }
     if let Some(f) = messaging(run, &t) {
         out.push(f);
     }
@@ -494,6 +497,108 @@ fn throughput(run: &RunData, t: &Timeline) -> Figure {
         vec![t.panel(None, y, s)],
         1,
     )
+}
+
+/// `y` of the polyline `xs`/`ys` at `x`: linear between points, flat beyond the ends,
+/// so a mark sits on the line as drawn.
+fn on_line(xs: &[f64], ys: &[f64], x: f64) -> f64 {
+    let i = xs.partition_point(|&t| t <= x);
+    match (i.checked_sub(1), xs.get(i)) {
+        (None, _) => ys.first().copied().unwrap_or(f64::NAN),
+        (Some(j), None) => ys[j],
+        (Some(j), Some(&x1)) => {
+            let f = if x1 > xs[j] {
+                (x - xs[j]) / (x1 - xs[j])
+            } else {
+                0.0
+            };
+            ys[j] + (ys[i] - ys[j]) * f
+        }
+    }
+}
+
+/// The error budget left over time of every service with an objective (summary.json's
+/// `health.services[].budget`), one panel each, with a dot where each alert fired on the
+/// objective whose budget it burnt (pages red, tickets amber). None without health.
+fn budget(run: &RunData, t: &Timeline) -> Option<Figure> {
+    let numbers = |v: &Value| -> Vec<f64> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|x| x.as_f64().unwrap_or(f64::NAN))
+            .collect()
+    };
+    let div = t.unit.div;
+    let mut panels = Vec::new();
+    for svc in run.summary["health"]["services"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let series_of = svc["budget"].as_array().into_iter().flatten();
+        let mut lines = Vec::new();
+        let mut pages = Vec::new();
+        let mut tickets = Vec::new();
+        for b in series_of {
+            let objective = b["objective"].as_str().unwrap_or("availability");
+            let (xs, ys) = (numbers(&b["t_s"]), numbers(&b["remaining_pct"]));
+            if xs.is_empty() || xs.len() != ys.len() {
+                continue;
+            }
+            for a in svc["alerts"].as_array().into_iter().flatten() {
+                let Some(fired) = a["fired_s"].as_f64() else {
+                    continue;
+                };
+                if a["objective"].as_str() != Some(objective) {
+                    continue;
+                }
+                let mark = (fired / div, on_line(&xs, &ys, fired));
+                let to = if a["severity"] == "page" {
+                    &mut pages
+                } else {
+                    &mut tickets
+                };
+                // NaN between marks: dots, not a line joining them.
+                to.extend([mark, (f64::NAN, f64::NAN)]);
+            }
+            let color = if objective == "latency" { PURPLE } else { BLUE };
+            let points = xs.iter().zip(&ys).map(|(x, y)| (x / div, *y)).collect();
+            lines.push(series(&format!("{objective} budget"), color, points));
+        }
+        if lines.is_empty() {
+            continue;
+        }
+        // Tickets first, so a page fired at the same instant is drawn over them.
+        for (name, color, marks) in [("ticket fired", AMBER, tickets), ("page fired", RED, pages)] {
+            if !marks.is_empty() {
+                lines.push(Series {
+                    markers: true,
+                    ..series(name, color, marks)
+                });
+            }
+        }
+        let y = Axis {
+            label: "budget left (%)".into(),
+            min: 0.0,
+            max: 105.0,
+            log: false,
+            categories: None,
+            ticks: Some(vec![0.0, 25.0, 50.0, 75.0, 100.0]),
+        };
+        let name = svc["name"].as_str().unwrap_or("?").to_string();
+        panels.push(t.panel(Some(name), y, lines));
+    }
+    if panels.is_empty() {
+        return None;
+    }
+    let columns = if panels.len() > 3 { 2 } else { 1 };
+    Some(figure(
+        "budget",
+        "Error budget left over the run, per service and objective, with the alerts that fired",
+        run,
+        panels,
+        columns,
+    ))
 }
 
 fn columns_for(services: &[String]) -> usize {
@@ -1437,6 +1542,58 @@ fn short_path(p: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_budget_chart_marks_alerts_on_the_line_and_renders() {
+        // One service: availability budget 100% until 60 s, 20% at 120 s; a page at 90 s
+        // sits halfway down that segment, at 60%; a latency ticket has no latency line.
+        let summary = serde_json::json!({
+            "scenario": "s", "seed": 1, "duration_s": 120.0, "warmup_s": 0.0,
+            "window_s": 1.0,
+            "health": {"services": [{
+                "name": "api",
+                "budget": [{"objective": "availability", "t_s": [0.0, 60.0, 120.0],
+                            "remaining_pct": [100.0, 100.0, 20.0]}],
+                "alerts": [
+                    {"rule": "page-fast", "objective": "availability", "severity": "page",
+                     "fired_s": 90.0, "resolved_s": null},
+                    {"rule": "ticket", "objective": "latency", "severity": "ticket",
+                     "fired_s": 30.0, "resolved_s": null}
+                ]
+            }]}
+        });
+        let run = RunData {
+            dir: std::path::PathBuf::new(),
+            summary,
+            series: super::super::data::Table {
+                columns: vec!["t_s".into()],
+                data: vec![vec![0.0, 60.0]],
+            },
+            latency: Vec::new(),
+            command: None,
+        };
+        let fig = budget(&run, &Timeline::new(&run)).expect("a budget figure");
+        assert_eq!(fig.panels.len(), 1);
+        let Content::Lines { series, .. } = &fig.panels[0].content else {
+            panic!("lines");
+        };
+        let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["availability budget", "page fired"]);
+        assert_eq!(series[1].points[0], (90.0, 60.0));
+        assert!(series[1].markers);
+        let r = crate::chart::render(&fig).expect("it renders");
+        assert!(
+            r.svg.contains("page fired"),
+            "the legend names the alert marks"
+        );
+        assert_eq!(r.svg_legend, r.png_legend);
+        // No health, no figure.
+        let bare = RunData {
+            summary: serde_json::json!({"duration_s": 1.0}),
+            ..run
+        };
+        assert!(budget(&bare, &Timeline::new(&bare)).is_none());
+    }
 
     #[test]
     fn ticks_are_round() {

@@ -517,7 +517,17 @@ pub fn run_page(run: &RunData, charts: &[Rendered]) -> String {
 
     if !s["health"].is_null() {
         out.push_str("<h2 id=\"health\">Health</h2>\n");
-        json_tables(&mut out, &s["health"], 0);
+        // The budget series are drawn below, not listed as columns of numbers.
+        let mut health = s["health"].clone();
+        for svc in health["services"].as_array_mut().into_iter().flatten() {
+            if let Some(o) = svc.as_object_mut() {
+                o.remove("budget");
+            }
+        }
+        json_tables(&mut out, &health, 0);
+        if let Some(c) = chart("budget") {
+            svg(&mut out, c);
+        }
     }
     if !s["orders"].is_null() {
         out.push_str("<h2 id=\"orders\">Orders ledger</h2>\n");
@@ -533,6 +543,7 @@ pub fn run_page(run: &RunData, charts: &[Rendered]) -> String {
         "queues",
         "breakers",
         "recovery",
+        "budget",
     ];
     for c in charts.iter().filter(|c| !shown.contains(&c.name.as_str())) {
         svg(&mut out, c);

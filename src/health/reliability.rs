@@ -16,6 +16,14 @@
 //!   ten minutes later too (the on-call engineer is still on it). Scaled to
 //!   30 days: incidents x 30 d / measured time (one incident in a 10-minute run is 4,320
 //!   a month: short runs are judged harshly, as they should be).
+//! - **Extrapolation, said out loud**: a run measured over less than 30 days
+//!   ([`MONTH_S`]) *extrapolates* its incidents to a month; the figure is then marked
+//!   (`incidents_30d_extrapolated`) and carries the exact (Garwood) 95% Poisson interval
+//!   on the incident count, scaled the same way (`incidents_30d_low`/`_high`): one
+//!   incident in 10 minutes is 4,320 a month, somewhere between 109 and 24,069. The
+//!   score still uses the point figure; `score_inputs_measured` and
+//!   `score_inputs_extrapolated` say which of its inputs are which (uptime, MTTR and the
+//!   change failure rate are always measured over the run itself).
 //! - **Change failure rate**: failed deployments / deployments x 100, 0 without
 //!   deployments. The simulator has no deployments yet: the facade passes
 //!   [`Deployments::default()`]; the issue that adds rolling updates counts them there.
@@ -101,10 +109,62 @@ pub fn incidents(downtime: &[Span], pages: &[Span], from_s: f64, end_s: f64) -> 
     count
 }
 
+/// P(X <= k) for X ~ Poisson(lambda), summed in log space (no overflow for large k).
+fn poisson_cdf(k: u64, lambda: f64) -> f64 {
+    if lambda <= 0.0 {
+        return 1.0;
+    }
+    let ln_l = lambda.ln();
+    let mut ln_fact = 0.0;
+    let mut sum = 0.0;
+    for i in 0..=k {
+        if i > 0 {
+            ln_fact += (i as f64).ln();
+        }
+        sum += (i as f64 * ln_l - lambda - ln_fact).exp();
+    }
+    sum.min(1.0)
+}
+
+/// The lambda at which the decreasing `f(lambda)` crosses `target`, by bisection in
+/// `[lo, hi]`.
+fn solve(f: impl Fn(f64) -> f64, target: f64, mut lo: f64, mut hi: f64) -> f64 {
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if f(mid) > target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// The exact two-sided 95% confidence interval on the mean of a Poisson count `k`
+/// (Garwood 1936): the lower end solves P(X >= k) = 2.5%, the upper P(X <= k) = 2.5%.
+/// 0 gives (0, 3.689), 1 gives (0.0253, 5.572), 10 gives (4.795, 18.39).
+pub fn poisson_interval_95(k: u64) -> (f64, f64) {
+    const TAIL: f64 = 0.025;
+    let kf = k as f64;
+    let hi_bound = kf + 20.0 * (kf + 1.0).sqrt() + 20.0;
+    let upper = solve(|l| poisson_cdf(k, l), TAIL, kf, hi_bound);
+    let lower = if k == 0 {
+        0.0
+    } else {
+        // P(X >= k) = 1 - P(X <= k - 1) increases with lambda.
+        solve(|l| poisson_cdf(k - 1, l), 1.0 - TAIL, 0.0, kf)
+    };
+    (lower, upper)
+}
+
 /// `count` over `period_s`, scaled to 30 days; 0 for an empty period.
 pub fn per_30_days(count: u64, period_s: f64) -> f64 {
+    per_30_days_f(count as f64, period_s)
+}
+
+fn per_30_days_f(count: f64, period_s: f64) -> f64 {
     if period_s > 0.0 {
-        count as f64 * MONTH_S / period_s
+        count * MONTH_S / period_s
     } else {
         0.0
     }
@@ -180,7 +240,15 @@ pub fn measure(
     let uptime = uptime_pct(uptime_ratio);
     let (mttr, periods, open) = mttr_minutes(downtime, from_s, end_s);
     let n = incidents(downtime, pages, from_s, end_s);
-    let n30 = per_30_days(n, end_s - from_s);
+    let period = end_s - from_s;
+    let n30 = per_30_days(n, period);
+    let extrapolated = period < MONTH_S;
+    let (low, high) = poisson_interval_95(n);
+    let (measured_inputs, extrapolated_inputs) = if extrapolated {
+        (MEASURED_INPUTS[..3].to_vec(), vec![MEASURED_INPUTS[3]])
+    } else {
+        (MEASURED_INPUTS.to_vec(), Vec::new())
+    };
     let cfr = change_failure_rate_pct(deployments);
     let parts = [
         uptime_points(uptime),
@@ -195,6 +263,9 @@ pub fn measure(
         unresolved_downtime: open,
         incidents: n,
         incidents_30d: n30,
+        incidents_30d_extrapolated: extrapolated,
+        incidents_30d_low: per_30_days_f(low, period),
+        incidents_30d_high: per_30_days_f(high, period),
         deployments: deployments.total,
         failed_deployments: deployments.failed,
         change_failure_rate_pct: cfr,
@@ -203,8 +274,19 @@ pub fn measure(
         score_incidents: parts[2],
         score_change_failure_rate: parts[3],
         score: parts.iter().sum(),
+        score_inputs_measured: measured_inputs,
+        score_inputs_extrapolated: extrapolated_inputs,
     }
 }
+
+/// The score's inputs by their summary key; the last, incidents per 30 days, is
+/// extrapolated when the run is shorter than 30 days.
+const MEASURED_INPUTS: [&str; 4] = [
+    "uptime_pct",
+    "mttr_minutes",
+    "change_failure_rate_pct",
+    "incidents_30d",
+];
 
 #[cfg(test)]
 mod tests {
@@ -293,5 +375,44 @@ mod tests {
         assert_eq!(m.incidents_30d, 30.0);
         // 20 (uptime >= 99) + 20 (MTTR <= 15) + 0 + 15.
         assert_eq!(m.score, 55.0);
+        // A day is not a month: the 30 a month is extrapolated, 0.0253-5.572 x 30.
+        assert!(m.incidents_30d_extrapolated);
+        assert!((m.incidents_30d_low - 0.7595).abs() < 1e-3, "{m:?}");
+        assert!((m.incidents_30d_high - 167.15).abs() < 1e-2, "{m:?}");
+        assert_eq!(m.score_inputs_extrapolated, ["incidents_30d"]);
+        assert_eq!(
+            m.score_inputs_measured,
+            ["uptime_pct", "mttr_minutes", "change_failure_rate_pct"]
+        );
+    }
+
+    #[test]
+    fn garwood_intervals_match_the_tables() {
+        // Garwood (1936) / the exact Poisson table: 0 -> (0, 3.689), 1 -> (0.0253,
+        // 5.572), 10 -> (4.795, 18.39), 100 -> (81.36, 121.63).
+        let close = |k: u64, lo: f64, hi: f64| {
+            let (l, h) = poisson_interval_95(k);
+            assert!(
+                (l - lo).abs() < 1e-3 && (h - hi).abs() < 1e-2,
+                "{k}: {l} {h}"
+            );
+        };
+        close(0, 0.0, 3.689);
+        close(1, 0.0253, 5.572);
+        close(10, 4.795, 18.390);
+        close(100, 81.364, 121.627);
+        // 0 is -ln(2.5%) exactly.
+        assert!((poisson_interval_95(0).1 + 0.025f64.ln()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_month_or_more_is_measured_not_extrapolated() {
+        let m = measure(1.0, &[], &[], 0.0, MONTH_S, Deployments::default());
+        assert!(!m.incidents_30d_extrapolated);
+        assert_eq!(m.incidents_30d, 0.0);
+        assert_eq!(m.incidents_30d_low, 0.0);
+        assert!((m.incidents_30d_high - 3.689).abs() < 1e-3);
+        assert!(m.score_inputs_extrapolated.is_empty());
+        assert_eq!(m.score_inputs_measured.len(), 4);
     }
 }

@@ -53,10 +53,12 @@ pub fn report(platform: &Platform, summary: &Summary) -> HealthReport {
         let availability = slo::event_windows(events, false, from, end);
         let mut episodes =
             alerts::evaluate(&rules, &availability, "availability", svc.slo.availability);
+        let mut budget = vec![slo::budget_series(&slos[0], &availability, from)];
         if let Some(l) = &svc.slo.latency {
             let latency = slo::event_windows(events, true, from, end);
             episodes.extend(alerts::evaluate(&rules, &latency, "latency", l.target));
             episodes.sort_by(|a, b| a.fired_s.total_cmp(&b.fired_s));
+            budget.push(slo::budget_series(&slos[1], &latency, from));
         }
         let pages: Vec<reliability::Span> = episodes
             .iter()
@@ -75,15 +77,18 @@ pub fn report(platform: &Platform, summary: &Summary) -> HealthReport {
         );
         let cost = cost::report(svc.cost.as_ref(), s.replica_hours, s.arrivals, period);
         let gov = governance::checks(&svc.name, svc.governance.as_ref());
-        rows.push(service::assess(
-            &svc.name,
-            tier_name(svc.slo.tier),
-            slos,
-            episodes,
-            rel,
-            cost,
-            gov,
-        ));
+        rows.push(ServiceHealth {
+            budget,
+            ..service::assess(
+                &svc.name,
+                tier_name(svc.slo.tier),
+                slos,
+                episodes,
+                rel,
+                cost,
+                gov,
+            )
+        });
     }
     let faults = fault_windows(platform);
     let alerting: Vec<(&str, &[_])> = rows

@@ -119,6 +119,7 @@ pub fn assess(
         reliability,
         cost,
         governance,
+        budget: Vec::new(),
     }
 }
 

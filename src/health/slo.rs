@@ -26,7 +26,7 @@
 //! ended in (warmup arrivals that end later are in it, unlike the run's counts).
 
 use crate::metrics::events::SloEvents;
-use crate::metrics::health::SloStatus;
+use crate::metrics::health::{BudgetSeries, SloStatus};
 use crate::metrics::summary::ColumnIndex;
 use crate::metrics::{ServiceSummary, TimeSeries};
 use crate::model::{LatencySlo, Slo};
@@ -157,6 +157,56 @@ pub fn event_windows(
         .collect()
 }
 
+/// Points a budget series holds at most, besides its start: the event grid is thinned
+/// to every k-th bucket so a 30-day run's series stays as small as a minute's.
+pub const BUDGET_POINTS: usize = 100;
+
+/// The error budget left over time for one objective: `status` is the objective measured
+/// over the run, `windows` its events on the grid (`event_windows`), `from_s` the end of
+/// the warmup. The budget is the run's: (100 - target)% of its valid events. The grid
+/// says *when* bad events happened, the run's counts *how many*: after each bucket the
+/// bad events so far are the run's bad ones x the grid's share of bad events up to it
+/// (rounded to whole events), and the budget left is [`budget_remaining_pct`] of that.
+/// So the series starts at 100% (0 with a target of 100), never rises, and its last
+/// point is exactly `status.budget_remaining_pct`. At most [`BUDGET_POINTS`] + 1 points.
+pub fn budget_series(status: &SloStatus, windows: &[WindowCounts], from_s: f64) -> BudgetSeries {
+    let valid = status.valid;
+    let run_bad = valid.saturating_sub(status.good);
+    let grid_bad: f64 = windows.iter().map(|w| w.bad).sum();
+    let left = |bad: u64| {
+        let bad = bad.min(run_bad);
+        budget_remaining_pct(status.target_pct, ratio_pct(valid - bad, valid))
+    };
+    let mut out = BudgetSeries {
+        objective: status.name.clone(),
+        t_s: vec![from_s],
+        remaining_pct: vec![left(0)],
+    };
+    let n = windows.len();
+    let stride = n.div_ceil(BUDGET_POINTS).max(1);
+    let mut bad_so_far = 0.0;
+    for (i, w) in windows.iter().enumerate() {
+        bad_so_far += w.bad;
+        let last = i + 1 == n;
+        if !last && (i + 1) % stride != 0 {
+            continue;
+        }
+        // Grid events the run's counts lack (warmup arrivals ending later) are
+        // spread like the rest; with no bad event on the grid, all burn at the end.
+        let share = if grid_bad > 0.0 {
+            bad_so_far / grid_bad
+        } else if last {
+            1.0
+        } else {
+            0.0
+        };
+        out.t_s.push(w.end_s);
+        out.remaining_pct
+            .push(left((run_bad as f64 * share).round() as u64));
+    }
+    out
+}
+
 /// The lowest availability of any window with valid events, in percent.
 pub fn worst_window_pct(windows: &[WindowCounts]) -> Option<f64> {
     windows
@@ -273,6 +323,68 @@ mod tests {
         assert_eq!(ratio_pct(0, 0), 100.0);
         assert_eq!(ratio_pct(999, 1000), 99.9);
         assert!(is_met(99.0, 99.0));
+    }
+
+    fn grid(bad: &[f64]) -> Vec<WindowCounts> {
+        bad.iter()
+            .enumerate()
+            .map(|(i, &b)| WindowCounts {
+                start_s: 10.0 + i as f64,
+                end_s: 11.0 + i as f64,
+                bad: b,
+                valid: 100.0,
+            })
+            .collect()
+    }
+
+    fn status(good: u64, valid: u64, target: f64) -> SloStatus {
+        let measured = ratio_pct(good, valid);
+        SloStatus {
+            name: "availability".into(),
+            target_pct: target,
+            measured_pct: measured,
+            good,
+            valid,
+            budget_remaining_pct: budget_remaining_pct(target, measured),
+            met: is_met(target, measured),
+            threshold_ms: None,
+            worst_window_pct: None,
+        }
+    }
+
+    #[test]
+    fn the_budget_burns_when_the_grid_says_and_ends_at_the_run_figure() {
+        // 10,000 valid against 99%: a budget of 100 bad events. 60 bad, in the third
+        // and fourth of five buckets (20 then 40): 100, 100, 100, 80, 40, 40 left.
+        let s = status(9_940, 10_000, 99.0);
+        let b = budget_series(&s, &grid(&[0.0, 0.0, 20.0, 40.0, 0.0]), 10.0);
+        assert_eq!(b.objective, "availability");
+        assert_eq!(b.t_s, [10.0, 11.0, 12.0, 13.0, 14.0, 15.0]);
+        assert_eq!(b.remaining_pct, [100.0, 100.0, 100.0, 80.0, 40.0, 40.0]);
+        assert_eq!(*b.remaining_pct.last().unwrap(), s.budget_remaining_pct);
+        // The grid saw 61 where the run counted 60: shares, so still ending at 40.
+        let b = budget_series(&s, &grid(&[1.0, 0.0, 20.0, 40.0, 0.0]), 10.0);
+        assert_eq!(*b.remaining_pct.last().unwrap(), 40.0);
+        // Overspent: 0 from the bucket that spends it on.
+        let s = status(9_800, 10_000, 99.0);
+        let b = budget_series(&s, &grid(&[0.0, 150.0, 50.0]), 10.0);
+        assert_eq!(b.remaining_pct, [100.0, 100.0, 0.0, 0.0]);
+        // No budget at all with a target of 100.
+        let b = budget_series(&status(10, 10, 100.0), &grid(&[0.0]), 10.0);
+        assert_eq!(b.remaining_pct, [0.0, 0.0]);
+    }
+
+    #[test]
+    fn a_long_grid_is_thinned_to_the_bound_and_keeps_its_end() {
+        let mut bad = vec![0.0; 43_200];
+        bad[43_199] = 10.0;
+        let s = status(99_990, 100_000, 99.9);
+        let b = budget_series(&s, &grid(&bad), 10.0);
+        assert!(b.t_s.len() <= BUDGET_POINTS + 2, "{}", b.t_s.len());
+        assert_eq!(b.t_s.len(), b.remaining_pct.len());
+        assert_eq!(*b.t_s.last().unwrap(), 43_210.0);
+        assert_eq!(*b.remaining_pct.last().unwrap(), 90.0);
+        assert_eq!(b.remaining_pct[b.remaining_pct.len() - 2], 100.0);
     }
 
     #[test]

@@ -133,6 +133,20 @@ pub struct ServiceHealth {
     pub reliability: ReliabilityMetrics,
     pub cost: CostReport,
     pub governance: GovernanceReport,
+    /// Error budget left over time, per objective with events (availability, latency).
+    pub budget: Vec<BudgetSeries>,
+}
+
+/// An objective's error budget left over the run (see `crate::health::slo::budget_series`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BudgetSeries {
+    /// `availability` or `latency`.
+    pub objective: String,
+    /// The warmup's end, then the end of every k-th bucket of the event grid, in seconds.
+    pub t_s: Vec<f64>,
+    /// Budget left at each `t_s`, in percent; the last is the objective's
+    /// `budget_remaining_pct`.
+    pub remaining_pct: Vec<f64>,
 }
 
 /// One objective, measured over the run after the warmup.
@@ -223,6 +237,11 @@ pub struct ReliabilityMetrics {
     pub incidents: u64,
     /// incidents x 30 days / measured time.
     pub incidents_30d: f64,
+    /// True when the measured time is under 30 days: `incidents_30d` is then a guess.
+    pub incidents_30d_extrapolated: bool,
+    /// The exact 95% Poisson interval on the incident count, scaled like `incidents_30d`.
+    pub incidents_30d_low: f64,
+    pub incidents_30d_high: f64,
     pub deployments: u64,
     pub failed_deployments: u64,
     /// failed / deployments x 100; 0 without deployments.
@@ -233,6 +252,10 @@ pub struct ReliabilityMetrics {
     pub score_incidents: f64,
     pub score_change_failure_rate: f64,
     pub score: f64,
+    /// The score's inputs (by key) measured over the run, and those extrapolated from
+    /// it to 30 days (`incidents_30d` when the run is shorter).
+    pub score_inputs_measured: Vec<&'static str>,
+    pub score_inputs_extrapolated: Vec<&'static str>,
 }
 
 /// What a service costs, projected from the run to a month.

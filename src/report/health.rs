@@ -79,6 +79,12 @@ pub fn render(h: &HealthReport) -> String {
             format!("{}/{}", s.governance.passed, s.governance.checks.len())
         );
     }
+    if h.services
+        .iter()
+        .any(|s| s.reliability.incidents_30d_extrapolated)
+    {
+        let _ = writeln!(out, "{}", extrapolation_note(h));
+    }
     let alerting: Vec<_> = h.services.iter().filter(|s| !s.alerts.is_empty()).collect();
     if !alerting.is_empty() {
         out.push_str("\nburn-rate alerts");
@@ -156,6 +162,31 @@ pub fn render(h: &HealthReport) -> String {
         }
     }
     out
+}
+
+/// Says that `inc/30d` was extrapolated from a short run, with each figure's 95% interval
+/// (one for all the services without incidents, which share it).
+fn extrapolation_note(h: &HealthReport) -> String {
+    let range = |s: &crate::metrics::health::ServiceHealth| {
+        format!(
+            "{:.1}-{:.1}",
+            s.reliability.incidents_30d_low, s.reliability.incidents_30d_high
+        )
+    };
+    let mut parts: Vec<String> = h
+        .services
+        .iter()
+        .filter(|s| s.reliability.incidents > 0)
+        .map(|s| format!("{} {}", s.name, range(s)))
+        .collect();
+    if let Some(quiet) = h.services.iter().find(|s| s.reliability.incidents == 0) {
+        parts.push(format!("0 incidents {}", range(quiet)));
+    }
+    format!(
+        "inc/30d extrapolated from {} measured (95% interval: {})",
+        secs(h.slo_period_s),
+        parts.join(", ")
+    )
 }
 
 fn severity(s: Severity) -> &'static str {

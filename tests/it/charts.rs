@@ -292,6 +292,7 @@ fn charts_for_the_default_scenario_and_every_folder() {
             "throughput-services",
             "queues",
             "latency-distribution",
+            "budget",
         ]
         .iter()
         .chain(extra)
@@ -301,6 +302,13 @@ fn charts_for_the_default_scenario_and_every_folder() {
                 "{scenario}: chart {want} in {names:?}"
             );
         }
+        // Issue 16: the budget chart sits in the health section of the report.
+        let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+        let (health, budget) = (page.find("id=\"health\""), page.find("id=\"chart-budget\""));
+        assert!(
+            health.is_some() && budget > health,
+            "{scenario}: budget chart under health"
+        );
         let command = std::fs::read_to_string(out.join("command.txt")).unwrap();
         for s in sets.iter().filter(|s| s.contains('=')) {
             assert!(command.contains(s), "{command} has {s}");

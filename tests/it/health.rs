@@ -150,6 +150,61 @@ fn a_page_fires_with_its_detection_delay() {
     assert_eq!(c.reliability.incidents, r.reliability.incidents);
 }
 
+/// Issue 16, item 5: the budget series of every objective starts full, never rises,
+/// stays small, and ends at the objective's `budget_remaining_pct`; the crash spends the
+/// rest of the budget of `recommendations` while it lasts, not before.
+#[test]
+fn the_budget_series_ends_at_the_budget_left() {
+    let h = &one_crash().health;
+    for s in &h.services {
+        assert!(!s.budget.is_empty(), "{}", s.name);
+        for b in &s.budget {
+            let o = s.slos.iter().find(|o| o.name == b.objective).unwrap();
+            assert_eq!(b.t_s.len(), b.remaining_pct.len());
+            assert!(b.t_s.len() <= 102, "{} points", b.t_s.len());
+            assert_eq!(b.t_s[0], 60.0, "from the warmup's end");
+            assert_eq!(b.remaining_pct[0], 100.0);
+            assert_eq!(*b.remaining_pct.last().unwrap(), o.budget_remaining_pct);
+            assert!((*b.t_s.last().unwrap() - 86_400.0).abs() < 1e-6);
+            assert!(b.remaining_pct.windows(2).all(|w| w[1] <= w[0]), "{b:?}");
+            assert!(b.t_s.windows(2).all(|w| w[1] > w[0]));
+        }
+    }
+    let r = service(h, "recommendations");
+    let b = &r.budget[0];
+    let crash_at = 6.0 * 3600.0;
+    let at = |t: f64| b.remaining_pct[b.t_s.partition_point(|&x| x <= t) - 1];
+    // Its background errors burn a few percent in the six hours before the crash.
+    let before = at(crash_at - 1.0);
+    assert!(before > 90.0 && before < 100.0, "{b:?}");
+    assert_eq!(at(crash_at + 600.0 + 900.0), 0.0, "{b:?}");
+}
+
+/// Issue 16, item 4: a day is not a month, so its incidents per 30 days are marked as
+/// extrapolated and carry the exact 95% Poisson interval on 1 incident (0.0253 to 5.572)
+/// scaled like the figure; the score names incidents as its extrapolated input.
+#[test]
+fn a_short_run_says_its_incidents_are_extrapolated() {
+    let h = &one_crash().health;
+    let r = &service(h, "recommendations").reliability;
+    assert!(r.incidents_30d_extrapolated);
+    let scale = 30.0 * 86_400.0 / 86_340.0;
+    assert!(
+        (r.incidents_30d_low - 0.02532 * scale).abs() < 1e-3,
+        "{r:?}"
+    );
+    assert!(
+        (r.incidents_30d_high - 5.5716 * scale).abs() < 1e-2,
+        "{r:?}"
+    );
+    assert_eq!(r.score_inputs_extrapolated, ["incidents_30d"]);
+    let text = platsim::report::health::render(h);
+    assert!(
+        text.contains("inc/30d extrapolated from 24h measured (95% interval: recommendations 0.8-167.3, 0 incidents 0.0-110.7)"),
+        "{text}"
+    );
+}
+
 #[test]
 fn untouched_services_stay_healthy() {
     let h = &one_crash().health;
@@ -445,6 +500,9 @@ fn a_thirty_day_run_with_one_eight_minute_crash_scores_85() {
     assert!((r.mttr_minutes - 8.0).abs() < 1e-9);
     assert_eq!(r.incidents, 1, "{:?}", a.alerts);
     assert!((r.incidents_30d - 1.0).abs() < 1e-9);
+    // Thirty days are measured, not extrapolated.
+    assert!(!r.incidents_30d_extrapolated);
+    assert!(r.score_inputs_extrapolated.is_empty());
     assert_eq!(a.reliability_score, 85.0);
     // The page fires during the crash: 52 s of full outage, at the end of its minute.
     let page = a.alerts.iter().find(|e| e.rule == "page-fast").unwrap();
