@@ -413,6 +413,20 @@ pub enum FaultKind {
     Partition {
         a: Endpoint,
         b: Endpoint,
+        /// Only packets from `a` to `b` are dropped (both are services).
+        one_way: bool,
+    },
+    /// Attempts of calls from `from` to `to` reach the callee `add` later.
+    LinkLatency {
+        from: ServiceId,
+        to: ServiceId,
+        add: Dist,
+    },
+    /// Attempts of calls from `from` to `to` are lost with probability `rate`.
+    LinkLoss {
+        from: ServiceId,
+        to: ServiceId,
+        rate: f64,
     },
     CrashBeforePublish {
         target: ServiceId,
@@ -454,6 +468,8 @@ impl FaultKind {
             FaultKind::DuplicateDelivery { .. } => "duplicate_delivery",
             FaultKind::BrokerRestart { .. } => "broker_restart",
             FaultKind::Partition { .. } => "partition",
+            FaultKind::LinkLatency { .. } => "link_latency",
+            FaultKind::LinkLoss { .. } => "link_loss",
             FaultKind::CrashBeforePublish { .. } => "crash_before_publish",
             FaultKind::DeletePods { .. } => "delete_pods",
             FaultKind::NodeKill { .. } => "node_kill",
@@ -480,7 +496,9 @@ impl FaultKind {
             FaultKind::Partition {
                 a: Endpoint::Service(target),
                 ..
-            } => Some(*target),
+            }
+            | FaultKind::LinkLatency { from: target, .. }
+            | FaultKind::LinkLoss { from: target, .. } => Some(*target),
             FaultKind::Outage { .. }
             | FaultKind::DuplicateDelivery { .. }
             | FaultKind::BrokerRestart { .. }

@@ -178,6 +178,8 @@ impl FaultSpec {
                 | FaultSpec::DuplicateDelivery { .. }
                 | FaultSpec::BrokerRestart { .. }
                 | FaultSpec::Partition { .. }
+                | FaultSpec::LinkLatency { .. }
+                | FaultSpec::LinkLoss { .. }
                 | FaultSpec::CrashBeforePublish { .. }
         )
     }
@@ -299,6 +301,24 @@ impl Check {
             }
         }
         names
+    }
+
+    /// The two services of a link fault (`{p}.from` -> `{p}.to`).
+    fn link(
+        &mut self,
+        p: &str,
+        from: &str,
+        to: &str,
+        names: &BTreeMap<String, usize>,
+    ) -> Option<(ServiceId, ServiceId)> {
+        let a = self.lookup(&format!("{p}.from"), from, names);
+        let b = self.lookup(&format!("{p}.to"), to, names);
+        let (a, b) = (a?, b?);
+        if a == b {
+            self.fail(format!("{p}.to"), "a link joins two different services");
+            return None;
+        }
+        Some((ServiceId(a as u32), ServiceId(b as u32)))
     }
 
     fn lookup(&mut self, path: &str, name: &str, names: &BTreeMap<String, usize>) -> Option<usize> {
@@ -1460,6 +1480,8 @@ impl Check {
             | FaultSpec::DuplicateDelivery { at, duration, .. }
             | FaultSpec::BrokerRestart { at, duration, .. }
             | FaultSpec::Partition { at, duration, .. }
+            | FaultSpec::LinkLatency { at, duration, .. }
+            | FaultSpec::LinkLoss { at, duration, .. }
             | FaultSpec::CrashBeforePublish { at, duration, .. } => (at, duration),
             _ => unreachable!("only messaging faults come here"),
         };
@@ -1518,7 +1540,9 @@ impl Check {
                 let b = self.named(&format!("{p}.broker"), "broker", broker, &msg.broker_names)?;
                 FaultKind::BrokerRestart { broker: b as u32 }
             }
-            FaultSpec::Partition { from, to, .. } => {
+            FaultSpec::Partition {
+                from, to, one_way, ..
+            } => {
                 let a = endpoint(self, format!("{p}.from"), from);
                 let b = endpoint(self, format!("{p}.to"), to);
                 let (a, b) = (a?, b?);
@@ -1526,7 +1550,39 @@ impl Check {
                     self.fail(format!("{p}.to"), "a partition needs two different sides");
                     return None;
                 }
-                FaultKind::Partition { a, b }
+                let services = matches!((a, b), (Endpoint::Service(_), Endpoint::Service(_)));
+                if *one_way && !services {
+                    self.fail(
+                        format!("{p}.one_way"),
+                        "a one-way partition is between two services; drop `one_way` for a broker",
+                    );
+                    return None;
+                }
+                FaultKind::Partition {
+                    a,
+                    b,
+                    one_way: *one_way,
+                }
+            }
+            FaultSpec::LinkLatency { from, to, add, .. } => {
+                let (from, to) = self.link(&p, from, to, names)?;
+                FaultKind::LinkLatency {
+                    from,
+                    to,
+                    add: self.dist(&format!("{p}.add"), add)?,
+                }
+            }
+            FaultSpec::LinkLoss { from, to, rate, .. } => {
+                self.probability(&format!("{p}.rate"), *rate);
+                let (from, to) = self.link(&p, from, to, names)?;
+                if !(0.0..=1.0).contains(rate) {
+                    return None;
+                }
+                FaultKind::LinkLoss {
+                    from,
+                    to,
+                    rate: *rate,
+                }
             }
             FaultSpec::CrashBeforePublish { target, rate, .. } => {
                 self.probability(&format!("{p}.rate"), *rate);

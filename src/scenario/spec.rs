@@ -1354,12 +1354,38 @@ pub enum FaultSpec {
         at: String,
         duration: String,
     },
-    /// Calls and deliveries between `from` and `to` (services or a broker) fail.
+    /// Calls and deliveries between `from` and `to` (services or a broker) fail at once,
+    /// as a refused connection. With `one_way`, only packets from `from` to `to` are
+    /// dropped (two services): a call from `from` to `to` is never received, and a call
+    /// from `to` to `from` is served but its answer is lost; either way the caller's
+    /// timeout fires (see `run::call`).
     Partition {
         from: String,
         to: String,
         at: String,
         duration: String,
+        #[serde(default)]
+        one_way: bool,
+    },
+    /// Each attempt of a call from service `from` to service `to` sent during the fault
+    /// reaches the callee `add` later (Linux `tc netem delay` on that link).
+    LinkLatency {
+        from: String,
+        to: String,
+        at: String,
+        duration: String,
+        add: DistSpec,
+    },
+    /// Each attempt of a call from service `from` to service `to` sent during the fault is
+    /// lost with probability `rate` (`tc netem loss`): the callee never sees it and the
+    /// caller's timeout fires.
+    LinkLoss {
+        from: String,
+        to: String,
+        at: String,
+        duration: String,
+        #[serde(default = "one_f64")]
+        rate: f64,
     },
     /// The service dies between its database write and its publish, for a share `rate`
     /// of its successful requests (the client already has its answer).
