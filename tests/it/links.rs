@@ -211,3 +211,24 @@ fn link_faults_name_two_services_with_suggestions() {
     let e = bad(r#"LinkLoss(from: "db", to: "db", at: "1s", duration: "1s")"#);
     assert!(e.contains("faults[0].to"), "{e}");
 }
+
+/// The figures in `scenarios/resilience/partition.ron`'s header and scenarios/README.md.
+#[test]
+fn the_partition_scenario_repeats_its_header() {
+    let text = include_str!("../../scenarios/resilience/partition.ron");
+    let s = crate::common::run_scenario(text, &[]);
+    let (c, p) = (&s.services["checkout"], &s.services["payment"]);
+    assert_eq!((c.arrivals, c.dependency_failed), (3573, 585));
+    assert_eq!(s.calls["checkout->payment"].attempt_timeouts, 1816);
+    assert_eq!((p.side_effects, p.duplicate_side_effects), (3569, 1231));
+    let s = crate::common::run_scenario(text, &["services.payment.idempotent=true"]);
+    let p = &s.services["payment"];
+    assert_eq!((p.duplicate_side_effects, p.deduplicated), (0, 1231));
+    let s = crate::common::run_scenario(text, &["faults.0.from=checkout", "faults.0.to=payment"]);
+    let p = &s.services["payment"];
+    assert_eq!(s.services["checkout"].dependency_failed, 587);
+    assert_eq!(
+        (p.arrivals, p.ok, p.duplicate_side_effects),
+        (2986, 2982, 0)
+    );
+}
