@@ -35,6 +35,8 @@ pub struct Platform {
     pub services: Vec<Service>,
     pub workloads: Vec<Workload>,
     pub faults: Vec<Fault>,
+    /// Base latencies of links between services (`scenario::LinkSpec`).
+    pub links: Vec<Link>,
     pub recovery_check: RecoveryCheck,
     pub recovery: Recovery,
     /// After `duration` arrivals stop; the run goes on for `drain` (see `Spec::drain`).
@@ -352,6 +354,15 @@ pub struct Retry {
 pub struct Bulkhead {
     pub max_concurrent: u32,
     pub max_wait: SimTime,
+}
+
+/// A link's base latency: attempts of calls from `from` to `to` reach the callee
+/// `latency` later.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub from: ServiceId,
+    pub to: ServiceId,
+    pub latency: Dist,
 }
 
 /// A fault and when it is active: `[start, end)`.

@@ -5,17 +5,18 @@ use super::schedule::RateSchedule;
 use super::{
     graph, Autoscale, AutoscaleMetric, Backoff, BreakerConfig, BreakerWindow, Broker, Bulkhead,
     Call, ConcurrencyLimit, Consume, Dist, Endpoint, Fault, FaultKind, FixedWindow, Jitter,
-    JobQueue, Orders, Persistence, Platform, Publish, Recovery, RecoveryCheck, Retry, RetryBudget,
-    RetryOn, RetryPolicy, Service, ServiceId, Topic, Workers, Workload, WorkloadId, WorkloadKind,
+    JobQueue, Link, Orders, Persistence, Platform, Publish, Recovery, RecoveryCheck, Retry,
+    RetryBudget, RetryOn, RetryPolicy, Service, ServiceId, Topic, Workers, Workload, WorkloadId,
+    WorkloadKind,
 };
 use crate::engine::{parse_duration, SimTime};
 use crate::mech::limits::{AimdLimit, Gradient2Limit};
 use crate::scenario::error::did_you_mean;
 use crate::scenario::{
     AutoscaleMetricSpec, AutoscaleSpec, BackoffSpec, BreakerSpec, BreakerWindowSpec, BulkheadSpec,
-    ConcurrencyLimitSpec, DistSpec, FaultSpec, JitterSpec, JobQueueSpec, PersistenceSpec, Problem,
-    RateChangeSpec, RateLimiterSpec, RecoveryCheckSpec, RecoverySpec, RetryOnSpec, RetrySpec,
-    ScenarioError, ServiceSpec, Spec, WorkloadSpec,
+    ConcurrencyLimitSpec, DistSpec, FaultSpec, JitterSpec, JobQueueSpec, LinkSpec, PersistenceSpec,
+    Problem, RateChangeSpec, RateLimiterSpec, RecoveryCheckSpec, RecoverySpec, RetryOnSpec,
+    RetrySpec, ScenarioError, ServiceSpec, Spec, WorkloadSpec,
 };
 use std::collections::BTreeMap;
 
@@ -113,6 +114,7 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
         })
         .collect();
     let deployments = c.deployments(spec, &names, &pods, duration);
+    let links = c.links(&spec.links, &names);
     let recovery_check = c.recovery_check(&spec.recovery_check);
     let recovery = c.recovery(&spec.recovery);
 
@@ -149,6 +151,7 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
         services,
         workloads: workloads.into_iter().map(|w| w.expect("checked")).collect(),
         faults: faults.into_iter().map(|f| f.expect("checked")).collect(),
+        links,
         recovery_check: recovery_check.expect("checked"),
         recovery: recovery.expect("checked"),
         nodes: nodes.expect("checked"),
@@ -301,6 +304,32 @@ impl Check {
             }
         }
         names
+    }
+
+    /// The scenario's links; a link named twice is an error.
+    fn links(&mut self, specs: &[LinkSpec], names: &BTreeMap<String, usize>) -> Vec<Link> {
+        let mut links: Vec<Link> = Vec::new();
+        for (i, l) in specs.iter().enumerate() {
+            let p = format!("links[{i}]");
+            let Some((from, to)) = self.link(&p, &l.from, &l.to, names) else {
+                continue;
+            };
+            let Some(latency) = self.dist(&format!("{p}.latency"), &l.latency) else {
+                continue;
+            };
+            if links.iter().any(|k| (k.from, k.to) == (from, to)) {
+                self.fail(
+                    format!("{p}.to"),
+                    format!(
+                        "a second link from \"{}\" to \"{}\"; give each link once",
+                        l.from, l.to
+                    ),
+                );
+                continue;
+            }
+            links.push(Link { from, to, latency });
+        }
+        links
     }
 
     /// The two services of a link fault (`{p}.from` -> `{p}.to`).

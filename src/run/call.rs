@@ -210,8 +210,13 @@ impl<O: Observer> Sim<'_, O> {
             self.attempt_done(now, req, Outcome::Rejected, true);
             return;
         }
-        if !self.links.is_empty() {
-            let (delay, lost) = self.link_effect(from, to);
+        let link = self.edge_link[e];
+        if link != NONE || !self.links.is_empty() {
+            let (mut delay, lost) = self.link_effect(from, to);
+            if link != NONE {
+                let l = link as usize;
+                delay = delay.after(p.links[l].latency.sample(&mut self.link_latency_rng[l]));
+            }
             if lost || delay > SimTime::ZERO {
                 let token = self.reqs[req as usize].call_token;
                 if let Some(timeout) = call.timeout {

@@ -480,6 +480,10 @@ struct Sim<'a, O: Observer> {
     links: Vec<u32>,
     /// Per fault: a lossy link's stream, named by the link.
     link_rng: Vec<Option<Stream>>,
+    /// Per call edge: its link's index in `Platform::links`, or `NONE`.
+    edge_link: Vec<u32>,
+    /// Per link of `Platform::links`: its latency stream, named by the link.
+    link_latency_rng: Vec<Stream>,
     rec: Recorder,
     window: SimTime,
     events: u64,
@@ -687,6 +691,30 @@ impl<'a, O: Observer> Sim<'a, O> {
             outages: Vec::new(),
             crashed: vec![Vec::new(); p.faults.len()],
             links: Vec::new(),
+            edge_link: p
+                .services
+                .iter()
+                .enumerate()
+                .flat_map(|(i, s)| {
+                    s.calls.iter().map(move |c| {
+                        p.links
+                            .iter()
+                            .position(|l| (l.from.0 as usize, l.to) == (i, c.to))
+                            .map_or(NONE, |k| k as u32)
+                    })
+                })
+                .collect(),
+            link_latency_rng: p
+                .links
+                .iter()
+                .map(|l| {
+                    let (a, b) = (
+                        &p.services[l.from.0 as usize].name,
+                        &p.services[l.to.0 as usize].name,
+                    );
+                    stream(p.seed, &format!("link/{a}->{b}"))
+                })
+                .collect(),
             link_rng: p
                 .faults
                 .iter()

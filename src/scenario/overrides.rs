@@ -308,6 +308,7 @@ fn leaf(name: &str, text: &str, current: &Value) -> Result<Value, String> {
         "retry_on" => return typed(ron_to_json::<Vec<RetryOnSpec>>(text)),
         "schedule" => return typed(ron_to_json::<Vec<RateChangeSpec>>(text)),
         "faults" => return typed(ron_to_json::<Vec<FaultSpec>>(text)),
+        "links" => return typed(ron_to_json::<Vec<super::spec::LinkSpec>>(text)),
         "calls" => return typed(ron_to_json::<Vec<CallSpec>>(text)),
         "deployments" => return typed(ron_to_json::<Vec<DeploymentSpec>>(text)),
         "nodes" => return typed(ron_to_json::<NodesSpec>(text)),

@@ -42,6 +42,10 @@ pub struct Spec {
     pub workload: Vec<WorkloadSpec>,
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
+    /// The network between services: a link's base latency. Default none: a call
+    /// reaches its callee at once, as on one host.
+    #[serde(default)]
+    pub links: Vec<LinkSpec>,
     /// How fault verdicts decide that the platform recovered.
     #[serde(default)]
     pub recovery_check: RecoveryCheckSpec,
@@ -1145,6 +1149,16 @@ pub enum DependencySpec {
     #[default]
     Hard,
     Soft,
+}
+
+/// Every attempt of a call from service `from` to service `to` reaches the callee
+/// `latency` later (the wire's one-way delay, plus the answer's, folded into one draw).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Link", deny_unknown_fields)]
+pub struct LinkSpec {
+    pub from: String,
+    pub to: String,
+    pub latency: DistSpec,
 }
 
 /// A distribution of durations.

@@ -19,6 +19,10 @@ use platsim::{model, scenario, Limits, Summary};
 use std::collections::BTreeMap;
 
 fn platform(faults: &str) -> String {
+    with_links(faults, "")
+}
+
+fn with_links(faults: &str, links: &str) -> String {
     format!(
         r#"Scenario(name: "links", seed: 11, duration: "30s", drain: "2s",
     services: [
@@ -31,6 +35,7 @@ fn platform(faults: &str) -> String {
     ],
     workload: [Open(target: "api", rate: 100.0)],
     faults: [{faults}],
+    links: [{links}],
 )"#
     )
 }
@@ -66,7 +71,10 @@ impl Answers {
 }
 
 fn observe(faults: &str) -> (Summary, Answers) {
-    let text = platform(faults);
+    observe_text(platform(faults))
+}
+
+fn observe_text(text: String) -> (Summary, Answers) {
     let spec = scenario::parse(&text, "links").unwrap_or_else(|e| panic!("{e}\n{text}"));
     let p = model::validate(&spec, "links").unwrap_or_else(|e| panic!("{e:?}\n{text}"));
     let mut a = Answers::default();
@@ -111,6 +119,43 @@ fn link_latency_adds_exactly_its_delay_on_that_link_only_during_its_window() {
     assert!(slowed > 800 && plain > 1_500, "{slowed} {plain}");
     // Every call reached the db: the delay is on the wire, nothing is lost.
     assert_eq!(s.services["db"].ok, 2 * (slowed + plain));
+}
+
+#[test]
+fn a_links_base_latency_adds_to_every_attempt_on_it_and_a_fault_adds_on_top() {
+    let link = r#"Link(from: "api", to: "db", latency: Constant("3ms"))"#;
+    let fault =
+        r#"LinkLatency(from: "api", to: "db", at: "10s", duration: "10s", add: Constant("100ms"))"#;
+    let (_, a) = observe_text(with_links(fault, link));
+    for (t, soj, o) in a.requests() {
+        // 26 ms + 3 ms on `api -> db`, not on `auth -> db`; + 100 ms in the window.
+        let want = if sends_in_window(t) { 129 } else { 29 };
+        assert_eq!((soj, o), (SimTime(want * MS), Outcome::Ok), "arrived {t:?}");
+    }
+}
+
+#[test]
+fn links_name_two_services_once() {
+    let bad = |links: &str| {
+        let text = with_links("", links);
+        let spec = scenario::parse(&text, "links").expect("parses");
+        format!(
+            "{:?}",
+            model::validate(&spec, "links").expect_err("rejected")
+        )
+    };
+    let e = bad(r#"Link(from: "api", to: "auht", latency: Constant("1ms"))"#);
+    assert!(
+        e.contains("links[0].to") && e.contains(r#"did you mean \"auth\""#),
+        "{e}"
+    );
+    let twice = r#"Link(from: "api", to: "db", latency: Constant("1ms")),
+                   Link(from: "api", to: "db", latency: Constant("2ms"))"#;
+    let e = bad(twice);
+    assert!(
+        e.contains("links[1].to") && e.contains("a second link"),
+        "{e}"
+    );
 }
 
 #[test]
