@@ -460,20 +460,26 @@ impl<O: Observer> Sim<'_, O> {
         (delay, lost)
     }
 
-    /// Whether an answer from service `callee` to service `caller` is lost now: a
-    /// one-way partition drops packets from `callee` to `caller`. The callee did the work
-    /// (its side effects happened); the caller waits on, until its timeout.
+    /// Whether an answer from service `callee` to request `caller`'s current plain call
+    /// is lost now: a one-way partition drops packets from `callee` to the caller's
+    /// service. The callee did the work (its side effects happened); the caller waits
+    /// on, until its timeout. Store calls (cache, fallback) are out of link faults' reach.
     pub(super) fn answer_lost(&self, callee: u32, caller: u32) -> bool {
-        self.links.iter().any(|&f| {
-            matches!(
-                self.p.faults[f as usize].kind,
-                FaultKind::Partition {
-                    a: Endpoint::Service(a),
-                    b: Endpoint::Service(b),
-                    one_way: true,
-                } if (a.0, b.0) == (callee, caller)
-            )
-        })
+        let r = &self.reqs[caller as usize];
+        let call = &self.p.services[r.service as usize].calls[r.next_call as usize];
+        let caller = r.service;
+        call.cache.is_none()
+            && call.fallback.is_none()
+            && self.links.iter().any(|&f| {
+                matches!(
+                    self.p.faults[f as usize].kind,
+                    FaultKind::Partition {
+                        a: Endpoint::Service(a),
+                        b: Endpoint::Service(b),
+                        one_way: true,
+                    } if (a.0, b.0) == (callee, caller)
+                )
+            })
     }
 }
 

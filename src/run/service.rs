@@ -484,9 +484,7 @@ impl<O: Observer> Sim<'_, O> {
             Waiter::Worker(w) => self.job_done(now, w, outcome),
             Waiter::Consumer(c) => self.delivery_done(now, c, outcome),
             Waiter::Caller(caller) => {
-                if !self.links.is_empty()
-                    && self.answer_lost(service, self.reqs[caller as usize].service)
-                {
+                if !self.links.is_empty() && self.answer_lost(service, caller) {
                     // Its caller never hears back: it waits for its call's timeout.
                     self.reqs[caller as usize].child = NONE;
                 } else {
