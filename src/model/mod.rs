@@ -35,6 +35,8 @@ pub struct Platform {
     pub services: Vec<Service>,
     pub workloads: Vec<Workload>,
     pub faults: Vec<Fault>,
+    /// Base latencies of links between services (`scenario::LinkSpec`).
+    pub links: Vec<Link>,
     pub recovery_check: RecoveryCheck,
     pub recovery: Recovery,
     /// After `duration` arrivals stop; the run goes on for `drain` (see `Spec::drain`).
@@ -354,6 +356,15 @@ pub struct Bulkhead {
     pub max_wait: SimTime,
 }
 
+/// A link's base latency: attempts of calls from `from` to `to` reach the callee
+/// `latency` later.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub from: ServiceId,
+    pub to: ServiceId,
+    pub latency: Dist,
+}
+
 /// A fault and when it is active: `[start, end)`.
 #[derive(Debug, Clone)]
 pub struct Fault {
@@ -413,6 +424,20 @@ pub enum FaultKind {
     Partition {
         a: Endpoint,
         b: Endpoint,
+        /// Only packets from `a` to `b` are dropped (both are services).
+        one_way: bool,
+    },
+    /// Attempts of calls from `from` to `to` reach the callee `add` later.
+    LinkLatency {
+        from: ServiceId,
+        to: ServiceId,
+        add: Dist,
+    },
+    /// Attempts of calls from `from` to `to` are lost with probability `rate`.
+    LinkLoss {
+        from: ServiceId,
+        to: ServiceId,
+        rate: f64,
     },
     CrashBeforePublish {
         target: ServiceId,
@@ -454,6 +479,8 @@ impl FaultKind {
             FaultKind::DuplicateDelivery { .. } => "duplicate_delivery",
             FaultKind::BrokerRestart { .. } => "broker_restart",
             FaultKind::Partition { .. } => "partition",
+            FaultKind::LinkLatency { .. } => "link_latency",
+            FaultKind::LinkLoss { .. } => "link_loss",
             FaultKind::CrashBeforePublish { .. } => "crash_before_publish",
             FaultKind::DeletePods { .. } => "delete_pods",
             FaultKind::NodeKill { .. } => "node_kill",
@@ -480,7 +507,9 @@ impl FaultKind {
             FaultKind::Partition {
                 a: Endpoint::Service(target),
                 ..
-            } => Some(*target),
+            }
+            | FaultKind::LinkLatency { from: target, .. }
+            | FaultKind::LinkLoss { from: target, .. } => Some(*target),
             FaultKind::Outage { .. }
             | FaultKind::DuplicateDelivery { .. }
             | FaultKind::BrokerRestart { .. }

@@ -5,8 +5,9 @@ use super::schedule::RateSchedule;
 use super::{
     graph, Autoscale, AutoscaleMetric, Backoff, BreakerConfig, BreakerWindow, Broker, Bulkhead,
     Call, ConcurrencyLimit, Consume, Dist, Endpoint, Fault, FaultKind, FixedWindow, Jitter,
-    JobQueue, Orders, Persistence, Platform, Publish, Recovery, RecoveryCheck, Retry, RetryBudget,
-    RetryOn, RetryPolicy, Service, ServiceId, Topic, Workers, Workload, WorkloadId, WorkloadKind,
+    JobQueue, Link, Orders, Persistence, Platform, Publish, Recovery, RecoveryCheck, Retry,
+    RetryBudget, RetryOn, RetryPolicy, Service, ServiceId, Topic, Workers, Workload, WorkloadId,
+    WorkloadKind,
 };
 use crate::engine::{parse_duration, SimTime};
 use crate::mech::breaker::{CallOutcome, FailureKinds};
@@ -14,9 +15,9 @@ use crate::mech::limits::{AimdLimit, Gradient2Limit};
 use crate::scenario::error::did_you_mean;
 use crate::scenario::{
     AutoscaleMetricSpec, AutoscaleSpec, BackoffSpec, BreakerSpec, BreakerWindowSpec, BulkheadSpec,
-    ConcurrencyLimitSpec, DistSpec, FaultSpec, JitterSpec, JobQueueSpec, PersistenceSpec, Problem,
-    RateChangeSpec, RateLimiterSpec, RecoveryCheckSpec, RecoverySpec, RetryOnSpec, RetrySpec,
-    ScenarioError, ServiceSpec, Spec, WorkloadSpec,
+    ConcurrencyLimitSpec, DistSpec, FaultSpec, JitterSpec, JobQueueSpec, LinkSpec, PersistenceSpec,
+    Problem, RateChangeSpec, RateLimiterSpec, RecoveryCheckSpec, RecoverySpec, RetryOnSpec,
+    RetrySpec, ScenarioError, ServiceSpec, Spec, WorkloadSpec,
 };
 use std::collections::BTreeMap;
 
@@ -114,6 +115,7 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
         })
         .collect();
     let deployments = c.deployments(spec, &names, &pods, duration);
+    let links = c.links(&spec.links, &names);
     let recovery_check = c.recovery_check(&spec.recovery_check);
     let recovery = c.recovery(&spec.recovery);
 
@@ -150,6 +152,7 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
         services,
         workloads: workloads.into_iter().map(|w| w.expect("checked")).collect(),
         faults: faults.into_iter().map(|f| f.expect("checked")).collect(),
+        links,
         recovery_check: recovery_check.expect("checked"),
         recovery: recovery.expect("checked"),
         nodes: nodes.expect("checked"),
@@ -179,6 +182,8 @@ impl FaultSpec {
                 | FaultSpec::DuplicateDelivery { .. }
                 | FaultSpec::BrokerRestart { .. }
                 | FaultSpec::Partition { .. }
+                | FaultSpec::LinkLatency { .. }
+                | FaultSpec::LinkLoss { .. }
                 | FaultSpec::CrashBeforePublish { .. }
         )
     }
@@ -300,6 +305,50 @@ impl Check {
             }
         }
         names
+    }
+
+    /// The scenario's links; a link named twice is an error.
+    fn links(&mut self, specs: &[LinkSpec], names: &BTreeMap<String, usize>) -> Vec<Link> {
+        let mut links: Vec<Link> = Vec::new();
+        for (i, l) in specs.iter().enumerate() {
+            let p = format!("links[{i}]");
+            let Some((from, to)) = self.link(&p, &l.from, &l.to, names) else {
+                continue;
+            };
+            let Some(latency) = self.dist(&format!("{p}.latency"), &l.latency) else {
+                continue;
+            };
+            if links.iter().any(|k| (k.from, k.to) == (from, to)) {
+                self.fail(
+                    format!("{p}.to"),
+                    format!(
+                        "a second link from \"{}\" to \"{}\"; give each link once",
+                        l.from, l.to
+                    ),
+                );
+                continue;
+            }
+            links.push(Link { from, to, latency });
+        }
+        links
+    }
+
+    /// The two services of a link fault (`{p}.from` -> `{p}.to`).
+    fn link(
+        &mut self,
+        p: &str,
+        from: &str,
+        to: &str,
+        names: &BTreeMap<String, usize>,
+    ) -> Option<(ServiceId, ServiceId)> {
+        let a = self.lookup(&format!("{p}.from"), from, names);
+        let b = self.lookup(&format!("{p}.to"), to, names);
+        let (a, b) = (a?, b?);
+        if a == b {
+            self.fail(format!("{p}.to"), "a link joins two different services");
+            return None;
+        }
+        Some((ServiceId(a as u32), ServiceId(b as u32)))
     }
 
     fn lookup(&mut self, path: &str, name: &str, names: &BTreeMap<String, usize>) -> Option<usize> {
@@ -1508,6 +1557,8 @@ impl Check {
             | FaultSpec::DuplicateDelivery { at, duration, .. }
             | FaultSpec::BrokerRestart { at, duration, .. }
             | FaultSpec::Partition { at, duration, .. }
+            | FaultSpec::LinkLatency { at, duration, .. }
+            | FaultSpec::LinkLoss { at, duration, .. }
             | FaultSpec::CrashBeforePublish { at, duration, .. } => (at, duration),
             _ => unreachable!("only messaging faults come here"),
         };
@@ -1566,7 +1617,9 @@ impl Check {
                 let b = self.named(&format!("{p}.broker"), "broker", broker, &msg.broker_names)?;
                 FaultKind::BrokerRestart { broker: b as u32 }
             }
-            FaultSpec::Partition { from, to, .. } => {
+            FaultSpec::Partition {
+                from, to, one_way, ..
+            } => {
                 let a = endpoint(self, format!("{p}.from"), from);
                 let b = endpoint(self, format!("{p}.to"), to);
                 let (a, b) = (a?, b?);
@@ -1574,7 +1627,39 @@ impl Check {
                     self.fail(format!("{p}.to"), "a partition needs two different sides");
                     return None;
                 }
-                FaultKind::Partition { a, b }
+                let services = matches!((a, b), (Endpoint::Service(_), Endpoint::Service(_)));
+                if *one_way && !services {
+                    self.fail(
+                        format!("{p}.one_way"),
+                        "a one-way partition is between two services; drop `one_way` for a broker",
+                    );
+                    return None;
+                }
+                FaultKind::Partition {
+                    a,
+                    b,
+                    one_way: *one_way,
+                }
+            }
+            FaultSpec::LinkLatency { from, to, add, .. } => {
+                let (from, to) = self.link(&p, from, to, names)?;
+                FaultKind::LinkLatency {
+                    from,
+                    to,
+                    add: self.dist(&format!("{p}.add"), add)?,
+                }
+            }
+            FaultSpec::LinkLoss { from, to, rate, .. } => {
+                self.probability(&format!("{p}.rate"), *rate);
+                let (from, to) = self.link(&p, from, to, names)?;
+                if !(0.0..=1.0).contains(rate) {
+                    return None;
+                }
+                FaultKind::LinkLoss {
+                    from,
+                    to,
+                    rate: *rate,
+                }
             }
             FaultSpec::CrashBeforePublish { target, rate, .. } => {
                 self.probability(&format!("{p}.rate"), *rate);

@@ -10,13 +10,21 @@
 //! scheduled, before its backoff timer, and `resetRetry()` (`retries().dec()`) when its own
 //! outcome is next judged or the request goes away. So a retry sleeping in its backoff
 //! holds its place in `max(min_retry_concurrency, budget_percent × active requests)`.
+//!
+//! Link faults (`LinkLatency`, `LinkLoss`, a one-way `Partition`) act on an attempt as it
+//! leaves the caller, as `tc netem` or an `iptables DROP` on that link would: a delayed
+//! attempt reaches the callee later (`Event::LinkDelivered`), and a lost one, or a lost
+//! answer, is never seen, so the caller's call timeout fires, armed when it was sent; a
+//! call without a timeout waits until its caller is given up. Over TCP a dropped packet
+//! is silence, not a reset, which is why this is a timeout, and not the plain
+//! `Partition`'s fast refusal.
 
 use super::service::Origin;
 use super::{Edge, Event, Observer, Sim, Waiter, NONE};
 use crate::engine::SimTime;
 use crate::mech::ratelimit::Permit;
 use crate::metrics::Outcome;
-use crate::model::{Order, Retry};
+use crate::model::{Endpoint, FaultKind, Order, Retry};
 use rand::Rng;
 
 /// Calls nested deeper than this fail at once: only conditional circles of calls can get
@@ -196,17 +204,51 @@ impl<O: Observer> Sim<'_, O> {
             self.attempt_done(now, req, Outcome::Rejected, false);
             return;
         }
-        let deadline = match call.timeout {
-            Some(t) => r.deadline.min(now.after(t)),
-            None => r.deadline,
-        };
-        let (from, depth_ok) = (r.service, true);
-        if depth_ok && self.partitioned(from, call.to.0) {
+        let (from, to) = (r.service, call.to.0);
+        if self.partitioned(from, to) {
             // A network partition: the connection fails (retried like a refusal).
             self.attempt_done(now, req, Outcome::Rejected, true);
             return;
         }
+        let link = self.edge_link[e];
+        if link != NONE || !self.links.is_empty() {
+            let (mut delay, lost) = self.link_effect(from, to);
+            if link != NONE {
+                let l = link as usize;
+                delay = delay.after(p.links[l].latency.sample(&mut self.link_latency_rng[l]));
+            }
+            if lost || delay > SimTime::ZERO {
+                let token = self.reqs[req as usize].call_token;
+                if let Some(timeout) = call.timeout {
+                    self.queue
+                        .push(now.after(timeout), Event::CallTimeout { req, token });
+                }
+                if !lost {
+                    self.queue.push(
+                        now.after(delay),
+                        Event::LinkDelivered {
+                            req,
+                            token,
+                            sent: now,
+                        },
+                    );
+                }
+                return;
+            }
+        }
+        self.deliver(now, now, req, true);
+    }
+
+    /// The attempt sent at `sent` reaches its callee now; `arm` starts the call's timer
+    /// (a delayed attempt's timer runs from `sent`, armed then).
+    pub(super) fn deliver(&mut self, now: SimTime, sent: SimTime, req: u32, arm: bool) {
+        let p = self.p;
         let r = &self.reqs[req as usize];
+        let call = &p.services[r.service as usize].calls[r.next_call as usize];
+        let deadline = match call.timeout {
+            Some(t) => r.deadline.min(sent.after(t)),
+            None => r.deadline,
+        };
         let origin = Origin {
             waiter: Waiter::Caller(req),
             deadline,
@@ -219,7 +261,7 @@ impl<O: Observer> Sim<'_, O> {
             Some(child) => {
                 let r = &mut self.reqs[req as usize];
                 r.child = child;
-                if let Some(timeout) = call.timeout {
+                if let Some(timeout) = call.timeout.filter(|_| arm) {
                     let token = r.call_token;
                     self.queue
                         .push(now.after(timeout), Event::CallTimeout { req, token });
@@ -310,8 +352,10 @@ impl<O: Observer> Sim<'_, O> {
 
     pub(super) fn attempt_timed_out(&mut self, now: SimTime, req: u32) {
         let child = self.reqs[req as usize].child;
-        debug_assert_ne!(child, NONE, "a live call timer has a callee");
-        self.detach(child);
+        // No callee: the attempt, or its answer, was lost on the link or is still on it.
+        if child != NONE {
+            self.detach(child);
+        }
         self.attempt_done(now, req, Outcome::Timeout, true);
     }
 
@@ -374,6 +418,68 @@ impl<O: Observer> Sim<'_, O> {
         } else {
             self.give_up(now, req, call.dependency);
         }
+    }
+}
+
+impl<O: Observer> Sim<'_, O> {
+    /// What the link faults acting now do to an attempt from `from` to `to`: the delay
+    /// they add, and whether it is lost (a loss draw, or a one-way partition that drops
+    /// packets from `from` to `to`).
+    fn link_effect(&mut self, from: u32, to: u32) -> (SimTime, bool) {
+        let p = self.p;
+        let (mut delay, mut lost) = (SimTime::ZERO, false);
+        for i in 0..self.links.len() {
+            let f = self.links[i] as usize;
+            match &p.faults[f].kind {
+                FaultKind::LinkLatency {
+                    from: a,
+                    to: b,
+                    add,
+                } if (a.0, b.0) == (from, to) => {
+                    if let Some(rng) = self.link_rng[f].as_mut() {
+                        delay = delay.after(add.sample(rng));
+                    }
+                }
+                FaultKind::LinkLoss {
+                    from: a,
+                    to: b,
+                    rate,
+                } if (a.0, b.0) == (from, to) => {
+                    if let Some(rng) = self.link_rng[f].as_mut() {
+                        lost |= rng.random::<f64>() < *rate;
+                    }
+                }
+                FaultKind::Partition {
+                    a: Endpoint::Service(a),
+                    b: Endpoint::Service(b),
+                    one_way: true,
+                } if (a.0, b.0) == (from, to) => lost = true,
+                _ => {}
+            }
+        }
+        (delay, lost)
+    }
+
+    /// Whether an answer from service `callee` to request `caller`'s current plain call
+    /// is lost now: a one-way partition drops packets from `callee` to the caller's
+    /// service. The callee did the work (its side effects happened); the caller waits
+    /// on, until its timeout. Store calls (cache, fallback) are out of link faults' reach.
+    pub(super) fn answer_lost(&self, callee: u32, caller: u32) -> bool {
+        let r = &self.reqs[caller as usize];
+        let call = &self.p.services[r.service as usize].calls[r.next_call as usize];
+        let caller = r.service;
+        call.cache.is_none()
+            && call.fallback.is_none()
+            && self.links.iter().any(|&f| {
+                matches!(
+                    self.p.faults[f as usize].kind,
+                    FaultKind::Partition {
+                        a: Endpoint::Service(a),
+                        b: Endpoint::Service(b),
+                        one_way: true,
+                    } if (a.0, b.0) == (callee, caller)
+                )
+            })
     }
 }
 

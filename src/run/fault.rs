@@ -58,6 +58,9 @@ impl<O: Observer> Sim<'_, O> {
                 self.delete_pods(now, target.0 as usize, *pods);
             }
             FaultKind::NodeKill { node } => self.node_down(now, *node),
+            FaultKind::LinkLatency { .. }
+            | FaultKind::LinkLoss { .. }
+            | FaultKind::Partition { one_way: true, .. } => self.links.push(f),
             FaultKind::Leak { target, .. } => self.leak_started(now, target.0 as usize),
             FaultKind::Hang { target, pods } => {
                 let end = p.faults[f as usize].end;
@@ -99,6 +102,9 @@ impl<O: Observer> Sim<'_, O> {
                 self.refresh_availability(now, target.0 as usize);
             }
             FaultKind::NodeKill { node } => self.node_back(now, *node),
+            FaultKind::LinkLatency { .. }
+            | FaultKind::LinkLoss { .. }
+            | FaultKind::Partition { one_way: true, .. } => self.links.retain(|&l| l != f),
             FaultKind::Outage { services, .. } => {
                 if let Some(r) = self.outages.iter_mut().rev().find(|r| r.fault == f) {
                     r.power_back = Some(now);

@@ -1560,7 +1560,12 @@ impl<O: Observer> Sim<'_, O> {
                     self.broker_power(now, b, starting, true);
                 }
             }
-            FaultKind::Partition { a, b } => {
+            // A one-way partition acts on calls only (`Sim::link_effect`).
+            FaultKind::Partition {
+                a,
+                b,
+                one_way: false,
+            } => {
                 if starting {
                     match self
                         .msg

@@ -187,6 +187,13 @@ enum Event {
         req: u32,
         token: u32,
     },
+    /// A call attempt delayed on its link reaches the callee (same token rule); `sent` is
+    /// when the caller sent it.
+    LinkDelivered {
+        req: u32,
+        token: u32,
+        sent: SimTime,
+    },
     /// A call's backoff is over: make the next attempt (same token rule).
     CallRetry {
         req: u32,
@@ -469,6 +476,14 @@ struct Sim<'a, O: Observer> {
     outages: Vec<fault::OutageRecord>,
     /// Per fault: the replica slots a crash holds down while it lasts.
     crashed: Vec<Vec<u32>>,
+    /// The link faults acting now (`call.rs`), in start order.
+    links: Vec<u32>,
+    /// Per fault: a lossy link's stream, named by the link.
+    link_rng: Vec<Option<Stream>>,
+    /// Per call edge: its link's index in `Platform::links`, or `NONE`.
+    edge_link: Vec<u32>,
+    /// Per link of `Platform::links`: its latency stream, named by the link.
+    link_latency_rng: Vec<Stream>,
     rec: Recorder,
     window: SimTime,
     events: u64,
@@ -675,6 +690,47 @@ impl<'a, O: Observer> Sim<'a, O> {
             dependents,
             outages: Vec::new(),
             crashed: vec![Vec::new(); p.faults.len()],
+            links: Vec::new(),
+            edge_link: p
+                .services
+                .iter()
+                .enumerate()
+                .flat_map(|(i, s)| {
+                    s.calls.iter().map(move |c| {
+                        p.links
+                            .iter()
+                            .position(|l| (l.from.0 as usize, l.to) == (i, c.to))
+                            .map_or(NONE, |k| k as u32)
+                    })
+                })
+                .collect(),
+            link_latency_rng: p
+                .links
+                .iter()
+                .map(|l| {
+                    let (a, b) = (
+                        &p.services[l.from.0 as usize].name,
+                        &p.services[l.to.0 as usize].name,
+                    );
+                    stream(p.seed, &format!("link/{a}->{b}"))
+                })
+                .collect(),
+            link_rng: p
+                .faults
+                .iter()
+                .enumerate()
+                .map(|(i, f)| match &f.kind {
+                    FaultKind::LinkLatency { from, to, .. }
+                    | FaultKind::LinkLoss { from, to, .. } => {
+                        let (a, b) = (
+                            &p.services[from.0 as usize].name,
+                            &p.services[to.0 as usize].name,
+                        );
+                        Some(stream(p.seed, &format!("link/{a}->{b}/fault/{i}")))
+                    }
+                    _ => None,
+                })
+                .collect(),
             cluster: pods::Cluster::new(p),
             rec: Recorder::new(p, rows),
             window,
@@ -807,6 +863,11 @@ impl<'a, O: Observer> Sim<'a, O> {
             Event::CallTimeout { req, token } => {
                 if self.reqs[req as usize].call_token == token {
                     self.attempt_timed_out(now, req);
+                }
+            }
+            Event::LinkDelivered { req, token, sent } => {
+                if self.reqs[req as usize].call_token == token {
+                    self.deliver(now, sent, req, false);
                 }
             }
             Event::CallRetry { req, token } => {

@@ -484,7 +484,12 @@ impl<O: Observer> Sim<'_, O> {
             Waiter::Worker(w) => self.job_done(now, w, outcome),
             Waiter::Consumer(c) => self.delivery_done(now, c, outcome),
             Waiter::Caller(caller) => {
-                self.attempt_done(now, caller, outcome.seen_by_caller(), true)
+                if !self.links.is_empty() && self.answer_lost(service, caller) {
+                    // Its caller never hears back: it waits for its call's timeout.
+                    self.reqs[caller as usize].child = NONE;
+                } else {
+                    self.attempt_done(now, caller, outcome.seen_by_caller(), true)
+                }
             }
             Waiter::Client(client) => {
                 self.client_attempt_done(now, client, outcome.seen_by_caller())

@@ -310,6 +310,7 @@ fn leaf(name: &str, text: &str, current: &Value) -> Result<Value, String> {
         }
         "schedule" => return typed(ron_to_json::<Vec<RateChangeSpec>>(text)),
         "faults" => return typed(ron_to_json::<Vec<FaultSpec>>(text)),
+        "links" => return typed(ron_to_json::<Vec<super::spec::LinkSpec>>(text)),
         "calls" => return typed(ron_to_json::<Vec<CallSpec>>(text)),
         "deployments" => return typed(ron_to_json::<Vec<DeploymentSpec>>(text)),
         "nodes" => return typed(ron_to_json::<NodesSpec>(text)),

@@ -42,6 +42,10 @@ pub struct Spec {
     pub workload: Vec<WorkloadSpec>,
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
+    /// The network between services: a link's base latency. Default none: a call
+    /// reaches its callee at once, as on one host.
+    #[serde(default)]
+    pub links: Vec<LinkSpec>,
     /// How fault verdicts decide that the platform recovered.
     #[serde(default)]
     pub recovery_check: RecoveryCheckSpec,
@@ -1169,6 +1173,16 @@ pub enum DependencySpec {
     Soft,
 }
 
+/// Every attempt of a call from service `from` to service `to` reaches the callee
+/// `latency` later (the wire's one-way delay, plus the answer's, folded into one draw).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Link", deny_unknown_fields)]
+pub struct LinkSpec {
+    pub from: String,
+    pub to: String,
+    pub latency: DistSpec,
+}
+
 /// A distribution of durations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -1376,12 +1390,38 @@ pub enum FaultSpec {
         at: String,
         duration: String,
     },
-    /// Calls and deliveries between `from` and `to` (services or a broker) fail.
+    /// Calls and deliveries between `from` and `to` (services or a broker) fail at once,
+    /// as a refused connection. With `one_way`, only packets from `from` to `to` are
+    /// dropped (two services): a call from `from` to `to` is never received, and a call
+    /// from `to` to `from` is served but its answer is lost; either way the caller's
+    /// timeout fires (see `run::call`).
     Partition {
         from: String,
         to: String,
         at: String,
         duration: String,
+        #[serde(default)]
+        one_way: bool,
+    },
+    /// Each attempt of a call from service `from` to service `to` sent during the fault
+    /// reaches the callee `add` later (Linux `tc netem delay` on that link).
+    LinkLatency {
+        from: String,
+        to: String,
+        at: String,
+        duration: String,
+        add: DistSpec,
+    },
+    /// Each attempt of a call from service `from` to service `to` sent during the fault is
+    /// lost with probability `rate` (`tc netem loss`): the callee never sees it and the
+    /// caller's timeout fires.
+    LinkLoss {
+        from: String,
+        to: String,
+        at: String,
+        duration: String,
+        #[serde(default = "one_f64")]
+        rate: f64,
     },
     /// The service dies between its database write and its publish, for a share `rate`
     /// of its successful requests (the client already has its answer).

@@ -5,6 +5,7 @@
 //! - `charts`: charts (SVG, PNG) and report.html for every scenario folder and sweeps.
 //! - `cli`: the `platsim` binary's contract (exit codes, messages, output files).
 //! - `layers`: layering, circles and bottom-up recovery after outages.
+//! - `links`: network faults on a link (latency, loss, one-way partitions) by hand.
 //! - `orders`: brokers, job queues and the order ledger: delivery guarantees over 50
 //!   seeds, exact loss counts, and the ledger's equations on random platforms.
 //! - `fault_matrix`: every fault x every way an instance comes to exist x component kind,
@@ -43,6 +44,7 @@ mod health;
 mod kubernetes;
 mod kubernetes_pods;
 mod layers;
+mod links;
 mod orders;
 mod outage;
 mod peers;

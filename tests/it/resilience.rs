@@ -1,5 +1,5 @@
-//! Resilience features end to end: the three scenarios of `scenarios/resilience/` and
-//! hand-worked mechanism checks on tiny platforms.
+//! Resilience features end to end: three scenarios of `scenarios/resilience/` (the fourth,
+//! `partition.ron`, is in `links.rs`) and hand-worked mechanism checks on tiny platforms.
 //!
 //! - The metastable retry storm stays down without a mitigation and comes back with each
 //!   of them, in every one of 20 seeds (semantics.md §4.4).
