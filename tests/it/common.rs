@@ -1,7 +1,12 @@
 //! Helpers every test module needs: the binary, its output, and a scenario run in-process.
 
+use platsim::engine::SimTime;
+use platsim::metrics::Outcome;
+use platsim::model::ServiceId;
+use platsim::run::Observer;
 use platsim::scenario::Override;
 use platsim::{simulate, Limits, Summary};
+use std::collections::BTreeMap;
 use std::process::{Command, Output};
 
 /// The `platsim` binary under test.
@@ -38,4 +43,25 @@ pub fn overrides(sets: &[&str]) -> Vec<Override> {
 pub fn run_scenario(text: &str, sets: &[&str]) -> Summary {
     simulate(text, "test", &overrides(sets), Limits::default())
         .unwrap_or_else(|e| panic!("{e}\nsets: {sets:?}\n{text}"))
+}
+
+/// Every request at the first service (`api` in the fault tests): when it arrived, and
+/// when and how it ended. Each test module adds the readings it needs.
+#[derive(Default)]
+pub struct Answers {
+    pub arrived: BTreeMap<u64, SimTime>,
+    pub ended: BTreeMap<u64, (SimTime, Outcome)>,
+}
+
+impl Observer for Answers {
+    fn arrival(&mut self, now: SimTime, s: ServiceId, uid: u64) {
+        if s.0 == 0 {
+            self.arrived.insert(uid, now);
+        }
+    }
+    fn outcome(&mut self, now: SimTime, s: ServiceId, uid: u64, o: Outcome) {
+        if s.0 == 0 {
+            self.ended.insert(uid, (now, o));
+        }
+    }
 }

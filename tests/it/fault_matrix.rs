@@ -21,13 +21,12 @@
 //! Why: a fault applied where instances are created, per creation path, misses the paths
 //! nobody thought of (issue 14: a crash after a rollout left a 4-pod service serving).
 
+use crate::common::Answers;
 use platsim::engine::SimTime;
 use platsim::metrics::Outcome;
-use platsim::model::ServiceId;
-use platsim::run::{run_observed, Observer};
+use platsim::run::run_observed;
 use platsim::{model, scenario, Limits, Summary};
 use proptest::prelude::*;
-use std::collections::BTreeMap;
 
 const FAULT_AT: u64 = 40;
 const FAULT_FOR: u64 = 60;
@@ -175,26 +174,6 @@ fn scenario(origin: Origin, when: When, fault: Fault) -> String {
 )"#,
         faults.join(",\n        ")
     )
-}
-
-/// Every request at `api`: when it arrived, and when and how it ended.
-#[derive(Default)]
-struct Answers {
-    arrived: BTreeMap<u64, SimTime>,
-    ended: BTreeMap<u64, (SimTime, Outcome)>,
-}
-
-impl Observer for Answers {
-    fn arrival(&mut self, now: SimTime, s: ServiceId, uid: u64) {
-        if s.0 == 0 {
-            self.arrived.insert(uid, now);
-        }
-    }
-    fn outcome(&mut self, now: SimTime, s: ServiceId, uid: u64, o: Outcome) {
-        if s.0 == 0 {
-            self.ended.insert(uid, (now, o));
-        }
-    }
 }
 
 impl Answers {

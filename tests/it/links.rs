@@ -11,12 +11,11 @@
 //! one direction, so a call along it is never received, and a call against it is served
 //! (its side effects happen) but its answer is lost.
 
+use crate::common::Answers;
 use platsim::engine::SimTime;
 use platsim::metrics::Outcome;
-use platsim::model::ServiceId;
-use platsim::run::{run_observed, Observer};
+use platsim::run::run_observed;
 use platsim::{model, scenario, Limits, Summary};
-use std::collections::BTreeMap;
 
 fn platform(faults: &str) -> String {
     with_links(faults, "")
@@ -38,26 +37,6 @@ fn with_links(faults: &str, links: &str) -> String {
     links: [{links}],
 )"#
     )
-}
-
-/// Every request at `api`: arrival, and when and how it ended.
-#[derive(Default)]
-struct Answers {
-    arrived: BTreeMap<u64, SimTime>,
-    ended: BTreeMap<u64, (SimTime, Outcome)>,
-}
-
-impl Observer for Answers {
-    fn arrival(&mut self, now: SimTime, s: ServiceId, uid: u64) {
-        if s.0 == 0 {
-            self.arrived.insert(uid, now);
-        }
-    }
-    fn outcome(&mut self, now: SimTime, s: ServiceId, uid: u64, o: Outcome) {
-        if s.0 == 0 {
-            self.ended.insert(uid, (now, o));
-        }
-    }
 }
 
 impl Answers {
