@@ -18,6 +18,16 @@
 //! letter queue), or `lost` (nowhere any more, with the cause of its last carrier's end).
 //! So `accepted = completed + lost + in_dlq + in_flight` by construction.
 //!
+//! Side effects nobody was told about: an order refused (an error, a 429, its client gave
+//! up) or still unanswered at the end is not a loss (its client knows it did not go
+//! through), but if a step succeeded on it anyway the customer was charged for an order
+//! the platform refused or never confirmed: a monolith that crashes between the charge and
+//! its answer, a client that times out while the charge completes. Such an order counts
+//! once in `side_effects_unacknowledged`, by how its client was answered (`error`,
+//! `rejected`, `timeout`, or `unanswered` at the end) and per step done on it. A client
+//! retry with the order's idempotency key heals it: the retry is answered, and the step's
+//! repeat is deduplicated.
+//!
 //! Time as users feel it: each order keeps when it was placed and when it was done (its
 //! last step done for the first time, or else first parked in a dead letter queue). Order
 //! latency is read at the end, by fate, so that it covers exactly the orders counted
@@ -28,6 +38,7 @@
 
 use super::histogram::LatencyHistogram;
 use super::summary::OrdersSummary;
+use super::Outcome;
 use crate::engine::SimTime;
 use std::collections::BTreeMap;
 
@@ -45,7 +56,8 @@ pub const NO_CAUSE: Cause = Cause::MAX;
 enum Answer {
     Waiting,
     Accepted,
-    Refused,
+    /// With what the client saw: `Error`, `Rejected` or `Timeout`.
+    Refused(Outcome),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -145,12 +157,17 @@ impl Ledger {
 
     /// The order's client has its final answer.
     pub fn answered(&mut self, o: u32, ok: bool) {
+        self.answered_as(o, if ok { Outcome::Ok } else { Outcome::Error });
+    }
+
+    /// The order's client has its final answer, `seen` as a caller sees an outcome
+    /// ([`Outcome::seen_by_caller`]): anything but `Ok` refuses the order.
+    pub fn answered_as(&mut self, o: u32, seen: Outcome) {
         if let Some(order) = self.orders.get_mut(o as usize) {
             debug_assert_eq!(order.answer, Answer::Waiting, "an order is answered once");
-            order.answer = if ok {
-                Answer::Accepted
-            } else {
-                Answer::Refused
+            order.answer = match seen {
+                Outcome::Ok => Answer::Accepted,
+                other => Answer::Refused(other.seen_by_caller()),
             };
         }
     }
@@ -249,11 +266,27 @@ impl Ledger {
         let order = &self.orders[o as usize];
         match order.answer {
             Answer::Waiting => Fate::Unanswered,
-            Answer::Refused => Fate::Refused,
+            Answer::Refused(_) => Fate::Refused,
             Answer::Accepted if self.complete(o as usize) => Fate::Completed,
             Answer::Accepted if order.carriers > 0 => Fate::InFlight,
             Answer::Accepted if order.parked > 0 => Fate::InDlq,
             Answer::Accepted => Fate::Lost,
+        }
+    }
+
+    /// For a refused or unanswered order on which some step was done anyway, how its
+    /// client was answered (`error`, `rejected`, `timeout`, `unanswered`); else `None`.
+    pub fn unacknowledged(&self, o: u32) -> Option<&'static str> {
+        let any_done = self.done[o as usize * self.steps..(o as usize + 1) * self.steps]
+            .iter()
+            .any(|&d| d > 0);
+        match self.orders[o as usize].answer {
+            _ if !any_done => None,
+            Answer::Accepted => None,
+            Answer::Waiting => Some("unanswered"),
+            Answer::Refused(Outcome::Rejected) => Some("rejected"),
+            Answer::Refused(Outcome::Timeout) => Some("timeout"),
+            Answer::Refused(_) => Some("error"),
         }
     }
 
@@ -269,6 +302,7 @@ impl Ledger {
         };
         let mut causes: BTreeMap<String, u64> = BTreeMap::new();
         let mut steps: Vec<(u64, u64)> = vec![(0, 0); self.steps];
+        let mut unacknowledged: Vec<u64> = vec![0; self.steps];
         let (mut completed, mut parked) =
             (LatencyHistogram::default(), LatencyHistogram::default());
         for o in 0..self.orders.len() {
@@ -299,6 +333,13 @@ impl Ledger {
                 }
                 _ => {}
             }
+            if let Some(how) = self.unacknowledged(o as u32) {
+                s.side_effects_unacknowledged += 1;
+                *s.unacknowledged_causes.entry(how.to_string()).or_default() += 1;
+                for (k, n) in unacknowledged.iter_mut().enumerate() {
+                    *n += (self.done[o * self.steps + k] > 0) as u64;
+                }
+            }
             if matches!(fate, Fate::Unanswered | Fate::Refused) {
                 continue;
             }
@@ -325,7 +366,8 @@ impl Ledger {
             .zip(steps)
             .zip(&self.deduplicated)
             .zip(&self.step_latency)
-            .map(|(((n, (done, dup)), &dedup), latency)| {
+            .zip(unacknowledged)
+            .map(|((((n, (done, dup)), &dedup), latency), unack)| {
                 (
                     n.clone(),
                     super::summary::StepSummary {
@@ -333,6 +375,7 @@ impl Ledger {
                         duplicated: dup,
                         deduplicated: dedup,
                         latency_ms: latency.summary_ms(),
+                        unacknowledged: unack,
                     },
                 )
             })
@@ -455,5 +498,57 @@ mod tests {
             "2 s and 1 s, first done"
         );
         assert_eq!(sum.steps["notify"].latency_ms.max, 5000.0);
+    }
+
+    /// Hand-computed: of five orders, one charged then refused with an error (a crash
+    /// after the charge), one charged while its client timed out, one charged and still
+    /// waiting at the end, one refused before any charge, and one charged twice by its
+    /// retry and accepted. Three side effects nobody acknowledged, once each, however
+    /// often the step ran; the accepted one is not among them.
+    #[test]
+    fn a_side_effect_of_a_refused_or_unanswered_order_counts_once() {
+        let mut l = Ledger::new(vec!["pay".into(), "notify".into()], SimTime::ZERO);
+        let t0 = SimTime::ZERO;
+        let orders: Vec<u32> = (0..5).map(|_| l.place(t0)).collect();
+        let [crashed, gave_up, waiting, early, healed] = orders[..] else {
+            unreachable!()
+        };
+        for &o in &orders {
+            l.carry(o);
+        }
+        l.step_done(crashed, 0, false, t0);
+        l.step_done(crashed, 0, false, t0);
+        l.step_done(gave_up, 0, true, t0);
+        l.step_done(waiting, 0, true, t0);
+        l.step_done(waiting, 1, true, t0);
+        l.step_done(healed, 0, true, t0);
+        l.step_done(healed, 0, true, t0);
+        l.answered_as(crashed, Outcome::Crashed);
+        l.answered_as(gave_up, Outcome::Timeout);
+        l.answered_as(early, Outcome::Shed);
+        l.answered_as(healed, Outcome::Ok);
+        let s = l.summary();
+        assert_eq!((s.refused, s.unanswered, s.accepted), (3, 1, 1));
+        assert_eq!(s.side_effects_unacknowledged, 3);
+        let causes: Vec<(&str, u64)> = s
+            .unacknowledged_causes
+            .iter()
+            .map(|(k, &v)| (k.as_str(), v))
+            .collect();
+        assert_eq!(causes, [("error", 1), ("timeout", 1), ("unanswered", 1)]);
+        assert_eq!(
+            (
+                s.steps["pay"].unacknowledged,
+                s.steps["notify"].unacknowledged
+            ),
+            (3, 1)
+        );
+        assert_eq!(l.unacknowledged(early), None, "refused before any charge");
+        assert_eq!(
+            l.unacknowledged(healed),
+            None,
+            "accepted: the retry healed it"
+        );
+        assert_eq!(s.steps["pay"].deduplicated, 1);
     }
 }

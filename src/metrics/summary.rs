@@ -425,6 +425,12 @@ pub struct OrdersSummary {
     pub in_flight: u64,
     /// Lost orders by the cause of their last carrier's end.
     pub lost_causes: BTreeMap<String, u64>,
+    /// Refused or unanswered orders on which some step's side effect happened anyway
+    /// (charged, yet refused or never confirmed), each counted once.
+    pub side_effects_unacknowledged: u64,
+    /// Of them, by how the client was answered: `error`, `rejected`, `timeout` (it gave
+    /// up), `unanswered` (still waiting at the end).
+    pub unacknowledged_causes: BTreeMap<String, u64>,
     /// Per step, over accepted orders: done at least once, and more than once.
     pub steps: BTreeMap<String, StepSummary>,
     /// Of `completed` orders placed after the warmup: from placed (the client's request
@@ -445,6 +451,8 @@ pub struct StepSummary {
     /// From placed until this step was first done, for orders placed after the warmup
     /// whatever their fate.
     pub latency_ms: Latency,
+    /// Refused or unanswered orders on which this step was done anyway.
+    pub unacknowledged: u64,
 }
 
 /// A job queue over the whole run.

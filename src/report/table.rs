@@ -226,6 +226,16 @@ fn messaging(out: &mut String, s: &Summary) {
         for (cause, n) in &o.lost_causes {
             let _ = writeln!(out, "  lost {n:>8}  {cause}");
         }
+        if o.side_effects_unacknowledged > 0 {
+            let _ = writeln!(
+                out,
+                "  side effects unacknowledged: {} refused or unanswered orders a step was done on anyway",
+                o.side_effects_unacknowledged
+            );
+            for (how, n) in &o.unacknowledged_causes {
+                let _ = writeln!(out, "    {n:>8}  answered {how}");
+            }
+        }
         let l = &o.latency_ms;
         let _ = writeln!(
             out,

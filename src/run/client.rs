@@ -250,8 +250,7 @@ impl<O: Observer> Sim<'_, O> {
         self.rec
             .client_done(w, outcome, now.since(cl.first_sent), cl.counted);
         if cl.order != crate::metrics::ledger::NO_ORDER {
-            self.ledger
-                .answered(cl.order, outcome.seen_by_caller() == Outcome::Ok);
+            self.ledger.answered_as(cl.order, outcome.seen_by_caller());
         }
         if let (WorkloadKind::Closed { think_time, .. }, true) =
             (&p.workloads[w].kind, cl.user != NONE)

@@ -378,6 +378,45 @@ fn food_ordering_phase1_duplicates_orders_only_without_idempotency() {
     assert!(unkeyed.services["payment"].duplicate_side_effects > 0);
 }
 
+/// The `--set` a header gives after `--set ` on the line containing `path=`, quotes
+/// stripped.
+fn header_set(text: &str, path: &str) -> String {
+    let line = text
+        .lines()
+        .take_while(|l| l.starts_with("//"))
+        .find(|l| l.contains(&format!("{path}=")))
+        .unwrap_or_else(|| panic!("no --set {path}= in the header"));
+    let from = line.find(&format!("'{path}=")).expect("quoted --set") + 1;
+    let rest = &line[from..];
+    rest[..rest.find('\'').expect("closing quote")].to_string()
+}
+
+/// Issue 23: a crash between the charge and the answer (and the slow minute's charges
+/// that outlive their timeout) leaves customers charged for refused checkouts, counted
+/// once each; the header's idempotency-key retry answers every checkout and leaves none.
+#[test]
+fn food_ordering_phase1_counts_charges_of_refused_checkouts_and_the_keyed_retry_heals_them() {
+    let text = read("food-ordering/phase1.ron");
+    let s = run(&text, &[]);
+    let o = s.orders.as_ref().expect("orders");
+    assert_eq!(o.side_effects_unacknowledged, 316, "{o:?}");
+    assert_eq!(o.unacknowledged_causes.get("error"), Some(&316));
+    assert_eq!(o.steps["payment"].unacknowledged, 316);
+    assert_eq!(
+        s.services["monolith"].crashed, 27,
+        "checkouts the crash killed"
+    );
+    let retry = header_set(&text, "workload.checkout.retry");
+    let healed = run(&text, &[&retry]);
+    let o = healed.orders.as_ref().expect("orders");
+    assert_eq!((o.refused, o.side_effects_unacknowledged), (0, 0), "{o:?}");
+    assert_eq!((o.lost, o.duplicated), (0, 0), "{o:?}");
+    assert!(
+        o.steps["payment"].deduplicated > 0,
+        "the retries' charges deduplicated"
+    );
+}
+
 #[test]
 fn food_ordering_phase2_criteria_hold() {
     criteria_hold("food-ordering/phase2.ron", 1..=5);
