@@ -429,7 +429,37 @@ fn food_ordering_phase3_criteria_hold() {
 
 #[test]
 fn food_ordering_phase4_criteria_hold() {
-    criteria_hold("food-ordering/phase4.ron", 1..=3);
+    criteria_hold("food-ordering/phase4.ron", 1..=5);
+}
+
+/// Issue 23: each `// variant: SET... => PREDICATE` line of phase 4's header switches one
+/// defence off; the run then fails the criterion the line names (and the predicate is one
+/// of the header's `--fail-if` criteria).
+#[test]
+fn food_ordering_phase4_fails_a_named_criterion_without_each_defence() {
+    let text = read("food-ordering/phase4.ron");
+    let header: Vec<&str> = text.lines().take_while(|l| l.starts_with("//")).collect();
+    let criteria = flag_values(&header.join("\n"), "--fail-if");
+    let variants: Vec<&str> = header
+        .iter()
+        .filter_map(|l| l.strip_prefix("// variant: "))
+        .collect();
+    assert_eq!(variants.len(), 3, "limiter, breakers, backpressure");
+    for v in variants {
+        let (sets, predicate) = v.split_once(" => ").expect("SET... => PREDICATE");
+        assert!(
+            criteria.iter().any(|c| c == predicate),
+            "{predicate}: not a criterion"
+        );
+        let sets: Vec<&str> = sets.split_whitespace().collect();
+        let s = run(&text, &sets);
+        let json: Value = serde_json::from_str(&summary_json(&s)).expect("summary.json");
+        let p: Predicate = predicate.parse().expect("predicate");
+        assert!(
+            matches!(p.check(&json), Ok(Some(_))),
+            "{sets:?}: {predicate} holds"
+        );
+    }
 }
 
 #[test]
