@@ -45,6 +45,7 @@ mod kubernetes;
 mod kubernetes_pods;
 mod layers;
 mod links;
+mod mechanisms;
 mod orders;
 mod outage;
 mod peers;
