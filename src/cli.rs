@@ -66,6 +66,10 @@ pub enum Command {
     /// Charts (SVG and PNG) and report.html from a run's or a sweep's output folder.
     #[command(after_help = chart::CHART_EXAMPLES)]
     Chart(chart::ChartArgs),
+    /// Where the time went in a trace written by `run --trace-format otlp`: the critical
+    /// path of the slowest and failed requests, per service, and who made the p99.
+    #[command(after_help = trace::TRACE_EXAMPLES)]
+    Trace(trace::TraceFileArgs),
 }
 
 /// Where the scenario comes from, and how to change it.
@@ -201,6 +205,7 @@ where
         Command::Merge(args) => sweep::merge(args),
         Command::Report(args) => health::report(args),
         Command::Chart(args) => chart::chart(args),
+        Command::Trace(args) => trace::trace_file(args),
     };
     match result {
         Ok(()) => 0,

@@ -20,7 +20,8 @@
 //!
 //! Around the pipeline: [`sweep`] runs it over a grid of `--set` values and seeds in
 //! parallel (with failure predicates, repro commands, shards and resume), and [`trace`]
-//! writes a run's event log through the run's observer. [`chart`] draws a finished run's
+//! writes a run's event log, or each request as an OpenTelemetry trace, through the run's
+//! observer. [`chart`] draws a finished run's
 //! or sweep's output folder (never the engine) as SVG and PNG charts and report.html.
 //!
 //! Same scenario, same seed, same binary: byte-identical output.

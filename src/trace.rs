@@ -12,6 +12,16 @@
 //! millions of events, so filters keep a trace small: by service, by event, by request,
 //! and a window of virtual time. Output is buffered; tracing never changes the run (the
 //! observer only watches), and an untraced run does not pay for it.
+//!
+//! `--trace-format otlp|chrome` writes each client request as a trace of spans instead
+//! ([`span`] builds them, [`export`] writes them), `--log` a JSON log that joins them
+//! ([`log`]), and `platsim trace FILE` reads a trace back for its critical paths
+//! ([`analyze`]).
+
+pub mod analyze;
+pub mod export;
+pub mod log;
+pub mod span;
 
 use crate::engine::time::parse_duration;
 use crate::engine::SimTime;
@@ -115,6 +125,97 @@ impl TraceFilter {
         }
         Ok(())
     }
+}
+
+/// The span formats' own flags, as given.
+#[derive(Debug, Clone, Copy)]
+pub struct SpanFlags<'a> {
+    pub sample: Option<f64>,
+    pub keep: Option<&'a str>,
+    pub max_spans: u64,
+}
+
+/// Tail rules a `--trace-keep` list may name.
+const KEEP_RULES: &[&str] = &["errors", "timeouts", "retries", "slow"];
+
+impl TraceFilter {
+    /// The options of a trace of spans: this filter's services and window (of roots),
+    /// with the sampling flags. Events and request ids belong to the event log.
+    pub fn span_options(
+        &self,
+        platform: &Platform,
+        flags: &SpanFlags,
+    ) -> Result<span::SpanOptions, String> {
+        if !self.events.is_empty() || !self.requests.is_empty() {
+            return Err(
+                "--trace-filter event=/request= select lines of the jsonl event log; \
+                 for traces keep what matters with --trace-keep errors,timeouts,retries"
+                    .to_string(),
+            );
+        }
+        let sample = flags.sample.unwrap_or(1.0);
+        if !(0.0..=1.0).contains(&sample) {
+            return Err(format!(
+                "--trace-sample {sample}: a probability from 0 to 1, e.g. 0.01"
+            ));
+        }
+        Ok(span::SpanOptions {
+            sample,
+            keep: flags.keep.map(parse_keep).transpose()?.unwrap_or_default(),
+            from: self.from.unwrap_or(SimTime::ZERO),
+            to: self.to.unwrap_or(SimTime::MAX),
+            services: self
+                .services
+                .iter()
+                .filter_map(|s| platform.service_id(s))
+                .collect(),
+            max_spans: flags.max_spans,
+        })
+    }
+}
+
+/// `errors,timeouts,retries,slow:p99` (or `slow:2s`).
+fn parse_keep(text: &str) -> Result<span::Keep, String> {
+    let mut keep = span::Keep::default();
+    for rule in text.split(',').map(str::trim) {
+        let (name, arg) = match rule.split_once(':') {
+            Some((n, a)) => (n, Some(a)),
+            None => (rule, None),
+        };
+        match (name, arg) {
+            ("errors", None) => keep.errors = true,
+            ("timeouts", None) => keep.timeouts = true,
+            ("retries", None) => keep.retries = true,
+            ("slow", Some(a)) => keep.slow = Some(parse_slow(a)?),
+            ("slow", None) => {
+                return Err("--trace-keep slow: say how slow, e.g. slow:p99 or slow:2s".into())
+            }
+            _ => {
+                return Err(format!(
+                    "--trace-keep: no rule `{rule}`{}; rules: errors, timeouts, retries, slow:pNN, slow:DURATION",
+                    did_you_mean(name, KEEP_RULES.iter().copied())
+                ))
+            }
+        }
+    }
+    Ok(keep)
+}
+
+fn parse_slow(a: &str) -> Result<span::Slow, String> {
+    if let Some(p) = a.strip_prefix('p') {
+        // p99 = 0.99, p999 = 0.999, p50 = 0.5.
+        let digits: String = p.chars().filter(char::is_ascii_digit).collect();
+        if !digits.is_empty() && digits.len() == p.len() && !p.starts_with('0') {
+            let q = format!("0.{digits}").parse::<f64>().expect("digits parse");
+            return Ok(span::Slow::Quantile(q));
+        }
+        return Err(format!(
+            "--trace-keep slow:{a}: a percentile is p50, p90, p99, p999"
+        ));
+    }
+    parse_duration(a)
+        .map(span::Slow::Above)
+        .map_err(|e| format!("--trace-keep slow:{a}: {e}; or a percentile, e.g. slow:p99"))
 }
 
 /// Writes the trace of a run as it goes.

@@ -20,7 +20,7 @@
 //! `Partition`'s fast refusal.
 
 use super::service::Origin;
-use super::{Edge, Event, Observer, Sim, Waiter, NONE};
+use super::{Edge, Event, Observer, Parent, Sim, Waiter, NONE};
 use crate::engine::SimTime;
 use crate::mech::ratelimit::Permit;
 use crate::metrics::Outcome;
@@ -83,6 +83,7 @@ impl<O: Observer> Sim<'_, O> {
         let r = &mut self.reqs[req as usize];
         let call = &p.services[r.service as usize].calls[r.next_call as usize];
         r.attempt += 1;
+        self.obs.call_attempt(now, r.uid, r.next_call, r.attempt);
         let counted = r.counted as u64;
         let edge = &mut self.edges[e];
         edge.stats.attempts += counted;
@@ -256,6 +257,7 @@ impl<O: Observer> Sim<'_, O> {
             depth: r.depth + 1,
             order: r.order,
             replica: NONE,
+            parent: Parent::Call { caller: r.uid },
         };
         match self.arrive(now, call.to.0, origin) {
             Some(child) => {
@@ -369,6 +371,8 @@ impl<O: Observer> Sim<'_, O> {
         may_retry: bool,
     ) {
         self.settle_attempt(now, req, outcome);
+        self.obs
+            .call_attempt_end(now, self.reqs[req as usize].uid, outcome);
         let p = self.p;
         let e = self.edge_of(req);
         let r = &self.reqs[req as usize];
@@ -403,6 +407,7 @@ impl<O: Observer> Sim<'_, O> {
                     r.retrying = true;
                     let delay = retry.policy.delay(r.attempt, r.prev_sleep, &mut edge.rng);
                     r.prev_sleep = delay;
+                    self.obs.call_backoff(now, r.uid, delay);
                     let token = r.call_token;
                     self.queue
                         .push(now.after(delay), Event::CallRetry { req, token });

@@ -4,7 +4,7 @@
 
 use super::call::retry_verdict;
 use super::service::Origin;
-use super::{Client, Event, Observer, Sim, Waiter, NONE};
+use super::{Client, Event, Observer, Parent, Sim, Waiter, NONE};
 use crate::engine::SimTime;
 use crate::metrics::Outcome;
 use crate::model::WorkloadKind;
@@ -52,6 +52,7 @@ impl<O: Observer> Sim<'_, O> {
                 depth: 0,
                 order: crate::metrics::ledger::NO_ORDER,
                 replica: NONE,
+                parent: Parent::Open { workload: w },
             };
             if self
                 .arrive_inline(now, p.workloads[w as usize].target.0, origin)
@@ -99,6 +100,7 @@ impl<O: Observer> Sim<'_, O> {
                 (self.clients.len() - 1) as u32
             }
         };
+        self.obs.request(now, w, c);
         self.client_attempt(now, c);
     }
 
@@ -117,6 +119,7 @@ impl<O: Observer> Sim<'_, O> {
         }
         cl.attempt += 1;
         cl.attempt_sent = now;
+        self.obs.client_attempt(now, c, cl.attempt);
         self.rec.client_attempt(w, cl.counted);
         let edge = &mut self.client_edges[w];
         if let Some(b) = edge.breaker.as_mut() {
@@ -151,6 +154,7 @@ impl<O: Observer> Sim<'_, O> {
             depth: 0,
             order: cl.order,
             replica: NONE,
+            parent: Parent::Client { key: c },
         };
         match self.arrive(now, wl.target.0, origin) {
             Some(root) => {
@@ -180,6 +184,7 @@ impl<O: Observer> Sim<'_, O> {
         let w = cl.workload as usize;
         cl.token = cl.token.wrapping_add(1);
         cl.root = NONE;
+        self.obs.client_attempt_end(now, c, outcome);
         let edge = &mut self.client_edges[w];
         if cl.breaker_permit {
             cl.breaker_permit = false;
@@ -219,6 +224,7 @@ impl<O: Observer> Sim<'_, O> {
                         cl.retrying = true;
                         let delay = retry.policy.delay(cl.attempt, cl.prev_sleep, &mut edge.rng);
                         cl.prev_sleep = delay;
+                        self.obs.client_backoff(now, c, delay);
                         let token = cl.token;
                         self.queue
                             .push(now.after(delay), Event::ClientRetry { client: c, token });
@@ -247,6 +253,7 @@ impl<O: Observer> Sim<'_, O> {
         let p = self.p;
         let cl = self.clients[c as usize];
         let w = cl.workload as usize;
+        self.obs.request_end(now, c, outcome);
         self.rec
             .client_done(w, outcome, now.since(cl.first_sent), cl.counted);
         if cl.order != crate::metrics::ledger::NO_ORDER {

@@ -369,6 +369,7 @@ impl<O: Observer> Sim<'_, O> {
             depth: r.depth + 1,
             order: if carries { r.order } else { NO_ORDER },
             replica: NONE,
+            parent: super::Parent::Call { caller: r.uid },
         };
         let Some(child) = self.arrive(now, to, origin) else {
             return false;
@@ -475,6 +476,7 @@ impl<O: Observer> Sim<'_, O> {
                 depth: r.depth.saturating_add(1),
                 order: NO_ORDER,
                 replica: NONE,
+                parent: super::Parent::Call { caller: r.uid },
             };
             let reachable = !self.partitioned(r.service, cache);
             if reachable && self.arrive(now, cache, origin).is_some() {

@@ -760,17 +760,25 @@ impl<O: Observer> Sim<'_, O> {
         let mut wait = SimTime::ZERO;
         let crash_cause = self.msg.req_causes[s][7];
         if let Some(q) = spec.push {
+            let id = self.msg.next_id;
             if crashed {
                 self.reqs[req as usize].lost_publish = crash_cause;
             } else if !self.push_job(now, q, order) {
                 // The LPUSH failed: the client gets the error.
                 outcome = Outcome::DependencyFailed;
+            } else {
+                let uid = self.reqs[req as usize].uid;
+                self.obs
+                    .produced(now, uid, super::Destination::Queue(q), id);
             }
         }
         for (k, pb) in spec.publish.iter().enumerate() {
             let id = self.msg.next_id;
             self.msg.next_id += 1;
             let msg = Msg { id, order };
+            let uid = self.reqs[req as usize].uid;
+            self.obs
+                .produced(now, uid, super::Destination::Topic(pb.topic), id);
             if pb.outbox.is_some() {
                 // Written in the same transaction as the state change.
                 self.write_outbox(now, s as u32, k as u32, msg);
@@ -1099,6 +1107,11 @@ impl<O: Observer> Sim<'_, O> {
             depth: 0,
             order: taken.job.order,
             replica,
+            parent: super::Parent::Job {
+                queue: q,
+                id: taken.job.id,
+                delivery: taken.job.deliveries,
+            },
         };
         match self.arrive(now, s, origin) {
             Some(req) => {
@@ -1276,6 +1289,11 @@ impl<O: Observer> Sim<'_, O> {
                 depth: 0,
                 order: msg.order,
                 replica,
+                parent: super::Parent::Message {
+                    topic,
+                    id: msg.id,
+                    delivery: self.msg.consumers[c as usize].deliveries,
+                },
             };
             match self.arrive(now, s, origin) {
                 Some(req) => {

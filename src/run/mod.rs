@@ -49,7 +49,7 @@ use crate::metrics::ledger::Ledger;
 use crate::metrics::summary::{BreakerSummary, CallSummary, Transition};
 use crate::metrics::verdict::{goodput_recovered, verdicts, FaultSpan};
 use crate::metrics::{OutageSummary, ServiceRecovery};
-use crate::metrics::{Outcome, Recorder, Summary};
+use crate::metrics::{Outcome, Recorder, Refusal, Summary};
 use crate::model::schedule::{ArrivalCursor, RateSchedule};
 use crate::model::{FaultKind, Platform, ServiceId, WorkloadKind};
 use std::collections::{BTreeMap, VecDeque};
@@ -110,6 +110,79 @@ pub trait Observer {
     /// Request `uid` ended at `service`.
     #[inline]
     fn outcome(&mut self, _now: SimTime, _service: ServiceId, _uid: u64, _outcome: Outcome) {}
+
+    // Trace context (`crate::trace::span`): who sent each request, and the call attempts,
+    // client attempts, backoffs and messages between requests.
+
+    /// Request `uid` (just announced by `arrival`) was sent by `parent`.
+    #[inline]
+    fn visit(&mut self, _now: SimTime, _uid: u64, _parent: Parent) {}
+    /// Request `uid` was admitted to `replica`, on Kubernetes node `node` (`u32::MAX`:
+    /// none).
+    #[inline]
+    fn placed(&mut self, _uid: u64, _replica: u32, _node: u32) {}
+    /// A server took request `uid`: its wait in the replica's queue is over.
+    #[inline]
+    fn served(&mut self, _now: SimTime, _uid: u64) {}
+    /// Request `uid` is refused for `why` (its `Rejected` outcome follows).
+    #[inline]
+    fn refused(&mut self, _uid: u64, _why: Refusal) {}
+    /// Request `caller` starts attempt `attempt` (from 1) of its call `call` (an index
+    /// into its service's `calls`).
+    #[inline]
+    fn call_attempt(&mut self, _now: SimTime, _caller: u64, _call: u32, _attempt: u32) {}
+    /// The current call attempt of `caller` ended as the caller sees it.
+    #[inline]
+    fn call_attempt_end(&mut self, _now: SimTime, _caller: u64, _outcome: Outcome) {}
+    /// `caller` retries its call after sleeping `delay`.
+    #[inline]
+    fn call_backoff(&mut self, _now: SimTime, _caller: u64, _delay: SimTime) {}
+    /// A client of `workload` in slot `key` sends a new logical request.
+    #[inline]
+    fn request(&mut self, _now: SimTime, _workload: u32, _key: u32) {}
+    /// The client in slot `key` makes attempt `attempt` (from 1).
+    #[inline]
+    fn client_attempt(&mut self, _now: SimTime, _key: u32, _attempt: u32) {}
+    /// The client in slot `key` saw its attempt end so.
+    #[inline]
+    fn client_attempt_end(&mut self, _now: SimTime, _key: u32, _outcome: Outcome) {}
+    /// The client in slot `key` retries after sleeping `delay`.
+    #[inline]
+    fn client_backoff(&mut self, _now: SimTime, _key: u32, _delay: SimTime) {}
+    /// The client in slot `key` has its final answer.
+    #[inline]
+    fn request_end(&mut self, _now: SimTime, _key: u32, _outcome: Outcome) {}
+    /// Request `uid` pushed job or published message `id` (its context travels with it,
+    /// as W3C `traceparent` does in a message's headers).
+    #[inline]
+    fn produced(&mut self, _now: SimTime, _uid: u64, _to: Destination, _id: u64) {}
+    /// Fault `fault` (an index into `Platform::faults`) starts or ends.
+    #[inline]
+    fn fault(&mut self, _now: SimTime, _fault: u32, _starting: bool) {}
+}
+
+/// Who sent a request: its span's parent in a trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parent {
+    /// The current attempt of the client in slot `key`.
+    Client { key: u32 },
+    /// A plain open workload's client, which keeps no slot: the request is its only
+    /// attempt.
+    Open { workload: u32 },
+    /// The current call attempt of request `caller`.
+    Call { caller: u64 },
+    /// Job `id`, taken from `queue` for delivery `delivery` (from 1).
+    Job { queue: u32, id: u64, delivery: u32 },
+    /// Message `id` of `topic`, delivered to the service's consumer group for delivery
+    /// `delivery`.
+    Message { topic: u32, id: u64, delivery: u32 },
+}
+
+/// Where a produced job or message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    Queue(u32),
+    Topic(u32),
 }
 
 impl Observer for () {}
@@ -899,8 +972,14 @@ impl<'a, O: Observer> Sim<'a, O> {
                     self.client_attempt(now, client);
                 }
             }
-            Event::FaultStart { fault } => self.fault_start(now, fault),
-            Event::FaultEnd { fault } => self.fault_end(now, fault),
+            Event::FaultStart { fault } => {
+                self.obs.fault(now, fault, true);
+                self.fault_start(now, fault)
+            }
+            Event::FaultEnd { fault } => {
+                self.obs.fault(now, fault, false);
+                self.fault_end(now, fault)
+            }
             Event::Started { service, token } => {
                 if self.services[service as usize].life_token == token {
                     self.started(now, service);

@@ -1,6 +1,6 @@
 //! Services: admission, waiting rooms, service times, and answers.
 
-use super::{Event, Observer, Request, Sim, Waiter, NONE};
+use super::{Event, Observer, Parent, Request, Sim, Waiter, NONE};
 use crate::engine::SimTime;
 use crate::metrics::{Effect, Outcome, Refusal};
 use crate::model::{Balancer, Discipline, FaultKind, ServiceId};
@@ -21,6 +21,8 @@ pub(super) struct Origin {
     pub order: u32,
     /// The replica it must go to (a worker's or consumer's own), or `NONE`: the balancer.
     pub replica: u32,
+    /// Who sent it (traces).
+    pub parent: Parent,
 }
 
 impl<O: Observer> Sim<'_, O> {
@@ -38,6 +40,7 @@ impl<O: Observer> Sim<'_, O> {
         let uid = self.next_uid;
         self.next_uid += 1;
         self.obs.arrival(now, ServiceId(s), uid);
+        self.obs.visit(now, uid, origin.parent);
         self.rec.arrival(s as usize, counted);
         let p = self.p;
         let spec = &p.services[s as usize];
@@ -87,6 +90,7 @@ impl<O: Observer> Sim<'_, O> {
             Ok(r) => r,
             Err(why) => {
                 self.rec.rejected(s as usize, now, counted, why);
+                self.obs.refused(uid, why);
                 self.obs.outcome(now, ServiceId(s), uid, Outcome::Rejected);
                 return None;
             }
@@ -120,6 +124,7 @@ impl<O: Observer> Sim<'_, O> {
             retrying: false,
         });
         let state = &mut self.services[s as usize].replicas[replica as usize];
+        self.obs.placed(uid, replica, state.node);
         state.held += 1;
         let queued = state.busy >= spec.concurrency;
         self.rec.admitted(s as usize, now, queued, counted);
@@ -208,6 +213,7 @@ impl<O: Observer> Sim<'_, O> {
     pub(super) fn begin_service(&mut self, now: SimTime, req: u32) {
         let r = &mut self.reqs[req as usize];
         r.in_service = true;
+        self.obs.served(now, r.uid);
         let token = r.generation;
         let s = r.service as usize;
         let plain = self.services[s].plain;

@@ -30,6 +30,8 @@
 //! - `robust`: issue 18, every fuzzing reproducer by name; kill -9 never tears an output
 //!   folder unnoticed, --resume loses no finished run, one writer per folder.
 //! - `fuzz`: mutated scenarios and hostile command lines against the binary (bounded).
+//! - `tracing`: issue 19, requests as OpenTelemetry traces: a hand-computed span tree,
+//!   OTLP checked against the protocol, sampling, whole trees through messages.
 //!
 //! Run in release mode: the theory tests simulate tens of millions of customers.
 
@@ -56,3 +58,4 @@ mod robust;
 mod scale;
 mod sweep;
 mod theory;
+mod tracing;
