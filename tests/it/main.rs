@@ -31,8 +31,12 @@
 //!   folder unnoticed, --resume loses no finished run, one writer per folder.
 //! - `fuzz`: mutated scenarios and hostile command lines against the binary (bounded).
 //!
+//! - `chart_drawing`: issue 20, every line of the charts of four scenarios stays in its
+//!   panel and within its data, in the SVG and in the PNG.
+//!
 //! Run in release mode: the theory tests simulate tens of millions of customers.
 
+mod chart_drawing;
 mod charts;
 mod cli;
 mod common;
