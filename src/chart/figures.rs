@@ -349,7 +349,7 @@ impl<'a> Timeline<'a> {
             let (Some(a), Some(b)) = (f["start_s"].as_f64(), f["end_s"].as_f64()) else {
                 continue;
             };
-            let kind = f["kind"].as_str().unwrap_or("fault");
+            let kind = human(f["kind"].as_str().unwrap_or("fault"));
             let label = match f["target"].as_str() {
                 Some(t) => format!("{kind} {t}"),
                 None => kind.to_string(),
@@ -406,6 +406,11 @@ fn subtitle(run: &RunData) -> String {
     )
 }
 
+/// A fault kind as words: `kill_consumer` reads `kill consumer`.
+fn human(kind: &str) -> String {
+    kind.replace('_', " ")
+}
+
 fn figure(name: &str, title: &str, run: &RunData, panels: Vec<Panel>, columns: usize) -> Figure {
     Figure {
         name: name.to_string(),
@@ -415,6 +420,54 @@ fn figure(name: &str, title: &str, run: &RunData, panels: Vec<Panel>, columns: u
         panels,
         columns,
     }
+}
+
+/// A figure of counts by kind (rates, queue lengths), where a kind that never happened is
+/// named in the subtitle instead of drawn.
+fn counts_figure(
+    name: &str,
+    title: &str,
+    run: &RunData,
+    mut panels: Vec<Panel>,
+    columns: usize,
+) -> Figure {
+    let zero = drop_all_zero(&mut panels);
+    let mut fig = figure(name, title, run, panels, columns);
+    if !zero.is_empty() {
+        fig.subtitle.push_str(&format!(
+            " · zero throughout, not drawn: {}",
+            zero.join(", ")
+        ));
+    }
+    fig
+}
+
+/// Takes the series that are zero in every window out of the line panels (piled on the
+/// x axis they read as one thick baseline, hiding each other) and names them, with the
+/// panel's caption: `api rejected`.
+fn drop_all_zero(panels: &mut [Panel]) -> Vec<String> {
+    let mut names = Vec::new();
+    for p in panels.iter_mut() {
+        let Content::Lines { series, .. } = &mut p.content else {
+            continue;
+        };
+        if series.len() < 2 || p.y.log {
+            continue;
+        }
+        let caption = p.caption.clone();
+        series.retain(|s| {
+            let finite = s.points.iter().filter(|q| q.1.is_finite());
+            let zero = finite.clone().count() > 0 && finite.clone().all(|q| q.1 == 0.0);
+            if zero {
+                names.push(match &caption {
+                    Some(c) => format!("{c} {}", s.name),
+                    None => s.name.clone(),
+                });
+            }
+            !zero
+        });
+    }
+    names
 }
 
 /// Every chart of a run, in the order the report shows them. Charts with nothing to show
@@ -490,7 +543,7 @@ fn throughput(run: &RunData, t: &Timeline) -> Figure {
         })
         .collect();
     let y = linear_axis("requests per second", all_values([&s]).into_iter());
-    figure(
+    counts_figure(
         "throughput",
         "What the clients got: goodput and failures by kind, per second",
         run,
@@ -683,7 +736,7 @@ fn throughput_services(run: &RunData, t: &Timeline, services: &[String]) -> Figu
         .zip(per)
         .map(|(svc, s)| t.panel(Some(svc.clone()), y.clone(), s))
         .collect();
-    figure(
+    counts_figure(
         "throughput-services",
         "Requests per second at each service, by how they ended",
         run,
@@ -720,7 +773,7 @@ fn queues(run: &RunData, t: &Timeline, services: &[String]) -> Figure {
             busy,
         ),
     ];
-    figure(
+    counts_figure(
         "queues",
         "Queues: requests waiting and servers busy at each service (time average per window)",
         run,
