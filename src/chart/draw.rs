@@ -548,6 +548,7 @@ fn draw_panel<DB: DrawingBackend>(
         let (c, alpha) = match s.kind {
             ShadeKind::Warmup => (super::figures::WARMUP, 0.10),
             ShadeKind::Fault => (super::figures::FAULT, 0.13),
+            ShadeKind::NoSuccess => (super::figures::NO_SUCCESS, 0.12),
         };
         if b > a {
             chart
@@ -570,7 +571,11 @@ fn draw_panel<DB: DrawingBackend>(
         let label_color = match s.kind {
             ShadeKind::Warmup => RGBColor(90, 90, 90),
             ShadeKind::Fault => RGBColor(160, 30, 30),
+            ShadeKind::NoSuccess => RGBColor(50, 50, 140),
         };
+        if s.label.is_empty() {
+            continue;
+        }
         let left = to_px(a) + 3;
         let row = row_ends
             .iter()

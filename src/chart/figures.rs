@@ -36,6 +36,8 @@ const AMBER: Color = Color(240, 180, 40);
 /// Fault periods in legends (the shade itself is a pale version).
 pub const FAULT: Color = Color(214, 39, 40);
 pub const WARMUP: Color = Color(120, 120, 120);
+/// Windows in which nothing succeeded (latency charts).
+pub const NO_SUCCESS: Color = Color(60, 60, 160);
 
 /// Lines keep at most this many x buckets (each keeps its minimum and maximum, so spikes
 /// survive): a plot is about 900 pixels wide.
@@ -261,6 +263,7 @@ fn legend_of(panels: &[Panel]) -> Vec<LegendEntry> {
             let (name, color) = match s.kind {
                 ShadeKind::Warmup => ("warmup", WARMUP),
                 ShadeKind::Fault => ("fault", FAULT),
+                ShadeKind::NoSuccess => ("nothing succeeded", NO_SUCCESS),
             };
             push(LegendEntry {
                 name: name.to_string(),
@@ -517,7 +520,8 @@ fn latency(run: &RunData, t: &Timeline) -> Figure {
         ),
     ];
     let y = latency_axis("latency (ms)", &all_values([&s]), &t.measured([&s]));
-    let panel = t.panel(None, y, s);
+    let mut panel = t.panel(None, y, s);
+    panel.shades.extend(no_success(run, t));
     figure(
         "latency",
         "End-to-end latency of successful requests, per window",
@@ -528,20 +532,19 @@ fn latency(run: &RunData, t: &Timeline) -> Figure {
 }
 
 fn throughput(run: &RunData, t: &Timeline) -> Figure {
+    // A kind that stayed zero is named in the subtitle by `counts_figure`.
     let kinds = [
-        ("sent", "arrivals_rps", GRAY, true),
-        ("goodput", "goodput_rps", GREEN, true),
-        ("errors", "errors_rps", RED, false),
-        ("rejected", "rejected_rps", ORANGE, false),
-        ("timeouts", "timeouts_rps", PURPLE, false),
+        ("sent", "arrivals_rps", GRAY),
+        ("goodput", "goodput_rps", GREEN),
+        ("errors", "errors_rps", RED),
+        ("rejected", "rejected_rps", ORANGE),
+        ("timeouts", "timeouts_rps", PURPLE),
     ];
-    let s: Vec<Series> = kinds
+    let mut s: Vec<Series> = kinds
         .iter()
-        .filter_map(|&(name, col, c, always)| {
-            let pts = t.points(col, false)?;
-            (always || pts.iter().any(|p| p.1 > 0.0)).then(|| series(name, c, pts))
-        })
+        .filter_map(|&(name, col, c)| t.points(col, false).map(|pts| series(name, c, pts)))
         .collect();
+    s.extend(attempts(run, t));
     let y = linear_axis("requests per second", all_values([&s]).into_iter());
     counts_figure(
         "throughput",
@@ -550,6 +553,63 @@ fn throughput(run: &RunData, t: &Timeline) -> Figure {
         vec![t.panel(None, y, s)],
         1,
     )
+}
+
+/// Where clients retry, what their targets received: the attempts beside the logical
+/// requests ("sent"), so a retry storm's amplification shows as the gap between the two.
+/// A target's arrivals count every caller's attempts, which the series' name says.
+fn attempts(run: &RunData, t: &Timeline) -> Option<Series> {
+    let mut targets: Vec<&str> = run.summary["workloads"]
+        .as_object()?
+        .values()
+        .filter(|w| w["retries"].as_u64().is_some_and(|r| r > 0))
+        .filter_map(|w| w["target"].as_str())
+        .collect();
+    targets.sort_unstable();
+    targets.dedup();
+    let mut sum: Option<Vec<f64>> = None;
+    for target in &targets {
+        let ys = run.series.get(&format!("{target}.arrivals_rps"))?;
+        sum = Some(match sum {
+            None => ys.to_vec(),
+            Some(acc) => acc.iter().zip(ys).map(|(a, b)| a + b).collect(),
+        });
+    }
+    let pts: Vec<(f64, f64)> = t.x.iter().copied().zip(sum?).collect();
+    let name = format!("attempts at {}", targets.join(", "));
+    Some(series(&name, BROWN, decimate(&pts)))
+}
+
+/// The windows where requests came but none succeeded, as shaded periods: there the
+/// latency of successful requests has no value, and the gap in its lines means "nothing
+/// succeeded", not missing data.
+fn no_success(run: &RunData, t: &Timeline) -> Vec<Shade> {
+    let (Some(sent), Some(good)) = (
+        run.series.get("arrivals_rps"),
+        run.series.get("goodput_rps"),
+    ) else {
+        return Vec::new();
+    };
+    let half = run.number("window_s") / 2.0 / t.unit.div;
+    let mut out: Vec<Shade> = Vec::new();
+    for ((&x, &s), &g) in t.x.iter().zip(sent).zip(good) {
+        if !(s > 0.0 && g == 0.0) {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if (last.to - (x - half)).abs() < half * 1e-6 => last.to = x + half,
+            _ => out.push(Shade {
+                from: x - half,
+                to: x + half,
+                label: String::new(),
+                kind: ShadeKind::NoSuccess,
+            }),
+        }
+    }
+    if let Some(first) = out.first_mut() {
+        first.label = "nothing succeeded".into();
+    }
+    out
 }
 
 /// `y` of the polyline `xs`/`ys` at `x`: linear between points, flat beyond the ends,
@@ -1595,6 +1655,70 @@ fn short_path(p: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A retry storm in four 1 s windows: 10 requests sent per second, the target sees
+    /// 10, 20, 40, 40 attempts; nothing succeeds in windows 2 and 3; nothing is rejected.
+    fn storm() -> RunData {
+        let summary = serde_json::json!({
+            "scenario": "s", "seed": 1, "duration_s": 4.0, "warmup_s": 0.0,
+            "window_s": 1.0,
+            "workloads": {"clients": {"target": "server", "retries": 70}},
+        });
+        let col = |name: &str| name.to_string();
+        RunData {
+            dir: std::path::PathBuf::new(),
+            summary,
+            series: super::super::data::Table {
+                columns: vec![
+                    col("t_s"),
+                    col("arrivals_rps"),
+                    col("goodput_rps"),
+                    col("rejected_rps"),
+                    col("server.arrivals_rps"),
+                ],
+                data: vec![
+                    vec![0.0, 1.0, 2.0, 3.0],
+                    vec![10.0; 4],
+                    vec![10.0, 5.0, 0.0, 0.0],
+                    vec![0.0; 4],
+                    vec![10.0, 20.0, 40.0, 40.0],
+                ],
+            },
+            latency: Vec::new(),
+            command: None,
+        }
+    }
+
+    #[test]
+    fn storm_charts_show_attempts_and_where_nothing_succeeded() {
+        let run = storm();
+        let t = Timeline::new(&run);
+        let fig = throughput(&run, &t);
+        let Content::Lines { series, .. } = &fig.panels[0].content else {
+            panic!("lines");
+        };
+        let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+        // "rejected" stayed zero: named in the subtitle, not drawn.
+        assert_eq!(names, ["sent", "goodput", "attempts at server"]);
+        assert!(fig
+            .subtitle
+            .ends_with("zero throughout, not drawn: rejected"));
+        let ys: Vec<f64> = series[2].points.iter().map(|p| p.1).collect();
+        assert_eq!(ys, [10.0, 20.0, 40.0, 40.0]);
+        let colors: Vec<Color> = fig.legend.iter().map(|e| e.color).collect();
+        let mut unique = colors.clone();
+        unique.sort_by_key(|c| (c.0, c.1, c.2));
+        unique.dedup();
+        assert_eq!(unique.len(), colors.len(), "colours unique in the legend");
+        // Windows 2 and 3 (2 s to 4 s): one shaded period, labelled once.
+        let shades = no_success(&run, &t);
+        assert_eq!(shades.len(), 1);
+        assert_eq!((shades[0].from, shades[0].to), (2.0, 4.0));
+        assert_eq!(shades[0].label, "nothing succeeded");
+        let lat = latency(&run, &t);
+        assert!(lat.legend.iter().any(|e| e.name == "nothing succeeded"));
+        crate::chart::render(&lat).expect("it renders");
+    }
 
     #[test]
     fn the_budget_chart_marks_alerts_on_the_line_and_renders() {
