@@ -317,6 +317,7 @@ pub fn run_page(run: &RunData, charts: &[Rendered]) -> String {
         seconds(run.number("window_s")),
         num(run.number("events")),
     );
+    header_verdicts(&mut out, s);
     out.push_str("<nav><a href=\"#reproduce\">reproduce</a><a href=\"#clients\">clients</a><a href=\"#services\">services</a>");
     if !entries(&s["calls"]).is_empty() {
         out.push_str("<a href=\"#calls\">calls</a>");
@@ -662,6 +663,46 @@ fn health_cards(out: &mut String, h: &Value) {
             ("governance", "governance.status"),
         ],
     );
+}
+
+/// The verdicts at the top of the page: each fault's recovery verdict, the health counts
+/// and the orders lost or duplicated, so the page answers "did it survive?" first.
+fn header_verdicts(out: &mut String, s: &Value) {
+    let mut parts: Vec<String> = Vec::new();
+    for f in s["faults"].as_array().into_iter().flatten() {
+        let what = [f["kind"].as_str(), f["target"].as_str()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace('_', " ");
+        let verdict = f["verdict"].as_str().unwrap_or("-");
+        parts.push(format!("{} {}", esc(&what), verdict_or_text(verdict)));
+    }
+    let h = &s["health"];
+    if !h.is_null() {
+        parts.push(format!(
+            "health: {} healthy, {} degraded, {} critical",
+            num(h["healthy"].as_f64().unwrap_or(0.0)),
+            num(h["degraded"].as_f64().unwrap_or(0.0)),
+            num(h["critical"].as_f64().unwrap_or(0.0)),
+        ));
+    }
+    let o = &s["orders"];
+    if !o.is_null() {
+        parts.push(format!(
+            "orders: {} lost, {} duplicated",
+            num(o["lost"].as_f64().unwrap_or(0.0)),
+            num(o["duplicated"].as_f64().unwrap_or(0.0)),
+        ));
+    }
+    if !parts.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"verdicts\">{}</p>",
+            parts.join(" &nbsp;·&nbsp; ")
+        );
+    }
 }
 
 /// The smallest error budget left over a service's SLOs, in percent.
