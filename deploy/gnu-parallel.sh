@@ -7,7 +7,17 @@
 # Each shard gets --jobs 1 here and GNU parallel runs one shard per core; on several
 # machines, give each shard the machine's cores instead. Rerunning the script resumes
 # unfinished shards (--resume) and merges again.
+#
+# Needs GNU parallel (apt-get install parallel; brew install parallel) and platsim on the
+# PATH (cargo install --path .), on every host.
 set -euo pipefail
+
+for tool in parallel platsim; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "gnu-parallel.sh: $tool is not on the PATH (see the prerequisites at the top of $0)" >&2
+        exit 2
+    fi
+done
 
 SHARDS=${1:-4}
 OUT=${OUT:-output/food-ordering/sweep}

@@ -321,14 +321,23 @@ fn check(args: CheckArgs) -> Result<(), Error> {
     let p = model::validate(&spec, &origin)?;
     let calls: usize = p.services.iter().map(|s| s.calls.len()).sum();
     println!(
-        "{origin}: ok: scenario \"{}\": {} services, {} calls, {} workloads, {} simulated",
+        "{origin}: ok: scenario \"{}\": {}, {}, {}, {} simulated",
         p.name,
-        p.services.len(),
-        calls,
-        p.workloads.len(),
+        count(p.services.len(), "service"),
+        count(calls, "call"),
+        count(p.workloads.len(), "workload"),
         p.duration
     );
     Ok(())
+}
+
+/// `1 service`, `3 services`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 fn layers(args: LayersArgs) -> Result<(), Error> {

@@ -58,12 +58,38 @@ impl<'a> DrawingBackend for Canvas<'a> {
     ) -> Result<(), Error<'a>> {
         self.0.draw_rect(upper_left, bottom_right, style, fill)
     }
+    /// A wide path as one quad per segment plus a round joint at each inner vertex.
+    ///
+    /// plotters' own wide-path rasteriser offsets the whole polyline and intersects
+    /// neighbouring edges without a limit on the inner side: two nearly parallel segments
+    /// (a jagged time series at 1 px per window) meet far away, and the filled polygon
+    /// shoots a spike across the figure, through the legend and titles. Segments drawn
+    /// one by one stay within half the stroke width of the polyline, as in the SVG.
     fn draw_path<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
         &mut self,
         path: I,
         style: &S,
     ) -> Result<(), Error<'a>> {
-        self.0.draw_path(path, style)
+        let width = style.stroke_width();
+        if width <= 1 {
+            return self.0.draw_path(path, style);
+        }
+        let mut prev: Option<BackendCoord> = None;
+        let mut joint: Option<BackendCoord> = None;
+        for p in path {
+            if let Some(q) = prev {
+                if q == p {
+                    continue;
+                }
+                self.0.draw_line(q, p, style)?;
+                if let Some(j) = joint {
+                    self.0.draw_circle(j, width / 2, &style.color(), true)?;
+                }
+                joint = Some(p);
+            }
+            prev = Some(p);
+        }
+        Ok(())
     }
     fn draw_circle<S: BackendStyle>(
         &mut self,

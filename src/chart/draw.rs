@@ -115,11 +115,23 @@ fn panel_height(fig: &Figure, rows: usize) -> u32 {
     }
 }
 
-/// Draws `fig` on `root`; returns the legend entries drawn, in order.
+/// What [`draw_figure`] drew where, in pixels of the figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drawn {
+    /// Legend entries drawn, in order.
+    pub legend: Vec<String>,
+    /// Each panel's plot area `(left, top, right, bottom)`, exclusive of the far edges;
+    /// every series and shade of that panel is clipped to it.
+    pub plots: Vec<(i32, i32, i32, i32)>,
+    /// Where the panels start (below title and legend).
+    pub body_top: i32,
+}
+
+/// Draws `fig` on `root`: the one drawing path behind the SVG and the PNG.
 pub fn draw_figure<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     fig: &Figure,
-) -> DrawResult<Vec<String>> {
+) -> DrawResult<Drawn> {
     register_fonts();
     root.fill(&WHITE).map_err(err)?;
     let ink = RGBColor(30, 30, 30);
@@ -180,11 +192,91 @@ pub fn draw_figure<DB: DrawingBackend>(
     let areas = body.split_evenly((rows, cols));
     // One label width for all panels, so their plot areas line up.
     let label_width = fig.panels.iter().map(y_label_width).max().unwrap_or(50);
+    let mut plots = Vec::new();
     for (panel, area) in fig.panels.iter().zip(&areas) {
-        draw_panel(area, panel, label_width)?;
+        plots.push(draw_panel(area, panel, label_width)?);
     }
     root.present().map_err(err)?;
-    Ok(drawn)
+    Ok(Drawn {
+        legend: drawn,
+        plots,
+        body_top: HEAD + legend_h + 8,
+    })
+}
+
+/// The part of the segment `a`-`b` inside the box `lo`..`hi` (Liang-Barsky), or None.
+fn clip_segment(
+    a: (f64, f64),
+    b: (f64, f64),
+    lo: (f64, f64),
+    hi: (f64, f64),
+) -> Option<((f64, f64), (f64, f64))> {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let (mut t0, mut t1) = (0.0f64, 1.0f64);
+    for (p, q) in [
+        (-dx, a.0 - lo.0),
+        (dx, hi.0 - a.0),
+        (-dy, a.1 - lo.1),
+        (dy, hi.1 - a.1),
+    ] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return None;
+            }
+        } else {
+            let r = q / p;
+            if p < 0.0 {
+                t0 = t0.max(r);
+            } else {
+                t1 = t1.min(r);
+            }
+        }
+    }
+    (t0 <= t1).then_some((
+        (a.0 + t0 * dx, a.1 + t0 * dy),
+        (a.0 + t1 * dx, a.1 + t1 * dy),
+    ))
+}
+
+/// A polyline in drawn coordinates cut to the box: the runs of it that lie inside.
+/// Non-finite points break the line (a gap in the data stays a gap).
+fn clip_polyline(points: &[(f64, f64)], lo: (f64, f64), hi: (f64, f64)) -> Vec<Vec<(f64, f64)>> {
+    let inside = |p: (f64, f64)| p.0 >= lo.0 && p.0 <= hi.0 && p.1 >= lo.1 && p.1 <= hi.1;
+    let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut run: Vec<(f64, f64)> = Vec::new();
+    let mut prev: Option<(f64, f64)> = None;
+    for &p in points {
+        let finite = p.0.is_finite() && p.1.is_finite();
+        match (prev, finite) {
+            (_, false) => {
+                runs.push(std::mem::take(&mut run));
+                prev = None;
+                continue;
+            }
+            (None, true) => {
+                if inside(p) {
+                    run.push(p);
+                }
+            }
+            (Some(q), true) => match clip_segment(q, p, lo, hi) {
+                Some((a, b)) => {
+                    if run.last() != Some(&a) {
+                        runs.push(std::mem::take(&mut run));
+                        run.push(a);
+                    }
+                    run.push(b);
+                    if b != p {
+                        runs.push(std::mem::take(&mut run));
+                    }
+                }
+                None => runs.push(std::mem::take(&mut run)),
+            },
+        }
+        prev = Some(p);
+    }
+    runs.push(run);
+    runs.retain(|r| !r.is_empty());
+    runs
 }
 
 /// An axis as plotters sees it: the drawn range (log10 of the values on log axes), the
@@ -400,7 +492,7 @@ fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     panel: &Panel,
     y_labels_w: i32,
-) -> DrawResult<()> {
+) -> DrawResult<(i32, i32, i32, i32)> {
     let timeline = matches!(panel.content, Content::Timeline { .. });
     let x = AxisSpec::new(&panel.x, false, 10);
     let y = AxisSpec::new(&panel.y, timeline, 6);
@@ -438,32 +530,70 @@ fn draw_panel<DB: DrawingBackend>(
         mesh.disable_y_mesh();
     }
     mesh.draw().map_err(err)?;
+    let (px, py) = chart.plotting_area().get_pixel_range();
+    let plot = (px.start, py.start, px.end, py.end);
+    let (lo, hi) = ((x.lo, y.lo), (x.hi, y.hi));
 
-    // Shaded periods behind the data, their names along the top.
+    // Shaded periods behind the data, their names along the top; an instant fault (no
+    // duration) is a dashed line. Labels that would run into the one before move down a
+    // row, so neighbouring faults stay readable.
     let (top, bottom) = (y.hi, y.lo);
+    let to_px = |v: f64| plot.0 + ((v - x.lo) / (x.hi - x.lo) * (plot.2 - plot.0) as f64) as i32;
+    let mut row_ends: Vec<i32> = Vec::new();
     for s in &panel.shades {
         let (a, b) = (x.map(s.from).max(x.lo), x.map(s.to).min(x.hi));
-        if b.partial_cmp(&a) != Some(std::cmp::Ordering::Greater) {
+        if !(a.is_finite() && b.is_finite()) || a > x.hi || b < x.lo {
             continue;
         }
         let (c, alpha) = match s.kind {
             ShadeKind::Warmup => (super::figures::WARMUP, 0.10),
             ShadeKind::Fault => (super::figures::FAULT, 0.13),
+            ShadeKind::NoSuccess => (super::figures::NO_SUCCESS, 0.12),
         };
-        chart
-            .draw_series(std::iter::once(Rectangle::new(
-                [(a, bottom), (b, top)],
-                rgba(c, alpha).filled(),
-            )))
-            .map_err(err)?;
+        if b > a {
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(a, bottom), (b, top)],
+                    rgba(c, alpha).filled(),
+                )))
+                .map_err(err)?;
+        } else {
+            let steps = 24;
+            let dashes = (0..steps).step_by(2).map(|i| {
+                let at = |k: i32| bottom + (top - bottom) * k as f64 / steps as f64;
+                PathElement::new(
+                    vec![(a, at(i)), (a, at(i + 1))],
+                    rgba(c, 0.8).stroke_width(2),
+                )
+            });
+            chart.draw_series(dashes).map_err(err)?;
+        }
         let label_color = match s.kind {
             ShadeKind::Warmup => RGBColor(90, 90, 90),
             ShadeKind::Fault => RGBColor(160, 30, 30),
+            ShadeKind::NoSuccess => RGBColor(50, 50, 140),
         };
+        if s.label.is_empty() {
+            continue;
+        }
+        let left = to_px(a) + 3;
+        let row = row_ends
+            .iter()
+            .position(|&end| end + 6 <= left)
+            .unwrap_or(row_ends.len());
+        let end = left + text_width(&s.label, 11.5);
+        match row_ends.get_mut(row) {
+            Some(e) => *e = end,
+            None => row_ends.push(end),
+        }
         chart
             .draw_series(std::iter::once(
                 EmptyElement::at((a, top))
-                    + Text::new(s.label.clone(), (3, 3), font(11.5).color(&label_color)),
+                    + Text::new(
+                        s.label.clone(),
+                        (3, 3 + 14 * row as i32),
+                        font(11.5).color(&label_color),
+                    ),
             ))
             .map_err(err)?;
     }
@@ -486,39 +616,26 @@ fn draw_panel<DB: DrawingBackend>(
             }
             for s in series {
                 let style = rgb(s.color).stroke_width(2);
-                let mut segment: Vec<(f64, f64)> = Vec::new();
-                let mut flush = |segment: &mut Vec<(f64, f64)>| -> DrawResult<()> {
-                    if segment.len() == 1 && !s.markers {
+                let mapped: Vec<(f64, f64)> =
+                    s.points.iter().map(|p| (x.map(p.0), y.map(p.1))).collect();
+                for run in clip_polyline(&mapped, lo, hi) {
+                    if run.len() == 1 && !s.markers {
                         chart
-                            .draw_series(std::iter::once(Circle::new(
-                                segment[0],
-                                1,
-                                style.filled(),
-                            )))
+                            .draw_series(std::iter::once(Circle::new(run[0], 1, style.filled())))
                             .map_err(err)?;
-                    } else if segment.len() > 1 {
+                    } else if run.len() > 1 {
                         chart
-                            .draw_series(LineSeries::new(segment.drain(..), style))
+                            .draw_series(LineSeries::new(run, style))
                             .map_err(err)?;
-                    }
-                    segment.clear();
-                    Ok(())
-                };
-                for &(px, py) in &s.points {
-                    let p = (x.map(px), y.map(py));
-                    if p.0.is_finite() && p.1.is_finite() {
-                        segment.push(p);
-                    } else {
-                        flush(&mut segment)?;
                     }
                 }
-                flush(&mut segment)?;
                 if s.markers {
-                    let dots = s
-                        .points
+                    let inside =
+                        |p: &(f64, f64)| p.0 >= lo.0 && p.0 <= hi.0 && p.1 >= lo.1 && p.1 <= hi.1;
+                    let dots = mapped
                         .iter()
-                        .map(|p| (x.map(p.0), y.map(p.1)))
-                        .filter(|p| p.0.is_finite() && p.1.is_finite())
+                        .copied()
+                        .filter(inside)
                         .map(|p| Circle::new(p, 4, rgb(s.color).filled()));
                     chart.draw_series(dots).map_err(err)?;
                 }
@@ -563,7 +680,7 @@ fn draw_panel<DB: DrawingBackend>(
             }
         }
     }
-    Ok(())
+    Ok(plot)
 }
 
 /// The figure as SVG text, and the legend entries drawn.
@@ -571,7 +688,7 @@ pub fn render_svg(fig: &Figure) -> DrawResult<(String, Vec<String>)> {
     let mut svg = String::new();
     let legend = {
         let root = SVGBackend::with_string(&mut svg, size(fig)).into_drawing_area();
-        draw_figure(&root, fig)?
+        draw_figure(&root, fig)?.legend
     };
     Ok((svg, legend))
 }
@@ -583,9 +700,16 @@ pub fn render_png(fig: &Figure) -> DrawResult<(Vec<u8>, Vec<String>)> {
     let legend = {
         let root = super::canvas::Canvas(BitMapBackend::with_buffer(&mut pixels, (w, h)))
             .into_drawing_area();
-        draw_figure(&root, fig)?
+        draw_figure(&root, fig)?.legend
     };
     Ok((encode_png(&pixels, w, h)?, legend))
+}
+
+/// Where `fig`'s panels and plot areas fall, in pixels (the same for SVG and PNG).
+pub fn layout(fig: &Figure) -> DrawResult<Drawn> {
+    let mut svg = String::new();
+    let root = SVGBackend::with_string(&mut svg, size(fig)).into_drawing_area();
+    draw_figure(&root, fig)
 }
 
 /// RGB pixels to PNG bytes (fixed settings: the same pixels give the same bytes).
@@ -606,6 +730,32 @@ pub fn encode_png(rgb: &[u8], w: u32, h: u32) -> DrawResult<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_cut_at_the_plot_area() {
+        let (lo, hi) = ((0.0, 0.0), (10.0, 10.0));
+        // Inside: unchanged.
+        let inside = [(1.0, 1.0), (5.0, 9.0), (9.0, 2.0)];
+        assert_eq!(clip_polyline(&inside, lo, hi), vec![inside.to_vec()]);
+        // Out through the top and back: two runs, each ending on the edge.
+        let up = [(0.0, 5.0), (2.0, 15.0), (4.0, 5.0)];
+        assert_eq!(
+            clip_polyline(&up, lo, hi),
+            vec![vec![(0.0, 5.0), (1.0, 10.0)], vec![(3.0, 10.0), (4.0, 5.0)]]
+        );
+        // A NaN breaks the line; a segment wholly outside draws nothing.
+        let gap = [
+            (1.0, 1.0),
+            (2.0, 2.0),
+            (f64::NAN, 1.0),
+            (3.0, -5.0),
+            (4.0, -6.0),
+        ];
+        assert_eq!(
+            clip_polyline(&gap, lo, hi),
+            vec![vec![(1.0, 1.0), (2.0, 2.0)]]
+        );
+    }
 
     #[test]
     fn tick_numbers_read_well() {

@@ -36,6 +36,8 @@ const AMBER: Color = Color(240, 180, 40);
 /// Fault periods in legends (the shade itself is a pale version).
 pub const FAULT: Color = Color(214, 39, 40);
 pub const WARMUP: Color = Color(120, 120, 120);
+/// Windows in which nothing succeeded (latency charts).
+pub const NO_SUCCESS: Color = Color(60, 60, 160);
 
 /// Lines keep at most this many x buckets (each keeps its minimum and maximum, so spikes
 /// survive): a plot is about 900 pixels wide.
@@ -261,6 +263,7 @@ fn legend_of(panels: &[Panel]) -> Vec<LegendEntry> {
             let (name, color) = match s.kind {
                 ShadeKind::Warmup => ("warmup", WARMUP),
                 ShadeKind::Fault => ("fault", FAULT),
+                ShadeKind::NoSuccess => ("nothing succeeded", NO_SUCCESS),
             };
             push(LegendEntry {
                 name: name.to_string(),
@@ -349,7 +352,7 @@ impl<'a> Timeline<'a> {
             let (Some(a), Some(b)) = (f["start_s"].as_f64(), f["end_s"].as_f64()) else {
                 continue;
             };
-            let kind = f["kind"].as_str().unwrap_or("fault");
+            let kind = human(f["kind"].as_str().unwrap_or("fault"));
             let label = match f["target"].as_str() {
                 Some(t) => format!("{kind} {t}"),
                 None => kind.to_string(),
@@ -406,6 +409,11 @@ fn subtitle(run: &RunData) -> String {
     )
 }
 
+/// A fault kind as words: `kill_consumer` reads `kill consumer`.
+fn human(kind: &str) -> String {
+    kind.replace('_', " ")
+}
+
 fn figure(name: &str, title: &str, run: &RunData, panels: Vec<Panel>, columns: usize) -> Figure {
     Figure {
         name: name.to_string(),
@@ -415,6 +423,54 @@ fn figure(name: &str, title: &str, run: &RunData, panels: Vec<Panel>, columns: u
         panels,
         columns,
     }
+}
+
+/// A figure of counts by kind (rates, queue lengths), where a kind that never happened is
+/// named in the subtitle instead of drawn.
+fn counts_figure(
+    name: &str,
+    title: &str,
+    run: &RunData,
+    mut panels: Vec<Panel>,
+    columns: usize,
+) -> Figure {
+    let zero = drop_all_zero(&mut panels);
+    let mut fig = figure(name, title, run, panels, columns);
+    if !zero.is_empty() {
+        fig.subtitle.push_str(&format!(
+            " · zero throughout, not drawn: {}",
+            zero.join(", ")
+        ));
+    }
+    fig
+}
+
+/// Takes the series that are zero in every window out of the line panels (piled on the
+/// x axis they read as one thick baseline, hiding each other) and names them, with the
+/// panel's caption: `api rejected`.
+fn drop_all_zero(panels: &mut [Panel]) -> Vec<String> {
+    let mut names = Vec::new();
+    for p in panels.iter_mut() {
+        let Content::Lines { series, .. } = &mut p.content else {
+            continue;
+        };
+        if series.len() < 2 || p.y.log {
+            continue;
+        }
+        let caption = p.caption.clone();
+        series.retain(|s| {
+            let finite = s.points.iter().filter(|q| q.1.is_finite());
+            let zero = finite.clone().count() > 0 && finite.clone().all(|q| q.1 == 0.0);
+            if zero {
+                names.push(match &caption {
+                    Some(c) => format!("{c} {}", s.name),
+                    None => s.name.clone(),
+                });
+            }
+            !zero
+        });
+    }
+    names
 }
 
 /// Every chart of a run, in the order the report shows them. Charts with nothing to show
@@ -464,7 +520,8 @@ fn latency(run: &RunData, t: &Timeline) -> Figure {
         ),
     ];
     let y = latency_axis("latency (ms)", &all_values([&s]), &t.measured([&s]));
-    let panel = t.panel(None, y, s);
+    let mut panel = t.panel(None, y, s);
+    panel.shades.extend(no_success(run, t));
     figure(
         "latency",
         "End-to-end latency of successful requests, per window",
@@ -475,28 +532,84 @@ fn latency(run: &RunData, t: &Timeline) -> Figure {
 }
 
 fn throughput(run: &RunData, t: &Timeline) -> Figure {
+    // A kind that stayed zero is named in the subtitle by `counts_figure`.
     let kinds = [
-        ("sent", "arrivals_rps", GRAY, true),
-        ("goodput", "goodput_rps", GREEN, true),
-        ("errors", "errors_rps", RED, false),
-        ("rejected", "rejected_rps", ORANGE, false),
-        ("timeouts", "timeouts_rps", PURPLE, false),
+        ("sent", "arrivals_rps", GRAY),
+        ("goodput", "goodput_rps", GREEN),
+        ("errors", "errors_rps", RED),
+        ("rejected", "rejected_rps", ORANGE),
+        ("timeouts", "timeouts_rps", PURPLE),
     ];
-    let s: Vec<Series> = kinds
+    let mut s: Vec<Series> = kinds
         .iter()
-        .filter_map(|&(name, col, c, always)| {
-            let pts = t.points(col, false)?;
-            (always || pts.iter().any(|p| p.1 > 0.0)).then(|| series(name, c, pts))
-        })
+        .filter_map(|&(name, col, c)| t.points(col, false).map(|pts| series(name, c, pts)))
         .collect();
+    s.extend(attempts(run, t));
     let y = linear_axis("requests per second", all_values([&s]).into_iter());
-    figure(
+    counts_figure(
         "throughput",
         "What the clients got: goodput and failures by kind, per second",
         run,
         vec![t.panel(None, y, s)],
         1,
     )
+}
+
+/// Where clients retry, what their targets received: the attempts beside the logical
+/// requests ("sent"), so a retry storm's amplification shows as the gap between the two.
+/// A target's arrivals count every caller's attempts, which the series' name says.
+fn attempts(run: &RunData, t: &Timeline) -> Option<Series> {
+    let mut targets: Vec<&str> = run.summary["workloads"]
+        .as_object()?
+        .values()
+        .filter(|w| w["retries"].as_u64().is_some_and(|r| r > 0))
+        .filter_map(|w| w["target"].as_str())
+        .collect();
+    targets.sort_unstable();
+    targets.dedup();
+    let mut sum: Option<Vec<f64>> = None;
+    for target in &targets {
+        let ys = run.series.get(&format!("{target}.arrivals_rps"))?;
+        sum = Some(match sum {
+            None => ys.to_vec(),
+            Some(acc) => acc.iter().zip(ys).map(|(a, b)| a + b).collect(),
+        });
+    }
+    let pts: Vec<(f64, f64)> = t.x.iter().copied().zip(sum?).collect();
+    let name = format!("attempts at {}", targets.join(", "));
+    Some(series(&name, BROWN, decimate(&pts)))
+}
+
+/// The windows where requests came but none succeeded, as shaded periods: there the
+/// latency of successful requests has no value, and the gap in its lines means "nothing
+/// succeeded", not missing data.
+fn no_success(run: &RunData, t: &Timeline) -> Vec<Shade> {
+    let (Some(sent), Some(good)) = (
+        run.series.get("arrivals_rps"),
+        run.series.get("goodput_rps"),
+    ) else {
+        return Vec::new();
+    };
+    let half = run.number("window_s") / 2.0 / t.unit.div;
+    let mut out: Vec<Shade> = Vec::new();
+    for ((&x, &s), &g) in t.x.iter().zip(sent).zip(good) {
+        if !(s > 0.0 && g == 0.0) {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if (last.to - (x - half)).abs() < half * 1e-6 => last.to = x + half,
+            _ => out.push(Shade {
+                from: x - half,
+                to: x + half,
+                label: String::new(),
+                kind: ShadeKind::NoSuccess,
+            }),
+        }
+    }
+    if let Some(first) = out.first_mut() {
+        first.label = "nothing succeeded".into();
+    }
+    out
 }
 
 /// `y` of the polyline `xs`/`ys` at `x`: linear between points, flat beyond the ends,
@@ -683,7 +796,7 @@ fn throughput_services(run: &RunData, t: &Timeline, services: &[String]) -> Figu
         .zip(per)
         .map(|(svc, s)| t.panel(Some(svc.clone()), y.clone(), s))
         .collect();
-    figure(
+    counts_figure(
         "throughput-services",
         "Requests per second at each service, by how they ended",
         run,
@@ -720,7 +833,7 @@ fn queues(run: &RunData, t: &Timeline, services: &[String]) -> Figure {
             busy,
         ),
     ];
-    figure(
+    counts_figure(
         "queues",
         "Queues: requests waiting and servers busy at each service (time average per window)",
         run,
@@ -1542,6 +1655,70 @@ fn short_path(p: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A retry storm in four 1 s windows: 10 requests sent per second, the target sees
+    /// 10, 20, 40, 40 attempts; nothing succeeds in windows 2 and 3; nothing is rejected.
+    fn storm() -> RunData {
+        let summary = serde_json::json!({
+            "scenario": "s", "seed": 1, "duration_s": 4.0, "warmup_s": 0.0,
+            "window_s": 1.0,
+            "workloads": {"clients": {"target": "server", "retries": 70}},
+        });
+        let col = |name: &str| name.to_string();
+        RunData {
+            dir: std::path::PathBuf::new(),
+            summary,
+            series: super::super::data::Table {
+                columns: vec![
+                    col("t_s"),
+                    col("arrivals_rps"),
+                    col("goodput_rps"),
+                    col("rejected_rps"),
+                    col("server.arrivals_rps"),
+                ],
+                data: vec![
+                    vec![0.0, 1.0, 2.0, 3.0],
+                    vec![10.0; 4],
+                    vec![10.0, 5.0, 0.0, 0.0],
+                    vec![0.0; 4],
+                    vec![10.0, 20.0, 40.0, 40.0],
+                ],
+            },
+            latency: Vec::new(),
+            command: None,
+        }
+    }
+
+    #[test]
+    fn storm_charts_show_attempts_and_where_nothing_succeeded() {
+        let run = storm();
+        let t = Timeline::new(&run);
+        let fig = throughput(&run, &t);
+        let Content::Lines { series, .. } = &fig.panels[0].content else {
+            panic!("lines");
+        };
+        let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+        // "rejected" stayed zero: named in the subtitle, not drawn.
+        assert_eq!(names, ["sent", "goodput", "attempts at server"]);
+        assert!(fig
+            .subtitle
+            .ends_with("zero throughout, not drawn: rejected"));
+        let ys: Vec<f64> = series[2].points.iter().map(|p| p.1).collect();
+        assert_eq!(ys, [10.0, 20.0, 40.0, 40.0]);
+        let colors: Vec<Color> = fig.legend.iter().map(|e| e.color).collect();
+        let mut unique = colors.clone();
+        unique.sort_by_key(|c| (c.0, c.1, c.2));
+        unique.dedup();
+        assert_eq!(unique.len(), colors.len(), "colours unique in the legend");
+        // Windows 2 and 3 (2 s to 4 s): one shaded period, labelled once.
+        let shades = no_success(&run, &t);
+        assert_eq!(shades.len(), 1);
+        assert_eq!((shades[0].from, shades[0].to), (2.0, 4.0));
+        assert_eq!(shades[0].label, "nothing succeeded");
+        let lat = latency(&run, &t);
+        assert!(lat.legend.iter().any(|e| e.name == "nothing succeeded"));
+        crate::chart::render(&lat).expect("it renders");
+    }
 
     #[test]
     fn the_budget_chart_marks_alerts_on_the_line_and_renders() {

@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 const STYLE: &str = r#"
 body { font-family: "DejaVu Sans", Verdana, system-ui, sans-serif; margin: 0; background: #f6f7f9; color: #1e1e1e; }
-main { max-width: 1060px; margin: 0 auto; padding: 24px 20px 60px; }
+main { max-width: 1360px; margin: 0 auto; padding: 24px 20px 60px; }
 h1 { font-size: 28px; margin: 0 0 4px; }
 h2 { font-size: 20px; margin: 36px 0 10px; border-bottom: 2px solid #dde1e6; padding-bottom: 4px; }
 h3 { font-size: 16px; margin: 20px 0 8px; }
@@ -29,6 +29,17 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .na { background: #e8e8e8; color: #555; }
 nav a { margin-right: 12px; color: #1f5fa8; text-decoration: none; }
 .note { color: #666; font-size: 13px; }
+table th:first-child { white-space: nowrap; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 12px; margin: 12px 0; }
+.card { background: #fff; border: 1px solid #e1e4e8; border-left: 6px solid #9aa4b1; border-radius: 6px; padding: 10px 14px; }
+.card.HEALTHY { border-left-color: #2ca02c; } .card.DEGRADED { border-left-color: #f0b428; } .card.CRITICAL { border-left-color: #d62728; }
+.card h3 { margin: 0 0 6px; font-size: 16px; display: flex; justify-content: space-between; gap: 8px; }
+.card ul { margin: 6px 0 0; padding-left: 18px; font-size: 13px; }
+.bar { background: #eef1f5; border-radius: 4px; height: 10px; overflow: hidden; margin: 4px 0 2px; }
+.bar span { display: block; height: 100%; background: #2ca02c; }
+.bar.low span { background: #d62728; } .bar.mid span { background: #f0b428; }
+.HEALTHY-badge { background: #d8f0d8; color: #1d6b1d; } .DEGRADED-badge { background: #fbeccb; color: #7a5200; } .CRITICAL-badge { background: #f8d6d6; color: #9b1c1c; }
+details { margin: 8px 0 16px; } summary { cursor: pointer; color: #1f5fa8; }
 "#;
 
 /// Escapes text for HTML.
@@ -95,6 +106,19 @@ fn cell(v: &Value) -> String {
     }
 }
 
+/// A cell in the terminal table's units: a heading ending in `%` shows a 0..1 ratio as a
+/// percentage with one decimal (`0.68%`, not `0.0068`); one ending in `ms`, three
+/// significant digits.
+fn unit_cell(heading: &str, v: &Value) -> String {
+    match v.as_f64() {
+        Some(x) if heading.ends_with('%') => format!("<td class=\"num\">{:.1}%</td>", x * 100.0),
+        Some(x) if heading.ends_with(" ms") => {
+            format!("<td class=\"num\">{}</td>", crate::report::table::ms(x))
+        }
+        _ => cell(v),
+    }
+}
+
 fn verdict_or_text(s: &str) -> String {
     let class = match s {
         "recovered" | "ok" | "pass" | "met" | "CLOSED" => "ok",
@@ -115,12 +139,12 @@ fn table(out: &mut String, first: &str, rows: &[(String, &Value)], columns: &[(&
     out.push_str("</tr>\n");
     for (name, row) in rows {
         let _ = write!(out, "<tr><th>{}</th>", esc(name));
-        for (_, path) in columns {
+        for (heading, path) in columns {
             let mut v = *row;
             for key in path.split('.') {
                 v = &v[key];
             }
-            out.push_str(&cell(v));
+            out.push_str(&unit_cell(heading, v));
         }
         out.push_str("</tr>\n");
     }
@@ -293,6 +317,7 @@ pub fn run_page(run: &RunData, charts: &[Rendered]) -> String {
         seconds(run.number("window_s")),
         num(run.number("events")),
     );
+    header_verdicts(&mut out, s);
     out.push_str("<nav><a href=\"#reproduce\">reproduce</a><a href=\"#clients\">clients</a><a href=\"#services\">services</a>");
     if !entries(&s["calls"]).is_empty() {
         out.push_str("<a href=\"#calls\">calls</a>");
@@ -366,9 +391,9 @@ pub fn run_page(run: &RunData, charts: &[Rendered]) -> String {
             ("timeouts", "timeouts"),
             ("shed", "shed"),
             ("crashed", "crashed"),
-            ("util", "utilization"),
+            ("util %", "utilization"),
             ("in system", "mean_in_system"),
-            ("uptime", "uptime_ratio"),
+            ("uptime %", "uptime_ratio"),
             ("wait p99 ms", "wait_ms.p99"),
             ("p50 ms", "sojourn_ms.p50"),
             ("p99 ms", "sojourn_ms.p99"),
@@ -517,17 +542,22 @@ pub fn run_page(run: &RunData, charts: &[Rendered]) -> String {
 
     if !s["health"].is_null() {
         out.push_str("<h2 id=\"health\">Health</h2>\n");
-        // The budget series are drawn below, not listed as columns of numbers.
+        health_cards(&mut out, &s["health"]);
+        if let Some(c) = chart("budget") {
+            svg(&mut out, c);
+        }
+        // The budget series are drawn above, not listed as columns of numbers.
         let mut health = s["health"].clone();
         for svc in health["services"].as_array_mut().into_iter().flatten() {
             if let Some(o) = svc.as_object_mut() {
                 o.remove("budget");
             }
         }
+        out.push_str(
+            "<details><summary>All health data (summary.json <code>health</code>)</summary>\n",
+        );
         json_tables(&mut out, &health, 0);
-        if let Some(c) = chart("budget") {
-            svg(&mut out, c);
-        }
+        out.push_str("</details>\n");
     }
     if !s["orders"].is_null() {
         out.push_str("<h2 id=\"orders\">Orders ledger</h2>\n");
@@ -553,6 +583,135 @@ pub fn run_page(run: &RunData, charts: &[Rendered]) -> String {
          Data: summary.json, timeseries.csv, latency.csv.</p>\n</main>\n</body>\n</html>\n",
     );
     out
+}
+
+/// Health as a person reads it: one card per service (status, score, error budget left
+/// as a bar, the reasons in words), then one compact table of every service.
+fn health_cards(out: &mut String, h: &Value) {
+    let services = h["services"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let _ = writeln!(
+        out,
+        "<p class=\"meta\">{} services: {} healthy, {} degraded, {} critical · {} SLO breaches · \
+         average reliability score {}</p>",
+        num(h["total_services"].as_f64().unwrap_or(0.0)),
+        num(h["healthy"].as_f64().unwrap_or(0.0)),
+        num(h["degraded"].as_f64().unwrap_or(0.0)),
+        num(h["critical"].as_f64().unwrap_or(0.0)),
+        num(h["slo_breaches"].as_f64().unwrap_or(0.0)),
+        num(h["avg_reliability_score"].as_f64().unwrap_or(0.0)),
+    );
+    out.push_str("<div class=\"cards\">\n");
+    for svc in services {
+        let status = svc["status"].as_str().unwrap_or("UNKNOWN");
+        let _ = write!(
+            out,
+            "<div class=\"card {s}\"><h3><span>{}</span><span class=\"badge {s}-badge\">{s}</span></h3>\
+             <div>reliability score <b>{}</b> / 100</div>",
+            esc(svc["name"].as_str().unwrap_or("?")),
+            num(svc["reliability_score"].as_f64().unwrap_or(0.0)),
+            s = esc(status),
+        );
+        if let Some(left) = budget_left(svc) {
+            let class = if left < 25.0 {
+                "low"
+            } else if left < 75.0 {
+                "mid"
+            } else {
+                "high"
+            };
+            let _ = write!(
+                out,
+                "<div class=\"bar {class}\" title=\"error budget left\"><span style=\"width: {:.1}%\"></span></div>\
+                 <div class=\"note\">error budget left: {left:.1}%</div>",
+                left.clamp(0.0, 100.0)
+            );
+        }
+        let reasons: Vec<&str> = svc["reasons"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        if reasons.is_empty() {
+            out.push_str("<ul><li>no issues</li></ul>");
+        } else {
+            out.push_str("<ul>");
+            for r in reasons {
+                let _ = write!(out, "<li>{}</li>", esc(r));
+            }
+            out.push_str("</ul>");
+        }
+        out.push_str("</div>\n");
+    }
+    out.push_str("</div>\n");
+    let rows: Vec<(String, &Value)> = services
+        .iter()
+        .map(|v| (v["name"].as_str().unwrap_or("?").to_string(), v))
+        .collect();
+    table(
+        out,
+        "service",
+        &rows,
+        &[
+            ("status", "status"),
+            ("score", "reliability_score"),
+            ("issues", "issues"),
+            ("uptime (%)", "reliability.uptime_pct"),
+            ("MTTR min", "reliability.mttr_minutes"),
+            ("incidents", "reliability.incidents"),
+            ("monthly cost", "cost.monthly_cost"),
+            ("governance", "governance.status"),
+        ],
+    );
+}
+
+/// The verdicts at the top of the page: each fault's recovery verdict, the health counts
+/// and the orders lost or duplicated, so the page answers "did it survive?" first.
+fn header_verdicts(out: &mut String, s: &Value) {
+    let mut parts: Vec<String> = Vec::new();
+    for f in s["faults"].as_array().into_iter().flatten() {
+        let what = [f["kind"].as_str(), f["target"].as_str()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace('_', " ");
+        let verdict = f["verdict"].as_str().unwrap_or("-");
+        parts.push(format!("{} {}", esc(&what), verdict_or_text(verdict)));
+    }
+    let h = &s["health"];
+    if !h.is_null() {
+        parts.push(format!(
+            "health: {} healthy, {} degraded, {} critical",
+            num(h["healthy"].as_f64().unwrap_or(0.0)),
+            num(h["degraded"].as_f64().unwrap_or(0.0)),
+            num(h["critical"].as_f64().unwrap_or(0.0)),
+        ));
+    }
+    let o = &s["orders"];
+    if !o.is_null() {
+        parts.push(format!(
+            "orders: {} lost, {} duplicated",
+            num(o["lost"].as_f64().unwrap_or(0.0)),
+            num(o["duplicated"].as_f64().unwrap_or(0.0)),
+        ));
+    }
+    if !parts.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"verdicts\">{}</p>",
+            parts.join(" &nbsp;·&nbsp; ")
+        );
+    }
+}
+
+/// The smallest error budget left over a service's SLOs, in percent.
+fn budget_left(svc: &Value) -> Option<f64> {
+    svc["slos"]
+        .as_array()?
+        .iter()
+        .filter_map(|s| s["budget_remaining_pct"].as_f64())
+        .reduce(f64::min)
 }
 
 /// The report page of a sweep: its charts and its failing runs.

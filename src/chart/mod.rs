@@ -92,6 +92,8 @@ pub struct Shade {
 pub enum ShadeKind {
     Warmup,
     Fault,
+    /// Requests came but none succeeded: a latency line has no value there.
+    NoSuccess,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -10,7 +10,7 @@ pub const SWEEP_EXAMPLES: &str = "\
 Examples:
   platsim sweep --set services.payment.error_rate=0.1,0.3,0.5 --seeds 1..20
   platsim sweep --set workload.checkout.rate=200..1000:5 --set services.payment.replicas=2,4,8 \\
-                --seeds 1..10 --fail-if 'services.api.sojourn_ms.p99 > 5000'
+                --seeds 1..10 --fail-if 'workloads.checkout.goodput_rps < 300'
   platsim sweep scenarios/resilience/metastable-retry-storm.ron \\
                 --set 'workload.0.retry.budget=None,Budget(percent: 10.0, min_concurrency: 1)' \\
                 --seeds 1..20 --fail-if 'faults.0.verdict == metastable'
@@ -54,6 +54,10 @@ pub struct SweepArgs {
     /// Print nothing but failing runs and errors (no progress bar).
     #[arg(long, short)]
     pub quiet: bool,
+    /// A summary.json path to show per point (mean and 95% interval) besides the
+    /// predicates' own, e.g. services.api.sojourn_ms.p99 (repeatable).
+    #[arg(long = "metric", value_name = "PATH")]
+    pub metrics: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +100,7 @@ pub fn sweep(args: SweepArgs) -> Result<(), Error> {
         shard: args.shard,
         resume: args.resume,
         progress: !args.quiet,
+        metrics: args.metrics,
     })?;
     tell(&report, args.quiet)
 }
@@ -131,6 +136,9 @@ fn tell(r: &Report, quiet: bool) -> Result<(), Error> {
             plural(r.threads)
         );
     }
+    if !quiet {
+        tell_points(r);
+    }
     if !r.failures.is_empty() {
         println!("\nfailed: {} of {} runs", r.failures.len(), r.runs);
         for f in &r.failures {
@@ -158,6 +166,28 @@ fn tell(r: &Report, quiet: bool) -> Result<(), Error> {
             failed: r.failures.len(),
             runs: r.runs,
         })
+    }
+}
+
+/// The per-point table and which predicates held.
+fn tell_points(r: &Report) {
+    let has_metrics = r.points.first().is_some_and(|p| !p.metrics.is_empty());
+    if r.points.len() > 1 || has_metrics {
+        println!("\nper point (mean [95% interval] over seeds):");
+        print!("{}", sweep::summary::table(&r.points));
+    }
+    if !r.predicates.is_empty() {
+        println!("\npredicates (--fail-if):");
+        for p in &r.predicates {
+            let verdict = if p.failed == 0 { "held  " } else { "failed" };
+            println!(
+                "  {verdict} {}: {} of {} run{} failed it",
+                p.predicate,
+                p.failed,
+                p.runs,
+                plural(p.runs)
+            );
+        }
     }
 }
 

@@ -379,7 +379,7 @@ fn clip(s: &str, n: usize) -> String {
 }
 
 /// Milliseconds with three significant digits where they matter.
-fn ms(v: f64) -> String {
+pub(crate) fn ms(v: f64) -> String {
     if v >= 100.0 {
         format!("{v:.0}")
     } else if v >= 1.0 {

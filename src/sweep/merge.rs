@@ -199,8 +199,11 @@ pub fn merge(args: &[PathBuf], out: Option<&Path>) -> Result<Report, Error> {
         }
     }
     lock.finish()?;
+    let watched = super::summary::watched(&def, &[]);
     Ok(Report {
         dir: out,
+        points: super::summary::points(&def, &records, &watched),
+        predicates: super::summary::predicates(&def, &records),
         runs: records.len(),
         ran: 0,
         resumed: records.len(),

@@ -32,6 +32,7 @@ pub mod record;
 pub mod repro;
 mod resume;
 pub mod stats;
+pub mod summary;
 pub mod table;
 
 pub use grid::{Axis, Grid, Seeds};
@@ -73,6 +74,8 @@ pub struct Options {
     pub resume: bool,
     /// Show a progress bar (only ever on a terminal).
     pub progress: bool,
+    /// Metrics (summary.json paths) to summarise per point besides the predicates' own.
+    pub metrics: Vec<String>,
 }
 
 /// What a sweep or a merge did.
@@ -92,6 +95,10 @@ pub struct Report {
     pub notes: Vec<String>,
     pub threads: usize,
     pub wall: Duration,
+    /// Each point's runs, failures and watched metrics (mean and 95% interval).
+    pub points: Vec<summary::PointSummary>,
+    /// Each `--fail-if` predicate and the runs that failed it.
+    pub predicates: Vec<summary::PredicateCount>,
 }
 
 fn io_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -248,8 +255,11 @@ pub fn sweep(opts: &Options) -> Result<Report, Error> {
             )));
         }
     }
+    let watched = summary::watched(&def, &opts.metrics);
     Ok(Report {
         dir,
+        points: summary::points(&def, &records, &watched),
+        predicates: summary::predicates(&def, &records),
         failures: table::failures(&def, &records),
         definition: def,
         shard,

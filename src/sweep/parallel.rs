@@ -14,7 +14,6 @@ use crate::model::{self, Platform};
 use crate::scenario::{self, Spec};
 use crate::{report, Error, Limits};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rayon::prelude::*;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -176,6 +175,11 @@ impl Progress {
 
 /// Runs `todo` on `pool`, appending each record to `log` as it
 /// finishes. Returns the outcomes in `todo` order.
+///
+/// Each free thread takes the next run in table order (point by point), so points
+/// finish one after another and the bar's points counter moves; rayon's splitting of the
+/// list would start every thread in a different part of it, and no point would finish
+/// before the end.
 pub fn run_all(
     runner: &Runner,
     todo: &[(usize, u64)],
@@ -184,37 +188,43 @@ pub fn run_all(
     progress: &Progress,
 ) -> Result<Vec<Outcome>, Error> {
     let stop = AtomicBool::new(false);
+    let next = AtomicUsize::new(0);
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
-    let outcomes: Vec<Option<Outcome>> = pool.install(|| {
-        todo.par_iter()
-            .with_max_len(1)
-            .map(|&(point, seed)| {
-                if stop.load(Ordering::Relaxed) {
-                    return None;
-                }
-                let outcome = runner.run(point, seed).and_then(|o| {
-                    log.lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .append(&o.record)?;
-                    Ok(o)
-                });
-                match outcome {
-                    Ok(o) => {
-                        progress.finished(&o.record);
-                        Some(o)
-                    }
-                    Err(e) => {
-                        stop.store(true, Ordering::Relaxed);
-                        first_error
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .get_or_insert(e);
-                        None
-                    }
-                }
-            })
-            .collect()
+    let slots: Vec<Mutex<Option<Outcome>>> = todo.iter().map(|_| Mutex::new(None)).collect();
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= todo.len() || stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let (point, seed) = todo[i];
+        let outcome = runner.run(point, seed).and_then(|o| {
+            log.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .append(&o.record)?;
+            Ok(o)
+        });
+        match outcome {
+            Ok(o) => {
+                progress.finished(&o.record);
+                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(o);
+            }
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                first_error
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert(e);
+            }
+        }
+    };
+    pool.scope(|scope| {
+        for _ in 0..pool.current_num_threads() {
+            scope.spawn(|_| work());
+        }
     });
+    let outcomes = slots
+        .into_iter()
+        .map(|s| s.into_inner().unwrap_or_else(|e| e.into_inner()));
     match first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
         Some(e) => Err(e),
         None => Ok(outcomes.into_iter().flatten().collect()),

@@ -260,7 +260,42 @@ impl Predicate {
             // null against text or a bool: only "not equal" holds.
             None => self.op == Op::Ne,
         };
-        Ok(fails.then(|| format!("{self} (was {leaf})")))
+        Ok(fails.then(|| format!("{self} (was {})", shown(leaf))))
+    }
+}
+
+/// Whether `reason`, why a run failed, is the predicate written as `written` failing:
+/// [`Predicate::check`] writes the predicate first, then ` (was VALUE)`.
+pub fn broke(written: &str, reason: &str) -> bool {
+    reason
+        .strip_prefix(written)
+        .is_some_and(|rest| rest.starts_with(" (was "))
+}
+
+/// A summary value as a failure reason quotes it: whole numbers whole, others with four
+/// significant digits (`4512`, `0.6843`, `3.6`), not the 16 of a JSON float.
+pub fn shown(v: &Value) -> String {
+    match v {
+        Value::Number(n) if n.is_f64() => n.as_f64().map_or_else(|| n.to_string(), sig4),
+        other => other.to_string(),
+    }
+}
+
+/// `v` with four significant digits, trailing zeros dropped; tiny values in exponent form.
+pub fn sig4(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return v.to_string();
+    }
+    let a = v.abs();
+    if !(1e-3..1e15).contains(&a) {
+        return format!("{v:.3e}");
+    }
+    let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
+    let text = format!("{v:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
     }
 }
 
@@ -291,6 +326,27 @@ mod tests {
                        {"recovered_after_s": 12.5, "verdict": "recovered"}],
             "flag": true
         })
+    }
+
+    #[test]
+    fn failure_values_read_like_numbers() {
+        assert_eq!(sig4(4_512.345_678_9), "4512");
+        assert_eq!(sig4(0.006_843_21), "0.006843");
+        assert_eq!(sig4(3.6), "3.6");
+        assert_eq!(sig4(-12.0), "-12");
+        assert_eq!(sig4(123_456.7), "123457");
+        assert_eq!(sig4(2.5e-7), "2.500e-7");
+        assert_eq!(shown(&serde_json::json!(10)), "10");
+        assert_eq!(shown(&serde_json::json!(612.345_678_901_234_5)), "612.3");
+        let why = p("services.api.sojourn_ms.p99 > 500")
+            .check(
+                &serde_json::json!({"services": {"api": {"sojourn_ms": {"p99": 612.345_678_9}}}}),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(why, "services.api.sojourn_ms.p99 > 500 (was 612.3)");
+        assert!(broke("services.api.sojourn_ms.p99 > 500", &why));
+        assert!(!broke("services.api.sojourn_ms.p99 > 50", &why));
     }
 
     #[test]

@@ -33,8 +33,12 @@
 //! - `tracing`: issue 19, requests as OpenTelemetry traces: a hand-computed span tree,
 //!   OTLP checked against the protocol, sampling, whole trees through messages.
 //!
+//! - `chart_drawing`: issue 20, every line of the charts of four scenarios stays in its
+//!   panel and within its data, in the SVG and in the PNG.
+//!
 //! Run in release mode: the theory tests simulate tens of millions of customers.
 
+mod chart_drawing;
 mod charts;
 mod cli;
 mod common;
