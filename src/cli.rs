@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 mod chart;
+mod explore;
 mod health;
 mod sweep;
 mod trace;
@@ -66,6 +67,10 @@ pub enum Command {
     /// Charts (SVG and PNG) and report.html from a run's or a sweep's output folder.
     #[command(after_help = chart::CHART_EXAMPLES)]
     Chart(chart::ChartArgs),
+    /// Search fault schedules that break the scenario and shrink the first to a minimal
+    /// one (DIR/minimal.ron); exit 3 when a failure was found.
+    #[command(after_help = explore::EXPLORE_EXAMPLES)]
+    Explore(explore::ExploreArgs),
 }
 
 /// Where the scenario comes from, and how to change it.
@@ -201,6 +206,7 @@ where
         Command::Merge(args) => sweep::merge(args),
         Command::Report(args) => health::report(args),
         Command::Chart(args) => chart::chart(args),
+        Command::Explore(args) => explore::explore(args),
     };
     match result {
         Ok(()) => 0,

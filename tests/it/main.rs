@@ -30,6 +30,8 @@
 //! - `robust`: issue 18, every fuzzing reproducer by name; kill -9 never tears an output
 //!   folder unnoticed, --resume loses no finished run, one writer per folder.
 //! - `fuzz`: mutated scenarios and hostile command lines against the binary (bounded).
+//! - `explore`: issue 21, failure search: found, shrunk, reproduced; same bytes with any
+//!   `--jobs`; bad flags.
 //!
 //! Run in release mode: the theory tests simulate tens of millions of customers.
 
@@ -38,6 +40,7 @@ mod cli;
 mod common;
 mod datastore;
 mod determinism;
+mod explore;
 mod fault_matrix;
 mod fuzz;
 mod health;
