@@ -31,6 +31,13 @@ const COUNTERS: &[&str] = &[
     "dropped",
     "redelivered",
     "depth_max",
+    "failed",
+    "attempt_errors",
+    "attempt_rejected",
+    "attempt_timeouts",
+    "served_by_service",
+    "service_failed",
+    "breaker_rejected",
 ];
 
 /// The features of one run's summary, sorted.

@@ -97,10 +97,12 @@ pub fn mutate(
     budget: &Budget,
 ) -> Vec<Fault> {
     let mut faults = parent.to_vec();
-    let choice = rng.random_range(0..4);
+    // Adding a fault is drawn twice as often as each other move: a failure that needs two
+    // faults together is one fault added to a schedule that reached half of it.
+    let choice = rng.random_range(0..5);
     let i = rng.random_range(0..faults.len().max(1));
     match choice {
-        0 if faults.len() < budget.max_faults as usize => {
+        0 | 4 if faults.len() < budget.max_faults as usize => {
             let f = draw(rng, vocab, budget);
             if fits(&faults, &f, vocab, budget) {
                 faults.push(f);

@@ -286,3 +286,16 @@ fn ron_files(dir: &Path, found: &mut Vec<PathBuf>) {
         }
     }
 }
+
+/// README's "Failure search" gives the command and the figures the tests above run.
+#[test]
+fn the_readme_gives_the_command_and_figures_the_tests_run() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    for want in [
+        "platsim explore scenarios/explore/at-most-once.ron --fail-if 'orders.lost > 0' --runs 8",
+        "one fault, `Partition api->kafka`",
+        "exactly its two faults, `Errors payment` and\n`Errors backup`",
+    ] {
+        assert!(readme.contains(want), "README.md lacks: {want}");
+    }
+}
