@@ -299,3 +299,42 @@ fn the_readme_gives_the_command_and_figures_the_tests_run() {
         assert!(readme.contains(want), "README.md lacks: {want}");
     }
 }
+
+/// Shards run the runs k with k mod N = I, unguided: together they hold the same failing
+/// runs, line for line, as one unguided search.
+#[test]
+fn shards_together_hold_the_failures_of_one_unguided_search() {
+    let dir = scratch("shards");
+    let args = [
+        AT_MOST_ONCE,
+        "--fail-if",
+        "orders.lost > 0",
+        "--runs",
+        "20",
+        "--shrink-steps",
+        "0",
+    ];
+    let mut whole = args.to_vec();
+    whole.push("--no-guide");
+    assert_code(&explore_into(&dir.join("whole"), &whole), 3, "whole");
+    let mut lines: Vec<(u64, String)> = Vec::new();
+    for shard in ["0/2", "1/2"] {
+        let mut one = args.to_vec();
+        one.extend(["--shard", shard]);
+        let out = explore_into(&dir.join("sharded"), &one);
+        assert!(matches!(out.status.code(), Some(0 | 3)), "shard {shard}");
+        let name = format!("shard-{}-of-2", &shard[..1]);
+        let text =
+            std::fs::read_to_string(dir.join("sharded").join(name).join("failures.jsonl")).unwrap();
+        for line in text.lines() {
+            let run = serde_json::from_str::<Value>(line).unwrap()["run"]
+                .as_u64()
+                .unwrap();
+            lines.push((run, line.to_string()));
+        }
+    }
+    lines.sort();
+    let merged: Vec<String> = lines.into_iter().map(|(_, l)| l).collect();
+    let whole = std::fs::read_to_string(dir.join("whole").join("failures.jsonl")).unwrap();
+    assert_eq!(merged, whole.lines().collect::<Vec<_>>());
+}
