@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 mod chart;
+mod explore;
 mod health;
 mod sweep;
 mod trace;
@@ -70,6 +71,10 @@ pub enum Command {
     /// path of the slowest and failed requests, per service, and who made the p99.
     #[command(after_help = trace::TRACE_EXAMPLES)]
     Trace(trace::TraceFileArgs),
+    /// Search fault schedules that break the scenario and shrink the first to a minimal
+    /// one (DIR/minimal.ron); exit 3 when a failure was found.
+    #[command(after_help = explore::EXPLORE_EXAMPLES)]
+    Explore(explore::ExploreArgs),
 }
 
 /// Where the scenario comes from, and how to change it.
@@ -206,6 +211,7 @@ where
         Command::Report(args) => health::report(args),
         Command::Chart(args) => chart::chart(args),
         Command::Trace(args) => trace::trace_file(args),
+        Command::Explore(args) => explore::explore(args),
     };
     match result {
         Ok(()) => 0,

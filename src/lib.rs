@@ -29,6 +29,7 @@
 pub mod chart;
 pub mod cli;
 pub mod engine;
+pub mod explore;
 pub mod health;
 pub mod mech;
 pub mod metrics;

@@ -72,6 +72,33 @@ pub struct Spec {
     /// Kubernetes rolling updates and rollbacks, in time order.
     #[serde(default)]
     pub deployments: Vec<DeploymentSpec>,
+    /// The budget of `platsim explore` (failure search); `platsim run` ignores it.
+    #[serde(default)]
+    pub explore: Option<ExploreSpec>,
+}
+
+/// `Explore(max_faults: 3, max_duration: "30s", max_share: 0.5, from: "10s", until: "50s")`:
+/// what `platsim explore` may add to the scenario. Each field defaults as said below and
+/// the command line overrides it (see `crate::explore::Budget`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename = "Explore", deny_unknown_fields)]
+pub struct ExploreSpec {
+    /// Most faults in one schedule (default 3).
+    #[serde(default)]
+    pub max_faults: Option<u32>,
+    /// Longest fault (default a quarter of `duration`).
+    #[serde(default)]
+    pub max_duration: Option<String>,
+    /// Most of the platform (services and brokers) under faults at once, in 0..1
+    /// (default 1.0: a whole-platform outage is allowed).
+    #[serde(default)]
+    pub max_share: Option<f64>,
+    /// Faults start at or after this (default the warmup).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Faults end by this (default `duration`).
+    #[serde(default)]
+    pub until: Option<String>,
 }
 
 /// A rolling update of a service's pods, or its rollback.

@@ -35,6 +35,8 @@
 //!
 //! - `chart_drawing`: issue 20, every line of the charts of four scenarios stays in its
 //!   panel and within its data, in the SVG and in the PNG.
+//! - `explore`: issue 21, failure search: found, shrunk, reproduced; same bytes with any
+//!   `--jobs`; bad flags.
 //!
 //! Run in release mode: the theory tests simulate tens of millions of customers.
 
@@ -44,6 +46,7 @@ mod cli;
 mod common;
 mod datastore;
 mod determinism;
+mod explore;
 mod fault_matrix;
 mod fuzz;
 mod health;

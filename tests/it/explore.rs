@@ -1,0 +1,340 @@
+//! `platsim explore` (issue 21): on a platform with no fault written, the search finds a
+//! schedule that loses orders in a handful of runs, shrinks it to one fault, and
+//! `platsim run DIR/minimal.ron` loses orders again; a failure that needs two faults
+//! together is found and shrunk to exactly those two; the folder is the same bytes with
+//! any `--jobs`; bad flags are bad input (exit 2) that says what to fix.
+
+use super::common::{assert_code, platsim, text};
+use platsim::explore::{schedule, vocab::Vocabulary, Budget, BudgetFlags};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+const AT_MOST_ONCE: &str = "scenarios/explore/at-most-once.ron";
+const BACKUP: &str = "scenarios/explore/backup-payment.ron";
+
+fn run(args: &[&str]) -> Output {
+    platsim().args(args).output().expect("platsim starts")
+}
+
+/// A fresh folder under the test target dir.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("explore")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn explore_into(dir: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["explore"];
+    all.extend(args);
+    all.extend(["--out", dir.to_str().unwrap(), "--quiet"]);
+    run(&all)
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The minimal schedule's faults, as `Kind target` labels.
+fn minimal_faults(dir: &Path) -> Vec<String> {
+    let doc = json(&dir.join("explore.json"));
+    doc["minimal"]["faults"]
+        .as_array()
+        .expect("a minimal schedule")
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["kind"].as_str().unwrap(),
+                f["target"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// `platsim run FILE --json`'s summary.
+fn run_json(file: &Path, out: &Path) -> Value {
+    let o = run(&[
+        "run",
+        file.to_str().unwrap(),
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_code(&o, 0, "platsim run minimal.ron");
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn a_loss_is_found_in_a_handful_of_runs_shrunk_to_one_fault_and_reproduced() {
+    let dir = scratch("loss");
+    let out = explore_into(
+        &dir,
+        &[AT_MOST_ONCE, "--fail-if", "orders.lost > 0", "--runs", "8"],
+    );
+    assert_code(&out, 3, "explore finds a loss");
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("minimal schedule (run 1 shrunk in"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("it shows: orders.lost > 0 (was "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("reproduce: platsim run "), "{stdout}");
+    // Seed 1: run 1 (the second) already loses orders: a partition between the api and
+    // the broker loses what the api publishes with acks=None.
+    let doc = json(&dir.join("explore.json"));
+    assert_eq!(doc["minimal"]["run"], 1);
+    assert_eq!(minimal_faults(&dir), ["Partition api->kafka"]);
+    // minimal.ron is the scenario as written (its comments too) with one fault added.
+    let ron = std::fs::read_to_string(dir.join("minimal.ron")).unwrap();
+    assert!(ron.starts_with("// Failure search, the easy case"), "{ron}");
+    assert!(
+        ron.contains("    faults: [\n        Partition(from: \"api\", to: \"kafka\", at: "),
+        "{ron}"
+    );
+    let summary = run_json(&dir.join("minimal.ron"), &dir.join("repro"));
+    let lost = summary["orders"]["lost"].as_u64().unwrap();
+    assert!(lost > 0, "the minimal schedule loses orders");
+    assert_eq!(
+        doc["minimal"]["shows"],
+        format!("orders.lost > 0 (was {lost})"),
+        "explore.json says what the repro shows"
+    );
+    let causes = summary["orders"]["lost_causes"].as_object().unwrap();
+    assert_eq!(causes, doc["minimal"]["lost_causes"].as_object().unwrap());
+    // Every failing run is kept, one line each.
+    let lines = std::fs::read_to_string(dir.join("failures.jsonl")).unwrap();
+    assert_eq!(
+        lines.lines().count() as u64,
+        doc["failed"].as_u64().unwrap()
+    );
+    assert!(dir.join("explore.html").is_file());
+}
+
+#[test]
+fn a_failure_that_needs_two_faults_together_is_shrunk_to_exactly_those_two() {
+    // Seed 1 finds it at run 1 (the second run): a schedule of four faults whose errors
+    // on payment and on its backup overlap.
+    let dir = scratch("two");
+    let out = explore_into(
+        &dir,
+        &[
+            BACKUP,
+            "--fail-if",
+            "calls.api->payment.fallback.service_failed > 0",
+            "--runs",
+            "2",
+        ],
+    );
+    assert_code(&out, 3, "explore finds the double failure");
+    assert_eq!(minimal_faults(&dir), ["Errors payment", "Errors backup"]);
+    let summary = run_json(&dir.join("minimal.ron"), &dir.join("repro"));
+    let fallback = &summary["calls"]["api->payment"]["fallback"];
+    assert!(
+        fallback["service_failed"].as_u64().unwrap() > 0,
+        "{fallback}"
+    );
+    // Each of the two alone does not fail: that is what made the shrink keep both.
+    let ron = std::fs::read_to_string(dir.join("minimal.ron")).unwrap();
+    let lines: Vec<&str> = ron
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Errors("))
+        .collect();
+    assert_eq!(lines.len(), 2, "{ron}");
+    for keep in &lines {
+        let one = ron
+            .lines()
+            .filter(|l| l == keep || !l.trim_start().starts_with("Errors("))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let file = dir.join("one.ron");
+        std::fs::write(&file, one).unwrap();
+        let summary = run_json(&file, &dir.join("one"));
+        assert_eq!(
+            summary["calls"]["api->payment"]["fallback"]["service_failed"], 0,
+            "{keep} alone"
+        );
+    }
+}
+
+#[test]
+fn the_folder_is_the_same_bytes_with_any_jobs() {
+    let (a, b) = (scratch("jobs-1"), scratch("jobs-2"));
+    let args = [
+        AT_MOST_ONCE,
+        "--fail-if",
+        "orders.lost > 0",
+        "--runs",
+        "40",
+        "--seed",
+        "5",
+    ];
+    let mut one = args.to_vec();
+    one.extend(["--jobs", "1"]);
+    let mut two = args.to_vec();
+    two.extend(["--jobs", "2"]);
+    assert_code(&explore_into(&a, &one), 3, "jobs 1");
+    assert_code(&explore_into(&b, &two), 3, "jobs 2");
+    for name in [
+        "failures.jsonl",
+        "explore.json",
+        "minimal.ron",
+        "explore.html",
+    ] {
+        let (x, y) = (
+            std::fs::read(a.join(name)).unwrap(),
+            std::fs::read(b.join(name)).unwrap(),
+        );
+        assert!(x == y, "{name} differs between --jobs 1 and --jobs 2");
+    }
+}
+
+#[test]
+fn no_failure_exits_0_and_leaves_no_minimal_schedule() {
+    let dir = scratch("none");
+    let out = explore_into(
+        &dir,
+        &[
+            AT_MOST_ONCE,
+            "--fail-if",
+            "orders.placed < 0",
+            "--invariants",
+            "none",
+            "--runs",
+            "3",
+        ],
+    );
+    assert_code(&out, 0, "nothing fails");
+    assert!(!dir.join("minimal.ron").exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("failures.jsonl")).unwrap(),
+        ""
+    );
+}
+
+#[test]
+fn bad_flags_are_bad_input_that_says_what_to_fix() {
+    let dir = scratch("bad");
+    for (args, want) in [
+        (vec!["--runs", "0"], "--runs"),
+        (vec!["--invariants", "lsot"], "did you mean \"lost\""),
+        (
+            vec!["--max-share", "1.5"],
+            "--max-share: 1.5 is not a share",
+        ),
+        (vec!["--max-faults", "0"], "--max-faults: 0 faults"),
+        (vec!["--max-duration", "5 parsecs"], "--max-duration: "),
+        (
+            vec!["--fail-if", "orders.lsot > 0"],
+            "did you mean \"lost\"",
+        ),
+        (vec!["--fail-if", "orders.lost = 0"], "use `==`"),
+        (
+            vec!["--fail-if", "orders.placed > 0"],
+            "fails it with no added fault",
+        ),
+        (vec!["--invariants", "none"], "nothing to check"),
+        (vec!["--shard", "3/2"], "--shard"),
+    ] {
+        let mut all = vec![AT_MOST_ONCE];
+        all.extend(&args);
+        let out = explore_into(&dir, &all);
+        assert_code(&out, 2, &format!("{args:?}"));
+        let err = text(&out.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+/// Every shipped scenario's vocabulary draws schedules its own validation accepts: a
+/// drawn fault that a scenario refuses would stop a search with an internal error.
+#[test]
+fn every_shipped_scenario_draws_schedules_that_validate() {
+    let mut files = Vec::new();
+    ron_files(Path::new("scenarios"), &mut files);
+    files.sort();
+    assert!(files.len() > 20);
+    for file in files {
+        let origin = file.display().to_string();
+        let spec = platsim::scenario::load_file(&origin).unwrap();
+        let budget = Budget::resolve(&spec, &BudgetFlags::default()).unwrap();
+        let vocab = Vocabulary::of(&spec, true);
+        for k in 0..30 {
+            let faults = schedule::random(&mut schedule::rng(7, k), &vocab, &budget);
+            let mut s = spec.clone();
+            s.faults.extend(faults.iter().map(|f| vocab.to_spec(f)));
+            if let Err(e) = platsim::model::validate(&s, &origin) {
+                panic!("{origin}, run {k}: {faults:?}\n{e}");
+            }
+        }
+    }
+}
+
+fn ron_files(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            ron_files(&path, found);
+        } else if path.extension().is_some_and(|e| e == "ron") {
+            found.push(path);
+        }
+    }
+}
+
+/// README's "Failure search" gives the command and the figures the tests above run.
+#[test]
+fn the_readme_gives_the_command_and_figures_the_tests_run() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    for want in [
+        "platsim explore scenarios/explore/at-most-once.ron --fail-if 'orders.lost > 0' --runs 8",
+        "one fault, `Partition api->kafka`",
+        "exactly its two faults, `Errors payment` and\n`Errors backup`",
+    ] {
+        assert!(readme.contains(want), "README.md lacks: {want}");
+    }
+}
+
+/// Shards run the runs k with k mod N = I, unguided: together they hold the same failing
+/// runs, line for line, as one unguided search.
+#[test]
+fn shards_together_hold_the_failures_of_one_unguided_search() {
+    let dir = scratch("shards");
+    let args = [
+        AT_MOST_ONCE,
+        "--fail-if",
+        "orders.lost > 0",
+        "--runs",
+        "20",
+        "--shrink-steps",
+        "0",
+    ];
+    let mut whole = args.to_vec();
+    whole.push("--no-guide");
+    assert_code(&explore_into(&dir.join("whole"), &whole), 3, "whole");
+    let mut lines: Vec<(u64, String)> = Vec::new();
+    for shard in ["0/2", "1/2"] {
+        let mut one = args.to_vec();
+        one.extend(["--shard", shard]);
+        let out = explore_into(&dir.join("sharded"), &one);
+        assert!(matches!(out.status.code(), Some(0 | 3)), "shard {shard}");
+        let name = format!("shard-{}-of-2", &shard[..1]);
+        let text =
+            std::fs::read_to_string(dir.join("sharded").join(name).join("failures.jsonl")).unwrap();
+        for line in text.lines() {
+            let run = serde_json::from_str::<Value>(line).unwrap()["run"]
+                .as_u64()
+                .unwrap();
+            lines.push((run, line.to_string()));
+        }
+    }
+    lines.sort();
+    let merged: Vec<String> = lines.into_iter().map(|(_, l)| l).collect();
+    let whole = std::fs::read_to_string(dir.join("whole").join("failures.jsonl")).unwrap();
+    assert_eq!(merged, whole.lines().collect::<Vec<_>>());
+}
