@@ -401,7 +401,8 @@ pub struct ServiceRecovery {
     pub restarts: u64,
 }
 
-/// Every order's fate: `accepted = completed + lost + in_dlq + in_flight`, and
+/// Every order's fate: `accepted = completed + lost + in_dlq + in_flight + compensated +
+/// inconsistent`, and
 /// `placed = accepted + refused + unanswered`. Orders placed during the warmup count too.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct OrdersSummary {
@@ -423,6 +424,11 @@ pub struct OrdersSummary {
     pub in_dlq: u64,
     /// Accepted, not completed, still moving after the drain.
     pub in_flight: u64,
+    /// Accepted orders that a saga undid: every done step reversed (0 without sagas).
+    pub compensated: u64,
+    /// Accepted orders a saga gave up on with some done step never reversed at the end of
+    /// the drain: half done (0 without sagas).
+    pub inconsistent: u64,
     /// Lost orders by the cause of their last carrier's end.
     pub lost_causes: BTreeMap<String, u64>,
     /// Per step, over accepted orders: done at least once, and more than once.
