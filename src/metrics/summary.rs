@@ -191,6 +191,25 @@ pub struct PodSummary {
 pub struct WritesSummary {
     pub writes: u64,
     pub write_errors: u64,
+    /// When a crash can take acknowledged writes back (`synchronous_commit` off, or
+    /// followers): what it took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub durability: Option<DurabilitySummary>,
+}
+
+/// What a database's crashes and failovers took back of its acknowledged writes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DurabilitySummary {
+    /// Leader crashes long enough to promote a follower.
+    pub failovers: u64,
+    /// Acknowledged writes no follower had when the leader crashed (asynchronous
+    /// replication, or `synchronous_commit` off).
+    pub lost_in_failover: u64,
+    /// Acknowledged commits not yet flushed when the server crashed without a failover
+    /// (`synchronous_commit` off).
+    pub lost_in_crash: u64,
+    /// Time commits waited for followers, summed over writes (`Sync` and `SemiSync`).
+    pub commit_wait_ms_total: f64,
 }
 
 /// What a service's Horizontal Pod Autoscaler did.

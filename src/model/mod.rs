@@ -596,6 +596,20 @@ pub struct Writes {
     pub share: f64,
     pub service_time: Dist,
     pub error_rate: f64,
+    /// Commits wait for their WAL flush (see `scenario::WritesSpec::synchronous_commit`).
+    pub synchronous_commit: bool,
+    pub replication: Option<Replication>,
+}
+
+pub use crate::scenario::ReplicationMode;
+
+/// Followers of a database's writes (see `scenario::ReplicationSpec`).
+#[derive(Debug, Clone)]
+pub struct Replication {
+    pub mode: ReplicationMode,
+    pub followers: u32,
+    pub lag: Dist,
+    pub failover_after: SimTime,
 }
 
 #[derive(Debug, Clone)]

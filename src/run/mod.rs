@@ -227,6 +227,10 @@ enum Event {
     FaultEnd {
         fault: u32,
     },
+    /// A follower takes over from the database that crash `fault` took down.
+    Promoted {
+        fault: u32,
+    },
     /// A service's startup is over; void unless its `life_token` matches.
     Started {
         service: u32,
@@ -901,6 +905,7 @@ impl<'a, O: Observer> Sim<'a, O> {
             }
             Event::FaultStart { fault } => self.fault_start(now, fault),
             Event::FaultEnd { fault } => self.fault_end(now, fault),
+            Event::Promoted { fault } => self.promoted(now, fault),
             Event::Started { service, token } => {
                 if self.services[service as usize].life_token == token {
                     self.started(now, service);

@@ -30,12 +30,15 @@
 //! - `robust`: issue 18, every fuzzing reproducer by name; kill -9 never tears an output
 //!   folder unnoticed, --resume loses no finished run, one writer per folder.
 //! - `fuzz`: mutated scenarios and hostile command lines against the binary (bounded).
+//! - `data`: issue 22, databases in the order path: acknowledged writes lost in a
+//!   failover or a crash, by hand and in `scenarios/data/`.
 //!
 //! Run in release mode: the theory tests simulate tens of millions of customers.
 
 mod charts;
 mod cli;
 mod common;
+mod data;
 mod datastore;
 mod determinism;
 mod fault_matrix;
