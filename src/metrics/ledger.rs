@@ -251,6 +251,13 @@ impl Ledger {
         }
     }
 
+    /// A saga gave up on order `o` already.
+    pub fn is_aborted(&self, o: u32) -> bool {
+        self.orders
+            .get(o as usize)
+            .is_some_and(|order| order.aborted)
+    }
+
     /// Step `step`'s compensation succeeded on order `o` (a repeat changes nothing: a
     /// refund is keyed by the order).
     pub fn compensated(&mut self, o: u32, step: usize) {
@@ -315,13 +322,15 @@ impl Ledger {
         match order.answer {
             Answer::Waiting => Fate::Unanswered,
             Answer::Refused => Fate::Refused,
-            Answer::Accepted if self.complete(o as usize) => Fate::Completed,
-            Answer::Accepted if order.carriers > 0 => Fate::InFlight,
-            Answer::Accepted if order.parked > 0 => Fate::InDlq,
+            // An aborted saga is over whatever its steps did afterwards.
+            Answer::Accepted if order.aborted && order.carriers > 0 => Fate::InFlight,
             Answer::Accepted if order.aborted && self.all_compensated(o as usize) => {
                 Fate::Compensated
             }
             Answer::Accepted if order.aborted => Fate::Inconsistent,
+            Answer::Accepted if self.complete(o as usize) => Fate::Completed,
+            Answer::Accepted if order.carriers > 0 => Fate::InFlight,
+            Answer::Accepted if order.parked > 0 => Fate::InDlq,
             Answer::Accepted => Fate::Lost,
         }
     }

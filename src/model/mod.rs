@@ -113,6 +113,16 @@ pub enum Termination {
 pub struct Orders {
     pub entry: ServiceId,
     pub steps: Vec<ServiceId>,
+    pub saga: Option<Saga>,
+}
+
+/// An orchestrated saga (see `scenario::SagaSpec`).
+#[derive(Debug, Clone)]
+pub struct Saga {
+    pub orchestrator: ServiceId,
+    pub compensate: bool,
+    pub max_attempts: u32,
+    pub backoff: SimTime,
 }
 
 /// A Redis list used as a job queue (see `scenario::JobQueueSpec`).

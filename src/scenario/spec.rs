@@ -122,6 +122,25 @@ pub struct OrdersSpec {
     pub entry: String,
     #[serde(default)]
     pub steps: Vec<String>,
+    /// An orchestrated saga over the steps.
+    #[serde(default)]
+    pub saga: Option<SagaSpec>,
+}
+
+/// `Saga(orchestrator: "order-saga", compensate: true, max_attempts: 5, backoff: "1s")`:
+/// when the orchestrator's request for an order fails, every step done so far is
+/// compensated by a command to its service, retried up to `max_attempts` times with
+/// `backoff` between attempts (`compensate: false`: nothing is undone).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Saga", deny_unknown_fields)]
+pub struct SagaSpec {
+    pub orchestrator: String,
+    #[serde(default = "yes")]
+    pub compensate: bool,
+    #[serde(default = "three")]
+    pub max_attempts: u32,
+    #[serde(default = "one_second")]
+    pub backoff: String,
 }
 
 /// `JobQueue(name: "jobs", reliable: false, visibility_timeout: "30s")`: a Redis list.
