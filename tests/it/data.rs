@@ -10,6 +10,8 @@
 //! - Sagas: a payment that fails after the order step is compensated; without
 //!   compensations, or with compensations exhausted against a database that is down, the
 //!   order is left half done (`orders.inconsistent`); `scenarios/data/saga.ron` both ways.
+//! - Property: the ledger's equation holds over random sagas, crashes and failovers, and
+//!   synchronous replication with `synchronous_commit` on never loses a write.
 //!
 //! Why: "how many orders are lost, and why" is the ledger's question; an acknowledged
 //! write lost in a failover is the classic answer nobody sees in the logs (PostgreSQL's
@@ -279,4 +281,71 @@ fn saga_scenario_compensates_and_its_unsafe_variant_does_not() {
     balanced(u);
     assert_eq!((u.inconsistent, u.compensated), (o.compensated, 0), "{u:?}");
     assert_eq!(u.completed, o.completed);
+}
+
+mod property {
+    use super::balanced;
+    use platsim::{simulate, Limits};
+    use proptest::prelude::*;
+
+    /// A random platform with a saga over a replicated database: replication mode,
+    /// `synchronous_commit`, the leader's crash and its failover, declined charges,
+    /// compensations on or off, and their retries.
+    fn platform() -> impl Strategy<Value = String> {
+        (
+            (0usize..3, any::<bool>(), 1u64..20, 1u64..40, 1u64..30),
+            (0.0f64..1.0, any::<bool>(), 1u32..4, 0u64..2000, 0u64..1000),
+        )
+            .prop_map(
+                |(
+                    (mode, sync_commit, crash_at, crash_s, failover_s),
+                    (err, comp, tries, lag_ms, seed),
+                )| {
+                    let mode = ["Async", "SemiSync", "Sync"][mode];
+                    format!(
+                        r#"Scenario(
+    name: "prop", duration: "30s", drain: "20s", seed: {seed},
+    orders: Orders(entry: "api", steps: ["db", "pay"],
+                   saga: Some(Saga(orchestrator: "saga", compensate: {comp},
+                                   max_attempts: {tries}, backoff: "500ms"))),
+    queues: [JobQueue(name: "q", reliable: true, visibility_timeout: "10s")],
+    services: [
+        Service(name: "api", concurrency: 50, service_time: Constant("1ms"),
+                calls: [Call(to: "db", timeout: Some("3s"))], push: Some("q")),
+        Service(name: "db", concurrency: 50, service_time: Constant("1ms"),
+                writes: Some(Writes(from: ["api"], service_time: Exponential(mean: "2ms"),
+                    synchronous_commit: {sync_commit},
+                    replication: Some(Replication(mode: {mode}, followers: 2,
+                        lag: Exponential(mean: "{lag_ms}ms"), failover_after: "{failover_s}s"))))),
+        Service(name: "saga", concurrency: 20, service_time: Constant("1ms"),
+                workers: Some(Workers(queue: "q", count: 20)),
+                calls: [Call(to: "pay", dependency: Hard, timeout: Some("100ms"))]),
+        Service(name: "pay", concurrency: 50, service_time: Exponential(mean: "50ms"),
+                error_rate: {err}),
+    ],
+    workload: [Open(target: "api", rate: 30.0)],
+    faults: [Crash(target: "db", at: "{crash_at}s", duration: "{crash_s}s")],
+)"#
+                    )
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// The ledger's equation holds over random sagas, crashes and failovers, and
+        /// every lost order has a cause.
+        #[test]
+        fn the_ledger_balances_over_sagas_crashes_and_failovers(text in platform()) {
+            let s = simulate(&text, "prop", &[], Limits::default())
+                .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+            let o = s.orders.as_ref().expect("orders");
+            balanced(o);
+            if text.contains("mode: Sync") && text.contains("synchronous_commit: true") {
+                let d = s.services["db"].writes.clone().and_then(|w| w.durability);
+                prop_assert_eq!(d.map_or(0, |d| d.lost_in_failover + d.lost_in_crash), 0);
+            }
+        }
+    }
 }
