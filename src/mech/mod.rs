@@ -10,5 +10,6 @@ pub mod limits;
 pub mod persistence;
 pub mod probe;
 pub mod ratelimit;
+pub mod replication;
 pub mod retry;
 pub mod rollout;

@@ -15,8 +15,15 @@
 //! outbox row. The run loop counts carriers up and down; when the last one goes, the
 //! ledger remembers why. At the end, an accepted order is exactly one of:
 //! `completed` (every step done), `in_flight` (still carried), `in_dlq` (parked in a dead
-//! letter queue), or `lost` (nowhere any more, with the cause of its last carrier's end).
-//! So `accepted = completed + lost + in_dlq + in_flight` by construction.
+//! letter queue), `compensated` or `inconsistent` (a saga gave up on it: every done step
+//! reversed, or some left done), or `lost` (nowhere any more, with the cause of its last
+//! carrier's end). So `accepted = completed + lost + in_dlq + in_flight + compensated +
+//! inconsistent` by construction.
+//!
+//! A step's side effect can also be taken back without anyone asking: a database write
+//! acknowledged and then lost (a failover to a follower that never had it). Then the step
+//! is no longer done, and if nothing else carries the order it is lost with that cause,
+//! whatever its carriers' ends said.
 //!
 //! Side effects nobody was told about: an order refused (an error, a 429, its client gave
 //! up) or still unanswered at the end is not a loss (its client knows it did not go
@@ -69,6 +76,10 @@ struct Order {
     placed_at: SimTime,
     /// Completed, or else first parked; `SimTime::MAX` until either.
     done_at: SimTime,
+    /// A saga gave up on the order: its done steps are to be compensated.
+    aborted: bool,
+    /// Why a done step was taken back (a lost write), or `NO_CAUSE`; wins over `cause`.
+    undone_cause: Cause,
 }
 
 /// How an order ended up, as the ledger sees it at the end of a run.
@@ -80,6 +91,10 @@ pub enum Fate {
     Completed,
     InFlight,
     InDlq,
+    /// A saga gave up on it and every done step was reversed.
+    Compensated,
+    /// A saga gave up on it and some done step was never reversed.
+    Inconsistent,
     Lost,
 }
 
@@ -100,6 +115,9 @@ pub struct Ledger {
     warmup: SimTime,
     /// Per step: placed until first done.
     step_latency: Vec<LatencyHistogram>,
+    /// `orders.len() x steps`: the step was compensated. Empty until the first
+    /// compensation, so runs without sagas keep no second table.
+    compensated: Vec<bool>,
 }
 
 impl Ledger {
@@ -114,6 +132,7 @@ impl Ledger {
             causes: vec!["unknown".to_string()],
             cause_ids: [("unknown".to_string(), 0)].into(),
             warmup,
+            compensated: Vec::new(),
         }
     }
 
@@ -150,6 +169,8 @@ impl Ledger {
             cause: 0,
             placed_at: now,
             done_at: SimTime::MAX,
+            aborted: false,
+            undone_cause: NO_CAUSE,
         });
         self.done.extend(std::iter::repeat_n(0, self.steps));
         (self.orders.len() - 1) as u32
@@ -239,6 +260,44 @@ impl Ledger {
         Some(now.since(placed_at))
     }
 
+    /// A saga gave up on order `o`: from now on its done steps are to be compensated, and
+    /// it ends `compensated` or `inconsistent` rather than `lost`.
+    pub fn aborted(&mut self, o: u32) {
+        if let Some(order) = self.orders.get_mut(o as usize) {
+            order.aborted = true;
+        }
+    }
+
+    /// A saga gave up on order `o` already.
+    pub fn is_aborted(&self, o: u32) -> bool {
+        self.orders
+            .get(o as usize)
+            .is_some_and(|order| order.aborted)
+    }
+
+    /// Step `step`'s compensation succeeded on order `o` (a repeat changes nothing: a
+    /// refund is keyed by the order).
+    pub fn compensated(&mut self, o: u32, step: usize) {
+        if (o as usize) >= self.orders.len() {
+            return;
+        }
+        self.compensated.resize(self.done.len(), false);
+        self.compensated[o as usize * self.steps + step] = true;
+    }
+
+    /// One side effect of step `step` on order `o` is gone (an acknowledged write lost):
+    /// the step counts one execution fewer, and if the order ends up lost, `cause` is why.
+    pub fn step_lost(&mut self, o: u32, step: usize, cause: Cause) {
+        if (o as usize) >= self.orders.len() {
+            return;
+        }
+        let d = &mut self.done[o as usize * self.steps + step];
+        *d = d.saturating_sub(1);
+        if *d == 0 {
+            self.orders[o as usize].undone_cause = cause;
+        }
+    }
+
     /// Times step `step` was done on order `o`.
     pub fn step_count(&self, o: u32, step: usize) -> u8 {
         self.done[o as usize * self.steps + step]
@@ -255,6 +314,19 @@ impl Ledger {
             .all(|&d| d > 0)
     }
 
+    /// Every done step of order `o` was compensated.
+    fn all_compensated(&self, o: usize) -> bool {
+        let range = o * self.steps..(o + 1) * self.steps;
+        self.done[range.clone()].iter().enumerate().all(|(k, &d)| {
+            d == 0
+                || self
+                    .compensated
+                    .get(range.start + k)
+                    .copied()
+                    .unwrap_or(false)
+        })
+    }
+
     fn duplicated(&self, o: usize) -> bool {
         self.done[o * self.steps..(o + 1) * self.steps]
             .iter()
@@ -267,6 +339,12 @@ impl Ledger {
         match order.answer {
             Answer::Waiting => Fate::Unanswered,
             Answer::Refused(_) => Fate::Refused,
+            // An aborted saga is over whatever its steps did afterwards.
+            Answer::Accepted if order.aborted && order.carriers > 0 => Fate::InFlight,
+            Answer::Accepted if order.aborted && self.all_compensated(o as usize) => {
+                Fate::Compensated
+            }
+            Answer::Accepted if order.aborted => Fate::Inconsistent,
             Answer::Accepted if self.complete(o as usize) => Fate::Completed,
             Answer::Accepted if order.carriers > 0 => Fate::InFlight,
             Answer::Accepted if order.parked > 0 => Fate::InDlq,
@@ -292,7 +370,11 @@ impl Ledger {
 
     /// The cause recorded for a lost order.
     pub fn lost_cause(&self, o: u32) -> &str {
-        self.cause_name(self.orders[o as usize].cause)
+        let order = &self.orders[o as usize];
+        if order.undone_cause != NO_CAUSE {
+            return self.cause_name(order.undone_cause);
+        }
+        self.cause_name(order.cause)
     }
 
     pub fn summary(&self) -> OrdersSummary {
@@ -325,6 +407,8 @@ impl Ledger {
                 Fate::Completed => s.completed += 1,
                 Fate::InFlight => s.in_flight += 1,
                 Fate::InDlq => s.in_dlq += 1,
+                Fate::Compensated => s.compensated += 1,
+                Fate::Inconsistent => s.inconsistent += 1,
                 Fate::Lost => {
                     s.lost += 1;
                     *causes
@@ -354,7 +438,7 @@ impl Ledger {
         }
         debug_assert_eq!(
             s.accepted,
-            s.completed + s.lost + s.in_dlq + s.in_flight,
+            s.completed + s.lost + s.in_dlq + s.in_flight + s.compensated + s.inconsistent,
             "the ledger equation"
         );
         s.lost_causes = causes;
@@ -550,5 +634,73 @@ mod tests {
             "accepted: the retry healed it"
         );
         assert_eq!(s.steps["pay"].deduplicated, 1);
+    }
+
+    /// A saga's orders, hand-made: one gave up after paying and refunded (compensated),
+    /// one gave up with its refund never done (inconsistent), one still compensating (in
+    /// flight), one compensated twice (a repeat refund changes nothing).
+    #[test]
+    fn a_saga_ends_compensated_or_inconsistent() {
+        let t0 = SimTime::ZERO;
+        let mut l = Ledger::new(vec!["order".into(), "pay".into()], t0);
+        let orders: Vec<u32> = (0..4).map(|_| l.place(t0)).collect();
+        for &o in &orders {
+            l.carry(o);
+            l.answered(o, true);
+            l.step_done(o, 0, false, t0);
+            l.aborted(o);
+        }
+        l.compensated(orders[0], 0);
+        l.compensated(orders[3], 0);
+        l.compensated(orders[3], 0);
+        for o in [orders[0], orders[1], orders[3]] {
+            l.drop_carrier(o, 0);
+        }
+        let fates: Vec<Fate> = orders.iter().map(|&o| l.fate(o)).collect();
+        assert_eq!(
+            fates,
+            [
+                Fate::Compensated,
+                Fate::Inconsistent,
+                Fate::InFlight,
+                Fate::Compensated
+            ]
+        );
+        let s = l.summary();
+        assert_eq!(
+            (
+                s.accepted,
+                s.compensated,
+                s.inconsistent,
+                s.in_flight,
+                s.lost
+            ),
+            (4, 2, 1, 1, 0)
+        );
+    }
+
+    /// A completed order whose write is lost afterwards is lost with the write's cause,
+    /// not its carrier's; written twice and lost once, it stays completed.
+    #[test]
+    fn a_lost_write_loses_a_completed_order_with_its_cause() {
+        let t0 = SimTime::ZERO;
+        let mut l = Ledger::new(vec!["db".into()], t0);
+        let done = l.cause("done");
+        let failover = l.cause("db: failover");
+        let (a, b) = (l.place(t0), l.place(t0));
+        for o in [a, b] {
+            l.carry(o);
+            l.answered(o, true);
+            l.step_done(o, 0, false, t0);
+        }
+        l.step_done(b, 0, false, t0);
+        l.drop_carrier(a, done);
+        l.drop_carrier(b, done);
+        l.step_lost(a, 0, failover);
+        l.step_lost(b, 0, failover);
+        assert_eq!((l.fate(a), l.fate(b)), (Fate::Lost, Fate::Completed));
+        let s = l.summary();
+        assert_eq!((s.lost, s.completed), (1, 1));
+        assert_eq!(s.lost_causes.get("db: failover"), Some(&1));
     }
 }

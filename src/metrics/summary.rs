@@ -191,6 +191,25 @@ pub struct PodSummary {
 pub struct WritesSummary {
     pub writes: u64,
     pub write_errors: u64,
+    /// When a crash can take acknowledged writes back (`synchronous_commit` off, or
+    /// followers): what it took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub durability: Option<DurabilitySummary>,
+}
+
+/// What a database's crashes and failovers took back of its acknowledged writes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DurabilitySummary {
+    /// Leader crashes long enough to promote a follower.
+    pub failovers: u64,
+    /// Acknowledged writes no follower had when the leader crashed (asynchronous
+    /// replication, or `synchronous_commit` off).
+    pub lost_in_failover: u64,
+    /// Acknowledged commits not yet flushed when the server crashed without a failover
+    /// (`synchronous_commit` off).
+    pub lost_in_crash: u64,
+    /// Time commits waited for followers, summed over writes (`Sync` and `SemiSync`).
+    pub commit_wait_ms_total: f64,
 }
 
 /// What a service's Horizontal Pod Autoscaler did.
@@ -401,7 +420,8 @@ pub struct ServiceRecovery {
     pub restarts: u64,
 }
 
-/// Every order's fate: `accepted = completed + lost + in_dlq + in_flight`, and
+/// Every order's fate: `accepted = completed + lost + in_dlq + in_flight + compensated +
+/// inconsistent`, and
 /// `placed = accepted + refused + unanswered`. Orders placed during the warmup count too.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct OrdersSummary {
@@ -423,6 +443,11 @@ pub struct OrdersSummary {
     pub in_dlq: u64,
     /// Accepted, not completed, still moving after the drain.
     pub in_flight: u64,
+    /// Accepted orders that a saga undid: every done step reversed (0 without sagas).
+    pub compensated: u64,
+    /// Accepted orders a saga gave up on with some done step never reversed at the end of
+    /// the drain: half done (0 without sagas).
+    pub inconsistent: u64,
     /// Lost orders by the cause of their last carrier's end.
     pub lost_causes: BTreeMap<String, u64>,
     /// Refused or unanswered orders on which some step's side effect happened anyway

@@ -113,6 +113,16 @@ pub enum Termination {
 pub struct Orders {
     pub entry: ServiceId,
     pub steps: Vec<ServiceId>,
+    pub saga: Option<Saga>,
+}
+
+/// An orchestrated saga (see `scenario::SagaSpec`).
+#[derive(Debug, Clone)]
+pub struct Saga {
+    pub orchestrator: ServiceId,
+    pub compensate: bool,
+    pub max_attempts: u32,
+    pub backoff: SimTime,
 }
 
 /// A Redis list used as a job queue (see `scenario::JobQueueSpec`).
@@ -596,6 +606,20 @@ pub struct Writes {
     pub share: f64,
     pub service_time: Dist,
     pub error_rate: f64,
+    /// Commits wait for their WAL flush (see `scenario::WritesSpec::synchronous_commit`).
+    pub synchronous_commit: bool,
+    pub replication: Option<Replication>,
+}
+
+pub use crate::scenario::ReplicationMode;
+
+/// Followers of a database's writes (see `scenario::ReplicationSpec`).
+#[derive(Debug, Clone)]
+pub struct Replication {
+    pub mode: ReplicationMode,
+    pub followers: u32,
+    pub lag: Dist,
+    pub failover_after: SimTime,
 }
 
 #[derive(Debug, Clone)]

@@ -1362,9 +1362,29 @@ impl Check {
                     steps.push(id);
                 }
             }
+            let saga = o.saga.as_ref().map(|s| {
+                let orchestrator = self.lookup("orders.saga.orchestrator", &s.orchestrator, names);
+                if !(1..=100).contains(&s.max_attempts) {
+                    self.fail(
+                        "orders.saga.max_attempts",
+                        format!("{} is not 1 to 100", s.max_attempts),
+                    );
+                }
+                let backoff = self.duration("orders.saga.backoff", &s.backoff);
+                (1..=100)
+                    .contains(&s.max_attempts)
+                    .then_some(crate::model::Saga {
+                        orchestrator: ServiceId(orchestrator? as u32),
+                        compensate: s.compensate,
+                        max_attempts: s.max_attempts,
+                        backoff: backoff?,
+                    })
+            });
+            let saga = saga.map_or(Some(None), |s| s.map(Some))?;
             (steps.len() == o.steps.len()).then_some(Orders {
                 entry: ServiceId(entry? as u32),
                 steps,
+                saga,
             })
         });
         let mut queue_names = BTreeMap::new();

@@ -223,6 +223,13 @@ fn messaging(out: &mut String, s: &Summary) {
             "orders: {} placed, {} accepted, {} refused; of the accepted: {} completed, {} lost, {} in DLQ, {} in flight; {} duplicated",
             o.placed, o.accepted, o.refused, o.completed, o.lost, o.in_dlq, o.in_flight, o.duplicated
         );
+        if o.compensated + o.inconsistent > 0 {
+            let _ = writeln!(
+                out,
+                "  sagas: {} compensated, {} inconsistent (half done)",
+                o.compensated, o.inconsistent
+            );
+        }
         for (cause, n) in &o.lost_causes {
             let _ = writeln!(out, "  lost {n:>8}  {cause}");
         }

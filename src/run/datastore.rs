@@ -26,12 +26,16 @@
 use super::service::Origin;
 use super::{Event, Observer, Sim, Waiter, NONE};
 use crate::engine::{stream, SimTime, Stream};
-use crate::metrics::ledger::NO_ORDER;
+use crate::mech::replication::{commit_wait, WriteLog};
+use crate::metrics::ledger::{Cause, NO_ORDER};
 use crate::metrics::summary::{
-    CacheSummary, CallSummary, FallbackSummary, PoolSummary, Summary, WritesSummary,
+    CacheSummary, CallSummary, DurabilitySummary, FallbackSummary, PoolSummary, Summary,
+    WritesSummary,
 };
 use crate::metrics::Outcome;
-use crate::model::{CacheAside, Dependency, Fallback, FaultKind, Platform, ServiceId, Writes};
+use crate::model::{
+    CacheAside, Dependency, Fallback, FaultKind, Platform, ReplicationMode, ServiceId, Writes,
+};
 use rand::Rng;
 use std::collections::VecDeque;
 
@@ -57,6 +61,8 @@ pub(super) struct Aux {
     pub hit: bool,
     /// At a database: this request is a write.
     pub write: bool,
+    /// At a replicated database: the first follower's lag for this write.
+    pub lag: SimTime,
 }
 
 /// One key of a cache's key space.
@@ -162,6 +168,15 @@ struct PoolSlot {
 struct WriteState {
     rng: Stream,
     stats: WritesSummary,
+    /// Acknowledged writes a crash could take back, when commits are not all safe
+    /// (`synchronous_commit` off or followers): see `mech::replication`.
+    log: Option<WriteLog>,
+    /// Replication lags, a stream of their own so that the modes draw the same lags.
+    lag_rng: Stream,
+    /// One lag per follower, reused for every write.
+    lags: Vec<SimTime>,
+    /// Interned when first needed: lost in a failover, lost in a crash.
+    causes: Option<(Cause, Cause)>,
 }
 
 /// Every data-store feature's state; empty vectors when a scenario uses none.
@@ -205,9 +220,20 @@ impl DataStores {
             .services
             .iter()
             .map(|s| {
-                s.writes.as_ref().map(|_| WriteState {
-                    rng: stream(p.seed, &format!("service/{}/writes", s.name)),
-                    stats: WritesSummary::default(),
+                s.writes.as_ref().map(|w| {
+                    let tracked = !w.synchronous_commit || w.replication.is_some();
+                    let followers = w.replication.as_ref().map_or(0, |r| r.followers);
+                    WriteState {
+                        rng: stream(p.seed, &format!("service/{}/writes", s.name)),
+                        stats: WritesSummary {
+                            durability: tracked.then(DurabilitySummary::default),
+                            ..WritesSummary::default()
+                        },
+                        log: tracked.then(WriteLog::default),
+                        lag_rng: stream(p.seed, &format!("service/{}/replication", s.name)),
+                        lags: vec![SimTime::ZERO; followers as usize],
+                        causes: None,
+                    }
                 })
             })
             .collect();
@@ -245,9 +271,53 @@ impl DataStores {
         let w = self.writes[s].as_mut().expect("a write path has its state");
         let write = caller.is_some_and(|c| writes.from.contains(&c))
             || (writes.share > 0.0 && w.rng.random::<f64>() < writes.share);
-        let time = write.then(|| writes.service_time.sample(&mut w.rng));
+        let mut time = write.then(|| writes.service_time.sample(&mut w.rng));
+        if let (Some(t), Some(r)) = (time.as_mut(), &writes.replication) {
+            for lag in w.lags.iter_mut() {
+                *lag = r.lag.sample(&mut w.lag_rng);
+            }
+            let wait = commit_wait(r.mode, writes.synchronous_commit, &w.lags);
+            // The commit holds its server (and the caller's connection) while it waits.
+            *t = t.after(wait);
+            if let Some(d) = w.stats.durability.as_mut() {
+                d.commit_wait_ms_total += wait.as_millis_f64();
+            }
+            let first = w.lags.iter().copied().min().unwrap_or(SimTime::ZERO);
+            self.aux(req).lag = first;
+        }
         self.aux(req).write = write;
         time
+    }
+
+    /// Request `req` succeeded at database `s`: if it was a write whose commit a crash
+    /// could still take back, remember it with the order and step it did (or `NO_ORDER`).
+    pub fn acknowledged(
+        &mut self,
+        now: SimTime,
+        s: usize,
+        req: u32,
+        writes: &Writes,
+        order: u32,
+        step: u32,
+    ) {
+        let Some(w) = self.writes[s].as_mut() else {
+            return;
+        };
+        let Some(log) = w.log.as_mut() else {
+            return;
+        };
+        let i = req as usize;
+        let a = self.aux.get(i).copied().unwrap_or_default();
+        if !a.write {
+            return;
+        }
+        let waited = writes.synchronous_commit
+            && writes
+                .replication
+                .as_ref()
+                .is_some_and(|r| r.mode != ReplicationMode::Async);
+        let lag = writes.replication.as_ref().map(|_| a.lag);
+        log.acknowledged(now, order, step, writes.synchronous_commit, lag, waited);
     }
 
     /// The error rate of request `req` at a database with a write path, counting it.
@@ -308,6 +378,63 @@ impl DataStores {
 }
 
 impl<O: Observer> Sim<'_, O> {
+    /// Database `s` lost its last replica at `now` (a crash, `fault`, or an outage): the
+    /// acknowledged writes it cannot get back are lost, with their orders' steps. A crash
+    /// lasting `failover_after` or more promotes a follower then (returned: when); a
+    /// shorter one, or an outage, is a restart with what the leader had flushed.
+    pub(super) fn database_down(
+        &mut self,
+        now: SimTime,
+        s: usize,
+        lasts: Option<SimTime>,
+    ) -> Option<SimTime> {
+        let p = self.p;
+        let writes = p.services[s].writes.as_ref()?;
+        if self.services[s].up > 0 {
+            return None;
+        }
+        let w = self.ds.writes[s].as_mut()?;
+        let log = w.log.as_mut()?;
+        let failover = match (&writes.replication, lasts) {
+            (Some(r), Some(lasts)) if lasts >= r.failover_after => Some(r.failover_after),
+            _ => None,
+        };
+        let ledger = &mut self.ledger;
+        let name = &p.services[s].name;
+        let (in_failover, in_crash) = *w.causes.get_or_insert_with(|| {
+            (
+                ledger.cause(&format!(
+                    "{name}: acknowledged write lost in failover (async replication)"
+                )),
+                ledger.cause(&format!(
+                    "{name}: acknowledged commit lost in crash (synchronous_commit off)"
+                )),
+            )
+        });
+        let cause = if failover.is_some() {
+            in_failover
+        } else {
+            in_crash
+        };
+        let lost = log.crashed(now, failover.is_some(), |lw| {
+            if lw.order != NO_ORDER && lw.step != NONE {
+                ledger.step_lost(lw.order, lw.step as usize, cause);
+            }
+        });
+        let d = w
+            .stats
+            .durability
+            .as_mut()
+            .expect("a tracked write path has its counts");
+        if failover.is_some() {
+            d.failovers += 1;
+            d.lost_in_failover += lost;
+        } else {
+            d.lost_in_crash += lost;
+        }
+        failover.map(|after| now.after(after))
+    }
+
     #[inline]
     pub(super) fn edge_index(&self, req: u32) -> usize {
         let r = &self.reqs[req as usize];

@@ -53,6 +53,11 @@ impl<O: Observer> Sim<'_, O> {
                 self.crash(now, s, &slots);
                 self.crashed[f as usize] = slots;
                 self.refresh_availability(now, s);
+                let fault = &p.faults[f as usize];
+                let lasts = fault.end.since(fault.start);
+                if let Some(at) = self.database_down(now, s, Some(lasts)) {
+                    self.queue.push(at, Event::Promoted { fault: f });
+                }
             }
             FaultKind::DeletePods { target, pods } => {
                 self.delete_pods(now, target.0 as usize, *pods);
@@ -86,6 +91,7 @@ impl<O: Observer> Sim<'_, O> {
                     state.life_token = state.life_token.wrapping_add(1);
                     state.outage = record;
                     self.refresh_availability(now, s);
+                    self.database_down(now, s, None);
                 }
             }
             _ => {}
@@ -125,6 +131,16 @@ impl<O: Observer> Sim<'_, O> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// A follower of the database that crash `f` took down is its leader now: the
+    /// database serves again (the crash's own end then finds nothing to restore).
+    pub(super) fn promoted(&mut self, now: SimTime, f: u32) {
+        if let FaultKind::Crash { target, .. } = &self.p.faults[f as usize].kind {
+            let slots = std::mem::take(&mut self.crashed[f as usize]);
+            self.restore(target.0 as usize, &slots);
+            self.refresh_availability(now, target.0 as usize);
         }
     }
 

@@ -728,6 +728,18 @@ impl<O: Observer> Sim<'_, O> {
         let (s, order) = (r.service as usize, r.order);
         let step = self.msg.step_of[s];
         let idempotent = self.p.services[s].idempotent;
+        if let Some(w) = &self.p.services[s].writes {
+            // The write is the step's side effect unless its key turned it away.
+            let counts = step != NONE
+                && (order as usize) < self.ledger.len()
+                && !(idempotent && self.ledger.step_count(order, step as usize) > 0);
+            let (o, st) = if counts {
+                (order, step)
+            } else {
+                (NO_ORDER, NONE)
+            };
+            self.ds.acknowledged(now, s, req, w, o, st);
+        }
         if step != NONE {
             if let Some(took) = self.ledger.step_done(order, step as usize, idempotent, now) {
                 if let (Some((_, completed)), Some(latency)) =

@@ -38,6 +38,7 @@ mod datastore;
 mod fault;
 mod messaging;
 mod pods;
+mod saga;
 mod service;
 
 use crate::engine::{stream, EventQueue, SimTime, Stream};
@@ -298,6 +299,16 @@ enum Event {
         fault: u32,
     },
     FaultEnd {
+        fault: u32,
+    },
+    /// A saga's compensation of an order's step, attempt `attempt` (`saga.rs`).
+    Compensate {
+        order: u32,
+        step: u32,
+        attempt: u32,
+    },
+    /// A follower takes over from the database that crash `fault` took down.
+    Promoted {
         fault: u32,
     },
     /// A service's startup is over; void unless its `life_token` matches.
@@ -562,6 +573,8 @@ struct Sim<'a, O: Observer> {
     events: u64,
     /// Orders, job queues, brokers (`messaging.rs`).
     ledger: Ledger,
+    /// The scenario's saga, if any (`saga.rs`).
+    sagas: saga::Sagas,
     msg: messaging::Messaging,
     /// Kubernetes nodes and where the pods are (`pods.rs`).
     cluster: pods::Cluster,
@@ -738,7 +751,9 @@ impl<'a, O: Observer> Sim<'a, O> {
             p.warmup,
         );
         let msg = messaging::Messaging::new(p, &mut ledger);
+        let sagas = saga::Sagas::new(p, &mut ledger);
         Sim {
+            sagas,
             ds: datastore::DataStores::new(p),
             ledger,
             msg,
@@ -980,6 +995,12 @@ impl<'a, O: Observer> Sim<'a, O> {
                 self.obs.fault(now, fault, false);
                 self.fault_end(now, fault)
             }
+            Event::Promoted { fault } => self.promoted(now, fault),
+            Event::Compensate {
+                order,
+                step,
+                attempt,
+            } => self.compensate(now, order, step, attempt),
             Event::Started { service, token } => {
                 if self.services[service as usize].life_token == token {
                     self.started(now, service);

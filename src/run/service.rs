@@ -481,13 +481,18 @@ impl<O: Observer> Sim<'_, O> {
             self.settle_attempt(now, req, Outcome::Error);
         }
         self.release(req);
+        let mut job_outcome = outcome;
         if order != crate::metrics::ledger::NO_ORDER {
+            if self.sagas.orchestrates(service) && self.saga_ended(now, order, outcome) {
+                // The orchestrator ended the saga: its job is done, not to be redelivered.
+                job_outcome = Outcome::Ok;
+            }
             let cause = self.msg.request_cause(service, outcome, lost_publish);
             self.ledger.drop_carrier(order, cause);
         }
         match waiter {
             Waiter::Nobody => {}
-            Waiter::Worker(w) => self.job_done(now, w, outcome),
+            Waiter::Worker(w) => self.job_done(now, w, job_outcome),
             Waiter::Consumer(c) => self.delivery_done(now, c, outcome),
             Waiter::Caller(caller) => {
                 if !self.links.is_empty() && self.answer_lost(service, caller) {

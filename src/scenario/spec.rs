@@ -149,6 +149,25 @@ pub struct OrdersSpec {
     pub entry: String,
     #[serde(default)]
     pub steps: Vec<String>,
+    /// An orchestrated saga over the steps.
+    #[serde(default)]
+    pub saga: Option<SagaSpec>,
+}
+
+/// `Saga(orchestrator: "order-saga", compensate: true, max_attempts: 5, backoff: "1s")`:
+/// when the orchestrator's request for an order fails, every step done so far is
+/// compensated by a command to its service, retried up to `max_attempts` times with
+/// `backoff` between attempts (`compensate: false`: nothing is undone).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Saga", deny_unknown_fields)]
+pub struct SagaSpec {
+    pub orchestrator: String,
+    #[serde(default = "yes")]
+    pub compensate: bool,
+    #[serde(default = "three")]
+    pub max_attempts: u32,
+    #[serde(default = "one_second")]
+    pub backoff: String,
 }
 
 /// `JobQueue(name: "jobs", reliable: false, visibility_timeout: "30s")`: a Redis list.
@@ -985,6 +1004,47 @@ pub struct WritesSpec {
     pub service_time: DistSpec,
     #[serde(default)]
     pub error_rate: f64,
+    /// PostgreSQL's `synchronous_commit`: on (the default), a commit waits for its WAL
+    /// flush (and for the followers `replication` asks for); off, it returns at once and
+    /// a crash loses the commits of the WAL writer's last cycle (200 ms).
+    #[serde(default = "yes")]
+    pub synchronous_commit: bool,
+    /// Followers that the writes stream to, and the failover to one of them.
+    #[serde(default)]
+    pub replication: Option<ReplicationSpec>,
+}
+
+/// `Replication(mode: Async, followers: 2, lag: LogNormal(median: "20ms", p99: "400ms"),
+/// failover_after: "30s")`: a leader and `followers` that apply its writes a `lag` after
+/// each commit. A leader crash longer than `failover_after` promotes a follower; with
+/// `Async` the writes it had not applied are lost though acknowledged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Replication", deny_unknown_fields)]
+pub struct ReplicationSpec {
+    #[serde(default)]
+    pub mode: ReplicationMode,
+    #[serde(default = "one_u32")]
+    pub followers: u32,
+    /// From a commit on the leader until a follower has applied it.
+    pub lag: DistSpec,
+    /// From the leader's crash until a follower takes over (detection and promotion;
+    /// Patroni's leader key `ttl`, 30 s, by default).
+    #[serde(default = "thirty_s")]
+    pub failover_after: String,
+}
+
+/// When a commit is acknowledged: `Async` at once (PostgreSQL's default), `SemiSync` when
+/// one follower has it (MySQL semi-synchronous), `Sync` when every follower has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ReplicationMode {
+    #[default]
+    Async,
+    SemiSync,
+    Sync,
+}
+
+fn thirty_s() -> String {
+    "30s".to_string()
 }
 
 fn one_f64() -> f64 {

@@ -37,6 +37,8 @@
 //!   panel and within its data, in the SVG and in the PNG.
 //! - `explore`: issue 21, failure search: found, shrunk, reproduced; same bytes with any
 //!   `--jobs`; bad flags.
+//! - `data`: issue 22, databases in the order path: acknowledged writes lost in a
+//!   failover or a crash, by hand and in `scenarios/data/`.
 //!
 //! Run in release mode: the theory tests simulate tens of millions of customers.
 
@@ -44,6 +46,7 @@ mod chart_drawing;
 mod charts;
 mod cli;
 mod common;
+mod data;
 mod datastore;
 mod determinism;
 mod explore;

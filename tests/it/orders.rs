@@ -9,8 +9,9 @@
 //!   a plain job queue loses exactly the jobs in the crashed workers' hands; a reliable
 //!   one loses none.
 //! - Property: for random messaging platforms, faults and seeds, the ledger's equations
-//!   hold (`accepted = completed + lost + in_dlq + in_flight`, `placed = accepted +
-//!   refused + unanswered`) and every lost order has a cause.
+//!   hold (`accepted = completed + lost + in_dlq + in_flight + compensated +
+//!   inconsistent`, `placed = accepted + refused + unanswered`) and every lost order has
+//!   a cause.
 //!
 //! Why: "how many orders are lost or duplicated, and why" is what these features answer;
 //! each guarantee is the textbook one (semantics.md §5), so a regression here means the
@@ -37,7 +38,7 @@ fn orders(s: &Summary) -> &OrdersSummary {
 fn balanced(o: &OrdersSummary) {
     assert_eq!(
         o.accepted,
-        o.completed + o.lost + o.in_dlq + o.in_flight,
+        o.completed + o.lost + o.in_dlq + o.in_flight + o.compensated + o.inconsistent,
         "ledger equation: {o:?}"
     );
     assert_eq!(o.placed, o.accepted + o.refused + o.unanswered, "{o:?}");
@@ -591,7 +592,8 @@ proptest! {
         let text = case.ron();
         let s = simulate(&text, "prop", &[], Limits::default()).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
         let o = orders(&s);
-        prop_assert_eq!(o.accepted, o.completed + o.lost + o.in_dlq + o.in_flight, "{:?}\n{}", o, text);
+        prop_assert_eq!(o.accepted, o.completed + o.lost + o.in_dlq + o.in_flight + o.compensated + o.inconsistent, "{:?}\n{}", o, text);
+        prop_assert_eq!((o.compensated, o.inconsistent), (0, 0), "no sagas here");
         prop_assert_eq!(o.placed, o.accepted + o.refused + o.unanswered);
         prop_assert_eq!(o.lost_causes.values().sum::<u64>(), o.lost);
         for st in o.steps.values() {

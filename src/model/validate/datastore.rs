@@ -2,12 +2,15 @@
 //! database's write path.
 
 use super::Check;
-use crate::model::{CacheAside, Fallback, Pool, ServiceId, Writes};
-use crate::scenario::{CacheSpec, CallSpec, FallbackSpec, PoolSpec, WritesSpec};
+use crate::model::{CacheAside, Fallback, Pool, Replication, ServiceId, Writes};
+use crate::scenario::{CacheSpec, CallSpec, FallbackSpec, PoolSpec, ReplicationSpec, WritesSpec};
 use std::collections::BTreeMap;
 
 /// Most keys of one cache: the key space is a table of that many entries per call edge.
 pub const MAX_CACHE_KEYS: u32 = 10_000_000;
+
+/// Most followers of one database (each commit draws a lag per follower).
+pub const MAX_FOLLOWERS: u32 = 16;
 
 /// What a call adds to its plain shape: `(pool, cache, fallback)`, or `None` after a
 /// problem was reported.
@@ -158,7 +161,12 @@ impl Check {
             .collect();
         self.probability(&format!("{p}.share"), w.share);
         self.probability(&format!("{p}.error_rate"), w.error_rate);
+        let replication = w
+            .replication
+            .as_ref()
+            .map(|r| self.replication(&format!("{p}.replication"), r));
         let service_time = self.dist(&format!("{p}.service_time"), &w.service_time)?;
+        let replication = replication.map_or(Some(None), |r| r.map(Some))?;
         let from = from
             .into_iter()
             .map(|f| f.map(|i| ServiceId(i as u32)))
@@ -168,6 +176,28 @@ impl Check {
             share: w.share,
             service_time,
             error_rate: w.error_rate,
+            synchronous_commit: w.synchronous_commit,
+            replication,
         })
+    }
+
+    fn replication(&mut self, p: &str, r: &ReplicationSpec) -> Option<Replication> {
+        if !(1..=MAX_FOLLOWERS).contains(&r.followers) {
+            self.fail(
+                format!("{p}.followers"),
+                format!("{} is not 1 to {MAX_FOLLOWERS}", r.followers),
+            );
+        }
+        let lag = self.dist(&format!("{p}.lag"), &r.lag);
+        let failover_after =
+            self.positive_duration(&format!("{p}.failover_after"), &r.failover_after);
+        (1..=MAX_FOLLOWERS)
+            .contains(&r.followers)
+            .then_some(Replication {
+                mode: r.mode,
+                followers: r.followers,
+                lag: lag?,
+                failover_after: failover_after?,
+            })
     }
 }
