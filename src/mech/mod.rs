@@ -7,6 +7,7 @@ pub mod cfs;
 pub mod hpa;
 pub mod jobqueue;
 pub mod limits;
+pub mod partition;
 pub mod persistence;
 pub mod probe;
 pub mod ratelimit;

@@ -37,6 +37,7 @@ mod client;
 mod datastore;
 mod fault;
 mod messaging;
+mod partition;
 mod pods;
 mod service;
 
@@ -494,6 +495,8 @@ struct Sim<'a, O: Observer> {
     cluster: pods::Cluster,
     /// Connection pools, caches, fallbacks and write paths (`datastore.rs`).
     ds: datastore::DataStores,
+    /// Partitioned services' key routers and per-partition load (`partition.rs`).
+    parts: partition::Partitions,
 }
 
 impl<'a, O: Observer> Sim<'a, O> {
@@ -553,7 +556,10 @@ impl<'a, O: Observer> Sim<'a, O> {
                         .collect(),
                     auto: pods::AutoState::new(s),
                     arrivals: 0,
-                    plain: s.writes.is_none() && s.kube.is_none() && s.io_time.is_none(),
+                    plain: s.writes.is_none()
+                        && s.kube.is_none()
+                        && s.io_time.is_none()
+                        && s.partitioning.is_none(),
                     up: s.replicas,
                     next_rr: 0,
                     rng_time: stream(p.seed, &format!("service/{}/service_time", s.name)),
@@ -667,6 +673,7 @@ impl<'a, O: Observer> Sim<'a, O> {
         let msg = messaging::Messaging::new(p, &mut ledger);
         Sim {
             ds: datastore::DataStores::new(p),
+            parts: partition::Partitions::new(p),
             ledger,
             msg,
             p,
@@ -927,7 +934,10 @@ impl<'a, O: Observer> Sim<'a, O> {
                 self.rec.close_window(now);
                 self.queue.push(now.after(self.window), Event::Window);
             }
-            Event::WarmupEnd => self.rec.end_warmup(now),
+            Event::WarmupEnd => {
+                self.rec.end_warmup(now);
+                self.parts.end_warmup(now);
+            }
         }
     }
 
@@ -950,6 +960,7 @@ impl<'a, O: Observer> Sim<'a, O> {
         summary.queues = queues;
         summary.deployments = deployments;
         summary.topics = topics;
+        summary.partitioned = self.parts.summaries(p, end);
         if p.orders.is_some() {
             summary.orders = Some(self.ledger.summary());
         }

@@ -43,7 +43,14 @@ impl<O: Observer> Sim<'_, O> {
         let spec = &p.services[s as usize];
         self.services[s as usize].arrivals += 1;
         let picked = if origin.replica == NONE {
-            self.pick_replica(s)
+            match self.services[s as usize].plain {
+                true => self.pick_replica(s),
+                // A partitioned service's key decides; others balance.
+                false => match self.partition_pick(s, now) {
+                    Some(part) => part,
+                    None => self.pick_replica(s),
+                },
+            }
         } else {
             let st = &self.services[s as usize];
             let r = &st.replicas[origin.replica as usize];
@@ -119,6 +126,9 @@ impl<O: Observer> Sim<'_, O> {
             sent: false,
             retrying: false,
         });
+        if !self.services[s as usize].plain {
+            self.parts.assign(req);
+        }
         let state = &mut self.services[s as usize].replicas[replica as usize];
         state.held += 1;
         let queued = state.busy >= spec.concurrency;
@@ -223,6 +233,10 @@ impl<O: Observer> Sim<'_, O> {
             }
             None => None,
         };
+        if !plain {
+            self.parts
+                .started(s, self.reqs[req as usize].replica, req, now);
+        }
         let state = &mut self.services[s];
         let mut work = match write {
             Some(t) => t,
@@ -430,6 +444,8 @@ impl<O: Observer> Sim<'_, O> {
         self.serve_next(now, s, replica);
         if !plain {
             self.pod_settled(s, replica);
+            self.parts
+                .answered(s, replica, req, now, sojourn, outcome, counted);
         }
         self.end_inline(now, req, outcome);
     }

@@ -299,6 +299,7 @@ fn leaf(name: &str, text: &str, current: &Value) -> Result<Value, String> {
         "cache" => return typed(ron_to_json::<CacheSpec>(text)),
         "fallback" => return typed(ron_to_json::<FallbackSpec>(text)),
         "writes" => return typed(ron_to_json::<WritesSpec>(text)),
+        "partitioning" => return typed(ron_to_json::<super::PartitioningSpec>(text)),
         "rate_limit" => return typed(ron_to_json::<RateLimitSpec>(text)),
         "concurrency_limit" => return typed(ron_to_json::<ConcurrencyLimitSpec>(text)),
         "recovery_check" => return typed(ron_to_json::<RecoveryCheckSpec>(text)),
