@@ -11,5 +11,6 @@ pub mod partition;
 pub mod persistence;
 pub mod probe;
 pub mod ratelimit;
+pub mod rebalance;
 pub mod retry;
 pub mod rollout;

@@ -46,6 +46,24 @@ pub struct Partitioning {
     pub salt: u32,
     pub scheme: Scheme,
     pub partitions: u32,
+    /// Nodes holding partitions at the start.
+    pub initial_nodes: u32,
+    pub rebalance: Option<Rebalance>,
+}
+
+/// A validated rebalance (see `mech::rebalance`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rebalance {
+    pub at: crate::engine::SimTime,
+    pub to_nodes: u32,
+    pub partition_mb: f64,
+    /// How long one move's copy takes: size / bandwidth.
+    pub copy: crate::engine::SimTime,
+    pub concurrent: u32,
+    pub copy_cost: f64,
+    pub routing_lag: crate::engine::SimTime,
+    /// `Some(hop)`: redirect at that cost; `None`: refuse.
+    pub redirect: Option<crate::engine::SimTime>,
 }
 
 /// Routes keys to partitions: the popularity table and each key's owner.
@@ -196,6 +214,8 @@ mod tests {
             salt: 1,
             scheme,
             partitions,
+            initial_nodes: 1,
+            rebalance: None,
         }
     }
 

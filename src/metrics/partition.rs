@@ -22,6 +22,24 @@ pub struct PartitionedSummary {
     pub partitions: Vec<PartitionSummary>,
     /// Indexed by node.
     pub nodes: Vec<NodeLoadSummary>,
+    /// The scheduled rebalance, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rebalance: Option<RebalanceSummary>,
+}
+
+/// How a rebalance went.
+#[derive(Debug, Clone, Serialize)]
+pub struct RebalanceSummary {
+    pub start_s: f64,
+    /// When the last copy finished (`null`: still copying at the end of the run).
+    pub end_s: Option<f64>,
+    /// Partitions moved (or planned to), and their data.
+    pub moves: u32,
+    pub moved_mb: f64,
+    /// Requests after the warmup sent to a partition's old owner: forwarded (a hop) or
+    /// refused.
+    pub redirected: u64,
+    pub refused: u64,
 }
 
 /// One partition.

@@ -262,6 +262,11 @@ enum Event {
         index: u32,
         check: bool,
     },
+    /// A partitioned service's rebalance step (`partition.rs`).
+    Rebalance {
+        table: u32,
+        step: partition::RebalanceStep,
+    },
     /// The end of a time-series window.
     Window,
     /// The end of the warmup.
@@ -754,6 +759,7 @@ impl<'a, O: Observer> Sim<'a, O> {
         }
         self.queue.push(self.window, Event::Window);
         self.pods_start();
+        self.rebalance_start();
         for (i, d) in p.deployments.iter().enumerate() {
             self.queue.push(
                 d.at,
@@ -919,6 +925,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                 }
             }
             Event::HpaSync { service } => self.hpa_sync(now, service),
+            Event::Rebalance { table, step } => self.rebalance_event(now, table, step),
             Event::Deployment { index, check } => self.deployment_event(now, index, check),
             Event::Pod {
                 service,

@@ -7,11 +7,19 @@
 //! down is refused (`Unavailable`): its partition lives there, no other node can serve it.
 //! Each request's partition is kept per request slot, so busy servers and latency are
 //! measured per partition as well as per node.
+//!
+//! A scheduled rebalance (`mech::rebalance`) runs as three kinds of events: `Start` plans
+//! the moves and starts the first copies; `CopyDone` hands a partition to its new owner
+//! and starts the next copy; `Learned` updates the clients' routing table `routing_lag`
+//! later. Requests routed by a stale entry are redirected (a hop) or refused.
 
-use super::{Observer, Sim, NONE};
+use super::{Event, Observer, Sim, NONE};
 use crate::engine::{stream, SimTime, Stream};
 use crate::mech::partition::{initial_node, KeyRouter, Partitioning, Scheme};
-use crate::metrics::partition::{NodeLoadSummary, PartitionSummary, PartitionedSummary};
+use crate::mech::rebalance::{plan, Move};
+use crate::metrics::partition::{
+    NodeLoadSummary, PartitionSummary, PartitionedSummary, RebalanceSummary,
+};
 use crate::metrics::{LatencyHistogram, Level, Outcome};
 use crate::model::Platform;
 use std::collections::BTreeMap;
@@ -32,8 +40,27 @@ struct Table {
     rng: Stream,
     /// The node each partition is on.
     owner: Vec<u32>,
+    /// The clients' routing table: where they send each partition's requests.
+    view: Vec<u32>,
+    /// Per node: copies under way to or from it.
+    copying: Vec<u32>,
+    /// The rebalance's moves, the next to start, and how many are done.
+    moves: Vec<Move>,
+    next_move: usize,
+    done_moves: usize,
+    rebalance: Option<RebalanceSummary>,
     parts: Vec<Load>,
     nodes: Vec<Load>,
+}
+
+/// A step of a rebalance (`Event::Rebalance`).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum RebalanceStep {
+    Start,
+    /// Move `i` finished copying.
+    CopyDone(u32),
+    /// The clients learned where move `i` took its partition.
+    Learned(u32),
 }
 
 /// Every partitioned service's router and load.
@@ -44,8 +71,11 @@ pub(super) struct Partitions {
     tables: Vec<Table>,
     /// Per request slot: the partition its request touches (set for partitioned services).
     part_of: Vec<u32>,
-    /// The partition of the request being admitted (`route`, then `assign`).
+    /// Per request slot: the hop it paid for being redirected.
+    hop_of: Vec<SimTime>,
+    /// The partition and hop of the request being admitted (`route`, then `assign`).
     routed: u32,
+    routed_hop: SimTime,
 }
 
 impl Partitions {
@@ -61,8 +91,16 @@ impl Partitions {
                 router: KeyRouter::new(cfg),
                 rng: stream(p.seed, &format!("service/{}/partition_key", s.name)),
                 owner: (0..cfg.partitions)
-                    .map(|k| initial_node(k, s.replicas))
+                    .map(|k| initial_node(k, cfg.initial_nodes))
                     .collect(),
+                view: (0..cfg.partitions)
+                    .map(|k| initial_node(k, cfg.initial_nodes))
+                    .collect(),
+                copying: vec![0; s.replicas as usize],
+                moves: Vec::new(),
+                next_move: 0,
+                done_moves: 0,
+                rebalance: None,
                 parts: (0..cfg.partitions).map(|_| Load::default()).collect(),
                 nodes: (0..s.replicas).map(|_| Load::default()).collect(),
             });
@@ -71,7 +109,9 @@ impl Partitions {
             of,
             tables,
             part_of: Vec::new(),
+            hop_of: Vec::new(),
             routed: NONE,
+            routed_hop: SimTime::ZERO,
         }
     }
 
@@ -82,18 +122,38 @@ impl Partitions {
         }
     }
 
-    /// The node a new request at service `s` goes to, or `None` if `s` is not
-    /// partitioned.
+    /// The node a new request at service `s` goes to (`NONE`: refused by the old owner
+    /// of its partition), or `None` if `s` is not partitioned.
     pub fn route(&mut self, s: usize, counted: bool) -> Option<u32> {
         let t = self.table(s)?;
         let (key, salt) = t.router.draw(&mut t.rng);
         let part = t.router.owner(key, salt);
         let node = t.owner[part as usize];
+        let mut hop = SimTime::ZERO;
+        if t.view[part as usize] != node {
+            // Sent to the old owner by a stale table.
+            let redirect = t.cfg.rebalance.as_ref().and_then(|r| r.redirect);
+            let stats = t
+                .rebalance
+                .as_mut()
+                .expect("a stale entry means a rebalance");
+            match redirect {
+                Some(h) => {
+                    stats.redirected += counted as u64;
+                    hop = h;
+                }
+                None => {
+                    stats.refused += counted as u64;
+                    return Some(NONE);
+                }
+            }
+        }
         if counted {
             t.parts[part as usize].arrivals += 1;
             t.nodes[node as usize].arrivals += 1;
         }
         self.routed = part;
+        self.routed_hop = hop;
         Some(node)
     }
 
@@ -102,17 +162,30 @@ impl Partitions {
         let i = req as usize;
         if self.part_of.len() <= i {
             self.part_of.resize(i + 1, NONE);
+            self.hop_of.resize(i + 1, SimTime::ZERO);
         }
         self.part_of[i] = self.routed;
+        self.hop_of[i] = self.routed_hop;
     }
 
-    /// A server of node `node` of `s` was taken by request `req`.
-    pub fn started(&mut self, s: usize, node: u32, req: u32, now: SimTime) {
-        let part = self.part_of.get(req as usize).copied();
-        if let (Some(t), Some(part)) = (self.table(s), part) {
-            t.parts[part as usize].busy.up(now);
-            t.nodes[node as usize].busy.up(now);
-        }
+    /// A server of node `node` of `s` was taken by request `req`: how much slower its
+    /// work runs (a copy under way at the node) and the redirect hop it pays.
+    pub fn started(&mut self, s: usize, node: u32, req: u32, now: SimTime) -> (f64, SimTime) {
+        let i = req as usize;
+        let (part, hop) = match self.part_of.get(i) {
+            Some(&p) => (p, self.hop_of[i]),
+            None => return (1.0, SimTime::ZERO),
+        };
+        let Some(t) = self.table(s) else {
+            return (1.0, SimTime::ZERO);
+        };
+        t.parts[part as usize].busy.up(now);
+        t.nodes[node as usize].busy.up(now);
+        let slow = match &t.cfg.rebalance {
+            Some(r) if t.copying[node as usize] > 0 => 1.0 / (1.0 - r.copy_cost),
+            _ => 1.0,
+        };
+        (slow, hop)
     }
 
     /// Request `req` at node `node` of `s` answered after `sojourn`, freeing its server.
@@ -201,6 +274,7 @@ impl Partitions {
                     mean_utilization,
                     partitions,
                     nodes,
+                    rebalance: t.rebalance.clone(),
                 },
             );
         }
@@ -214,8 +288,86 @@ impl<O: Observer> Sim<'_, O> {
     pub(super) fn partition_pick(&mut self, s: u32, now: SimTime) -> Option<Option<u32>> {
         let counted = now >= self.p.warmup;
         let node = self.parts.route(s as usize, counted)?;
+        if node == NONE {
+            return Some(None);
+        }
         let st = &self.services[s as usize];
         let r = &st.replicas[node as usize];
         Some((st.ready && r.down == 0 && r.listed).then_some(node))
+    }
+}
+
+impl<O: Observer> Sim<'_, O> {
+    /// Schedules every partitioned service's rebalance.
+    pub(super) fn rebalance_start(&mut self) {
+        for (i, t) in self.parts.tables.iter().enumerate() {
+            if let Some(r) = &t.cfg.rebalance {
+                let step = RebalanceStep::Start;
+                self.queue.push(
+                    r.at,
+                    Event::Rebalance {
+                        table: i as u32,
+                        step,
+                    },
+                );
+            }
+        }
+    }
+
+    pub(super) fn rebalance_event(&mut self, now: SimTime, table: u32, step: RebalanceStep) {
+        let t = &mut self.parts.tables[table as usize];
+        let r = t.cfg.rebalance.clone().expect("scheduled for a rebalance");
+        match step {
+            RebalanceStep::Start => {
+                let mut after = t.owner.clone();
+                t.moves = plan(&mut after, r.to_nodes);
+                t.rebalance = Some(RebalanceSummary {
+                    start_s: now.as_secs_f64(),
+                    end_s: t.moves.is_empty().then(|| now.as_secs_f64()),
+                    moves: t.moves.len() as u32,
+                    moved_mb: t.moves.len() as f64 * r.partition_mb,
+                    redirected: 0,
+                    refused: 0,
+                });
+                for _ in 0..r.concurrent {
+                    self.next_copy(now, table);
+                }
+            }
+            RebalanceStep::CopyDone(i) => {
+                let m = t.moves[i as usize];
+                t.owner[m.partition as usize] = m.to;
+                t.copying[m.from as usize] -= 1;
+                t.copying[m.to as usize] -= 1;
+                t.done_moves += 1;
+                if t.done_moves == t.moves.len() {
+                    let stats = t.rebalance.as_mut().expect("started");
+                    stats.end_s = Some(now.as_secs_f64());
+                }
+                let step = RebalanceStep::Learned(i);
+                self.queue
+                    .push(now.after(r.routing_lag), Event::Rebalance { table, step });
+                self.next_copy(now, table);
+            }
+            RebalanceStep::Learned(i) => {
+                let m = t.moves[i as usize];
+                t.view[m.partition as usize] = m.to;
+            }
+        }
+    }
+
+    /// Starts the next planned copy of `table`'s rebalance, if one is left.
+    fn next_copy(&mut self, now: SimTime, table: u32) {
+        let t = &mut self.parts.tables[table as usize];
+        let Some(&m) = t.moves.get(t.next_move) else {
+            return;
+        };
+        let i = t.next_move as u32;
+        t.next_move += 1;
+        t.copying[m.from as usize] += 1;
+        t.copying[m.to as usize] += 1;
+        let copy = t.cfg.rebalance.as_ref().expect("rebalancing").copy;
+        let step = RebalanceStep::CopyDone(i);
+        self.queue
+            .push(now.after(copy), Event::Rebalance { table, step });
     }
 }

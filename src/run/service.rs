@@ -233,10 +233,13 @@ impl<O: Observer> Sim<'_, O> {
             }
             None => None,
         };
-        if !plain {
+        // A partitioned node copying data works slower; a redirected request pays a hop.
+        let (slow, hop) = if plain {
+            (1.0, SimTime::ZERO)
+        } else {
             self.parts
-                .started(s, self.reqs[req as usize].replica, req, now);
-        }
+                .started(s, self.reqs[req as usize].replica, req, now)
+        };
         let state = &mut self.services[s];
         let mut work = match write {
             Some(t) => t,
@@ -254,6 +257,10 @@ impl<O: Observer> Sim<'_, O> {
                 off = io.sample(&mut state.rng_time);
             }
         }
+        if slow != 1.0 {
+            work = SimTime((work.0 as f64 * slow).round() as u64);
+        }
+        off = off.after(hop);
         if !state.faults.is_empty() {
             let p = self.p;
             for &f in &state.faults {

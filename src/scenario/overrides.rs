@@ -300,6 +300,8 @@ fn leaf(name: &str, text: &str, current: &Value) -> Result<Value, String> {
         "fallback" => return typed(ron_to_json::<FallbackSpec>(text)),
         "writes" => return typed(ron_to_json::<WritesSpec>(text)),
         "partitioning" => return typed(ron_to_json::<super::PartitioningSpec>(text)),
+        "rebalance" => return typed(ron_to_json::<super::RebalanceSpec>(text)),
+        "stale" => return typed(ron_to_json::<super::StaleSpec>(text)),
         "rate_limit" => return typed(ron_to_json::<RateLimitSpec>(text)),
         "concurrency_limit" => return typed(ron_to_json::<ConcurrencyLimitSpec>(text)),
         "recovery_check" => return typed(ron_to_json::<RecoveryCheckSpec>(text)),

@@ -1,8 +1,9 @@
 //! Checks of a partitioned service's key space (issue #24).
 
 use super::Check;
-use crate::mech::partition::{Partitioning, Scheme};
-use crate::scenario::{PartitioningSpec, SchemeSpec, ServiceSpec};
+use crate::engine::SimTime;
+use crate::mech::partition::{Partitioning, Rebalance, Scheme};
+use crate::scenario::{PartitioningSpec, RebalanceSpec, SchemeSpec, ServiceSpec, StaleSpec};
 
 /// Most keys of one partitioned service: the router keeps a popularity and an owner entry
 /// per key (12 bytes each).
@@ -70,6 +71,12 @@ impl Check {
                 format!("{partitions} is not between 1 and {MAX_PARTITIONS}"),
             );
         }
+        let initial_nodes = k.initial_nodes.unwrap_or(s.replicas);
+        self.node_count(&format!("{p}.initial_nodes"), initial_nodes, s.replicas);
+        let rebalance = k
+            .rebalance
+            .as_ref()
+            .map(|r| self.rebalance(&format!("{p}.rebalance"), r, s.replicas));
         let pinned = [
             ("autoscale", s.autoscale.is_some()),
             ("kubernetes", s.kubernetes.is_some()),
@@ -91,6 +98,81 @@ impl Check {
             salt: k.salt,
             scheme,
             partitions,
+            initial_nodes,
+            rebalance: rebalance.flatten(),
+        })
+    }
+
+    /// A node count at `path`: 1 to the service's `replicas`.
+    fn node_count(&mut self, path: &str, n: u32, replicas: u32) {
+        if n == 0 || n > replicas {
+            self.fail(
+                path,
+                format!("{n} is not between 1 and the service's replicas ({replicas}): the replicas are the nodes"),
+            );
+        }
+    }
+
+    fn rebalance(&mut self, p: &str, r: &RebalanceSpec, replicas: u32) -> Option<Rebalance> {
+        let before = self.problems.len();
+        let at = self.duration(&format!("{p}.at"), &r.at);
+        self.node_count(&format!("{p}.to_nodes"), r.to_nodes, replicas);
+        for (field, x) in [
+            ("partition_mb", r.partition_mb),
+            ("bandwidth_mb_s", r.bandwidth_mb_s),
+        ] {
+            if !(x.is_finite() && x > 0.0 && x <= 1e12) {
+                self.fail(
+                    format!("{p}.{field}"),
+                    format!("{x} is not a positive amount"),
+                );
+            }
+        }
+        if r.concurrent == 0 || r.concurrent > 1_000 {
+            self.fail(
+                format!("{p}.concurrent"),
+                format!("{} is not between 1 and 1000", r.concurrent),
+            );
+        }
+        if !(0.0..1.0).contains(&r.copy_cost) {
+            self.fail(
+                format!("{p}.copy_cost"),
+                format!(
+                    "{} is not a share of capacity from 0.0 up to (not including) 1.0",
+                    r.copy_cost
+                ),
+            );
+        }
+        let routing_lag = self.duration(&format!("{p}.routing_lag"), &r.routing_lag);
+        let redirect = match &r.stale {
+            StaleSpec::Redirect { hop } => Some(self.duration(&format!("{p}.stale.hop"), hop)),
+            StaleSpec::Refuse => None,
+        };
+        if self.problems.len() != before {
+            return None;
+        }
+        let copy_s = r.partition_mb / r.bandwidth_mb_s;
+        if copy_s > 1e9 {
+            self.fail(
+                format!("{p}.bandwidth_mb_s"),
+                format!(
+                    "a move would take {copy_s:.0} s; raise the bandwidth or shrink the partitions"
+                ),
+            );
+            return None;
+        }
+        Some(Rebalance {
+            at: at?,
+            to_nodes: r.to_nodes,
+            partition_mb: r.partition_mb,
+            copy: SimTime((copy_s * 1e9).round() as u64),
+            concurrent: r.concurrent,
+            copy_cost: r.copy_cost,
+            routing_lag: routing_lag?,
+            redirect: match redirect {
+                Some(hop) => Some(hop?),
+                None => None,
+            },
         })
     }
 }
