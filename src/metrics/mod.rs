@@ -6,6 +6,7 @@ pub mod health;
 pub mod histogram;
 pub mod ledger;
 pub mod level;
+pub mod partition;
 pub mod record;
 pub mod summary;
 pub mod verdict;

@@ -753,6 +753,7 @@ impl Recorder {
             queues: BTreeMap::new(),
             deployments: Vec::new(),
             topics: BTreeMap::new(),
+            partitioned: BTreeMap::new(),
             calls: BTreeMap::new(),
             faults: Vec::new(),
             outages: Vec::new(),

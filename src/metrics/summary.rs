@@ -42,6 +42,9 @@ pub struct Summary {
     /// Topics by name (consumer groups, lag, DLQ).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub topics: BTreeMap<String, TopicSummary>,
+    /// Partitioned services by name: load per partition and per node.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub partitioned: BTreeMap<String, super::partition::PartitionedSummary>,
     /// One row per window; written to timeseries.csv, not to summary.json.
     #[serde(skip)]
     pub timeseries: TimeSeries,

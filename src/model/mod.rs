@@ -299,6 +299,8 @@ pub struct Service {
     pub kube: Option<Kube>,
     /// A database's write path.
     pub writes: Option<Writes>,
+    /// Its replicas are partitions of a key space.
+    pub partitioning: Option<crate::mech::partition::Partitioning>,
 }
 
 /// A validated Horizontal Pod Autoscaler.

@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 
 mod datastore;
 mod kube;
+mod partition;
 
 /// Most replicas one service may have: each is a real station with its own queue.
 pub const MAX_REPLICAS: u32 = 100_000;
@@ -521,6 +522,10 @@ impl Check {
             return None;
         };
         let writes = writes.map_or(Some(None), |w| w.map(Some))?;
+        let partitioning = match &s.partitioning {
+            Some(k) => Some(self.partitioning(&p, s, k)?),
+            None => None,
+        };
         let local_rate_limit = local_rate_limit.map_or(Some(None), |l| l.map(Some))?;
         Some(Service {
             name: s.name.clone(),
@@ -556,6 +561,7 @@ impl Check {
             autoscale,
             kube: None,
             writes,
+            partitioning,
         })
         .filter(|_| valid)
     }

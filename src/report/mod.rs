@@ -4,6 +4,7 @@
 pub mod files;
 pub mod health;
 pub mod layers;
+pub mod partitions;
 pub mod table;
 
 use crate::metrics::{LatencyBuckets, Summary, TimeSeries};

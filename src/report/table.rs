@@ -183,6 +183,7 @@ pub fn render(s: &Summary) -> String {
         }
     }
     messaging(&mut out, s);
+    super::partitions::render(&mut out, s);
     if !s.faults.is_empty() {
         out.push('\n');
         let _ = writeln!(

@@ -37,6 +37,7 @@ mod client;
 mod datastore;
 mod fault;
 mod messaging;
+mod partition;
 mod pods;
 mod saga;
 mod service;
@@ -345,6 +346,11 @@ enum Event {
         index: u32,
         check: bool,
     },
+    /// A partitioned service's rebalance step (`partition.rs`).
+    Rebalance {
+        table: u32,
+        step: partition::RebalanceStep,
+    },
     /// The end of a time-series window.
     Window,
     /// The end of the warmup.
@@ -580,6 +586,8 @@ struct Sim<'a, O: Observer> {
     cluster: pods::Cluster,
     /// Connection pools, caches, fallbacks and write paths (`datastore.rs`).
     ds: datastore::DataStores,
+    /// Partitioned services' key routers and per-partition load (`partition.rs`).
+    parts: partition::Partitions,
 }
 
 impl<'a, O: Observer> Sim<'a, O> {
@@ -639,7 +647,10 @@ impl<'a, O: Observer> Sim<'a, O> {
                         .collect(),
                     auto: pods::AutoState::new(s),
                     arrivals: 0,
-                    plain: s.writes.is_none() && s.kube.is_none() && s.io_time.is_none(),
+                    plain: s.writes.is_none()
+                        && s.kube.is_none()
+                        && s.io_time.is_none()
+                        && s.partitioning.is_none(),
                     up: s.replicas,
                     next_rr: 0,
                     rng_time: stream(p.seed, &format!("service/{}/service_time", s.name)),
@@ -755,6 +766,7 @@ impl<'a, O: Observer> Sim<'a, O> {
         Sim {
             sagas,
             ds: datastore::DataStores::new(p),
+            parts: partition::Partitions::new(p),
             ledger,
             msg,
             p,
@@ -835,6 +847,7 @@ impl<'a, O: Observer> Sim<'a, O> {
         }
         self.queue.push(self.window, Event::Window);
         self.pods_start();
+        self.rebalance_start();
         for (i, d) in p.deployments.iter().enumerate() {
             self.queue.push(
                 d.at,
@@ -1012,6 +1025,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                 }
             }
             Event::HpaSync { service } => self.hpa_sync(now, service),
+            Event::Rebalance { table, step } => self.rebalance_event(now, table, step),
             Event::Deployment { index, check } => self.deployment_event(now, index, check),
             Event::Pod {
                 service,
@@ -1027,7 +1041,10 @@ impl<'a, O: Observer> Sim<'a, O> {
                 self.rec.close_window(now);
                 self.queue.push(now.after(self.window), Event::Window);
             }
-            Event::WarmupEnd => self.rec.end_warmup(now),
+            Event::WarmupEnd => {
+                self.rec.end_warmup(now);
+                self.parts.end_warmup(now);
+            }
         }
     }
 
@@ -1050,6 +1067,7 @@ impl<'a, O: Observer> Sim<'a, O> {
         summary.queues = queues;
         summary.deployments = deployments;
         summary.topics = topics;
+        summary.partitioned = self.parts.summaries(p, end);
         if p.orders.is_some() {
             summary.orders = Some(self.ledger.summary());
         }

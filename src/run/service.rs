@@ -46,7 +46,14 @@ impl<O: Observer> Sim<'_, O> {
         let spec = &p.services[s as usize];
         self.services[s as usize].arrivals += 1;
         let picked = if origin.replica == NONE {
-            self.pick_replica(s)
+            match self.services[s as usize].plain {
+                true => self.pick_replica(s),
+                // A partitioned service's key decides; others balance.
+                false => match self.partition_pick(s, now) {
+                    Some(part) => part,
+                    None => self.pick_replica(s),
+                },
+            }
         } else {
             let st = &self.services[s as usize];
             let r = &st.replicas[origin.replica as usize];
@@ -123,6 +130,9 @@ impl<O: Observer> Sim<'_, O> {
             sent: false,
             retrying: false,
         });
+        if !self.services[s as usize].plain {
+            self.parts.assign(req);
+        }
         let state = &mut self.services[s as usize].replicas[replica as usize];
         self.obs.placed(uid, replica, state.node);
         state.held += 1;
@@ -229,6 +239,13 @@ impl<O: Observer> Sim<'_, O> {
             }
             None => None,
         };
+        // A partitioned node copying data works slower; a redirected request pays a hop.
+        let (slow, hop) = if plain {
+            (1.0, SimTime::ZERO)
+        } else {
+            self.parts
+                .started(s, self.reqs[req as usize].replica, req, now)
+        };
         let state = &mut self.services[s];
         let mut work = match write {
             Some(t) => t,
@@ -246,6 +263,10 @@ impl<O: Observer> Sim<'_, O> {
                 off = io.sample(&mut state.rng_time);
             }
         }
+        if slow != 1.0 {
+            work = SimTime((work.0 as f64 * slow).round() as u64);
+        }
+        off = off.after(hop);
         if !state.faults.is_empty() {
             let p = self.p;
             for &f in &state.faults {
@@ -436,6 +457,8 @@ impl<O: Observer> Sim<'_, O> {
         self.serve_next(now, s, replica);
         if !plain {
             self.pod_settled(s, replica);
+            self.parts
+                .answered(s, replica, req, now, sojourn, outcome, counted);
         }
         self.end_inline(now, req, outcome);
     }

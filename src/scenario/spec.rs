@@ -507,6 +507,9 @@ pub struct ServiceSpec {
     /// service time and error rate.
     #[serde(default)]
     pub writes: Option<WritesSpec>,
+    /// Its replicas are partitions of a key space (see `PartitioningSpec`).
+    #[serde(default)]
+    pub partitioning: Option<super::partition::PartitioningSpec>,
 }
 
 /// `Kube(scheduling: "2s", pod_startup: Constant("20s"), termination: Graceful(grace_period:

@@ -27,6 +27,7 @@
 //! - `health`: SLOs, burn-rate alerts, reliability, cost and governance from real runs,
 //!   and `platsim report`.
 //!
+//! - `partition`: issue 24, partitioned data: hot keys, salting, per-partition load by hand.
 //! - `robust`: issue 18, every fuzzing reproducer by name; kill -9 never tears an output
 //!   folder unnoticed, --resume loses no finished run, one writer per folder.
 //! - `fuzz`: mutated scenarios and hostile command lines against the binary (bounded).
@@ -60,6 +61,7 @@ mod links;
 mod mechanisms;
 mod orders;
 mod outage;
+mod partition;
 mod peers;
 mod properties;
 mod reference;

@@ -1,0 +1,70 @@
+//! Load per partition and per node of partitioned services (issue #24), as summary.json
+//! reports it under `partitioned.<service>`.
+
+use super::histogram::Latency;
+use serde::Serialize;
+
+/// One partitioned service: how its key space was cut, and the load each part carried.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionedSummary {
+    /// `Hash`, `Ring` or `Range`.
+    pub scheme: String,
+    pub keys: u32,
+    pub zipf: f64,
+    pub hot_share: f64,
+    pub salt: u32,
+    /// The partition that owns the hot key (key 0) unsalted.
+    pub hot_key_partition: u32,
+    /// Highest and mean node utilization: their ratio is the skew.
+    pub max_utilization: f64,
+    pub mean_utilization: f64,
+    /// Indexed by partition.
+    pub partitions: Vec<PartitionSummary>,
+    /// Indexed by node.
+    pub nodes: Vec<NodeLoadSummary>,
+    /// The scheduled rebalance, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rebalance: Option<RebalanceSummary>,
+}
+
+/// How a rebalance went.
+#[derive(Debug, Clone, Serialize)]
+pub struct RebalanceSummary {
+    pub start_s: f64,
+    /// When the last copy finished (`null`: still copying at the end of the run).
+    pub end_s: Option<f64>,
+    /// Partitions moved (or planned to), and their data.
+    pub moves: u32,
+    pub moved_mb: f64,
+    /// Requests after the warmup sent to a partition's old owner: forwarded (a hop) or
+    /// refused.
+    pub redirected: u64,
+    pub refused: u64,
+}
+
+/// One partition.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionSummary {
+    /// The node (replica) that holds it at the end of the run.
+    pub node: u32,
+    /// Requests routed to it after the warmup, refused ones included.
+    pub arrivals: u64,
+    /// Of those, answered successfully.
+    pub ok: u64,
+    /// Its share of requests by the popularity table alone (what `arrivals` estimates).
+    pub expected_share: f64,
+    /// Busy server time of its requests / (its node's servers x measured time): its part
+    /// of its node's utilization.
+    pub utilization: f64,
+    pub sojourn_ms: Latency,
+}
+
+/// One node (a replica of the service): the partitions it holds, together.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeLoadSummary {
+    pub partitions: Vec<u32>,
+    pub arrivals: u64,
+    /// Busy server time / (servers x measured time).
+    pub utilization: f64,
+    pub sojourn_ms: Latency,
+}

@@ -1,0 +1,373 @@
+//! Partitioned services at run time (issue #24): each request to one draws a key from the
+//! service's own stream and goes to the partition that owns it (`mech::partition`), and
+//! each partition's load is measured on its own.
+//!
+//! The service's replicas are its nodes, so a node's queue, servers, crashes and answers
+//! are the ordinary replica's; only the choice of replica differs. A request whose node is
+//! down is refused (`Unavailable`): its partition lives there, no other node can serve it.
+//! Each request's partition is kept per request slot, so busy servers and latency are
+//! measured per partition as well as per node.
+//!
+//! A scheduled rebalance (`mech::rebalance`) runs as three kinds of events: `Start` plans
+//! the moves and starts the first copies; `CopyDone` hands a partition to its new owner
+//! and starts the next copy; `Learned` updates the clients' routing table `routing_lag`
+//! later. Requests routed by a stale entry are redirected (a hop) or refused.
+
+use super::{Event, Observer, Sim, NONE};
+use crate::engine::{stream, SimTime, Stream};
+use crate::mech::partition::{initial_node, KeyRouter, Partitioning, Scheme};
+use crate::mech::rebalance::{plan, Move};
+use crate::metrics::partition::{
+    NodeLoadSummary, PartitionSummary, PartitionedSummary, RebalanceSummary,
+};
+use crate::metrics::{LatencyHistogram, Level, Outcome};
+use crate::model::Platform;
+use std::collections::BTreeMap;
+
+/// Load of one partition (or one node).
+#[derive(Default)]
+struct Load {
+    arrivals: u64,
+    ok: u64,
+    busy: Level,
+    sojourn: LatencyHistogram,
+}
+
+struct Table {
+    service: u32,
+    cfg: Partitioning,
+    router: KeyRouter,
+    rng: Stream,
+    /// The node each partition is on.
+    owner: Vec<u32>,
+    /// The clients' routing table: where they send each partition's requests.
+    view: Vec<u32>,
+    /// Per node: copies under way to or from it.
+    copying: Vec<u32>,
+    /// The rebalance's moves, the next to start, and how many are done.
+    moves: Vec<Move>,
+    next_move: usize,
+    done_moves: usize,
+    rebalance: Option<RebalanceSummary>,
+    parts: Vec<Load>,
+    nodes: Vec<Load>,
+}
+
+/// A step of a rebalance (`Event::Rebalance`).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum RebalanceStep {
+    Start,
+    /// Move `i` finished copying.
+    CopyDone(u32),
+    /// The clients learned where move `i` took its partition.
+    Learned(u32),
+}
+
+/// Every partitioned service's router and load.
+#[derive(Default)]
+pub(super) struct Partitions {
+    /// Per service: its index in `tables`, or `NONE`.
+    of: Vec<u32>,
+    tables: Vec<Table>,
+    /// Per request slot: the partition its request touches (set for partitioned services).
+    part_of: Vec<u32>,
+    /// Per request slot: the hop it paid for being redirected.
+    hop_of: Vec<SimTime>,
+    /// The partition and hop of the request being admitted (`route`, then `assign`).
+    routed: u32,
+    routed_hop: SimTime,
+}
+
+impl Partitions {
+    pub fn new(p: &Platform) -> Self {
+        let mut of = vec![NONE; p.services.len()];
+        let mut tables = Vec::new();
+        for (i, s) in p.services.iter().enumerate() {
+            let Some(cfg) = &s.partitioning else { continue };
+            of[i] = tables.len() as u32;
+            tables.push(Table {
+                service: i as u32,
+                cfg: cfg.clone(),
+                router: KeyRouter::new(cfg),
+                rng: stream(p.seed, &format!("service/{}/partition_key", s.name)),
+                owner: (0..cfg.partitions)
+                    .map(|k| initial_node(k, cfg.initial_nodes))
+                    .collect(),
+                view: (0..cfg.partitions)
+                    .map(|k| initial_node(k, cfg.initial_nodes))
+                    .collect(),
+                copying: vec![0; s.replicas as usize],
+                moves: Vec::new(),
+                next_move: 0,
+                done_moves: 0,
+                rebalance: None,
+                parts: (0..cfg.partitions).map(|_| Load::default()).collect(),
+                nodes: (0..s.replicas).map(|_| Load::default()).collect(),
+            });
+        }
+        Partitions {
+            of,
+            tables,
+            part_of: Vec::new(),
+            hop_of: Vec::new(),
+            routed: NONE,
+            routed_hop: SimTime::ZERO,
+        }
+    }
+
+    fn table(&mut self, s: usize) -> Option<&mut Table> {
+        match self.of.get(s) {
+            Some(&t) if t != NONE => Some(&mut self.tables[t as usize]),
+            _ => None,
+        }
+    }
+
+    /// The node a new request at service `s` goes to (`NONE`: refused by the old owner
+    /// of its partition), or `None` if `s` is not partitioned.
+    pub fn route(&mut self, s: usize, counted: bool) -> Option<u32> {
+        let t = self.table(s)?;
+        let (key, salt) = t.router.draw(&mut t.rng);
+        let part = t.router.owner(key, salt);
+        let node = t.owner[part as usize];
+        let mut hop = SimTime::ZERO;
+        if t.view[part as usize] != node {
+            // Sent to the old owner by a stale table.
+            let redirect = t.cfg.rebalance.as_ref().and_then(|r| r.redirect);
+            let stats = t
+                .rebalance
+                .as_mut()
+                .expect("a stale entry means a rebalance");
+            match redirect {
+                Some(h) => {
+                    stats.redirected += counted as u64;
+                    hop = h;
+                }
+                None => {
+                    stats.refused += counted as u64;
+                    return Some(NONE);
+                }
+            }
+        }
+        if counted {
+            t.parts[part as usize].arrivals += 1;
+            t.nodes[node as usize].arrivals += 1;
+        }
+        self.routed = part;
+        self.routed_hop = hop;
+        Some(node)
+    }
+
+    /// The request admitted in slot `req` is the one just routed.
+    pub fn assign(&mut self, req: u32) {
+        let i = req as usize;
+        if self.part_of.len() <= i {
+            self.part_of.resize(i + 1, NONE);
+            self.hop_of.resize(i + 1, SimTime::ZERO);
+        }
+        self.part_of[i] = self.routed;
+        self.hop_of[i] = self.routed_hop;
+    }
+
+    /// A server of node `node` of `s` was taken by request `req`: how much slower its
+    /// work runs (a copy under way at the node) and the redirect hop it pays.
+    pub fn started(&mut self, s: usize, node: u32, req: u32, now: SimTime) -> (f64, SimTime) {
+        let i = req as usize;
+        let (part, hop) = match self.part_of.get(i) {
+            Some(&p) => (p, self.hop_of[i]),
+            None => return (1.0, SimTime::ZERO),
+        };
+        let Some(t) = self.table(s) else {
+            return (1.0, SimTime::ZERO);
+        };
+        t.parts[part as usize].busy.up(now);
+        t.nodes[node as usize].busy.up(now);
+        let slow = match &t.cfg.rebalance {
+            Some(r) if t.copying[node as usize] > 0 => 1.0 / (1.0 - r.copy_cost),
+            _ => 1.0,
+        };
+        (slow, hop)
+    }
+
+    /// Request `req` at node `node` of `s` answered after `sojourn`, freeing its server.
+    #[allow(clippy::too_many_arguments)]
+    pub fn answered(
+        &mut self,
+        s: usize,
+        node: u32,
+        req: u32,
+        now: SimTime,
+        sojourn: SimTime,
+        outcome: Outcome,
+        counted: bool,
+    ) {
+        let part = self.part_of.get(req as usize).copied();
+        if let (Some(t), Some(part)) = (self.table(s), part) {
+            for load in [&mut t.parts[part as usize], &mut t.nodes[node as usize]] {
+                load.busy.down(now);
+                if counted {
+                    load.sojourn.record(sojourn.0);
+                    load.ok += (outcome == Outcome::Ok) as u64;
+                }
+            }
+        }
+    }
+
+    pub fn end_warmup(&mut self, now: SimTime) {
+        for t in &mut self.tables {
+            for load in t.parts.iter_mut().chain(&mut t.nodes) {
+                load.busy.restart(now);
+            }
+        }
+    }
+
+    /// The per-partition and per-node summaries, by service name.
+    pub fn summaries(
+        &mut self,
+        p: &Platform,
+        end: SimTime,
+    ) -> BTreeMap<String, PartitionedSummary> {
+        let mut out = BTreeMap::new();
+        for t in &mut self.tables {
+            let spec = &p.services[t.service as usize];
+            let servers = spec.concurrency as f64;
+            let shares = t.router.expected_shares(t.cfg.partitions);
+            let partitions: Vec<PartitionSummary> = (t.parts.iter_mut().zip(&shares))
+                .zip(&t.owner)
+                .map(|((load, &share), &node)| PartitionSummary {
+                    node,
+                    arrivals: load.arrivals,
+                    ok: load.ok,
+                    expected_share: share,
+                    utilization: load.busy.mean(end, p.warmup) / servers,
+                    sojourn_ms: load.sojourn.summary_ms(),
+                })
+                .collect();
+            let nodes: Vec<NodeLoadSummary> = (t.nodes.iter_mut().enumerate())
+                .map(|(n, load)| NodeLoadSummary {
+                    utilization: load.busy.mean(end, p.warmup) / servers,
+                    partitions: (0..t.cfg.partitions)
+                        .filter(|&k| t.owner[k as usize] == n as u32)
+                        .collect(),
+                    arrivals: load.arrivals,
+                    sojourn_ms: load.sojourn.summary_ms(),
+                })
+                .collect();
+            // Skew is a node's load against the others': nodes carry the servers.
+            let utils = nodes.iter().map(|x| x.utilization);
+            let max_utilization = utils.clone().fold(0.0, f64::max);
+            let mean_utilization = utils.sum::<f64>() / nodes.len() as f64;
+            let scheme = match t.cfg.scheme {
+                Scheme::Hash => "Hash",
+                Scheme::Ring { .. } => "Ring",
+                Scheme::Range => "Range",
+            };
+            out.insert(
+                spec.name.clone(),
+                PartitionedSummary {
+                    scheme: scheme.to_string(),
+                    keys: t.cfg.keys,
+                    zipf: t.cfg.zipf,
+                    hot_share: t.cfg.hot_share,
+                    salt: t.cfg.salt,
+                    hot_key_partition: t.router.owner(0, 0),
+                    max_utilization,
+                    mean_utilization,
+                    partitions,
+                    nodes,
+                    rebalance: t.rebalance.clone(),
+                },
+            );
+        }
+        out
+    }
+}
+
+impl<O: Observer> Sim<'_, O> {
+    /// The node of a partitioned service `s` that holds a new request's partition, if it
+    /// is up: `Some(None)` when it is down, `None` when `s` is not partitioned.
+    pub(super) fn partition_pick(&mut self, s: u32, now: SimTime) -> Option<Option<u32>> {
+        let counted = now >= self.p.warmup;
+        let node = self.parts.route(s as usize, counted)?;
+        if node == NONE {
+            return Some(None);
+        }
+        let st = &self.services[s as usize];
+        let r = &st.replicas[node as usize];
+        Some((st.ready && r.down == 0 && r.listed).then_some(node))
+    }
+}
+
+impl<O: Observer> Sim<'_, O> {
+    /// Schedules every partitioned service's rebalance.
+    pub(super) fn rebalance_start(&mut self) {
+        for (i, t) in self.parts.tables.iter().enumerate() {
+            if let Some(r) = &t.cfg.rebalance {
+                let step = RebalanceStep::Start;
+                self.queue.push(
+                    r.at,
+                    Event::Rebalance {
+                        table: i as u32,
+                        step,
+                    },
+                );
+            }
+        }
+    }
+
+    pub(super) fn rebalance_event(&mut self, now: SimTime, table: u32, step: RebalanceStep) {
+        let t = &mut self.parts.tables[table as usize];
+        let r = t.cfg.rebalance.clone().expect("scheduled for a rebalance");
+        match step {
+            RebalanceStep::Start => {
+                let mut after = t.owner.clone();
+                t.moves = plan(&mut after, r.to_nodes);
+                t.rebalance = Some(RebalanceSummary {
+                    start_s: now.as_secs_f64(),
+                    end_s: t.moves.is_empty().then(|| now.as_secs_f64()),
+                    moves: t.moves.len() as u32,
+                    moved_mb: t.moves.len() as f64 * r.partition_mb,
+                    redirected: 0,
+                    refused: 0,
+                });
+                for _ in 0..r.concurrent {
+                    self.next_copy(now, table);
+                }
+            }
+            RebalanceStep::CopyDone(i) => {
+                let m = t.moves[i as usize];
+                t.owner[m.partition as usize] = m.to;
+                t.copying[m.from as usize] -= 1;
+                t.copying[m.to as usize] -= 1;
+                t.done_moves += 1;
+                if t.done_moves == t.moves.len() {
+                    let stats = t.rebalance.as_mut().expect("started");
+                    stats.end_s = Some(now.as_secs_f64());
+                }
+                let step = RebalanceStep::Learned(i);
+                self.queue
+                    .push(now.after(r.routing_lag), Event::Rebalance { table, step });
+                self.next_copy(now, table);
+            }
+            RebalanceStep::Learned(i) => {
+                let m = t.moves[i as usize];
+                t.view[m.partition as usize] = m.to;
+            }
+        }
+    }
+
+    /// Starts the next planned copy of `table`'s rebalance, if one is left.
+    fn next_copy(&mut self, now: SimTime, table: u32) {
+        let t = &mut self.parts.tables[table as usize];
+        let Some(&m) = t.moves.get(t.next_move) else {
+            return;
+        };
+        let i = t.next_move as u32;
+        t.next_move += 1;
+        t.copying[m.from as usize] += 1;
+        t.copying[m.to as usize] += 1;
+        let copy = t.cfg.rebalance.as_ref().expect("rebalancing").copy;
+        let step = RebalanceStep::CopyDone(i);
+        self.queue
+            .push(now.after(copy), Event::Rebalance { table, step });
+    }
+}
