@@ -193,20 +193,7 @@ fn causes(summary: &serde_json::Value) -> BTreeMap<String, u64> {
 
 /// The scenario text and where it came from.
 fn read(opts: &Options) -> Result<(String, String), Error> {
-    Ok(match &opts.scenario {
-        Some(path) => {
-            let origin = path.display().to_string();
-            let text = std::fs::read_to_string(path).map_err(|e| scenario::ScenarioError::Io {
-                path: origin.clone(),
-                reason: e.to_string(),
-            })?;
-            (text, origin)
-        }
-        None => (
-            scenario::DEFAULT_SCENARIO.to_string(),
-            scenario::DEFAULT_ORIGIN.to_string(),
-        ),
-    })
+    Ok(scenario::read_source(opts.scenario.as_deref())?)
 }
 
 /// `platsim run FILE --seed S`, shell-quoted.

@@ -10,6 +10,22 @@ pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/food-ordering.r
 /// How the default scenario is named in messages.
 pub const DEFAULT_ORIGIN: &str = "<default scenario: scenarios/food-ordering.ron>";
 
+/// A scenario's text and the name messages give it: the file's, or the embedded
+/// default's when there is no file.
+pub fn read_source(path: Option<&std::path::Path>) -> Result<(String, String), ScenarioError> {
+    Ok(match path {
+        Some(path) => {
+            let origin = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io {
+                path: origin.clone(),
+                reason: e.to_string(),
+            })?;
+            (text, origin)
+        }
+        None => (DEFAULT_SCENARIO.to_string(), DEFAULT_ORIGIN.to_string()),
+    })
+}
+
 /// Reads and parses a scenario file.
 pub fn load_file(path: &str) -> Result<Spec, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io {

@@ -7,7 +7,7 @@ pub mod partition;
 pub mod spec;
 
 pub use error::{Problem, ScenarioError};
-pub use load::{load_file, parse, DEFAULT_ORIGIN, DEFAULT_SCENARIO};
+pub use load::{load_file, parse, read_source, DEFAULT_ORIGIN, DEFAULT_SCENARIO};
 pub use overrides::{apply as apply_overrides, Override};
 pub use partition::{PartitioningSpec, RebalanceSpec, SchemeSpec, StaleSpec};
 pub use spec::*;

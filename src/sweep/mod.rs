@@ -121,20 +121,7 @@ pub fn default_dir(scenario: &str) -> PathBuf {
 /// Runs a sweep (or one shard of it) and writes its folder.
 pub fn sweep(opts: &Options) -> Result<Report, Error> {
     let started = Instant::now();
-    let (text, origin) = match &opts.scenario {
-        Some(path) => {
-            let origin = path.display().to_string();
-            let text = std::fs::read_to_string(path).map_err(|e| scenario::ScenarioError::Io {
-                path: origin.clone(),
-                reason: e.to_string(),
-            })?;
-            (text, origin)
-        }
-        None => (
-            scenario::DEFAULT_SCENARIO.to_string(),
-            scenario::DEFAULT_ORIGIN.to_string(),
-        ),
-    };
+    let (text, origin) = scenario::read_source(opts.scenario.as_deref())?;
     let base = scenario::parse(&text, &origin)?;
     let grid = Grid::new(opts.axes.clone()).map_err(Error::BadInput)?;
     let seeds = opts.seeds.clone().unwrap_or(Seeds(vec![base.seed]));

@@ -8,6 +8,7 @@
 //! code 101, or 1 through platsim's own panic handler; bad input must be exit code 2).
 
 use super::common::{assert_code, platsim, text};
+use crate::common::ron_files;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -460,18 +461,6 @@ fn a_missing_file_exits_2() {
             "no/such/scenario.ron",
             "the missing path is named",
         );
-    }
-}
-
-/// Every `.ron` file under `dir`, recursively.
-fn ron_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.expect("dir entry").path();
-        if path.is_dir() {
-            ron_files(&path, found);
-        } else if path.extension().is_some_and(|e| e == "ron") {
-            found.push(path);
-        }
     }
 }
 

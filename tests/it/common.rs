@@ -1,7 +1,7 @@
 //! Helpers every test module needs: the binary, its output, and a scenario run in-process.
 
 use platsim::engine::SimTime;
-use platsim::metrics::Outcome;
+use platsim::metrics::{OrdersSummary, Outcome};
 use platsim::model::ServiceId;
 use platsim::run::Observer;
 use platsim::scenario::Override;
@@ -62,6 +62,36 @@ impl Observer for Answers {
     fn outcome(&mut self, now: SimTime, s: ServiceId, uid: u64, o: Outcome) {
         if s.0 == 0 {
             self.ended.insert(uid, (now, o));
+        }
+    }
+}
+
+/// The run's order ledger.
+pub fn orders(s: &Summary) -> &OrdersSummary {
+    s.orders.as_ref().expect("the scenario defines orders")
+}
+
+/// The ledger's equations: every accepted order in exactly one fate, every placed one
+/// answered or not, every lost one with a cause.
+#[track_caller]
+pub fn balanced(o: &OrdersSummary) {
+    assert_eq!(
+        o.accepted,
+        o.completed + o.lost + o.in_dlq + o.in_flight + o.compensated + o.inconsistent,
+        "ledger equation: {o:?}"
+    );
+    assert_eq!(o.placed, o.accepted + o.refused + o.unanswered, "{o:?}");
+    assert_eq!(o.lost_causes.values().sum::<u64>(), o.lost, "{o:?}");
+}
+
+/// Every `.ron` file under `dir`, recursively, added to `found`.
+pub fn ron_files(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            ron_files(&path, found);
+        } else if path.extension().is_some_and(|e| e == "ron") {
+            found.push(path);
         }
     }
 }

@@ -17,29 +17,12 @@
 //! write lost in a failover is the classic answer nobody sees in the logs (PostgreSQL's
 //! docs on synchronous replication; MySQL's on semi-synchronous replication).
 
-use crate::common::run_scenario;
-use platsim::metrics::OrdersSummary;
-use platsim::Summary;
+use crate::common::{balanced, orders, run_scenario};
 use std::path::Path;
 
 fn read(rel: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn orders(s: &Summary) -> &OrdersSummary {
-    s.orders.as_ref().expect("the scenario defines orders")
-}
-
-#[track_caller]
-fn balanced(o: &OrdersSummary) {
-    assert_eq!(
-        o.accepted,
-        o.completed + o.lost + o.in_dlq + o.in_flight + o.compensated + o.inconsistent,
-        "ledger equation: {o:?}"
-    );
-    assert_eq!(o.placed, o.accepted + o.refused + o.unanswered, "{o:?}");
-    assert_eq!(o.lost_causes.values().sum::<u64>(), o.lost, "{o:?}");
 }
 
 const FAILOVER_CAUSE: &str = "db: acknowledged write lost in failover (async replication)";

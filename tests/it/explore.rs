@@ -5,6 +5,7 @@
 //! any `--jobs`; bad flags are bad input (exit 2) that says what to fix.
 
 use super::common::{assert_code, platsim, text};
+use crate::common::ron_files;
 use platsim::explore::{schedule, vocab::Vocabulary, Budget, BudgetFlags};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -272,17 +273,6 @@ fn every_shipped_scenario_draws_schedules_that_validate() {
             if let Err(e) = platsim::model::validate(&s, &origin) {
                 panic!("{origin}, run {k}: {faults:?}\n{e}");
             }
-        }
-    }
-}
-
-fn ron_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            ron_files(&path, found);
-        } else if path.extension().is_some_and(|e| e == "ron") {
-            found.push(path);
         }
     }
 }

@@ -9,6 +9,7 @@
 //!   until a scenario shows it.
 
 use super::common::run_scenario as run;
+use crate::common::ron_files;
 use platsim::report::summary_json;
 use platsim::scenario::{self, Spec};
 use platsim::sweep::Predicate;
@@ -19,17 +20,6 @@ use std::path::{Path, PathBuf};
 
 fn scenarios() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
-}
-
-fn ron_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.expect("dir entry").path();
-        if path.is_dir() {
-            ron_files(&path, found);
-        } else if path.extension().is_some_and(|e| e == "ron") {
-            found.push(path);
-        }
-    }
 }
 
 /// The variant names of enum `T`, from serde's "unknown variant" message.

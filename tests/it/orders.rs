@@ -17,8 +17,9 @@
 //! each guarantee is the textbook one (semantics.md §5), so a regression here means the
 //! simulator tells users the wrong story about their delivery settings.
 
+use crate::common::{balanced, orders};
 use platsim::engine::SimTime;
-use platsim::metrics::{OrdersSummary, Outcome};
+use platsim::metrics::Outcome;
 use platsim::model::ServiceId;
 use platsim::run::{run_observed, Observer};
 use platsim::scenario::Override;
@@ -28,21 +29,6 @@ use proptest::prelude::*;
 fn sim(text: &str, seed: u64) -> Summary {
     let sets: Vec<Override> = vec![format!("seed={seed}").parse().expect("a seed override")];
     simulate(text, "orders", &sets, Limits::default()).unwrap_or_else(|e| panic!("{e}\n{text}"))
-}
-
-fn orders(s: &Summary) -> &OrdersSummary {
-    s.orders.as_ref().expect("the scenario defines orders")
-}
-
-#[track_caller]
-fn balanced(o: &OrdersSummary) {
-    assert_eq!(
-        o.accepted,
-        o.completed + o.lost + o.in_dlq + o.in_flight + o.compensated + o.inconsistent,
-        "ledger equation: {o:?}"
-    );
-    assert_eq!(o.placed, o.accepted + o.refused + o.unanswered, "{o:?}");
-    assert_eq!(o.lost_causes.values().sum::<u64>(), o.lost, "{o:?}");
 }
 
 /// Counts outcomes per service, and arrivals and outcomes before an instant.

@@ -11,6 +11,7 @@
 //!   shortened, and conserves its requests.
 
 use super::common::run_scenario as run;
+use crate::common::ron_files;
 use platsim::report::summary_json;
 use platsim::sweep::Predicate;
 use platsim::Summary;
@@ -513,17 +514,6 @@ fn cpu_bound_is_throttled_and_scaled_io_bound_is_neither() {
 }
 
 // ---- every scenario ---------------------------------------------------------------------
-
-fn ron_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.expect("dir entry").path();
-        if path.is_dir() {
-            ron_files(&path, found);
-        } else if path.extension().is_some_and(|e| e == "ron") {
-            found.push(path);
-        }
-    }
-}
 
 /// The latest `at` of the scenario's faults, whatever their kind.
 fn last_fault_s(spec: &platsim::scenario::Spec) -> f64 {
