@@ -1,6 +1,7 @@
 //! Measurements: histograms, time averages, the per-window time series, and the summary
 //! they are reduced to at the end of a run.
 
+pub mod bottleneck;
 pub mod events;
 pub mod health;
 pub mod histogram;

@@ -45,6 +45,10 @@ pub struct Summary {
     /// Partitioned services by name: load per partition and per node.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub partitioned: BTreeMap<String, super::partition::PartitionedSummary>,
+    /// The service that limits the run, named by measurement (`metrics::bottleneck`):
+    /// filled right after the run, like `health`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bottleneck: Option<super::bottleneck::Bottleneck>,
     /// One row per window; written to timeseries.csv, not to summary.json.
     #[serde(skip)]
     pub timeseries: TimeSeries,

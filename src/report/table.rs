@@ -84,6 +84,9 @@ pub fn render(s: &Summary) -> String {
             ms(v.sojourn_ms.p99)
         );
     }
+    if let Some(b) = &s.bottleneck {
+        let _ = writeln!(out, "{}", crate::metrics::bottleneck::line(b));
+    }
     if !s.calls.is_empty() {
         out.push('\n');
         let _ = writeln!(

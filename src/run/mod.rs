@@ -207,6 +207,7 @@ pub fn run_observed<O: Observer>(
     let mut summary = sim.finish();
     // Health reads the finished summary; the run loop knows nothing of it.
     summary.health = crate::health::report(platform, &summary);
+    summary.bottleneck = crate::metrics::bottleneck::find(&summary);
     Ok(summary)
 }
 

@@ -41,8 +41,12 @@
 //! - `data`: issue 22, databases in the order path: acknowledged writes lost in a
 //!   failover or a crash, by hand and in `scenarios/data/`.
 //!
+//! - `bottleneck`: issue 23, phase 3's bottleneck named by measurement, in incident
+//!   windows and by hand.
+//!
 //! Run in release mode: the theory tests simulate tens of millions of customers.
 
+mod bottleneck;
 mod chart_drawing;
 mod charts;
 mod cli;
