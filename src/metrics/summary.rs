@@ -470,6 +470,26 @@ pub struct OrdersSummary {
     pub latency_ms: Latency,
     /// Of `in_dlq` orders placed after the warmup: from placed until first parked.
     pub dlq_latency_ms: Latency,
+    /// Two-phase commit of the steps, when the scenario runs it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub two_phase: Option<TwoPhaseSummary>,
+}
+
+/// Two-phase commit, counted per participant (an order's step at its service).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TwoPhaseSummary {
+    /// Participants that prepared, each holding one of its service's servers.
+    pub prepared: u64,
+    /// Prepared participants the coordinator committed.
+    pub committed: u64,
+    /// Participants aborted: prepared and rolled back, or prepared after their
+    /// coordinator gave up on them.
+    pub aborted: u64,
+    /// Prepared participants whose coordinator crashed before deciding: in doubt, each
+    /// holding its server until the coordinator was back.
+    pub blocked_participants: u64,
+    /// Their time blocked, summed over them (seconds).
+    pub blocked_s: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

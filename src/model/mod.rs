@@ -114,6 +114,8 @@ pub struct Orders {
     pub entry: ServiceId,
     pub steps: Vec<ServiceId>,
     pub saga: Option<Saga>,
+    /// Two-phase commit's coordinator (see `scenario::TwoPhaseSpec`).
+    pub two_phase: Option<ServiceId>,
 }
 
 /// An orchestrated saga (see `scenario::SagaSpec`).

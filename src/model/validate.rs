@@ -1387,10 +1387,19 @@ impl Check {
                     })
             });
             let saga = saga.map_or(Some(None), |s| s.map(Some))?;
+            let two_phase = match &o.two_phase {
+                Some(t) => Some(ServiceId(self.lookup(
+                    "orders.two_phase.coordinator",
+                    &t.coordinator,
+                    names,
+                )? as u32)),
+                None => None,
+            };
             (steps.len() == o.steps.len()).then_some(Orders {
                 entry: ServiceId(entry? as u32),
                 steps,
                 saga,
+                two_phase,
             })
         });
         let mut queue_names = BTreeMap::new();

@@ -719,6 +719,18 @@ impl<O: Observer> Sim<'_, O> {
 
     // ---- success: steps, jobs, messages -------------------------------------------
 
+    /// Step `step` of `order` is done at `now` (counted when that completes the order).
+    pub(super) fn step_succeeded(&mut self, now: SimTime, order: u32, step: u32, idempotent: bool) {
+        if let Some(took) = self.ledger.step_done(order, step as usize, idempotent, now) {
+            if let (Some((_, completed)), Some(latency)) =
+                (self.msg.order_cols, self.msg.order_latency_col)
+            {
+                self.rec.count(completed);
+                self.rec.duration(latency, took);
+            }
+        }
+    }
+
     /// A request succeeded at its service: its step is done, its job pushed and its
     /// messages published. Returns the request's outcome: `DependencyFailed` if the
     /// broker refused a publish with acks; `None` while it waits for an acks=All
@@ -740,15 +752,9 @@ impl<O: Observer> Sim<'_, O> {
             };
             self.ds.acknowledged(now, s, req, w, o, st);
         }
-        if step != NONE {
-            if let Some(took) = self.ledger.step_done(order, step as usize, idempotent, now) {
-                if let (Some((_, completed)), Some(latency)) =
-                    (self.msg.order_cols, self.msg.order_latency_col)
-                {
-                    self.rec.count(completed);
-                    self.rec.duration(latency, took);
-                }
-            }
+        // Under two-phase commit a participant's success only prepares its step.
+        if step != NONE && !(self.twopc.active() && self.twopc_prepared(req, step)) {
+            self.step_succeeded(now, order, step, idempotent);
         }
         let p = self.p;
         let spec = &p.services[s];

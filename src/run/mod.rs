@@ -41,6 +41,7 @@ mod partition;
 mod pods;
 mod saga;
 mod service;
+mod twopc;
 
 use crate::engine::{stream, EventQueue, SimTime, Stream};
 use crate::mech::breaker::Breaker;
@@ -308,6 +309,11 @@ enum Event {
         order: u32,
         step: u32,
         attempt: u32,
+    },
+    /// The two-phase commit coordinator is back from its crash and finishes the commit
+    /// of its request `coordinator` (a uid) by its log (`twopc.rs`).
+    CoordinatorBack {
+        coordinator: u64,
     },
     /// A follower takes over from the database that crash `fault` took down.
     Promoted {
@@ -582,6 +588,8 @@ struct Sim<'a, O: Observer> {
     ledger: Ledger,
     /// The scenario's saga, if any (`saga.rs`).
     sagas: saga::Sagas,
+    /// The scenario's two-phase commit, if any (`twopc.rs`).
+    twopc: twopc::TwoPhase,
     msg: messaging::Messaging,
     /// Kubernetes nodes and where the pods are (`pods.rs`).
     cluster: pods::Cluster,
@@ -766,6 +774,7 @@ impl<'a, O: Observer> Sim<'a, O> {
         let sagas = saga::Sagas::new(p, &mut ledger);
         Sim {
             sagas,
+            twopc: twopc::TwoPhase::new(p),
             ds: datastore::DataStores::new(p),
             parts: partition::Partitions::new(p),
             ledger,
@@ -1015,6 +1024,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                 step,
                 attempt,
             } => self.compensate(now, order, step, attempt),
+            Event::CoordinatorBack { coordinator } => self.coordinator_back(now, coordinator),
             Event::Started { service, token } => {
                 if self.services[service as usize].life_token == token {
                     self.started(now, service);
@@ -1070,7 +1080,9 @@ impl<'a, O: Observer> Sim<'a, O> {
         summary.topics = topics;
         summary.partitioned = self.parts.summaries(p, end);
         if p.orders.is_some() {
-            summary.orders = Some(self.ledger.summary());
+            let mut orders = self.ledger.summary();
+            orders.two_phase = self.twopc.summary();
+            summary.orders = Some(orders);
         }
         summary.window_s = self.window.as_secs_f64();
         for (w, edge) in p.workloads.iter().zip(&self.client_edges) {

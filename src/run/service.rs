@@ -373,7 +373,7 @@ impl<O: Observer> Sim<'_, O> {
     /// A server of `replica` is free: give it to the next waiting request worth serving.
     // Inlined into `settle_answer`, its only caller: a call per answer otherwise.
     #[inline(always)]
-    fn serve_next(&mut self, now: SimTime, s: usize, replica: u32) {
+    pub(super) fn serve_next(&mut self, now: SimTime, s: usize, replica: u32) {
         let p = self.p;
         let spec = &p.services[s];
         loop {
@@ -506,6 +506,9 @@ impl<O: Observer> Sim<'_, O> {
         self.release(req);
         let mut job_outcome = outcome;
         if order != crate::metrics::ledger::NO_ORDER {
+            if self.twopc.coordinates(service) {
+                self.twopc_decided(now, self.reqs[req as usize].uid, outcome);
+            }
             if self.sagas.orchestrates(service) && self.saga_ended(now, order, outcome) {
                 // The orchestrator ended the saga: its job is done, not to be redelivered.
                 job_outcome = Outcome::Ok;

@@ -152,6 +152,20 @@ pub struct OrdersSpec {
     /// An orchestrated saga over the steps.
     #[serde(default)]
     pub saga: Option<SagaSpec>,
+    /// Two-phase commit over the steps, run by a coordinator service.
+    #[serde(default)]
+    pub two_phase: Option<TwoPhaseSpec>,
+}
+
+/// `TwoPhase(coordinator: "order-coordinator")`: the coordinator's request for an order
+/// prepares every step (its calls); each participant holds one of its servers (a
+/// connection, the row locks) while prepared, until the coordinator commits (its request
+/// succeeded) or aborts. A coordinator that crashes in between leaves its participants
+/// blocked until it is back and reads its log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "TwoPhase", deny_unknown_fields)]
+pub struct TwoPhaseSpec {
+    pub coordinator: String,
 }
 
 /// `Saga(orchestrator: "order-saga", compensate: true, max_attempts: 5, backoff: "1s")`:

@@ -10,6 +10,9 @@
 //! - Sagas: a payment that fails after the order step is compensated; without
 //!   compensations, or with compensations exhausted against a database that is down, the
 //!   order is left half done (`orders.inconsistent`); `scenarios/data/saga.ron` both ways.
+//! - Two-phase commit: a coordinator crash between prepare and commit blocks the prepared
+//!   participants, holding their servers, until it is back and aborts them; by hand and on
+//!   `scenarios/data/two-phase-commit.ron`.
 //! - Property: the ledger's equation holds over random sagas, crashes and failovers, and
 //!   synchronous replication with `synchronous_commit` on never loses a write.
 //!
@@ -331,4 +334,75 @@ mod property {
             }
         }
     }
+}
+
+/// Two-phase commit by hand: one closed user thinking 90 ms, a coordinator that prepares
+/// `p1` then `p2` (10 ms each). The first order is placed at 90 ms: `p1` prepares at
+/// 100 ms, the coordinator crashes at 105 ms for 1 s, so `p1` is blocked (in doubt,
+/// holding its only server) until 1.105 s, when the coordinator is back, finds no
+/// decision in its log and aborts it; `p2` answers at 110 ms to nobody and aborts. The
+/// order is refused with nothing done, as are the 11 placed while the coordinator is down
+/// (every 90 ms from 195 ms to 1.095 s); the 17 placed from 1.195 s on (every 110 ms)
+/// commit both steps. No order is half done (Gray 1978; presumed abort, Mohan et al. 1986).
+const TWO_PHASE: &str = r#"Scenario(
+    name: "twopc-hand", duration: "3s", seed: 1,
+    orders: Orders(entry: "api", steps: ["p1", "p2"],
+                   two_phase: Some(TwoPhase(coordinator: "coord"))),
+    services: [
+        Service(name: "api", concurrency: 100, service_time: Constant("0s"),
+                calls: [Call(to: "coord", timeout: Some("5s"))]),
+        Service(name: "coord", concurrency: 100, service_time: Constant("0s"),
+                calls: [Call(to: "p1", timeout: Some("5s")),
+                        Call(to: "p2", timeout: Some("5s"))]),
+        Service(name: "p1", concurrency: 1, service_time: Constant("10ms")),
+        Service(name: "p2", concurrency: 1, service_time: Constant("10ms")),
+    ],
+    workload: [Closed(target: "api", users: 1, think_time: Constant("90ms"))],
+    faults: [Crash(target: "coord", at: "105ms", duration: "1s")],
+)"#;
+
+#[test]
+fn a_coordinator_crash_blocks_its_prepared_participants_until_it_is_back() {
+    let s = run_scenario(TWO_PHASE, &[]);
+    let o = orders(&s);
+    balanced(o);
+    assert_eq!((o.placed, o.accepted, o.refused), (29, 17, 12), "{o:?}");
+    assert_eq!((o.completed, o.inconsistent), (17, 0), "{o:?}");
+    assert_eq!(
+        o.side_effects_unacknowledged, 0,
+        "nothing done on a refused order"
+    );
+    let t = o.two_phase.clone().expect("two-phase commit runs");
+    assert_eq!((t.prepared, t.committed, t.aborted), (35, 34, 2), "{t:?}");
+    assert_eq!(t.blocked_participants, 1, "{t:?}");
+    assert!((t.blocked_s - 1.0).abs() < 1e-9, "{t:?}");
+}
+
+/// `scenarios/data/two-phase-commit.ron`: the figures in its header, and none blocked
+/// without the crash.
+#[test]
+fn two_phase_commit_scenario_matches_its_header() {
+    let text = read("scenarios/data/two-phase-commit.ron");
+    let s = run_scenario(&text, &[]);
+    let o = orders(&s);
+    balanced(o);
+    assert_eq!(
+        (o.placed, o.completed, o.refused, o.inconsistent),
+        (15_080, 15_077, 3, 0),
+        "{o:?}"
+    );
+    assert_eq!(o.side_effects_unacknowledged, 0);
+    let t = o.two_phase.clone().unwrap();
+    assert_eq!(
+        (t.prepared, t.committed, t.aborted),
+        (30_156, 30_154, 5),
+        "{t:?}"
+    );
+    assert_eq!(t.blocked_participants, 1, "{t:?}");
+    assert!((t.blocked_s - 20.0).abs() < 1e-9, "{t:?}");
+    let s = run_scenario(&text, &["faults=[]"]);
+    let o = orders(&s);
+    balanced(o);
+    assert_eq!((o.completed, o.refused), (15_079, 1), "{o:?}");
+    assert_eq!(o.two_phase.clone().unwrap().blocked_participants, 0);
 }
