@@ -464,18 +464,39 @@ impl<S: SpanSink> SpanTracer<S> {
 
     /// Opens a client attempt under `req`'s root.
     fn client_attempt_span(&mut self, now: SimTime, req: &mut Request, attempt: u32) {
-        let p = &self.pieces[req.piece as usize];
-        let root = &p.spans[req.root as usize];
-        let (trace, parent, resource) = (root.trace, root.id, root.resource);
-        let mut span = self.blank(trace, parent, Role::ClientAttempt, resource);
-        span.start = now;
-        span.attempt = attempt;
-        span.backoff = req.backoff;
-        if attempt > 1 {
-            self.pieces[req.piece as usize].flags |= RETRY;
-        }
+        let span = self.attempt_span(
+            now,
+            req.piece,
+            req.root,
+            Role::ClientAttempt,
+            attempt,
+            req.backoff,
+        );
         req.attempt = self.open(req.piece, span);
         req.backoff = SimTime::ZERO;
+    }
+
+    /// An attempt (a client's or a call's) under span `under` of `piece`, after `backoff`;
+    /// a second or later attempt marks its trace as retried (for tail sampling).
+    fn attempt_span(
+        &mut self,
+        now: SimTime,
+        piece: u32,
+        under: u32,
+        role: Role,
+        attempt: u32,
+        backoff: SimTime,
+    ) -> Span {
+        let up = &self.pieces[piece as usize].spans[under as usize];
+        let (trace, parent, resource) = (up.trace, up.id, up.resource);
+        let mut span = self.blank(trace, parent, role, resource);
+        span.start = now;
+        span.attempt = attempt;
+        span.backoff = backoff;
+        if attempt > 1 {
+            self.pieces[piece as usize].flags |= RETRY;
+        }
+        span
     }
 
     /// Where a new visit sent by `parent` goes; `None` if the sender is not traced.
@@ -618,17 +639,9 @@ impl<S: SpanSink> Observer for SpanTracer<S> {
         let Some(v) = self.visits.get(&caller).copied() else {
             return;
         };
-        let p = &self.pieces[v.piece as usize];
-        let visit = &p.spans[v.span as usize];
-        let (trace, parent, resource) = (visit.trace, visit.id, visit.resource);
-        let mut span = self.blank(trace, parent, Role::CallAttempt, resource);
-        span.start = now;
-        span.attempt = attempt;
-        span.backoff = v.backoff;
-        span.peer = self.callees[resource as usize][call as usize];
-        if attempt > 1 {
-            self.pieces[v.piece as usize].flags |= RETRY;
-        }
+        let mut span =
+            self.attempt_span(now, v.piece, v.span, Role::CallAttempt, attempt, v.backoff);
+        span.peer = self.callees[span.resource as usize][call as usize];
         let index = self.open(v.piece, span);
         let v = self.visits.get_mut(&caller).expect("looked up above");
         v.attempt = index;
