@@ -209,6 +209,7 @@ impl Vocabulary {
                 at,
                 duration,
                 rate,
+                status: None,
             },
             (Kind::Capacity, _) => FaultSpec::Capacity {
                 target: service,

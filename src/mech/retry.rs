@@ -15,6 +15,7 @@
 use rand::Rng;
 
 use crate::engine::{SimTime, Stream};
+use crate::metrics::{Outcome, Refusal};
 
 /// The un-jittered sleep before each retry.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,6 +78,59 @@ pub struct RetryOn {
     /// The request was refused before any work (full queue, open breaker, rate or
     /// concurrency limit, bulkhead).
     pub rejected: bool,
+    /// Failed attempts with one of these HTTP statuses, whatever their kind (Resilience4j
+    /// `retryOnResult`, Envoy `retriable-status-codes`); unused places are 0.
+    pub statuses: [u16; RetryOn::MAX_STATUSES],
+}
+
+/// The HTTP status of an injected or a service's own error, unless a fault sets another.
+pub const STATUS_ERROR: u16 = 500;
+/// A refusal by a rate limiter: Resilience4j's `RequestNotPermitted` and Envoy's local
+/// rate limit both surface as 429 Too Many Requests.
+pub const STATUS_RATE_LIMITED: u16 = 429;
+/// A refusal for want of capacity (full queue, concurrency limit, open breaker, full
+/// bulkhead, no replica up, shed, reset by a crash): Envoy answers 503 for each (an
+/// overflow, `no_healthy_upstream`, an upstream reset).
+pub const STATUS_UNAVAILABLE: u16 = 503;
+/// The caller's time limit passed: Envoy's `upstream_rq_timeout` answers 504.
+pub const STATUS_TIMEOUT: u16 = 504;
+
+/// The HTTP status an outcome carries unless something more precise is known (a rate
+/// limiter's 429, an `Errors` fault's own status). The one place this mapping lives.
+pub fn status_of(outcome: Outcome) -> u16 {
+    match outcome {
+        Outcome::Ok => 200,
+        Outcome::Error | Outcome::DependencyFailed => STATUS_ERROR,
+        Outcome::Timeout => STATUS_TIMEOUT,
+        Outcome::Rejected | Outcome::Shed | Outcome::Crashed => STATUS_UNAVAILABLE,
+    }
+}
+
+/// The HTTP status of a refusal on arrival at a service.
+pub fn status_of_refusal(why: Refusal) -> u16 {
+    match why {
+        Refusal::RateLimited => STATUS_RATE_LIMITED,
+        Refusal::QueueFull | Refusal::ConcurrencyLimited | Refusal::Unavailable => {
+            STATUS_UNAVAILABLE
+        }
+    }
+}
+
+impl RetryOn {
+    /// Most statuses one `retry_on` lists.
+    pub const MAX_STATUSES: usize = 8;
+
+    /// Whether a failed attempt that ended with `outcome` (as its caller sees it) and
+    /// HTTP status `status` is retried.
+    pub fn covers(&self, outcome: Outcome, status: u16) -> bool {
+        let kind = match outcome {
+            Outcome::Ok => return false,
+            Outcome::Timeout => self.timeout,
+            Outcome::Rejected => self.rejected,
+            _ => self.error,
+        };
+        kind || (self.statuses[0] != 0 && self.statuses.contains(&status))
+    }
 }
 
 /// Attempts, backoff, jitter and the outcomes worth retrying.
@@ -354,6 +408,7 @@ mod tests {
                 timeout: true,
                 error: true,
                 rejected: true,
+                statuses: [0; RetryOn::MAX_STATUSES],
             },
         }
     }

@@ -403,6 +403,8 @@ pub enum FaultKind {
     Errors {
         target: ServiceId,
         rate: f64,
+        /// The HTTP status the injected errors carry.
+        status: u16,
     },
     Capacity {
         target: ServiceId,
@@ -476,6 +478,24 @@ pub enum FaultKind {
     NodeKill {
         node: u32,
     },
+    /// A breaker forced open (or disabled, `disable`) for the fault's length, then closed
+    /// afresh (Resilience4j's manual state transitions, for chaos experiments).
+    BreakerOverride {
+        at: BreakerAt,
+        disable: bool,
+    },
+}
+
+/// Whose breaker a `ForceOpenBreaker` / `DisableBreaker` fault overrides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerAt {
+    /// Every call from the service to the other that has a breaker.
+    Call { from: ServiceId, to: ServiceId },
+    /// The workload's client-side breaker.
+    Workload {
+        workload: WorkloadId,
+        target: ServiceId,
+    },
 }
 
 impl FaultKind {
@@ -500,6 +520,8 @@ impl FaultKind {
             FaultKind::NodeKill { .. } => "node_kill",
             FaultKind::Leak { .. } => "leak",
             FaultKind::Hang { .. } => "hang",
+            FaultKind::BreakerOverride { disable: false, .. } => "force_open_breaker",
+            FaultKind::BreakerOverride { disable: true, .. } => "disable_breaker",
         }
     }
 
@@ -524,6 +546,10 @@ impl FaultKind {
             }
             | FaultKind::LinkLatency { from: target, .. }
             | FaultKind::LinkLoss { from: target, .. } => Some(*target),
+            FaultKind::BreakerOverride {
+                at: BreakerAt::Call { from: target, .. } | BreakerAt::Workload { target, .. },
+                ..
+            } => Some(*target),
             FaultKind::Outage { .. }
             | FaultKind::DuplicateDelivery { .. }
             | FaultKind::BrokerRestart { .. }

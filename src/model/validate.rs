@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 mod datastore;
 mod kube;
 mod partition;
+mod resilience;
 
 /// Most replicas one service may have: each is a real station with its own queue.
 pub const MAX_REPLICAS: u32 = 100_000;
@@ -100,6 +101,8 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
         .map(|(i, f)| {
             if f.is_messaging() {
                 c.messaging_fault(i, f, &names, &msg, duration)
+            } else if f.is_breaker_override() {
+                c.breaker_override(i, f, &names, &spec.services, &workloads, duration)
             } else if f.is_kube() {
                 c.kube_fault(
                     i,
@@ -115,6 +118,7 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
             }
         })
         .collect();
+    c.breaker_overrides_apart(&faults);
     let deployments = c.deployments(spec, &names, &pods, duration);
     let links = c.links(&spec.links, &names);
     let recovery_check = c.recovery_check(&spec.recovery_check);
@@ -863,10 +867,13 @@ impl Check {
             ok = false;
         }
         let has = |k: RetryOnSpec| r.retry_on.contains(&k);
+        let statuses = self.retry_statuses(p, &r.retry_on);
+        ok &= statuses.is_some();
         let retry_on = RetryOn {
             timeout: has(RetryOnSpec::Timeout),
             error: has(RetryOnSpec::Error),
             rejected: has(RetryOnSpec::Rejected),
+            statuses: statuses.unwrap_or_default(),
         };
         let jitter = match r.jitter {
             JitterSpec::None => Jitter::None,
@@ -996,12 +1003,15 @@ impl Check {
                 ok = false;
             }
         }
+        ok &= self.breaker_kinds_only(p, "record_on", &b.record_on);
+        ok &= self.breaker_kinds_only(p, "ignore_on", &b.ignore_on);
         let kinds = |list: &[RetryOnSpec]| {
             list.iter().fold(FailureKinds::NONE, |k, o| {
                 k.with(match o {
                     RetryOnSpec::Timeout => CallOutcome::Timeout,
                     RetryOnSpec::Error => CallOutcome::Error,
                     RetryOnSpec::Rejected => CallOutcome::Rejected,
+                    RetryOnSpec::Status(_) => return k,
                 })
             })
         };
@@ -1048,9 +1058,9 @@ impl Check {
     }
 
     fn bulkhead(&mut self, p: &str, b: &BulkheadSpec) -> Option<Bulkhead> {
-        self.at_least_one(&format!("{p}.max_concurrent"), b.max_concurrent);
+        // 0 is allowed, as Resilience4j's `BulkheadConfig` allows it: every call refused.
         let max_wait = self.duration(&format!("{p}.max_wait"), &b.max_wait)?;
-        (b.max_concurrent >= 1).then_some(Bulkhead {
+        Some(Bulkhead {
             max_concurrent: b.max_concurrent,
             max_wait,
         })
@@ -1220,14 +1230,16 @@ impl Check {
                 target: svc(target),
                 add: self.dist(&format!("{p}.add"), add)?,
             },
-            FaultSpec::Errors { rate, .. } => {
+            FaultSpec::Errors { rate, status, .. } => {
                 self.probability(&format!("{p}.rate"), *rate);
+                let status = self.error_status(&format!("{p}.status"), *status);
                 if !(0.0..=1.0).contains(rate) {
                     return None;
                 }
                 FaultKind::Errors {
                     target: svc(target),
                     rate: *rate,
+                    status: status?,
                 }
             }
             FaultSpec::Capacity { factor, .. } => {

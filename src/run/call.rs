@@ -2,8 +2,14 @@
 //! backoff, jitter, budget and throttle.
 //!
 //! The decorators nest as the call's `order` says (`scenario::OrderSpec`): by default
-//! Resilience4j's `Retry(CircuitBreaker(Bulkhead(call)))`, so the breaker times the bulkhead
-//! wait too and its rejections are retried when `retry_on` has `Rejected`.
+//! Resilience4j's `Retry(CircuitBreaker(RateLimiter(TimeLimiter(Bulkhead(call)))))`, so
+//! the breaker and the time limit (the call's `timeout`) both time the bulkhead wait too,
+//! and the breaker's rejections are retried when `retry_on` has `Rejected`.
+//!
+//! Every attempt ends with an HTTP-like status beside its kind (`retry::status_of`: 500
+//! errors, 504 timeouts, 503 refusals, 429 from rate limiters, or an `Errors` fault's
+//! own), so `retry_on: [Status(503)]` retries what Resilience4j's `retryOnResult` or
+//! Envoy's `retriable-status-codes` would.
 //!
 //! The retry budget counts a retry exactly as Envoy does (`RetryStateImpl::shouldRetry` in
 //! `source/common/router/retry_state_impl.cc`): `retries().inc()` when the retry is
@@ -23,6 +29,7 @@ use super::service::Origin;
 use super::{Edge, Event, Observer, Parent, Sim, Waiter, NONE};
 use crate::engine::SimTime;
 use crate::mech::ratelimit::Permit;
+use crate::mech::retry::{status_of, STATUS_RATE_LIMITED};
 use crate::metrics::Outcome;
 use crate::model::{Endpoint, FaultKind, Order, Retry};
 use rand::Rng;
@@ -113,7 +120,13 @@ impl<O: Observer> Sim<'_, O> {
                     edge.stats.rate_limited += counted;
                 }
                 if wait == SimTime::ZERO {
-                    self.attempt_done(now, req, Outcome::Rejected, retry_local);
+                    self.attempt_ended(
+                        now,
+                        req,
+                        Outcome::Rejected,
+                        STATUS_RATE_LIMITED,
+                        retry_local,
+                    );
                 } else {
                     let token = r.call_token;
                     self.queue.push(
@@ -139,7 +152,13 @@ impl<O: Observer> Sim<'_, O> {
             let r = &self.reqs[req as usize];
             let call = &self.p.services[r.service as usize].calls[r.next_call as usize];
             let retry_local = call.order == Order::Resilience4j;
-            self.attempt_done(now, req, Outcome::Rejected, retry_local);
+            self.attempt_ended(
+                now,
+                req,
+                Outcome::Rejected,
+                STATUS_RATE_LIMITED,
+                retry_local,
+            );
         }
     }
 
@@ -160,11 +179,21 @@ impl<O: Observer> Sim<'_, O> {
                     self.attempt_done(now, req, Outcome::Rejected, retry_local);
                 } else {
                     let token = r.call_token;
-                    edge.bulkhead_waiting.push_back((req, r.generation, token));
+                    edge.bulkhead_waiting
+                        .push_back((req, r.generation, token, now));
                     self.queue.push(
                         now.after(bulkhead.max_wait),
                         Event::BulkheadTimeout { req, token },
                     );
+                    // Resilience4j's TimeLimiter wraps the bulkhead: its time runs out
+                    // while the call still waits for a permit.
+                    if let Some(limit) = call
+                        .timeout
+                        .filter(|&t| call.order == Order::Resilience4j && t < bulkhead.max_wait)
+                    {
+                        self.queue
+                            .push(now.after(limit), Event::CallTimeout { req, token });
+                    }
                 }
                 return;
             }
@@ -179,6 +208,13 @@ impl<O: Observer> Sim<'_, O> {
 
     /// The attempt passed its guards: it goes to the callee.
     pub(super) fn send_attempt(&mut self, now: SimTime, req: u32) {
+        self.send_attempt_timed(now, now, req);
+    }
+
+    /// [`Sim::send_attempt`] for an attempt whose call timeout (time limit) started at
+    /// `limit_from`: before now when Resilience4j's TimeLimiter also timed its bulkhead
+    /// wait.
+    fn send_attempt_timed(&mut self, now: SimTime, limit_from: SimTime, req: u32) {
         let p = self.p;
         let e = self.edge_of(req);
         let r = &mut self.reqs[req as usize];
@@ -222,7 +258,7 @@ impl<O: Observer> Sim<'_, O> {
                 let token = self.reqs[req as usize].call_token;
                 if let Some(timeout) = call.timeout {
                     self.queue
-                        .push(now.after(timeout), Event::CallTimeout { req, token });
+                        .push(limit_from.after(timeout), Event::CallTimeout { req, token });
                 }
                 if !lost {
                     self.queue.push(
@@ -230,18 +266,18 @@ impl<O: Observer> Sim<'_, O> {
                         Event::LinkDelivered {
                             req,
                             token,
-                            sent: now,
+                            sent: limit_from,
                         },
                     );
                 }
                 return;
             }
         }
-        self.deliver(now, now, req, true);
+        self.deliver(now, limit_from, req, true);
     }
 
-    /// The attempt sent at `sent` reaches its callee now; `arm` starts the call's timer
-    /// (a delayed attempt's timer runs from `sent`, armed then).
+    /// The attempt whose time limit started at `sent` reaches its callee now; `arm` starts
+    /// the call's timer (a delayed attempt's timer runs from `sent`, armed then).
     pub(super) fn deliver(&mut self, now: SimTime, sent: SimTime, req: u32, arm: bool) {
         let p = self.p;
         let r = &self.reqs[req as usize];
@@ -266,16 +302,19 @@ impl<O: Observer> Sim<'_, O> {
                 if let Some(timeout) = call.timeout.filter(|_| arm) {
                     let token = r.call_token;
                     self.queue
-                        .push(now.after(timeout), Event::CallTimeout { req, token });
+                        .push(sent.after(timeout), Event::CallTimeout { req, token });
                 }
             }
-            None => self.attempt_done(now, req, Outcome::Rejected, true),
+            None => {
+                let status = self.refused_status;
+                self.attempt_ended(now, req, Outcome::Rejected, status, true)
+            }
         }
     }
 
     /// Undoes what the current attempt held: breaker permit (recording its result),
     /// bulkhead permit (passing it to the next waiter), budget counts, throttle tokens.
-    pub(super) fn settle_attempt(&mut self, now: SimTime, req: u32, outcome: Outcome) {
+    pub(super) fn settle_attempt(&mut self, now: SimTime, req: u32, outcome: Outcome, status: u16) {
         let p = self.p;
         let e = self.edge_of(req);
         let r = &mut self.reqs[req as usize];
@@ -301,7 +340,11 @@ impl<O: Observer> Sim<'_, O> {
             if let Some(t) = edge.throttle.as_mut() {
                 if outcome == Outcome::Ok {
                     t.on_success();
-                } else if call.retry.as_ref().is_some_and(|rt| retryable(rt, outcome)) {
+                } else if call
+                    .retry
+                    .as_ref()
+                    .is_some_and(|rt| retryable(rt, outcome, status))
+                {
                     t.on_failure();
                 }
             }
@@ -319,7 +362,7 @@ impl<O: Observer> Sim<'_, O> {
 
     /// A bulkhead permit is free: the longest waiter (still waiting) takes it.
     fn wake_bulkhead_waiter(&mut self, now: SimTime, e: usize) {
-        while let Some((w, gen, token)) = self.edges[e].bulkhead_waiting.pop_front() {
+        while let Some((w, gen, token, since)) = self.edges[e].bulkhead_waiting.pop_front() {
             let r = &self.reqs[w as usize];
             // Only the same request, still in the same wait, is waiting: a caller that left
             // moved its token on, and a freed slot reused by another request has another
@@ -328,7 +371,14 @@ impl<O: Observer> Sim<'_, O> {
                 // The permit came in time: void the waiter's bulkhead timeout.
                 let r = &mut self.reqs[w as usize];
                 r.call_token = r.call_token.wrapping_add(1);
-                self.send_attempt(now, w);
+                let call = &self.p.services[r.service as usize].calls[r.next_call as usize];
+                // Resilience4j's TimeLimiter has timed the wait; Envoy's per-try timeout
+                // starts now.
+                let limit_from = match call.order {
+                    Order::Resilience4j => since,
+                    Order::Envoy => now,
+                };
+                self.send_attempt_timed(now, limit_from, w);
                 return;
             }
         }
@@ -347,7 +397,7 @@ impl<O: Observer> Sim<'_, O> {
         let retry_local = self.p.services[r.service as usize].calls[r.next_call as usize].order
             == Order::Resilience4j;
         let edge = &mut self.edges[e];
-        edge.bulkhead_waiting.retain(|&(w, _, _)| w != req);
+        edge.bulkhead_waiting.retain(|&(w, ..)| w != req);
         edge.stats.bulkhead_rejected += self.reqs[req as usize].counted as u64;
         self.attempt_done(now, req, Outcome::Rejected, retry_local);
     }
@@ -362,7 +412,7 @@ impl<O: Observer> Sim<'_, O> {
     }
 
     /// The current attempt ended as the caller sees it (`Ok`, `Error`, `Rejected`,
-    /// `Timeout`): go on, retry after a backoff, or give the call up.
+    /// `Timeout`), with the HTTP status its kind implies (`retry::status_of`).
     pub(super) fn attempt_done(
         &mut self,
         now: SimTime,
@@ -370,7 +420,20 @@ impl<O: Observer> Sim<'_, O> {
         outcome: Outcome,
         may_retry: bool,
     ) {
-        self.settle_attempt(now, req, outcome);
+        self.attempt_ended(now, req, outcome, status_of(outcome), may_retry);
+    }
+
+    /// The current attempt ended with `outcome` and HTTP status `status`: go on, retry
+    /// after a backoff, or give the call up.
+    pub(super) fn attempt_ended(
+        &mut self,
+        now: SimTime,
+        req: u32,
+        outcome: Outcome,
+        status: u16,
+        may_retry: bool,
+    ) {
+        self.settle_attempt(now, req, outcome, status);
         self.obs
             .call_attempt_end(now, self.reqs[req as usize].uid, outcome);
         let p = self.p;
@@ -399,7 +462,7 @@ impl<O: Observer> Sim<'_, O> {
             _ => edge.stats.attempt_errors += counted,
         }
         if let Some(retry) = call.retry.as_ref().filter(|_| may_retry) {
-            match retry_verdict(retry, edge, r.attempt, outcome) {
+            match retry_verdict(retry, edge, r.attempt, outcome, status) {
                 Some(true) => {
                     // Active for the budget from now, through the backoff, until its
                     // own outcome is judged (Envoy: `retries().inc()` before the timer).
@@ -488,15 +551,10 @@ impl<O: Observer> Sim<'_, O> {
     }
 }
 
-/// Whether the retry policy covers a failed attempt that ended with `outcome`.
-pub(super) fn retryable(retry: &Retry, outcome: Outcome) -> bool {
-    let on = retry.policy.retry_on;
-    match outcome {
-        Outcome::Timeout => on.timeout,
-        Outcome::Rejected => on.rejected,
-        Outcome::Ok => false,
-        _ => on.error,
-    }
+/// Whether the retry policy covers a failed attempt that ended with `outcome` and HTTP
+/// status `status`.
+pub(super) fn retryable(retry: &Retry, outcome: Outcome, status: u16) -> bool {
+    retry.policy.retry_on.covers(outcome, status)
 }
 
 /// `None`: the policy does not retry this (attempts used up, or not a retryable
@@ -507,8 +565,9 @@ pub(super) fn retry_verdict(
     edge: &Edge,
     attempt: u32,
     outcome: Outcome,
+    status: u16,
 ) -> Option<bool> {
-    if attempt >= retry.policy.max_attempts || !retryable(retry, outcome) {
+    if attempt >= retry.policy.max_attempts || !retryable(retry, outcome, status) {
         return None;
     }
     let budget_ok = retry

@@ -6,6 +6,7 @@ use super::call::retry_verdict;
 use super::service::Origin;
 use super::{Client, Event, Observer, Parent, Sim, Waiter, NONE};
 use crate::engine::SimTime;
+use crate::mech::retry::status_of;
 use crate::metrics::Outcome;
 use crate::model::WorkloadKind;
 
@@ -166,7 +167,10 @@ impl<O: Observer> Sim<'_, O> {
                         .push(deadline, Event::ClientTimeout { client: c, token });
                 }
             }
-            None => self.client_attempt_done(now, c, Outcome::Rejected),
+            None => {
+                let status = self.refused_status;
+                self.client_attempt_ended(now, c, Outcome::Rejected, status)
+            }
         }
     }
 
@@ -177,8 +181,21 @@ impl<O: Observer> Sim<'_, O> {
         self.client_attempt_done(now, c, Outcome::Timeout);
     }
 
-    /// A client's attempt ended as the client sees it: done, or retry after a backoff.
+    /// A client's attempt ended as the client sees it, with the HTTP status its kind
+    /// implies (`retry::status_of`).
     pub(super) fn client_attempt_done(&mut self, now: SimTime, c: u32, outcome: Outcome) {
+        self.client_attempt_ended(now, c, outcome, status_of(outcome));
+    }
+
+    /// A client's attempt ended with `outcome` and HTTP status `status`: done, or retry
+    /// after a backoff.
+    pub(super) fn client_attempt_ended(
+        &mut self,
+        now: SimTime,
+        c: u32,
+        outcome: Outcome,
+        status: u16,
+    ) {
         let p = self.p;
         let cl = &mut self.clients[c as usize];
         let w = cl.workload as usize;
@@ -203,7 +220,7 @@ impl<O: Observer> Sim<'_, O> {
             if let Some(t) = edge.throttle.as_mut() {
                 if outcome == Outcome::Ok {
                     t.on_success();
-                } else if retry.is_some_and(|r| super::call::retryable(r, outcome)) {
+                } else if retry.is_some_and(|r| super::call::retryable(r, outcome, status)) {
                     t.on_failure();
                 }
             }
@@ -213,7 +230,7 @@ impl<O: Observer> Sim<'_, O> {
         let overall = p.workloads[w].deadline.map(|d| cl.first_sent.after(d));
         if outcome != Outcome::Ok {
             if let Some(retry) = retry {
-                match retry_verdict(retry, edge, cl.attempt, outcome) {
+                match retry_verdict(retry, edge, cl.attempt, outcome, status) {
                     Some(true) if overall.is_some_and(|d| now >= d) => {
                         self.client_finish(now, c, Outcome::Timeout);
                         return;

@@ -30,7 +30,7 @@
 use super::{Event, Observer, Sim, NONE};
 use crate::engine::SimTime;
 use crate::metrics::Outcome;
-use crate::model::{FaultKind, Recovery};
+use crate::model::{BreakerAt, FaultKind, Recovery};
 
 /// One outage as it unfolds, for the summary.
 pub(super) struct OutageRecord {
@@ -45,6 +45,7 @@ pub(super) struct OutageRecord {
 impl<O: Observer> Sim<'_, O> {
     pub(super) fn fault_start(&mut self, now: SimTime, f: u32) {
         self.messaging_fault(now, f, true);
+        self.breaker_override(now, f, true);
         let p = self.p;
         match &p.faults[f as usize].kind {
             FaultKind::Crash { target, replicas } => {
@@ -100,6 +101,7 @@ impl<O: Observer> Sim<'_, O> {
 
     pub(super) fn fault_end(&mut self, now: SimTime, f: u32) {
         self.messaging_fault(now, f, false);
+        self.breaker_override(now, f, false);
         let p = self.p;
         match &p.faults[f as usize].kind {
             FaultKind::Crash { target, .. } => {
@@ -131,6 +133,38 @@ impl<O: Observer> Sim<'_, O> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// `ForceOpenBreaker` / `DisableBreaker`: Resilience4j's `transitionToForcedOpenState()`
+    /// or `transitionToDisabledState()` at the start, `transitionToClosedState()` (CLOSED
+    /// with a fresh window) at the end, on every breaker the fault names.
+    fn breaker_override(&mut self, now: SimTime, f: u32, starting: bool) {
+        let p = self.p;
+        let FaultKind::BreakerOverride { at, disable } = p.faults[f as usize].kind else {
+            return;
+        };
+        let set = |edge: &mut super::Edge| {
+            if let Some(b) = edge.breaker.as_mut() {
+                match (starting, disable) {
+                    (true, false) => b.force_open(now),
+                    (true, true) => b.disable(now),
+                    (false, _) => b.reset(now),
+                }
+            }
+        };
+        match at {
+            BreakerAt::Call { from, to } => {
+                let base = self.edge_base[from.0 as usize] as usize;
+                for (k, call) in p.services[from.0 as usize].calls.iter().enumerate() {
+                    if call.to == to {
+                        set(&mut self.edges[base + k]);
+                    }
+                }
+            }
+            BreakerAt::Workload { workload, .. } => {
+                set(&mut self.client_edges[workload.0 as usize])
+            }
         }
     }
 

@@ -428,6 +428,9 @@ struct Request {
     bulkhead_permit: bool,
     sent: bool,
     retrying: bool,
+    /// The HTTP status it answers with when an `Errors` fault set one; 0: its outcome's
+    /// (`retry::status_of`).
+    status: u16,
 }
 
 #[derive(Debug, Default)]
@@ -496,8 +499,8 @@ struct Edge {
     /// Resilience4j's rate limiter (call edges only).
     limiter: Option<FixedWindowLimiter>,
     bulkhead_active: u32,
-    /// `(request, generation, call token)` of each attempt waiting for a permit.
-    bulkhead_waiting: VecDeque<(u32, u32, u32)>,
+    /// `(request, generation, call token, since)` of each attempt waiting for a permit.
+    bulkhead_waiting: VecDeque<(u32, u32, u32, SimTime)>,
     /// Attempts in flight, and those of them that are retries (retry budget).
     active: u64,
     active_retries: u64,
@@ -566,6 +569,9 @@ struct Sim<'a, O: Observer> {
     edge_base: Vec<u32>,
     edges: Vec<Edge>,
     client_edges: Vec<Edge>,
+    /// The HTTP status of the last refusal on arrival (`arrive` returned `None`), for
+    /// the caller that was refused.
+    refused_status: u16,
     workloads: Vec<WorkloadState>,
     spikes: Vec<Option<SpikeState>>,
     /// Per service: the services that hard-depend on it.
@@ -795,6 +801,7 @@ impl<'a, O: Observer> Sim<'a, O> {
             edge_base,
             edges,
             client_edges,
+            refused_status: crate::mech::retry::STATUS_UNAVAILABLE,
             workloads,
             spikes,
             dependents,

@@ -97,6 +97,7 @@ impl<O: Observer> Sim<'_, O> {
             Ok(r) => r,
             Err(why) => {
                 self.rec.rejected(s as usize, now, counted, why);
+                self.refused_status = crate::mech::retry::status_of_refusal(why);
                 self.obs.refused(uid, why);
                 self.obs.outcome(now, ServiceId(s), uid, Outcome::Rejected);
                 return None;
@@ -129,6 +130,7 @@ impl<O: Observer> Sim<'_, O> {
             bulkhead_permit: false,
             sent: false,
             retrying: false,
+            status: 0,
         });
         if !self.services[s as usize].plain {
             self.parts.assign(req);
@@ -349,9 +351,12 @@ impl<O: Observer> Sim<'_, O> {
         if !failed {
             for &f in &state.faults {
                 let f = &p.faults[f as usize];
-                if let FaultKind::Errors { rate, .. } = f.kind {
+                if let FaultKind::Errors { rate, status, .. } = f.kind {
                     if f.start <= now && now < f.end && state.rng_fault.random::<f64>() < rate {
                         failed = true;
+                        if status != crate::mech::retry::STATUS_ERROR {
+                            self.reqs[req as usize].status = status;
+                        }
                     }
                 }
             }
@@ -494,6 +499,11 @@ impl<O: Observer> Sim<'_, O> {
         let r = &self.reqs[req as usize];
         let (service, child, order, lost_publish) = (r.service, r.child, r.order, r.lost_publish);
         let (waiter, arrived, counted) = (r.waiter, r.arrived, r.counted);
+        // The HTTP status its waiter sees: an `Errors` fault's own, or the outcome's.
+        let status = match r.status {
+            0 => crate::mech::retry::status_of(outcome),
+            s => s,
+        };
         let settle = r.sent || r.breaker_permit || r.bulkhead_permit || r.retrying;
         self.obs.outcome(now, ServiceId(service), r.uid, outcome);
         if child != NONE {
@@ -501,7 +511,7 @@ impl<O: Observer> Sim<'_, O> {
             self.detach(child);
         }
         if settle {
-            self.settle_attempt(now, req, Outcome::Error);
+            self.settle_attempt(now, req, Outcome::Error, crate::mech::retry::STATUS_ERROR);
         }
         self.release(req);
         let mut job_outcome = outcome;
@@ -525,11 +535,11 @@ impl<O: Observer> Sim<'_, O> {
                     // Its caller never hears back: it waits for its call's timeout.
                     self.reqs[caller as usize].child = NONE;
                 } else {
-                    self.attempt_done(now, caller, outcome.seen_by_caller(), true)
+                    self.attempt_ended(now, caller, outcome.seen_by_caller(), status, true)
                 }
             }
             Waiter::Client(client) => {
-                self.client_attempt_done(now, client, outcome.seen_by_caller())
+                self.client_attempt_ended(now, client, outcome.seen_by_caller(), status)
             }
             // As `client_finish` would: the client sent the root request when it arrived.
             // `client_done` maps the outcome to what the client sees.

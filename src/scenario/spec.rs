@@ -936,9 +936,10 @@ fn five_seconds() -> String {
 ///   (`resilience4j-spring-boot`'s `*AspectOrder` defaults). The breaker times the whole
 ///   inner chain, bulkhead wait included, and the retry sees the breaker's
 ///   `CallNotPermittedException` and the `BulkheadFullException` as failures it retries
-///   when `retry_on` has `Rejected`.
-/// - `Envoy`: the router's order. Each try is timed from when it leaves for the upstream,
-///   and a local overflow (open breaker, full bulkhead) is never retried: Envoy's
+///   when `retry_on` has `Rejected`. The call's `timeout` is the TimeLimiter: it runs
+///   from the bulkhead wait on (the rate limiter's wait is outside it).
+/// - `Envoy`: the router's order. Each try is timed from when it leaves for the upstream
+///   (the per-try timeout leaves out any bulkhead wait), and a local overflow (open breaker, full bulkhead) is never retried: Envoy's
 ///   `RetryStateImpl::wouldRetryFromReset` answers `NoRetry` to an overflow reset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum OrderSpec {
@@ -1155,6 +1156,10 @@ pub enum RetryOnSpec {
     Timeout,
     Error,
     Rejected,
+    /// Any failed attempt that ended with this HTTP status, whatever its kind
+    /// (Resilience4j `retryOnResult`, Envoy `retriable-status-codes`): see
+    /// `mech::retry::status_of` for the status of each outcome.
+    Status(u16),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1255,7 +1260,8 @@ pub enum BreakerWindowSpec {
     Time(String),
 }
 
-/// `Bulkhead(max_concurrent: 25, max_wait: "0s")`, Resilience4j defaults.
+/// `Bulkhead(max_concurrent: 25, max_wait: "0s")`, Resilience4j defaults (`max_concurrent:
+/// 0` refuses every call, as `maxConcurrentCalls(0)` does).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename = "Bulkhead", deny_unknown_fields)]
 pub struct BulkheadSpec {
@@ -1396,6 +1402,10 @@ pub enum FaultSpec {
         at: String,
         duration: String,
         rate: f64,
+        /// The HTTP status of the injected errors (what `retry_on: [Status(..)]` sees);
+        /// default 500.
+        #[serde(default)]
+        status: Option<u16>,
     },
     /// The service runs at `factor` of its speed (service times divided by it).
     Capacity {
@@ -1535,6 +1545,32 @@ pub enum FaultSpec {
         duration: String,
         #[serde(default = "one_f64")]
         rate: f64,
+    },
+    /// The breaker of the call from service `from` to service `to`, or of workload
+    /// `workload`'s client, is forced open from `at` for `duration` (Resilience4j
+    /// `transitionToForcedOpenState()`: every call refused with `CallNotPermitted`, nothing
+    /// recorded), then closed with an empty window (`transitionToClosedState()`).
+    ForceOpenBreaker {
+        #[serde(default)]
+        from: Option<String>,
+        #[serde(default)]
+        to: Option<String>,
+        #[serde(default)]
+        workload: Option<String>,
+        at: String,
+        duration: String,
+    },
+    /// As `ForceOpenBreaker`, but the breaker is disabled (`transitionToDisabledState()`):
+    /// every call permitted, nothing recorded, it never opens.
+    DisableBreaker {
+        #[serde(default)]
+        from: Option<String>,
+        #[serde(default)]
+        to: Option<String>,
+        #[serde(default)]
+        workload: Option<String>,
+        at: String,
+        duration: String,
     },
 }
 

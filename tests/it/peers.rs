@@ -461,3 +461,585 @@ fn deadline_propagation_ends_the_retry_storm_that_the_deadline_alone_does_not() 
     assert_eq!((f.goodput_after_ratio.unwrap_or(0.0) * 100.0).round(), 98.0);
     assert_eq!(amp(&dropped[0]), 1.04);
 }
+
+// ---- breaker states forced from a scenario -------------------------------------------------
+
+/// One user sends every 100 ms (constant think time, answers take no time) through api,
+/// whose call to backend has a breaker; `faults` are added to the scenario.
+fn forced_breaker(error_rate: f64, breaker: &str, faults: &str) -> Summary {
+    let text = format!(
+        r#"Scenario(name: "forced", seed: 1, duration: "9950ms", window: "100ms",
+    services: [
+        Service(name: "api", concurrency: 10, service_time: Constant("0s"),
+                calls: [Call(to: "backend", breaker: Some({breaker}))]),
+        Service(name: "backend", concurrency: 10, service_time: Constant("0s"),
+                error_rate: {error_rate}),
+    ],
+    workload: [Closed(target: "api", users: 1, think_time: Constant("100ms"),
+                      breaker: Some(Breaker(failure_rate: 100.0)))],
+    faults: [{faults}],
+)"#
+    );
+    run(&text, &[])
+}
+
+fn transitions(b: &platsim::metrics::summary::BreakerSummary) -> Vec<(f64, &str)> {
+    b.transitions
+        .iter()
+        .map(|t| ((t.t_s * 1e3).round() / 1e3, t.state.as_str()))
+        .collect()
+}
+
+/// Resilience4j `CircuitBreakerStateMachine.transitionToForcedOpenState()`: FORCED_OPEN
+/// refuses every call (`CallNotPermittedException`, counted as not permitted) and records
+/// nothing; `transitionToClosedState()` at the fault's end starts CLOSED afresh. The user
+/// sends at 0.1 s, 0.2 s, ..., 9.9 s (99 requests); forced open over [2.05 s, 5.05 s), the
+/// 30 sent at 2.1 s ... 5.0 s are refused at the breaker and never reach backend.
+#[test]
+fn a_forced_open_breaker_refuses_every_call_until_the_fault_ends() {
+    let s = forced_breaker(
+        0.0,
+        "Breaker()",
+        r#"ForceOpenBreaker(from: "api", to: "backend", at: "2050ms", duration: "3s")"#,
+    );
+    let c = call(&s, "api", "backend");
+    assert_eq!((c.calls, c.breaker_rejected, c.ok), (99, 30, 69));
+    assert_eq!(s.services["backend"].arrivals, 69);
+    assert_eq!(s.workloads["api"].ok, 69);
+    let b = c.breaker.as_ref().expect("a breaker");
+    assert_eq!(
+        transitions(b),
+        vec![(2.05, "FORCED_OPEN"), (5.05, "CLOSED")]
+    );
+    assert_eq!(
+        (b.opened, b.open_s),
+        (0, 3.0),
+        "forced open time counts as open"
+    );
+    let f = &s.faults[0];
+    assert_eq!(
+        (f.kind.as_str(), f.target.as_deref()),
+        ("force_open_breaker", Some("api"))
+    );
+}
+
+/// `transitionToDisabledState()`: every call permitted, nothing recorded, the breaker
+/// never opens however the calls fail. Backend fails everything; the breaker opens at 50 %
+/// of 2 calls. Disabled over [0.05 s, 3.05 s): the 30 calls at 0.1 s ... 3.0 s all reach
+/// backend. Then CLOSED with an empty window: the calls at 3.1 s and 3.2 s fail and are
+/// recorded, it opens at 3.2 s (for an hour) and refuses the 67 calls from 3.3 s to 9.9 s.
+/// Without the fault it opens at 0.2 s and backend sees 2 calls.
+#[test]
+fn a_disabled_breaker_permits_and_records_nothing_until_the_fault_ends() {
+    let breaker = r#"Breaker(window: Count(2), min_calls: 2, wait_open: "1h")"#;
+    let s = forced_breaker(
+        1.0,
+        breaker,
+        r#"DisableBreaker(from: "api", to: "backend", at: "50ms", duration: "3s")"#,
+    );
+    let c = call(&s, "api", "backend");
+    assert_eq!((c.calls, c.breaker_rejected), (99, 67));
+    assert_eq!(s.services["backend"].arrivals, 32);
+    let b = c.breaker.as_ref().expect("a breaker");
+    assert_eq!(
+        transitions(b),
+        vec![(0.05, "DISABLED"), (3.05, "CLOSED"), (3.2, "OPEN")]
+    );
+    let s = forced_breaker(1.0, breaker, "");
+    assert_eq!(s.services["backend"].arrivals, 2);
+}
+
+/// A workload's client-side breaker is named by the workload: forced open over
+/// [1.05 s, 2.05 s), the 10 requests at 1.1 s ... 2.0 s never leave the client.
+#[test]
+fn a_workloads_breaker_can_be_forced_open() {
+    let s = forced_breaker(
+        0.0,
+        "Breaker()",
+        r#"ForceOpenBreaker(workload: "api", at: "1050ms", duration: "1s")"#,
+    );
+    let w = &s.workloads["api"];
+    assert_eq!((w.arrivals, w.breaker_rejected, w.ok), (99, 10, 89));
+    assert_eq!(s.services["api"].arrivals, 89);
+}
+
+/// Mistakes name the field and the fix.
+#[test]
+fn breaker_overrides_are_checked_with_their_field_paths() {
+    let text = |fault: &str| {
+        format!(
+            r#"Scenario(name: "bad", duration: "10s",
+    services: [Service(name: "api", service_time: Constant("0s"),
+                       calls: [Call(to: "backend", breaker: Some(Breaker())), Call(to: "db")]),
+               Service(name: "backend", service_time: Constant("0s")),
+               Service(name: "db", service_time: Constant("0s"))],
+    workload: [Open(target: "api", rate: 1.0)],
+    faults: [{fault}],
+)"#
+        )
+    };
+    let err = |fault: &str| {
+        platsim::simulate(&text(fault), "bad.ron", &[], platsim::Limits::default())
+            .expect_err("refused")
+            .to_string()
+    };
+    for (fault, want) in [
+        (
+            r#"ForceOpenBreaker(from: "api", to: "bakend", at: "1s", duration: "1s")"#,
+            r#"faults[0].to: unknown service "bakend" (did you mean "backend"?)"#,
+        ),
+        (
+            r#"ForceOpenBreaker(from: "api", to: "db", at: "1s", duration: "1s")"#,
+            "faults[0].to: the call from \"api\" to \"db\" has no breaker to override",
+        ),
+        (
+            r#"DisableBreaker(from: "backend", to: "db", at: "1s", duration: "1s")"#,
+            r#"faults[0].to: "backend" does not call "db""#,
+        ),
+        (
+            r#"DisableBreaker(workload: "api", at: "1s", duration: "1s")"#,
+            r#"faults[0].workload: workload "api" has no breaker to override"#,
+        ),
+        (
+            r#"DisableBreaker(workload: "apj", at: "1s", duration: "1s")"#,
+            r#"faults[0].workload: unknown workload "apj" (did you mean "api"?)"#,
+        ),
+        (
+            r#"DisableBreaker(from: "api", at: "1s", duration: "1s")"#,
+            "faults[0]: names no breaker: give `from` and `to`",
+        ),
+        (
+            r#"ForceOpenBreaker(from: "api", to: "backend", at: "1s", duration: "0s")"#,
+            "faults[0].duration",
+        ),
+        (
+            r#"ForceOpenBreaker(from: "api", to: "backend", at: "1s", duration: "2s"),
+               DisableBreaker(from: "api", to: "backend", at: "2s", duration: "1s")"#,
+            "faults[1].at: overlaps faults[0], which overrides the same breaker",
+        ),
+    ] {
+        let e = err(fault);
+        assert!(e.contains(want), "{fault}\n{e}");
+    }
+}
+
+// ---- Resilience4j's TimeLimiter outside the bulkhead ---------------------------------------
+
+/// `users` calls at 1 s through a 1-permit bulkhead (waits up to 2 s) with a 1 s call
+/// timeout to a backend that takes 0.6 s. In Resilience4j's order `TimeLimiter(Bulkhead(call))`
+/// the time limit covers the wait.
+fn time_limit_around_bulkhead(order: &str, users: u32) -> Summary {
+    let text = format!(
+        r#"Scenario(name: "time-limit", seed: 1, duration: "1500ms", drain: Some("1m"),
+    window: "100ms",
+    services: [
+        Service(name: "api", concurrency: 10, service_time: Constant("0s"),
+                calls: [Call(to: "backend", order: {order}, timeout: Some("1s"),
+                             bulkhead: Some(Bulkhead(max_concurrent: 1, max_wait: "2s")))]),
+        Service(name: "backend", concurrency: 10, service_time: Constant("600ms")),
+    ],
+    workload: [Closed(target: "api", users: {users}, think_time: Constant("1s"))],
+)"#
+    );
+    run(&text, &[])
+}
+
+/// Two calls. The second waits 0.6 s for the permit and runs 0.6 s: in
+/// Resilience4j's order its TimeLimiter (started before the bulkhead) fires at 2.0 s, 1.0 s
+/// after the call began, with 0.2 s of work left; in Envoy's order the per-try timeout
+/// starts at 1.6 s, when the try is sent, and the answer at 2.2 s is in time.
+#[test]
+fn resilience4j_time_limit_includes_the_bulkhead_wait_envoys_does_not() {
+    let s = time_limit_around_bulkhead("Resilience4j", 2);
+    let c = call(&s, "api", "backend");
+    assert_eq!((c.ok, c.attempt_timeouts, c.bulkhead_rejected), (1, 1, 0));
+    assert_eq!(s.services["backend"].arrivals, 2);
+    // api answered after 0.6 s and 1.0 s.
+    assert!((s.services["api"].sojourn_ms.mean - 800.0).abs() < 1e-6);
+    let s = time_limit_around_bulkhead("Envoy", 2);
+    let c = call(&s, "api", "backend");
+    assert_eq!((c.ok, c.attempt_timeouts), (2, 0));
+    assert!((s.services["api"].sojourn_ms.mean - 900.0).abs() < 1e-6);
+}
+
+/// Three calls. Resilience4j's order: A runs 1.0-1.6 s; B waits to 1.6 s and times out at
+/// 2.0 s; C, still waiting for the permit at 2.0 s, times out there without reaching
+/// backend (its limit fires before B's, armed earlier). Answers after 0.6, 1.0 and 1.0 s.
+/// Envoy's order: B runs 1.6-2.2 s, C (its bulkhead wait is 2 s) gets the permit at 2.2 s
+/// and runs to 2.8 s, each try well inside its own 1 s: answers after 0.6, 1.2, 1.8 s.
+#[test]
+fn resilience4j_time_limit_can_fire_inside_the_bulkhead_wait() {
+    let s = time_limit_around_bulkhead("Resilience4j", 3);
+    let c = call(&s, "api", "backend");
+    assert_eq!((c.ok, c.attempt_timeouts, c.bulkhead_rejected), (1, 2, 0));
+    assert_eq!(s.services["backend"].arrivals, 2);
+    assert!((s.services["api"].sojourn_ms.mean - 2600.0 / 3.0).abs() < 1e-6);
+    let s = time_limit_around_bulkhead("Envoy", 3);
+    let c = call(&s, "api", "backend");
+    assert_eq!((c.ok, c.attempt_timeouts), (3, 0));
+    assert_eq!(s.services["backend"].arrivals, 3);
+    assert!((s.services["api"].sojourn_ms.mean - 1200.0).abs() < 1e-6);
+}
+
+// ---- Resilience4j SemaphoreBulkheadTest ----------------------------------------------------
+
+/// `users` calls at 1 s from api to backend through `bulkhead`; backend answers in
+/// `backend` and never runs short of servers. `more` adds workloads.
+fn through_bulkhead(users: u32, bulkhead: &str, backend: &str, more: &str) -> Summary {
+    let text = format!(
+        r#"Scenario(name: "bulkhead", seed: 1, duration: "1500ms", drain: Some("1h"),
+    window: "100ms",
+    services: [
+        Service(name: "api", concurrency: 1000, service_time: Constant("0s"),
+                calls: [Call(to: "backend", bulkhead: Some({bulkhead}))]),
+        Service(name: "backend", concurrency: 1000, service_time: Constant("{backend}")),
+    ],
+    workload: [Closed(target: "api", users: {users}, think_time: Constant("1s")){more}],
+)"#
+    );
+    run(&text, &[])
+}
+
+/// `SemaphoreBulkheadTest.testBulkhead` (2 permits, no wait): two calls take the permits,
+/// the third is refused (CALL_PERMITTED ×2, CALL_REJECTED); both finish at 1.1 s
+/// (CALL_FINISHED ×2) and a call at 1.2 s is permitted again.
+#[test]
+fn semaphore_bulkhead_test_bulkhead_permits_two_refuses_the_third_then_permits_again() {
+    let s = through_bulkhead(
+        3,
+        "Bulkhead(max_concurrent: 2)",
+        "100ms",
+        r#", Closed(target: "api", users: 1, think_time: Constant("1200ms"))"#,
+    );
+    let c = call(&s, "api", "backend");
+    assert_eq!((c.calls, c.ok, c.bulkhead_rejected), (4, 3, 1));
+    assert_eq!(s.services["backend"].arrivals, 3);
+}
+
+/// `SemaphoreBulkheadTest.testTryEnterWithTimeout` (1 permit, 50 ms wait): with the permit
+/// held, the second caller waits its 50 ms and is refused. Client latencies: 100 ms and
+/// 50 ms, mean 75 ms.
+#[test]
+fn semaphore_bulkhead_test_try_enter_with_timeout_refuses_after_the_wait() {
+    let s = through_bulkhead(
+        2,
+        r#"Bulkhead(max_concurrent: 1, max_wait: "50ms")"#,
+        "100ms",
+        "",
+    );
+    let c = call(&s, "api", "backend");
+    assert_eq!((c.ok, c.bulkhead_rejected), (1, 1));
+    assert!((s.services["api"].sojourn_ms.mean - 75.0).abs() < 1e-6);
+}
+
+/// `SemaphoreBulkheadTest.testEntryTimeout` (1 permit consumed, 10 ms wait): not entered,
+/// 10 ms after asking, while the holder runs for 1 s.
+#[test]
+fn semaphore_bulkhead_test_entry_timeout_is_not_entered() {
+    let s = through_bulkhead(
+        2,
+        r#"Bulkhead(max_concurrent: 1, max_wait: "10ms")"#,
+        "1s",
+        "",
+    );
+    let c = call(&s, "api", "backend");
+    assert_eq!((c.ok, c.bulkhead_rejected), (1, 1));
+    assert_eq!(s.services["backend"].arrivals, 1);
+    assert!((s.services["api"].sojourn_ms.mean - 505.0).abs() < 1e-6);
+}
+
+/// `SemaphoreBulkheadTest.testZeroMaxConcurrentCalls`: `maxConcurrentCalls(0)` never
+/// permits.
+#[test]
+fn semaphore_bulkhead_test_zero_max_concurrent_calls_never_permits() {
+    let s = through_bulkhead(3, "Bulkhead(max_concurrent: 0)", "100ms", "");
+    let c = call(&s, "api", "backend");
+    assert_eq!((c.calls, c.ok, c.bulkhead_rejected), (3, 0, 3));
+    assert_eq!(s.services["backend"].arrivals, 0);
+}
+
+/// `SemaphoreBulkheadTest.testCreateWithDefaults`: `DEFAULT_MAX_CONCURRENT_CALLS` is 25
+/// and the default wait 0: of 26 calls at once, 25 enter and one is refused.
+#[test]
+fn semaphore_bulkhead_test_create_with_defaults_permits_25() {
+    let s = through_bulkhead(26, "Bulkhead()", "100ms", "");
+    let c = call(&s, "api", "backend");
+    assert_eq!((c.ok, c.bulkhead_rejected), (25, 1));
+}
+
+/// `SemaphoreBulkheadTest.changePermissionsCountWhileOneThreadIsWaitingForPermission`, its
+/// first half (a 500 s wait, the permit held): the waiter is not refused but takes the
+/// permit the moment the holder completes (1.1 s) and finishes at 1.2 s. Latencies 100 ms
+/// and 200 ms.
+#[test]
+fn semaphore_bulkhead_test_a_waiter_takes_the_permit_when_it_is_released() {
+    let s = through_bulkhead(
+        2,
+        r#"Bulkhead(max_concurrent: 1, max_wait: "500s")"#,
+        "100ms",
+        "",
+    );
+    let c = call(&s, "api", "backend");
+    assert_eq!((c.ok, c.bulkhead_rejected), (2, 0));
+    assert!((s.services["api"].sojourn_ms.mean - 150.0).abs() < 1e-6);
+}
+
+// ---- Resilience4j's RetryImpl (SupplierRetryTest) -------------------------------------------
+//
+// Resilience4j has no `RetryImplTest` class: `RetryImpl`, its retry, is tested through the
+// decorators, and these cases come from `SupplierRetryTest`
+// (`resilience4j-retry/src/test/java/io/github/resilience4j/retry/internal/`), whose
+// `sleepFunction` records the waits we measure as latency.
+
+/// One request at 1 s to api, whose call to backend (answering in 10 ms) has `retry`,
+/// with `faults`.
+fn one_retried_request(retry: &str, faults: &str) -> Summary {
+    let text = format!(
+        r#"Scenario(name: "retry", seed: 1, duration: "1500ms", drain: Some("1h"), window: "100ms",
+    services: [
+        Service(name: "api", concurrency: 10, service_time: Constant("0s"),
+                calls: [Call(to: "backend", retry: Some({retry}))]),
+        Service(name: "backend", concurrency: 10, service_time: Constant("10ms")),
+    ],
+    workload: [Closed(target: "api", users: 1, think_time: Constant("1s"))],
+    faults: [{faults}],
+)"#
+    );
+    run(&text, &[])
+}
+
+const ALWAYS_FAILS: &str = r#"Errors(target: "backend", at: "0s", duration: "1h", rate: 1.0)"#;
+
+/// The call's attempts, successes and failures, and how long api took to answer (ms).
+fn attempts_and_latency(s: &Summary) -> (u64, u64, u64, f64) {
+    let c = call(s, "api", "backend");
+    (
+        c.attempts,
+        c.ok,
+        c.failed,
+        s.services["api"].sojourn_ms.mean,
+    )
+}
+
+/// `SupplierRetryTest.shouldNotRetry`: a success is called once, nothing slept.
+#[test]
+fn retry_impl_should_not_retry_a_success() {
+    let s = one_retried_request("Retry()", "");
+    assert_eq!(attempts_and_latency(&s), (1, 1, 0, 10.0));
+}
+
+/// `SupplierRetryTest.testDecorateSupplier`: fails once, then succeeds; `Retry.ofDefaults`
+/// sleeps `DEFAULT_WAIT_DURATION` (500 ms) once. The first attempt fails at 1.01 s (errors
+/// until 1.05 s), the retry at 1.51 s succeeds: 2 calls, 520 ms.
+#[test]
+fn retry_impl_decorate_supplier_fails_once_then_succeeds_after_one_wait() {
+    let s = one_retried_request(
+        "Retry()",
+        r#"Errors(target: "backend", at: "0s", duration: "1050ms", rate: 1.0)"#,
+    );
+    assert_eq!(attempts_and_latency(&s), (2, 1, 0, 520.0));
+}
+
+/// `SupplierRetryTest.shouldReturnAfterThreeAttempts`: defaults (3 attempts), always
+/// failing: 3 calls, 2 × 500 ms slept, the error returned: 3 × 10 + 1,000 = 1,030 ms.
+#[test]
+fn retry_impl_should_return_after_three_attempts() {
+    let s = one_retried_request("Retry()", ALWAYS_FAILS);
+    assert_eq!(attempts_and_latency(&s), (3, 0, 1, 1030.0));
+}
+
+/// `SupplierRetryTest.shouldReturnAfterOneAttempt`: `maxAttempts(1)`: one call, no sleep.
+#[test]
+fn retry_impl_should_return_after_one_attempt() {
+    let s = one_retried_request("Retry(max_attempts: 1)", ALWAYS_FAILS);
+    assert_eq!(attempts_and_latency(&s), (1, 0, 1, 10.0));
+}
+
+/// `SupplierRetryTest.shouldReturnAfterOneAttemptAndIgnoreException`: the exception is not
+/// one `retryOnException` accepts (here `retry_on` leaves out `Error`): rethrown at once.
+#[test]
+fn retry_impl_should_not_retry_an_outcome_it_does_not_retry_on() {
+    let s = one_retried_request("Retry(retry_on: [Timeout, Rejected])", ALWAYS_FAILS);
+    assert_eq!(attempts_and_latency(&s), (1, 0, 1, 10.0));
+}
+
+/// `SupplierRetryTest.shouldTakeIntoAccountBackoffFunction`:
+/// `IntervalFunction.ofExponentialBackoff(500, 2.0)` sleeps 500 ms then 1,000 ms: 3 calls
+/// in 3 × 10 + 1,500 = 1,530 ms.
+#[test]
+fn retry_impl_should_take_into_account_backoff_function() {
+    let s = one_retried_request(
+        r#"Retry(backoff: Exponential(base: "500ms", multiplier: 2.0, cap: "1h"))"#,
+        ALWAYS_FAILS,
+    );
+    assert_eq!(attempts_and_latency(&s), (3, 0, 1, 1530.0));
+}
+
+/// `SupplierRetryTest.shouldRetryWithResult` / `shouldNotRetryWithResult`
+/// (`retryOnResult`, `maxAttempts(2)`), with the result an HTTP status: the backend's
+/// injected errors carry 503; `retry_on: [Status(503)]` calls twice, `[Status(500)]`
+/// once. Unset, an `Errors` fault's status is 500.
+#[test]
+fn retry_impl_retries_on_a_result_it_matches_and_not_on_others() {
+    let fails_503 = r#"Errors(target: "backend", at: "0s", duration: "1h", rate: 1.0,
+                             status: Some(503))"#;
+    let twice = |on: &str, fault: &str| {
+        let s = one_retried_request(
+            &format!(r#"Retry(max_attempts: 2, backoff: Constant("100ms"), retry_on: [{on}])"#),
+            fault,
+        );
+        call(&s, "api", "backend").attempts
+    };
+    assert_eq!(twice("Status(503)", fails_503), 2);
+    assert_eq!(twice("Status(500)", fails_503), 1);
+    assert_eq!(twice("Status(500)", ALWAYS_FAILS), 2);
+    assert_eq!(twice("Status(503)", ALWAYS_FAILS), 1);
+    assert_eq!(
+        twice("Error", fails_503),
+        2,
+        "an error is an error whatever its status"
+    );
+}
+
+// ---- retry on status: 503 but not 429 ------------------------------------------------------
+
+/// Three requests at 1 s to a service behind Envoy's local rate limit with one token that
+/// never refills: one passes, two are refused with 429. Retrying 503 only leaves them;
+/// retrying 429 (or, as before, every rejection) tries each twice more, refused again.
+#[test]
+fn retry_503_but_not_429_leaves_rate_limited_requests_alone() {
+    let text = |on: &str| {
+        format!(
+            r#"Scenario(name: "429", seed: 1, duration: "1500ms", drain: Some("1m"), window: "100ms",
+    services: [Service(name: "s", concurrency: 10, service_time: Constant("10ms"),
+                       local_rate_limit: Some(LocalRateLimit(max_tokens: 1,
+                                                             fill_interval: "1h")))],
+    workload: [Closed(target: "s", users: 3, think_time: Constant("1s"),
+                      retry: Some(Retry(backoff: Constant("100ms"){on})))],
+)"#
+        )
+    };
+    let retries = |on: &str| {
+        let s = run(&text(on), &[]);
+        let w = &s.workloads["s"];
+        assert_eq!((w.ok, w.rejected), (1, 2));
+        (w.retries, s.services["s"].arrivals)
+    };
+    assert_eq!(retries(", retry_on: [Status(503)]"), (0, 3));
+    assert_eq!(retries(", retry_on: [Status(429)]"), (4, 7));
+    assert_eq!(
+        retries(""),
+        (4, 7),
+        "the default retries every rejection, as before"
+    );
+}
+
+/// A full waiting room refuses with 503: one server, room for one; three requests at once
+/// at 1 s: one runs, one waits, one is refused and retried under `[Status(503)]` after
+/// 100 ms (the room is still full: refused again, twice), not under `[Status(429)]`.
+#[test]
+fn a_full_queue_refuses_with_503() {
+    let text = |on: &str| {
+        format!(
+            r#"Scenario(name: "503", seed: 1, duration: "1500ms", drain: Some("1m"), window: "100ms",
+    services: [Service(name: "s", concurrency: 1, queue_capacity: Some(1),
+                       service_time: Constant("1s"))],
+    workload: [Closed(target: "s", users: 3, think_time: Constant("1s"),
+                      retry: Some(Retry(backoff: Constant("100ms"), retry_on: [{on}])))],
+)"#
+        )
+    };
+    assert_eq!(run(&text("Status(503)"), &[]).workloads["s"].retries, 2);
+    assert_eq!(run(&text("Status(429)"), &[]).workloads["s"].retries, 0);
+}
+
+/// A timeout is a 504: a 2 s backend behind a 1 s client timeout is retried under
+/// `[Status(504)]` (3 attempts), not under `[Status(503)]`.
+#[test]
+fn a_timeout_is_a_504() {
+    let text = |on: &str| {
+        format!(
+            r#"Scenario(name: "504", seed: 1, duration: "1500ms", drain: Some("1m"), window: "100ms",
+    services: [Service(name: "s", concurrency: 10, service_time: Constant("2s"))],
+    workload: [Closed(target: "s", users: 1, think_time: Constant("1s"), timeout: Some("1s"),
+                      retry: Some(Retry(backoff: Constant("100ms"), retry_on: [{on}])))],
+)"#
+        )
+    };
+    assert_eq!(run(&text("Status(504)"), &[]).workloads["s"].attempts, 3);
+    assert_eq!(run(&text("Status(503)"), &[]).workloads["s"].attempts, 1);
+}
+
+/// On a call edge: Resilience4j's rate limiter refuses with `RequestNotPermitted` (429).
+/// One permit per hour, no wait; two calls at 1 s: the second is refused, and retried
+/// after 100 ms (refused again) only under `[Status(429)]`.
+#[test]
+fn a_call_edges_rate_limiter_refuses_with_429() {
+    let text = |on: &str| {
+        format!(
+            r#"Scenario(name: "429-edge", seed: 1, duration: "1500ms", drain: Some("1m"),
+    window: "100ms",
+    services: [
+        Service(name: "api", concurrency: 10, service_time: Constant("0s"),
+                calls: [Call(to: "backend",
+                             retry: Some(Retry(max_attempts: 2, backoff: Constant("100ms"),
+                                               retry_on: [{on}])),
+                             rate_limiter: Some(RateLimiter(limit_for_period: 1,
+                                                            refresh_period: "1h",
+                                                            timeout: "0s")))]),
+        Service(name: "backend", concurrency: 10, service_time: Constant("10ms")),
+    ],
+    workload: [Closed(target: "api", users: 2, think_time: Constant("1s"))],
+)"#
+        )
+    };
+    let s = run(&text("Status(429)"), &[]);
+    let c = call(&s, "api", "backend");
+    assert_eq!((c.retries, c.rate_limited, c.ok), (1, 2, 1));
+    let s = run(&text("Status(503)"), &[]);
+    let c = call(&s, "api", "backend");
+    assert_eq!((c.retries, c.rate_limited, c.ok), (0, 1, 1));
+}
+
+/// Statuses are checked with their paths.
+#[test]
+fn statuses_are_checked_with_their_field_paths() {
+    let text = |retry_on: &str, record_on: &str, status: &str| {
+        format!(
+            r#"Scenario(name: "bad", duration: "10s",
+    services: [Service(name: "s", service_time: Constant("0s"))],
+    workload: [Open(target: "s", rate: 1.0,
+                    retry: Some(Retry(retry_on: [{retry_on}])),
+                    breaker: Some(Breaker(record_on: [{record_on}])))],
+    faults: [Errors(target: "s", at: "1s", duration: "1s", rate: 0.5, status: {status})],
+)"#
+        )
+    };
+    let err = |t: String| {
+        platsim::simulate(&t, "bad.ron", &[], platsim::Limits::default())
+            .expect_err("refused")
+            .to_string()
+    };
+    let e = err(text("Error, Status(200)", "Error", "None"));
+    assert!(
+        e.contains("workload[0].retry.retry_on[1]: Status(200) is not an HTTP error status"),
+        "{e}"
+    );
+    let e = err(text("Error", "Error, Status(503)", "None"));
+    assert!(
+        e.contains("workload[0].breaker.record_on[1]: Status(503) is for `retry_on`"),
+        "{e}"
+    );
+    let e = err(text("Error", "Error", "Some(99)"));
+    assert!(
+        e.contains("faults[0].status: 99 is not an HTTP error status"),
+        "{e}"
+    );
+    let nine = "Status(500), Status(501), Status(502), Status(503), Status(504), \
+                Status(505), Status(506), Status(507), Status(508)";
+    let e = err(text(nine, "Error", "None"));
+    assert!(
+        e.contains("workload[0].retry.retry_on[8]: more than 8 statuses"),
+        "{e}"
+    );
+}
