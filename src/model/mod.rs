@@ -227,11 +227,39 @@ pub struct Workers {
     pub count: u32,
 }
 
-/// One side of a network partition.
+/// One end of a network link (a partition's side, a link fault's or base latency's end).
+/// A service stands for all its instances; a node for the pods running on it while
+/// they do; a pod for the instance in one replica slot of its service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     Service(ServiceId),
     Broker(u32),
+    /// A Kubernetes node, by index.
+    Node(u32),
+    /// The pod in replica slot `slot` of `service`.
+    Pod {
+        service: ServiceId,
+        slot: u32,
+    },
+}
+
+impl Endpoint {
+    /// Whether this end is the instance in slot `slot` of service `s`, running on `node`
+    /// (`NONE`: unscheduled, or no nodes).
+    #[inline]
+    pub fn holds(self, s: u32, slot: u32, node: u32) -> bool {
+        match self {
+            Endpoint::Service(x) => x.0 == s,
+            Endpoint::Pod { service, slot: k } => service.0 == s && k == slot,
+            Endpoint::Node(n) => n == node,
+            Endpoint::Broker(_) => false,
+        }
+    }
+
+    /// A node or a pod: which instance serves a call decides whether the link is on it.
+    pub fn is_instance(self) -> bool {
+        matches!(self, Endpoint::Node(_) | Endpoint::Pod { .. })
+    }
 }
 
 /// How services cold start after an outage (see `scenario::RecoverySpec`).
@@ -248,6 +276,16 @@ impl Platform {
     }
     pub fn service(&self, id: ServiceId) -> &Service {
         &self.services[id.0 as usize]
+    }
+
+    /// A link end as the scenario names it (`api`, `kafka`, `node/2`, `api/0`).
+    pub fn end_name(&self, e: Endpoint) -> String {
+        match e {
+            Endpoint::Service(s) => self.service(s).name.clone(),
+            Endpoint::Broker(b) => self.brokers[b as usize].name.clone(),
+            Endpoint::Node(n) => format!("node/{n}"),
+            Endpoint::Pod { service, slot } => format!("{}/{slot}", self.service(service).name),
+        }
     }
     pub fn service_id(&self, name: &str) -> Option<ServiceId> {
         self.services
@@ -370,12 +408,12 @@ pub struct Bulkhead {
     pub max_wait: SimTime,
 }
 
-/// A link's base latency: attempts of calls from `from` to `to` reach the callee
-/// `latency` later.
+/// A link's base latency: attempts of calls from `from` to `to` (and publishes from a
+/// producer `from` to a broker `to`) reach the other end `latency` later.
 #[derive(Debug, Clone)]
 pub struct Link {
-    pub from: ServiceId,
-    pub to: ServiceId,
+    pub from: Endpoint,
+    pub to: Endpoint,
     pub latency: Dist,
 }
 
@@ -440,19 +478,20 @@ pub enum FaultKind {
     Partition {
         a: Endpoint,
         b: Endpoint,
-        /// Only packets from `a` to `b` are dropped (both are services).
+        /// Only packets from `a` to `b` are dropped.
         one_way: bool,
     },
-    /// Attempts of calls from `from` to `to` reach the callee `add` later.
+    /// Attempts of calls (and publishes) from `from` to `to` arrive `add` later.
     LinkLatency {
-        from: ServiceId,
-        to: ServiceId,
+        from: Endpoint,
+        to: Endpoint,
         add: Dist,
     },
-    /// Attempts of calls from `from` to `to` are lost with probability `rate`.
+    /// Attempts of calls (and publishes) from `from` to `to` are lost with probability
+    /// `rate`.
     LinkLoss {
-        from: ServiceId,
-        to: ServiceId,
+        from: Endpoint,
+        to: Endpoint,
         rate: f64,
     },
     CrashBeforePublish {
@@ -541,11 +580,29 @@ impl FaultKind {
             | FaultKind::Leak { target, .. }
             | FaultKind::Hang { target, .. } => Some(*target),
             FaultKind::Partition {
-                a: Endpoint::Service(target),
+                a:
+                    Endpoint::Service(target)
+                    | Endpoint::Pod {
+                        service: target, ..
+                    },
                 ..
             }
-            | FaultKind::LinkLatency { from: target, .. }
-            | FaultKind::LinkLoss { from: target, .. } => Some(*target),
+            | FaultKind::LinkLatency {
+                from:
+                    Endpoint::Service(target)
+                    | Endpoint::Pod {
+                        service: target, ..
+                    },
+                ..
+            }
+            | FaultKind::LinkLoss {
+                from:
+                    Endpoint::Service(target)
+                    | Endpoint::Pod {
+                        service: target, ..
+                    },
+                ..
+            } => Some(*target),
             FaultKind::BreakerOverride {
                 at: BreakerAt::Call { from: target, .. } | BreakerAt::Workload { target, .. },
                 ..
@@ -554,6 +611,8 @@ impl FaultKind {
             | FaultKind::DuplicateDelivery { .. }
             | FaultKind::BrokerRestart { .. }
             | FaultKind::Partition { .. }
+            | FaultKind::LinkLatency { .. }
+            | FaultKind::LinkLoss { .. }
             | FaultKind::NodeKill { .. } => None,
         }
     }

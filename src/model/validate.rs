@@ -4,10 +4,9 @@
 use super::schedule::RateSchedule;
 use super::{
     graph, Autoscale, AutoscaleMetric, Backoff, BreakerConfig, BreakerWindow, Broker, Bulkhead,
-    Call, ConcurrencyLimit, Consume, Dist, Endpoint, Fault, FaultKind, FixedWindow, Jitter,
-    JobQueue, Link, Orders, Persistence, Platform, Publish, Recovery, RecoveryCheck, Retry,
-    RetryBudget, RetryOn, RetryPolicy, Service, ServiceId, Topic, Workers, Workload, WorkloadId,
-    WorkloadKind,
+    Call, ConcurrencyLimit, Consume, Dist, Fault, FaultKind, FixedWindow, Jitter, JobQueue, Link,
+    Orders, Persistence, Platform, Publish, Recovery, RecoveryCheck, Retry, RetryBudget, RetryOn,
+    RetryPolicy, Service, ServiceId, Topic, Workers, Workload, WorkloadId, WorkloadKind,
 };
 use crate::engine::{parse_duration, SimTime};
 use crate::mech::breaker::{CallOutcome, FailureKinds};
@@ -23,6 +22,7 @@ use std::collections::BTreeMap;
 
 mod datastore;
 mod kube;
+mod link;
 mod partition;
 mod resilience;
 
@@ -94,13 +94,24 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
         .iter()
         .map(|s| spec.nodes.is_some() || s.autoscale.is_some() || s.kubernetes.is_some())
         .collect();
+    let ends = link::Ends::new(
+        &names,
+        &msg.broker_names,
+        &spec.services,
+        spec.nodes.as_ref().map(|n| n.count),
+        &pods,
+        msg.per_service
+            .iter()
+            .map(|m| m.2.iter().map(|pb| pb.topic).collect()),
+        &msg.topics,
+    );
     let faults: Vec<Option<Fault>> = spec
         .faults
         .iter()
         .enumerate()
         .map(|(i, f)| {
             if f.is_messaging() {
-                c.messaging_fault(i, f, &names, &msg, duration)
+                c.messaging_fault(i, f, &names, &msg, &ends, duration)
             } else if f.is_breaker_override() {
                 c.breaker_override(i, f, &names, &spec.services, &workloads, duration)
             } else if f.is_kube() {
@@ -120,7 +131,8 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
         .collect();
     c.breaker_overrides_apart(&faults);
     let deployments = c.deployments(spec, &names, &pods, duration);
-    let links = c.links(&spec.links, &names);
+    let links = c.links(&spec.links, &ends);
+    drop(ends);
     let recovery_check = c.recovery_check(&spec.recovery_check);
     let recovery = c.recovery(&spec.recovery);
 
@@ -313,11 +325,11 @@ impl Check {
     }
 
     /// The scenario's links; a link named twice is an error.
-    fn links(&mut self, specs: &[LinkSpec], names: &BTreeMap<String, usize>) -> Vec<Link> {
+    fn links(&mut self, specs: &[LinkSpec], ends: &link::Ends) -> Vec<Link> {
         let mut links: Vec<Link> = Vec::new();
         for (i, l) in specs.iter().enumerate() {
             let p = format!("links[{i}]");
-            let Some((from, to)) = self.link(&p, &l.from, &l.to, names) else {
+            let Some((from, to)) = self.link_ends(&p, &l.from, &l.to, ends, true) else {
                 continue;
             };
             let Some(latency) = self.dist(&format!("{p}.latency"), &l.latency) else {
@@ -336,24 +348,6 @@ impl Check {
             links.push(Link { from, to, latency });
         }
         links
-    }
-
-    /// The two services of a link fault (`{p}.from` -> `{p}.to`).
-    fn link(
-        &mut self,
-        p: &str,
-        from: &str,
-        to: &str,
-        names: &BTreeMap<String, usize>,
-    ) -> Option<(ServiceId, ServiceId)> {
-        let a = self.lookup(&format!("{p}.from"), from, names);
-        let b = self.lookup(&format!("{p}.to"), to, names);
-        let (a, b) = (a?, b?);
-        if a == b {
-            self.fail(format!("{p}.to"), "a link joins two different services");
-            return None;
-        }
-        Some((ServiceId(a as u32), ServiceId(b as u32)))
     }
 
     fn lookup(&mut self, path: &str, name: &str, names: &BTreeMap<String, usize>) -> Option<usize> {
@@ -1596,6 +1590,7 @@ impl Check {
         f: &FaultSpec,
         names: &BTreeMap<String, usize>,
         msg: &Messaging,
+        ends: &link::Ends,
         run: Option<SimTime>,
     ) -> Option<Fault> {
         let p = format!("faults[{i}]");
@@ -1612,28 +1607,6 @@ impl Check {
         let start = self.duration(&format!("{p}.at"), at);
         let length = self.positive_duration(&format!("{p}.duration"), duration);
         self.starts_before_end(&p, start, run)?;
-        let endpoint = |c: &mut Self, path: String, name: &str| -> Option<Endpoint> {
-            if let Some(&s) = names.get(name) {
-                return Some(Endpoint::Service(ServiceId(s as u32)));
-            }
-            if let Some(&b) = msg.broker_names.get(name) {
-                return Some(Endpoint::Broker(b as u32));
-            }
-            c.fail(
-                path,
-                format!(
-                    "unknown service or broker \"{name}\"{}",
-                    did_you_mean(
-                        name,
-                        names
-                            .keys()
-                            .chain(msg.broker_names.keys())
-                            .map(String::as_str)
-                    )
-                ),
-            );
-            None
-        };
         let kind = match f {
             FaultSpec::KillConsumer { target, .. } => {
                 let t = self.lookup(&format!("{p}.target"), target, names)?;
@@ -1667,21 +1640,7 @@ impl Check {
             FaultSpec::Partition {
                 from, to, one_way, ..
             } => {
-                let a = endpoint(self, format!("{p}.from"), from);
-                let b = endpoint(self, format!("{p}.to"), to);
-                let (a, b) = (a?, b?);
-                if a == b {
-                    self.fail(format!("{p}.to"), "a partition needs two different sides");
-                    return None;
-                }
-                let services = matches!((a, b), (Endpoint::Service(_), Endpoint::Service(_)));
-                if *one_way && !services {
-                    self.fail(
-                        format!("{p}.one_way"),
-                        "a one-way partition is between two services; drop `one_way` for a broker",
-                    );
-                    return None;
-                }
+                let (a, b) = self.link_ends(&p, from, to, ends, false)?;
                 FaultKind::Partition {
                     a,
                     b,
@@ -1689,7 +1648,7 @@ impl Check {
                 }
             }
             FaultSpec::LinkLatency { from, to, add, .. } => {
-                let (from, to) = self.link(&p, from, to, names)?;
+                let (from, to) = self.link_ends(&p, from, to, ends, true)?;
                 FaultKind::LinkLatency {
                     from,
                     to,
@@ -1698,7 +1657,7 @@ impl Check {
             }
             FaultSpec::LinkLoss { from, to, rate, .. } => {
                 self.probability(&format!("{p}.rate"), *rate);
-                let (from, to) = self.link(&p, from, to, names)?;
+                let (from, to) = self.link_ends(&p, from, to, ends, true)?;
                 if !(0.0..=1.0).contains(rate) {
                     return None;
                 }

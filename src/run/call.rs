@@ -242,14 +242,26 @@ impl<O: Observer> Sim<'_, O> {
             return;
         }
         let (from, to) = (r.service, call.to.0);
+        let from_slot = r.replica;
         if self.partitioned(from, to) {
             // A network partition: the connection fails (retried like a refusal).
             self.attempt_done(now, req, Outcome::Rejected, true);
             return;
         }
         let link = self.edge_link[e];
-        if link != NONE || !self.links.is_empty() {
-            let (mut delay, lost) = self.link_effect(from, to);
+        let mut target = NONE;
+        if link != NONE || !self.links.is_empty() || !self.inst_links.is_empty() {
+            if self.links_reach_instances() {
+                // Which pod serves the attempt decides whether a node's or pod's link is
+                // on its path: the balancer picks it now, as a connection is opened.
+                target = self.choose_replica(now, to).unwrap_or(NONE);
+            }
+            let (mut delay, lost, refused) = self.link_effect((from, from_slot), (to, target));
+            if refused {
+                // A partition between the two instances: the connection fails.
+                self.attempt_done(now, req, Outcome::Rejected, true);
+                return;
+            }
             if link != NONE {
                 let l = link as usize;
                 delay = delay.after(p.links[l].latency.sample(&mut self.link_latency_rng[l]));
@@ -267,18 +279,27 @@ impl<O: Observer> Sim<'_, O> {
                             req,
                             token,
                             sent: limit_from,
+                            replica: target,
                         },
                     );
                 }
                 return;
             }
         }
-        self.deliver(now, limit_from, req, true);
+        self.deliver(now, limit_from, req, true, target);
     }
 
     /// The attempt whose time limit started at `sent` reaches its callee now; `arm` starts
     /// the call's timer (a delayed attempt's timer runs from `sent`, armed then).
-    pub(super) fn deliver(&mut self, now: SimTime, sent: SimTime, req: u32, arm: bool) {
+    /// `replica`: the callee's slot chosen at the send, or `NONE` to balance now.
+    pub(super) fn deliver(
+        &mut self,
+        now: SimTime,
+        sent: SimTime,
+        req: u32,
+        arm: bool,
+        replica: u32,
+    ) {
         let p = self.p;
         let r = &self.reqs[req as usize];
         let call = &p.services[r.service as usize].calls[r.next_call as usize];
@@ -292,7 +313,7 @@ impl<O: Observer> Sim<'_, O> {
             client: r.client,
             depth: r.depth + 1,
             order: r.order,
-            replica: NONE,
+            replica,
             parent: Parent::Call { caller: r.uid },
         };
         match self.arrive(now, call.to.0, origin) {
@@ -490,12 +511,43 @@ impl<O: Observer> Sim<'_, O> {
 }
 
 impl<O: Observer> Sim<'_, O> {
-    /// What the link faults acting now do to an attempt from `from` to `to`: the delay
-    /// they add, and whether it is lost (a loss draw, or a one-way partition that drops
-    /// packets from `from` to `to`).
-    fn link_effect(&mut self, from: u32, to: u32) -> (SimTime, bool) {
+    /// The node of slot `slot` of service `s` (`NONE` for no slot).
+    #[inline]
+    fn node_of(&self, s: u32, slot: u32) -> u32 {
+        if slot == NONE {
+            return NONE;
+        }
+        self.services[s as usize].replicas[slot as usize].node
+    }
+
+    /// Whether a link acting now has a node or pod end.
+    fn links_reach_instances(&self) -> bool {
+        !self.inst_links.is_empty()
+            || self
+                .links
+                .iter()
+                .any(|&f| match &self.p.faults[f as usize].kind {
+                    FaultKind::LinkLatency { from, to, .. }
+                    | FaultKind::LinkLoss { from, to, .. } => {
+                        from.is_instance() || to.is_instance()
+                    }
+                    FaultKind::Partition { a, b, .. } => a.is_instance() || b.is_instance(),
+                    _ => false,
+                })
+    }
+
+    /// What the links acting now do to an attempt from `from` to `to`, each a service and
+    /// its replica slot (`NONE`: not known): the delay they add (link faults, and base
+    /// latencies of links with a node or pod end), whether it is lost (a loss draw, or a
+    /// one-way partition that drops packets from `from` to `to`), and whether the
+    /// connection is refused (a partition with a node or pod end, both ways).
+    fn link_effect(&mut self, from: (u32, u32), to: (u32, u32)) -> (SimTime, bool, bool) {
         let p = self.p;
-        let (mut delay, mut lost) = (SimTime::ZERO, false);
+        let (fnode, tnode) = (self.node_of(from.0, from.1), self.node_of(to.0, to.1));
+        let along = |a: &Endpoint, b: &Endpoint| {
+            a.holds(from.0, from.1, fnode) && b.holds(to.0, to.1, tnode)
+        };
+        let (mut delay, mut lost, mut refused) = (SimTime::ZERO, false, false);
         for i in 0..self.links.len() {
             let f = self.links[i] as usize;
             match &p.faults[f].kind {
@@ -503,7 +555,7 @@ impl<O: Observer> Sim<'_, O> {
                     from: a,
                     to: b,
                     add,
-                } if (a.0, b.0) == (from, to) => {
+                } if along(a, b) => {
                     if let Some(rng) = self.link_rng[f].as_mut() {
                         delay = delay.after(add.sample(rng));
                     }
@@ -512,41 +564,66 @@ impl<O: Observer> Sim<'_, O> {
                     from: a,
                     to: b,
                     rate,
-                } if (a.0, b.0) == (from, to) => {
+                } if along(a, b) => {
                     if let Some(rng) = self.link_rng[f].as_mut() {
                         lost |= rng.random::<f64>() < *rate;
                     }
                 }
                 FaultKind::Partition {
-                    a: Endpoint::Service(a),
-                    b: Endpoint::Service(b),
+                    a,
+                    b,
                     one_way: true,
-                } if (a.0, b.0) == (from, to) => lost = true,
+                } if along(a, b) => lost = true,
+                FaultKind::Partition {
+                    a,
+                    b,
+                    one_way: false,
+                } if along(a, b) || along(b, a) => refused = true,
                 _ => {}
             }
         }
-        (delay, lost)
+        for i in 0..self.inst_links.len() {
+            let l = self.inst_links[i] as usize;
+            let link = &p.links[l];
+            if along(&link.from, &link.to) {
+                delay = delay.after(link.latency.sample(&mut self.link_latency_rng[l]));
+            }
+        }
+        (delay, lost, refused)
     }
 
-    /// Whether an answer from service `callee` to request `caller`'s current plain call
-    /// is lost now: a one-way partition drops packets from `callee` to the caller's
-    /// service. The callee did the work (its side effects happened); the caller waits
-    /// on, until its timeout. Store calls (cache, fallback) are out of link faults' reach.
-    pub(super) fn answer_lost(&self, callee: u32, caller: u32) -> bool {
+    /// Whether an answer from slot `slot` of service `callee` to request `caller`'s
+    /// current plain call is lost now: a one-way partition drops packets from the callee
+    /// to the caller, or a partition with a node or pod end began while the call was out.
+    /// The callee did the work (its side effects happened); the caller waits on, until
+    /// its timeout. Store calls (cache, fallback) are out of link faults' reach.
+    pub(super) fn answer_lost(&self, callee: u32, slot: u32, caller: u32) -> bool {
         let r = &self.reqs[caller as usize];
         let call = &self.p.services[r.service as usize].calls[r.next_call as usize];
-        let caller = r.service;
-        call.cache.is_none()
-            && call.fallback.is_none()
-            && self.links.iter().any(|&f| {
-                matches!(
-                    self.p.faults[f as usize].kind,
-                    FaultKind::Partition {
-                        a: Endpoint::Service(a),
-                        b: Endpoint::Service(b),
-                        one_way: true,
-                    } if (a.0, b.0) == (callee, caller)
-                )
+        if call.cache.is_some() || call.fallback.is_some() {
+            return false;
+        }
+        let (cnode, rnode) = (
+            self.node_of(callee, slot),
+            self.node_of(r.service, r.replica),
+        );
+        let back = |a: &Endpoint, b: &Endpoint| {
+            a.holds(callee, slot, cnode) && b.holds(r.service, r.replica, rnode)
+        };
+        self.links
+            .iter()
+            .any(|&f| match &self.p.faults[f as usize].kind {
+                FaultKind::Partition {
+                    a,
+                    b,
+                    one_way: true,
+                } => back(a, b),
+                FaultKind::Partition {
+                    a,
+                    b,
+                    one_way: false,
+                } => back(a, b) || back(b, a),
+                _ => false,
             })
     }
 }

@@ -175,8 +175,8 @@ struct WriteState {
     lag_rng: Stream,
     /// One lag per follower, reused for every write.
     lags: Vec<SimTime>,
-    /// Interned when first needed: lost in a failover, lost in a crash.
-    causes: Option<(Cause, Cause)>,
+    /// Interned when first needed: lost in a failover, in a crash, in a power loss.
+    causes: Option<(Cause, Cause, Cause)>,
 }
 
 /// Every data-store feature's state; empty vectors when a scenario uses none.
@@ -378,10 +378,12 @@ impl DataStores {
 }
 
 impl<O: Observer> Sim<'_, O> {
-    /// Database `s` lost its last replica at `now` (a crash, `fault`, or an outage): the
-    /// acknowledged writes it cannot get back are lost, with their orders' steps. A crash
-    /// lasting `failover_after` or more promotes a follower then (returned: when); a
-    /// shorter one, or an outage, is a restart with what the leader had flushed.
+    /// Database `s` lost its last replica at `now` (a crash lasting `lasts`, or an
+    /// outage: `None`): the acknowledged writes it cannot get back are lost, with their
+    /// orders' steps. A crash lasting `failover_after` or more promotes a follower then
+    /// (returned: when); a shorter one, or an outage (every follower loses power too), is
+    /// a restart with what the leader had flushed: the one rule of `mech::replication`
+    /// for what a database keeps, whatever took it down, under a cause that names which.
     pub(super) fn database_down(
         &mut self,
         now: SimTime,
@@ -401,7 +403,7 @@ impl<O: Observer> Sim<'_, O> {
         };
         let ledger = &mut self.ledger;
         let name = &p.services[s].name;
-        let (in_failover, in_crash) = *w.causes.get_or_insert_with(|| {
+        let (in_failover, in_crash, in_power_loss) = *w.causes.get_or_insert_with(|| {
             (
                 ledger.cause(&format!(
                     "{name}: acknowledged write lost in failover (async replication)"
@@ -409,12 +411,15 @@ impl<O: Observer> Sim<'_, O> {
                 ledger.cause(&format!(
                     "{name}: acknowledged commit lost in crash (synchronous_commit off)"
                 )),
+                ledger.cause(&format!(
+                    "{name}: acknowledged commit lost in power loss (synchronous_commit off)"
+                )),
             )
         });
-        let cause = if failover.is_some() {
-            in_failover
-        } else {
-            in_crash
+        let cause = match (failover, lasts) {
+            (Some(_), _) => in_failover,
+            (None, Some(_)) => in_crash,
+            (None, None) => in_power_loss,
         };
         let lost = log.crashed(now, failover.is_some(), |lw| {
             if lw.order != NO_ORDER && lw.step != NONE {

@@ -30,7 +30,7 @@
 use super::{Event, Observer, Sim, NONE};
 use crate::engine::SimTime;
 use crate::metrics::Outcome;
-use crate::model::{BreakerAt, FaultKind, Recovery};
+use crate::model::{BreakerAt, Endpoint, FaultKind, Recovery};
 
 /// One outage as it unfolds, for the summary.
 pub(super) struct OutageRecord {
@@ -40,6 +40,21 @@ pub(super) struct OutageRecord {
     pub services: Vec<u32>,
     /// Per service of the platform: when it was ready again.
     pub ready_at: Vec<Option<SimTime>>,
+}
+
+/// Whether a link fault acts through the calls' path (`call.rs`, the list `Sim::links`):
+/// latency and loss, one-way partitions and partitions with a node or pod end. The
+/// messaging side (`messaging.rs`) takes those with a broker end (publishes,
+/// deliveries) and the symmetric ones between two services.
+pub(super) fn on_calls(k: &FaultKind) -> bool {
+    match k {
+        FaultKind::LinkLatency { .. } | FaultKind::LinkLoss { .. } => true,
+        FaultKind::Partition { a, b, one_way } => {
+            let broker = matches!(a, Endpoint::Broker(_)) || matches!(b, Endpoint::Broker(_));
+            !broker && (*one_way || a.is_instance() || b.is_instance())
+        }
+        _ => false,
+    }
 }
 
 impl<O: Observer> Sim<'_, O> {
@@ -64,9 +79,7 @@ impl<O: Observer> Sim<'_, O> {
                 self.delete_pods(now, target.0 as usize, *pods);
             }
             FaultKind::NodeKill { node } => self.node_down(now, *node),
-            FaultKind::LinkLatency { .. }
-            | FaultKind::LinkLoss { .. }
-            | FaultKind::Partition { one_way: true, .. } => self.links.push(f),
+            k if on_calls(k) => self.links.push(f),
             FaultKind::Leak { target, .. } => self.leak_started(now, target.0 as usize),
             FaultKind::Hang { target, pods } => {
                 let end = p.faults[f as usize].end;
@@ -110,9 +123,7 @@ impl<O: Observer> Sim<'_, O> {
                 self.refresh_availability(now, target.0 as usize);
             }
             FaultKind::NodeKill { node } => self.node_back(now, *node),
-            FaultKind::LinkLatency { .. }
-            | FaultKind::LinkLoss { .. }
-            | FaultKind::Partition { one_way: true, .. } => self.links.retain(|&l| l != f),
+            k if on_calls(k) => self.links.retain(|&l| l != f),
             FaultKind::Outage { services, .. } => {
                 if let Some(r) = self.outages.iter_mut().rev().find(|r| r.fault == f) {
                     r.power_back = Some(now);

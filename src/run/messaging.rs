@@ -269,8 +269,9 @@ pub(super) struct Messaging {
     next_id: u64,
     /// Per service: crash-before-publish draws.
     rng_publish: Vec<Stream>,
-    /// Active partitions between two endpoints: `(a, b, count)`.
-    partitions: Vec<(Endpoint, Endpoint, u32)>,
+    /// Active partitions between two endpoints: `(a, b, one_way, count)`; one-way drops
+    /// only packets from `a` to `b`.
+    partitions: Vec<(Endpoint, Endpoint, bool, u32)>,
     /// Levels (time-series columns) are set up after the recorder exists.
     levels_ready: bool,
 }
@@ -510,10 +511,11 @@ impl Messaging {
         }
     }
 
+    /// Whether packets from `a` to `b` are dropped by a partition.
     fn cut(&self, a: Endpoint, b: Endpoint) -> bool {
-        self.partitions
-            .iter()
-            .any(|&(x, y, n)| n > 0 && ((x, y) == (a, b) || (x, y) == (b, a)))
+        self.partitions.iter().any(|&(x, y, one_way, n)| {
+            n > 0 && ((x, y) == (a, b) || (!one_way && (x, y) == (b, a)))
+        })
     }
 }
 
@@ -807,10 +809,22 @@ impl<O: Observer> Sim<'_, O> {
                 self.msg.topics[pb.topic as usize].stats.publish_lost += 1;
                 continue;
             }
-            if self.publish(now, s as u32, k as u32, msg) {
-                if pb.acks == Acks::All {
-                    let b = self.msg.topics[pb.topic as usize].broker as usize;
-                    wait = wait.max(p.brokers[b].replication_lag);
+            let sent = self.publish(now, s as u32, k as u32, msg);
+            if let Sent::Acked(delay) = sent {
+                match pb.acks {
+                    Acks::All => {
+                        let b = self.msg.topics[pb.topic as usize].broker as usize;
+                        wait = wait.max(p.brokers[b].replication_lag.after(delay));
+                    }
+                    Acks::Leader => wait = wait.max(delay),
+                    Acks::None => {}
+                }
+            } else if sent == Sent::Unacked {
+                // Appended, but the acknowledgement was lost: a producer that waits for
+                // one fails the request, though its message goes on to the consumers.
+                if pb.acks != Acks::None {
+                    self.msg.topics[pb.topic as usize].stats.publish_failed += 1;
+                    outcome = Outcome::DependencyFailed;
                 }
             } else {
                 match pb.acks {
@@ -839,14 +853,61 @@ impl<O: Observer> Sim<'_, O> {
         Some(outcome)
     }
 
-    /// Whether service `s` can reach the broker of `topic` now.
+    /// Whether service `s` and the broker of `topic` reach each other now (a consumer's
+    /// fetch needs both ways: a one-way partition either way stops its deliveries).
     fn reaches(&self, s: u32, topic: u32) -> bool {
         let b = self.msg.topics[topic as usize].broker;
+        let (svc, broker) = (
+            Endpoint::Service(crate::model::ServiceId(s)),
+            Endpoint::Broker(b),
+        );
         self.msg.brokers_down[b as usize] == 0
-            && !self.msg.cut(
-                Endpoint::Service(crate::model::ServiceId(s)),
-                Endpoint::Broker(b),
-            )
+            && !self.msg.cut(svc, broker)
+            && !self.msg.cut(broker, svc)
+    }
+
+    /// What the network does to a produce request from service `s` to broker `b` now:
+    /// the request may not arrive (the broker is down, a partition drops packets from `s`
+    /// to it, a `LinkLoss` draw), its acknowledgement may not come back (a partition or
+    /// a loss draw the other way), and link latencies both ways (faults and base links)
+    /// delay the acknowledgement.
+    fn produce_path(&mut self, s: u32, b: u32) -> (bool, bool, SimTime) {
+        let p = self.p;
+        let (svc, broker) = (
+            Endpoint::Service(crate::model::ServiceId(s)),
+            Endpoint::Broker(b),
+        );
+        let mut lost = self.msg.brokers_down[b as usize] > 0 || self.msg.cut(svc, broker);
+        let mut unacked = self.msg.cut(broker, svc);
+        let mut delay = SimTime::ZERO;
+        let either = |x: Endpoint, y: Endpoint| (x, y) == (svc, broker) || (x, y) == (broker, svc);
+        for i in 0..self.links.len() {
+            let f = self.links[i] as usize;
+            match &p.faults[f].kind {
+                FaultKind::LinkLatency { from, to, add } if either(*from, *to) => {
+                    if let Some(rng) = self.link_rng[f].as_mut() {
+                        delay = delay.after(add.sample(rng));
+                    }
+                }
+                FaultKind::LinkLoss { from, to, rate } if either(*from, *to) => {
+                    if let Some(rng) = self.link_rng[f].as_mut() {
+                        let dropped = rng.random::<f64>() < *rate;
+                        if *from == svc {
+                            lost |= dropped;
+                        } else {
+                            unacked |= dropped;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (l, link) in p.links.iter().enumerate() {
+            if either(link.from, link.to) {
+                delay = delay.after(link.latency.sample(&mut self.link_latency_rng[l]));
+            }
+        }
+        (lost, unacked, delay)
     }
 
     /// Whether calls from `a` to `b` are cut by a partition fault.
@@ -859,11 +920,13 @@ impl<O: Observer> Sim<'_, O> {
     }
 
     /// Appends `msg` for service `s`'s producer `k`; false if the broker is unreachable.
-    fn publish(&mut self, now: SimTime, s: u32, k: u32, msg: Msg) -> bool {
+    fn publish(&mut self, now: SimTime, s: u32, k: u32, msg: Msg) -> Sent {
         let p = self.p;
         let pb = &p.services[s as usize].publish[k as usize];
-        if !self.reaches(s, pb.topic) {
-            return false;
+        let b = self.msg.topics[pb.topic as usize].broker;
+        let (lost, unacked, delay) = self.produce_path(s, b);
+        if lost {
+            return Sent::Lost;
         }
         let mut copies = 1;
         for f in &p.faults {
@@ -882,7 +945,11 @@ impl<O: Observer> Sim<'_, O> {
             self.append(now, pb.topic, msg, all);
         }
         self.msg.topics[pb.topic as usize].stats.duplicate_appends += copies - 1;
-        true
+        if unacked {
+            Sent::Unacked
+        } else {
+            Sent::Acked(delay)
+        }
     }
 
     fn append(&mut self, now: SimTime, topic: u32, msg: Msg, all: bool) {
@@ -967,7 +1034,11 @@ impl<O: Observer> Sim<'_, O> {
                 return;
             }
         }
-        if self.publish(now, row.service, row.publish, row.msg) {
+        // An unacknowledged append is sent again (at least once), as a lost one.
+        if matches!(
+            self.publish(now, row.service, row.publish, row.msg),
+            Sent::Acked(_)
+        ) {
             if pb.acks == Acks::All && lag > SimTime::ZERO {
                 self.msg.outbox[i as usize].sent = Some(now);
                 self.queue
@@ -1596,30 +1667,25 @@ impl<O: Observer> Sim<'_, O> {
                     self.broker_power(now, b, starting, true);
                 }
             }
-            // A one-way partition acts on calls only (`Sim::link_effect`).
-            FaultKind::Partition {
-                a,
-                b,
-                one_way: false,
-            } => {
+            // Partitions with a broker, and symmetric ones between two services; the rest
+            // act on calls (`fault::on_calls`).
+            FaultKind::Partition { a, b, one_way }
+                if !super::fault::on_calls(&p.faults[f as usize].kind) =>
+            {
+                let key = (*a, *b, *one_way);
+                let entry = self
+                    .msg
+                    .partitions
+                    .iter_mut()
+                    .find(|(x, y, o, _)| (*x, *y, *o) == key);
                 if starting {
-                    match self
-                        .msg
-                        .partitions
-                        .iter_mut()
-                        .find(|(x, y, _)| (x, y) == (a, b))
-                    {
-                        Some(e) => e.2 += 1,
-                        None => self.msg.partitions.push((*a, *b, 1)),
+                    match entry {
+                        Some(e) => e.3 += 1,
+                        None => self.msg.partitions.push((*a, *b, *one_way, 1)),
                     }
                 } else {
-                    if let Some(e) = self
-                        .msg
-                        .partitions
-                        .iter_mut()
-                        .find(|(x, y, _)| (x, y) == (a, b))
-                    {
-                        e.2 -= 1;
+                    if let Some(e) = entry {
+                        e.3 -= 1;
                     }
                     for g in 0..self.msg.groups.len() as u32 {
                         self.poll_group(now, g);
@@ -1796,6 +1862,17 @@ impl<O: Observer> Sim<'_, O> {
 }
 
 /// Whose wait: a job queue's, or a consumer group's in its topic.
+/// What became of a produce request (`Sim::publish`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// Never appended: the broker was down or unreachable.
+    Lost,
+    /// Appended, but its acknowledgement never reached the producer.
+    Unacked,
+    /// Appended and acknowledged, after this much extra link latency.
+    Acked(SimTime),
+}
+
 #[derive(Debug, Clone, Copy)]
 enum WaitOf {
     Queue(u32),

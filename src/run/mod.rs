@@ -54,7 +54,7 @@ use crate::metrics::verdict::{goodput_recovered, verdicts, FaultSpan};
 use crate::metrics::{OutageSummary, ServiceRecovery};
 use crate::metrics::{Outcome, Recorder, Refusal, Summary};
 use crate::model::schedule::{ArrivalCursor, RateSchedule};
-use crate::model::{FaultKind, Platform, ServiceId, WorkloadKind};
+use crate::model::{Endpoint, FaultKind, Platform, ServiceId, WorkloadKind};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Limits that keep a run bounded whatever the scenario.
@@ -270,6 +270,8 @@ enum Event {
         req: u32,
         token: u32,
         sent: SimTime,
+        /// The callee's replica slot chosen at the send (`NONE`: chosen on arrival).
+        replica: u32,
     },
     /// A call's backoff is over: make the next attempt (same token rule).
     CallRetry {
@@ -585,6 +587,8 @@ struct Sim<'a, O: Observer> {
     link_rng: Vec<Option<Stream>>,
     /// Per call edge: its link's index in `Platform::links`, or `NONE`.
     edge_link: Vec<u32>,
+    /// The links of `Platform::links` with a node or pod end, matched per attempt.
+    inst_links: Vec<u32>,
     /// Per link of `Platform::links`: its latency stream, named by the link.
     link_latency_rng: Vec<Stream>,
     rec: Recorder,
@@ -816,19 +820,28 @@ impl<'a, O: Observer> Sim<'a, O> {
                     s.calls.iter().map(move |c| {
                         p.links
                             .iter()
-                            .position(|l| (l.from.0 as usize, l.to) == (i, c.to))
+                            .position(|l| {
+                                (l.from, l.to)
+                                    == (
+                                        Endpoint::Service(ServiceId(i as u32)),
+                                        Endpoint::Service(c.to),
+                                    )
+                            })
                             .map_or(NONE, |k| k as u32)
                     })
+                })
+                .collect(),
+            inst_links: (0..p.links.len() as u32)
+                .filter(|&k| {
+                    let l = &p.links[k as usize];
+                    l.from.is_instance() || l.to.is_instance()
                 })
                 .collect(),
             link_latency_rng: p
                 .links
                 .iter()
                 .map(|l| {
-                    let (a, b) = (
-                        &p.services[l.from.0 as usize].name,
-                        &p.services[l.to.0 as usize].name,
-                    );
+                    let (a, b) = (p.end_name(l.from), p.end_name(l.to));
                     stream(p.seed, &format!("link/{a}->{b}"))
                 })
                 .collect(),
@@ -839,10 +852,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                 .map(|(i, f)| match &f.kind {
                     FaultKind::LinkLatency { from, to, .. }
                     | FaultKind::LinkLoss { from, to, .. } => {
-                        let (a, b) = (
-                            &p.services[from.0 as usize].name,
-                            &p.services[to.0 as usize].name,
-                        );
+                        let (a, b) = (p.end_name(*from), p.end_name(*to));
                         Some(stream(p.seed, &format!("link/{a}->{b}/fault/{i}")))
                     }
                     _ => None,
@@ -983,9 +993,14 @@ impl<'a, O: Observer> Sim<'a, O> {
                     self.attempt_timed_out(now, req);
                 }
             }
-            Event::LinkDelivered { req, token, sent } => {
+            Event::LinkDelivered {
+                req,
+                token,
+                sent,
+                replica,
+            } => {
                 if self.reqs[req as usize].call_token == token {
-                    self.deliver(now, sent, req, false);
+                    self.deliver(now, sent, req, false, replica);
                 }
             }
             Event::CallRetry { req, token } => {

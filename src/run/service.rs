@@ -46,14 +46,7 @@ impl<O: Observer> Sim<'_, O> {
         let spec = &p.services[s as usize];
         self.services[s as usize].arrivals += 1;
         let picked = if origin.replica == NONE {
-            match self.services[s as usize].plain {
-                true => self.pick_replica(s),
-                // A partitioned service's key decides; others balance.
-                false => match self.partition_pick(s, now) {
-                    Some(part) => part,
-                    None => self.pick_replica(s),
-                },
-            }
+            self.choose_replica(now, s)
         } else {
             let st = &self.services[s as usize];
             let r = &st.replicas[origin.replica as usize];
@@ -150,6 +143,19 @@ impl<O: Observer> Sim<'_, O> {
             self.begin_service(now, req);
         }
         Some(req)
+    }
+
+    /// The replica slot a request sent to service `s` now goes to, if any is up.
+    #[inline(always)]
+    pub(super) fn choose_replica(&mut self, now: SimTime, s: u32) -> Option<u32> {
+        match self.services[s as usize].plain {
+            true => self.pick_replica(s),
+            // A partitioned service's key decides; others balance.
+            false => match self.partition_pick(s, now) {
+                Some(part) => part,
+                None => self.pick_replica(s),
+            },
+        }
     }
 
     /// A replica that is up (and whose pod is ready), by the service's balancer; `None`
@@ -498,6 +504,7 @@ impl<O: Observer> Sim<'_, O> {
         }
         let r = &self.reqs[req as usize];
         let (service, child, order, lost_publish) = (r.service, r.child, r.order, r.lost_publish);
+        let replica = r.replica;
         let (waiter, arrived, counted) = (r.waiter, r.arrived, r.counted);
         // The HTTP status its waiter sees: an `Errors` fault's own, or the outcome's.
         let status = match r.status {
@@ -531,7 +538,7 @@ impl<O: Observer> Sim<'_, O> {
             Waiter::Worker(w) => self.job_done(now, w, job_outcome),
             Waiter::Consumer(c) => self.delivery_done(now, c, outcome),
             Waiter::Caller(caller) => {
-                if !self.links.is_empty() && self.answer_lost(service, caller) {
+                if !self.links.is_empty() && self.answer_lost(service, replica, caller) {
                     // Its caller never hears back: it waits for its call's timeout.
                     self.reqs[caller as usize].child = NONE;
                 } else {

@@ -1283,8 +1283,9 @@ pub enum DependencySpec {
     Soft,
 }
 
-/// Every attempt of a call from service `from` to service `to` reaches the callee
-/// `latency` later (the wire's one-way delay, plus the answer's, folded into one draw).
+/// Every attempt of a call from `from` to `to` reaches the callee `latency` later (the
+/// wire's one-way delay, plus the answer's, folded into one draw). Ends as for link
+/// faults: services, `node/N`, pods (`api/0`), or a broker and a producer (its acks).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename = "Link", deny_unknown_fields)]
 pub struct LinkSpec {
@@ -1504,11 +1505,13 @@ pub enum FaultSpec {
         at: String,
         duration: String,
     },
-    /// Calls and deliveries between `from` and `to` (services or a broker) fail at once,
-    /// as a refused connection. With `one_way`, only packets from `from` to `to` are
-    /// dropped (two services): a call from `from` to `to` is never received, and a call
-    /// from `to` to `from` is served but its answer is lost; either way the caller's
-    /// timeout fires (see `run::call`).
+    /// Calls and deliveries between `from` and `to` fail at once, as a refused
+    /// connection. Each end is a service, a broker, a Kubernetes node (`"node/1"`: the
+    /// pods on it) or a pod (`"api/0"`: replica slot 0 of `api`). With `one_way`, only
+    /// packets from `from` to `to` are dropped: a call from `from` to `to` is never
+    /// received, and a call from `to` to `from` is served but its answer is lost; either
+    /// way the caller's timeout fires (see `run::call`). With a broker: a producer's
+    /// publishes are lost one way, its acks the other; a consumer's deliveries stop.
     Partition {
         from: String,
         to: String,
@@ -1517,8 +1520,9 @@ pub enum FaultSpec {
         #[serde(default)]
         one_way: bool,
     },
-    /// Each attempt of a call from service `from` to service `to` sent during the fault
-    /// reaches the callee `add` later (Linux `tc netem delay` on that link).
+    /// Each attempt of a call from `from` to `to` sent during the fault reaches the callee
+    /// `add` later (Linux `tc netem delay` on that link); ends as for `Partition`. With a
+    /// broker, a producer's publishes are acknowledged `add` later.
     LinkLatency {
         from: String,
         to: String,
@@ -1526,9 +1530,10 @@ pub enum FaultSpec {
         duration: String,
         add: DistSpec,
     },
-    /// Each attempt of a call from service `from` to service `to` sent during the fault is
-    /// lost with probability `rate` (`tc netem loss`): the callee never sees it and the
-    /// caller's timeout fires.
+    /// Each attempt of a call from `from` to `to` sent during the fault is lost with
+    /// probability `rate` (`tc netem loss`): the callee never sees it and the caller's
+    /// timeout fires; ends as for `Partition`. With a broker, a producer's publish (to
+    /// it) or its ack (from it) is lost.
     LinkLoss {
         from: String,
         to: String,

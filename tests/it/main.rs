@@ -61,6 +61,7 @@ mod health;
 mod kubernetes;
 mod kubernetes_pods;
 mod layers;
+mod link_ends;
 mod links;
 mod mechanisms;
 mod orders;

@@ -370,3 +370,48 @@ fn an_outage_empties_a_cache() {
         "{out:?}"
     );
 }
+
+/// A database with `synchronous_commit` off loses power (issue 14, item 2): the rule of
+/// `mech::replication` for what it keeps, as for a crash, under a cause that names the
+/// power loss. One closed user, one 1 ms write per order: commits are acknowledged at
+/// 0.1 s, 0.2 s, ... and the WAL writer flushes each at the next 200 ms cycle
+/// (PostgreSQL's `wal_writer_delay`). Power goes at 10.15 s: the commits of 10.0 s and
+/// 10.1 s (flushed at 10.2 s) are lost, the one of 9.9 s (flushed at 10.0 s) is kept.
+/// With `synchronous_commit` on (PostgreSQL's default), none.
+#[test]
+fn an_outage_loses_the_commits_the_wal_writer_had_not_flushed() {
+    let text = r#"Scenario(
+    name: "power-wal", duration: "30s", seed: 1,
+    orders: Orders(entry: "api", steps: ["db"]),
+    services: [
+        Service(name: "api", concurrency: 100, service_time: Constant("0s"),
+                calls: [Call(to: "db", timeout: Some("5s"))]),
+        Service(name: "db", concurrency: 100, service_time: Constant("1ms"),
+                writes: Some(Writes(from: ["api"], service_time: Constant("1ms"),
+                                    synchronous_commit: false))),
+    ],
+    workload: [Closed(target: "api", users: 1, think_time: Constant("99ms"))],
+    faults: [Outage(at: "10.15s", duration: "1s")],
+)"#;
+    let s = run_scenario(text, &[]);
+    let o = crate::common::orders(&s);
+    crate::common::balanced(o);
+    let d = s.services["db"].writes.clone().unwrap().durability.unwrap();
+    assert_eq!((d.failovers, d.lost_in_crash), (0, 2), "{d:?}");
+    assert_eq!(
+        lost_to(
+            &s,
+            "db: acknowledged commit lost in power loss (synchronous_commit off)"
+        ),
+        2,
+        "{o:?}"
+    );
+    let s = run_scenario(text, &["services.db.writes.synchronous_commit=true"]);
+    assert_eq!(
+        lost_to(
+            &s,
+            "db: acknowledged commit lost in power loss (synchronous_commit off)"
+        ),
+        0
+    );
+}

@@ -81,7 +81,9 @@ impl Check {
         names: &BTreeMap<String, usize>,
         services: &[ServiceSpec],
     ) -> Option<BreakerAt> {
-        let (a, b) = self.link(p, from, to, names)?;
+        let a = self.lookup(&format!("{p}.from"), from, names);
+        let b = self.lookup(&format!("{p}.to"), to, names);
+        let (a, b) = (ServiceId(a? as u32), ServiceId(b? as u32));
         let calls = &services[a.0 as usize].calls;
         if !calls.iter().any(|c| c.to == to) {
             self.fail(
