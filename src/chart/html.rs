@@ -696,6 +696,17 @@ fn header_verdicts(out: &mut String, s: &Value) {
             num(o["duplicated"].as_f64().unwrap_or(0.0)),
         ));
     }
+    // The service that limits the run, named by measurement (`metrics::bottleneck`).
+    let b = &s["bottleneck"];
+    if let Some(service) = b["service"].as_str() {
+        let f = |k: &str| b[k].as_f64().unwrap_or(0.0);
+        parts.push(esc(&crate::metrics::bottleneck::describe(
+            service,
+            f("utilization"),
+            f("queue_share"),
+            f("refused_share"),
+        )));
+    }
     if !parts.is_empty() {
         let _ = writeln!(
             out,

@@ -26,6 +26,16 @@
 //!    `SemiSync` a follower had every acknowledged write: nothing is lost. A shorter
 //!    crash is a restart: the old leader comes back with its own log (rule 1).
 //!
+//! 4. Reads sent to followers (`reads: Followers`, read replicas behind a load balancer)
+//!    see a follower's state: a read is *stale* when a write the leader acknowledged
+//!    before it has not reached that follower yet, and breaks *read-your-writes* when the
+//!    write it misses is its own order's (the `GET /orders/{id}` just after the `POST`).
+//!    Each follower applies writes in commit order, so a follower has every write up to
+//!    the last one it applied: one instant per follower says whether it is behind. The
+//!    lag here runs to the follower's *apply* (what a read sees): `Sync` is then
+//!    PostgreSQL's `synchronous_commit = remote_apply`, under which standby reads are
+//!    never stale (https://www.postgresql.org/docs/current/warm-standby.html#SYNCHRONOUS-REPLICATION).
+//!
 //! Left out: MySQL's semi-sync timeout that silently falls back to asynchronous
 //! (`rpl_semi_sync_source_timeout`, 10 s), and PostgreSQL's `remote_apply` levels.
 
@@ -149,6 +159,93 @@ impl WriteLog {
     }
 }
 
+/// What reads served by followers see: when each follower has applied the writes
+/// acknowledged so far, and the recent writes some follower has not applied yet.
+#[derive(Debug, Clone, Default)]
+pub struct FollowerReads {
+    /// Per follower: when it applies the last acknowledged write (and so all before it).
+    applied_upto: Vec<SimTime>,
+    /// Acknowledged writes some follower has not applied, in commit order: their order.
+    recent: VecDeque<u32>,
+    /// `followers` instants per entry of `recent`: when each follower applies it.
+    recent_applied: VecDeque<SimTime>,
+}
+
+/// How a read served by a follower saw the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReadSeen {
+    /// The follower missed a write acknowledged before the read.
+    pub stale: bool,
+    /// The write it missed was its own order's.
+    pub own_write_missed: bool,
+}
+
+impl FollowerReads {
+    pub fn new(followers: u32) -> Self {
+        FollowerReads {
+            applied_upto: vec![SimTime::ZERO; followers as usize],
+            ..FollowerReads::default()
+        }
+    }
+
+    /// A write of `order` acknowledged at `ack` after its commit waited `wait` for
+    /// followers; `lags[f]` is follower `f`'s lag from the commit to its apply.
+    pub fn acknowledged(&mut self, ack: SimTime, order: u32, wait: SimTime, lags: &[SimTime]) {
+        let commit = SimTime(ack.0.saturating_sub(wait.0));
+        let mut behind = false;
+        for (upto, lag) in self.applied_upto.iter_mut().zip(lags) {
+            *upto = (*upto).max(commit.after(*lag));
+            behind |= *upto > ack;
+        }
+        self.forget(ack);
+        if behind {
+            self.recent.push_back(order);
+            self.recent_applied
+                .extend(self.applied_upto.iter().copied());
+        }
+    }
+
+    /// Drops the writes every follower has applied by `now` (each follower's instants
+    /// only grow along the log).
+    fn forget(&mut self, now: SimTime) {
+        let n = self.applied_upto.len();
+        while !self.recent.is_empty() && self.recent_applied.iter().take(n).all(|&t| t <= now) {
+            self.recent.pop_front();
+            self.recent_applied.drain(..n);
+        }
+    }
+
+    /// A read for `order` served by follower `f` at `now`.
+    pub fn read(&mut self, now: SimTime, f: usize, order: u32) -> ReadSeen {
+        let stale = self.applied_upto[f] > now;
+        let n = self.applied_upto.len();
+        // Its own order's latest write; not kept means every follower has it.
+        let own_write_missed = stale
+            && self
+                .recent
+                .iter()
+                .rposition(|&o| o == order)
+                .is_some_and(|i| self.recent_applied[i * n + f] > now);
+        ReadSeen {
+            stale,
+            own_write_missed,
+        }
+    }
+
+    /// The leader crashed: whichever follower leads now, reads start over from its state.
+    pub fn crashed(&mut self, now: SimTime) {
+        for upto in &mut self.applied_upto {
+            *upto = (*upto).min(now);
+        }
+        self.recent.clear();
+        self.recent_applied.clear();
+    }
+
+    pub fn followers(&self) -> usize {
+        self.applied_upto.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +314,45 @@ mod tests {
         log.acknowledged(ms(100), 0, 0, true, Some(ms(5)), true);
         assert_eq!(log.pending(), 0);
         assert_eq!(log.crashed(ms(100), true, |_| {}), 0);
+    }
+
+    /// Hand-computed, one follower, async: order 7 acknowledged at 100 ms with a lag of
+    /// 30 ms is applied at 130 ms; order 8 at 110 ms with 5 ms waits for it (commit
+    /// order): 130 ms too. A read of 7 at 120 ms is stale and misses its own write; a
+    /// read of 9 then is stale only; at 130 ms nothing is missing.
+    #[test]
+    fn follower_reads_stale_and_read_your_writes() {
+        let mut r = FollowerReads::new(1);
+        r.acknowledged(ms(100), 7, SimTime::ZERO, &[ms(30)]);
+        r.acknowledged(ms(110), 8, SimTime::ZERO, &[ms(5)]);
+        let both = ReadSeen {
+            stale: true,
+            own_write_missed: true,
+        };
+        assert_eq!(r.read(ms(120), 0, 7), both);
+        assert_eq!(r.read(ms(120), 0, 8), both);
+        assert!(!r.read(ms(120), 0, 9).own_write_missed);
+        assert!(r.read(ms(120), 0, 9).stale);
+        assert_eq!(r.read(ms(130), 0, 7), ReadSeen::default());
+    }
+
+    /// Two followers with lags 10 and 50 ms: semi-sync waits 10 ms, so the commit at
+    /// 90 ms is acknowledged at 100 ms; the second follower applies at 140 ms. A read at
+    /// 120 ms is fine on the first and misses the write on the second. Sync waits 50 ms:
+    /// no follower read is ever stale.
+    #[test]
+    fn follower_reads_by_mode() {
+        let lags = [ms(10), ms(50)];
+        let mut semi = FollowerReads::new(2);
+        let wait = commit_wait(ReplicationMode::SemiSync, true, &lags);
+        semi.acknowledged(ms(100), 1, wait, &lags);
+        assert_eq!(semi.read(ms(120), 0, 1), ReadSeen::default());
+        assert!(semi.read(ms(120), 1, 1).own_write_missed);
+        let mut sync = FollowerReads::new(2);
+        let wait = commit_wait(ReplicationMode::Sync, true, &lags);
+        sync.acknowledged(ms(100), 1, wait, &lags);
+        assert_eq!(sync.read(ms(100), 1, 1), ReadSeen::default());
+        assert!(sync.recent.is_empty());
     }
 
     /// Safe writes are forgotten as time passes: the log stays as long as the lag.

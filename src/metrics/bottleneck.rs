@@ -111,14 +111,18 @@ pub fn find(s: &Summary) -> Option<Bottleneck> {
 
 /// The terminal line: `bottleneck: payment (utilization 98%, 91% of its latency queueing)`.
 pub fn line(b: &Bottleneck) -> String {
+    describe(&b.service, b.utilization, b.queue_share, b.refused_share)
+}
+
+/// The bottleneck line from its figures (the table and `platsim report` both say it so).
+pub fn describe(service: &str, utilization: f64, queue_share: f64, refused_share: f64) -> String {
     let mut out = format!(
-        "bottleneck: {} (utilization {:.0}%, {:.0}% of its latency queueing",
-        b.service,
-        b.utilization * 100.0,
-        b.queue_share * 100.0
+        "bottleneck: {service} (utilization {:.0}%, {:.0}% of its latency queueing",
+        utilization * 100.0,
+        queue_share * 100.0
     );
-    if b.refused_share > 0.0 {
-        out.push_str(&format!(", {:.1}% refused", b.refused_share * 100.0));
+    if refused_share > 0.0 {
+        out.push_str(&format!(", {:.1}% refused", refused_share * 100.0));
     }
     out.push(')');
     out

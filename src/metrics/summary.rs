@@ -202,6 +202,19 @@ pub struct WritesSummary {
     /// followers): what it took.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub durability: Option<DurabilitySummary>,
+    /// With `reads: Followers`: what the reads served by followers saw.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follower_reads: Option<FollowerReadsSummary>,
+}
+
+/// Reads served by a replicated database's followers (see `mech::replication`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FollowerReadsSummary {
+    pub reads: u64,
+    /// Reads that missed a write the leader had acknowledged before them.
+    pub stale_reads: u64,
+    /// Reads that missed their own order's acknowledged write (read-your-writes broken).
+    pub read_your_writes_violations: u64,
 }
 
 /// What a database's crashes and failovers took back of its acknowledged writes.

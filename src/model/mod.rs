@@ -700,7 +700,7 @@ pub struct Writes {
     pub replication: Option<Replication>,
 }
 
-pub use crate::scenario::ReplicationMode;
+pub use crate::scenario::{ReadsFrom, ReplicationMode};
 
 /// Followers of a database's writes (see `scenario::ReplicationSpec`).
 #[derive(Debug, Clone)]
@@ -709,6 +709,7 @@ pub struct Replication {
     pub followers: u32,
     pub lag: Dist,
     pub failover_after: SimTime,
+    pub reads: ReadsFrom,
 }
 
 #[derive(Debug, Clone)]

@@ -26,15 +26,16 @@
 use super::service::Origin;
 use super::{Event, Observer, Sim, Waiter, NONE};
 use crate::engine::{stream, SimTime, Stream};
-use crate::mech::replication::{commit_wait, WriteLog};
+use crate::mech::replication::{commit_wait, FollowerReads, WriteLog};
 use crate::metrics::ledger::{Cause, NO_ORDER};
 use crate::metrics::summary::{
-    CacheSummary, CallSummary, DurabilitySummary, FallbackSummary, PoolSummary, Summary,
-    WritesSummary,
+    CacheSummary, CallSummary, DurabilitySummary, FallbackSummary, FollowerReadsSummary,
+    PoolSummary, Summary, WritesSummary,
 };
 use crate::metrics::Outcome;
 use crate::model::{
-    CacheAside, Dependency, Fallback, FaultKind, Platform, ReplicationMode, ServiceId, Writes,
+    CacheAside, Dependency, Fallback, FaultKind, Platform, ReadsFrom, ReplicationMode, ServiceId,
+    Writes,
 };
 use rand::Rng;
 use std::collections::VecDeque;
@@ -177,6 +178,17 @@ struct WriteState {
     lags: Vec<SimTime>,
     /// Interned when first needed: lost in a failover, in a crash, in a power loss.
     causes: Option<(Cause, Cause, Cause)>,
+    /// With reads from followers: what each follower has applied, and per request slot
+    /// the lags its write drew (`followers` each) until its commit is acknowledged.
+    follower_reads: Option<FollowerReadState>,
+}
+
+struct FollowerReadState {
+    reads: FollowerReads,
+    /// Which follower serves a read: a stream of its own, so the rest of the run is the
+    /// same run with reads sent to the leader.
+    rng: Stream,
+    req_lags: Vec<SimTime>,
 }
 
 /// Every data-store feature's state; empty vectors when a scenario uses none.
@@ -227,12 +239,26 @@ impl DataStores {
                         rng: stream(p.seed, &format!("service/{}/writes", s.name)),
                         stats: WritesSummary {
                             durability: tracked.then(DurabilitySummary::default),
+                            follower_reads: w
+                                .replication
+                                .as_ref()
+                                .filter(|r| r.reads == ReadsFrom::Followers)
+                                .map(|_| FollowerReadsSummary::default()),
                             ..WritesSummary::default()
                         },
                         log: tracked.then(WriteLog::default),
                         lag_rng: stream(p.seed, &format!("service/{}/replication", s.name)),
                         lags: vec![SimTime::ZERO; followers as usize],
                         causes: None,
+                        follower_reads: w
+                            .replication
+                            .as_ref()
+                            .filter(|r| r.reads == ReadsFrom::Followers)
+                            .map(|_| FollowerReadState {
+                                reads: FollowerReads::new(followers),
+                                rng: stream(p.seed, &format!("service/{}/follower-reads", s.name)),
+                                req_lags: Vec::new(),
+                            }),
                     }
                 })
             })
@@ -259,12 +285,14 @@ impl DataStores {
         &mut self.aux[i]
     }
 
-    /// At a database with a write path, a request begins service: is it a write, and if
-    /// so, its service time.
+    /// At a database with a write path, a request begins service at `now`: is it a
+    /// write, and if so, its service time. A read served by a follower is judged here,
+    /// against what that follower has applied (`mech::replication`, rule 4).
     pub fn begin(
         &mut self,
+        now: SimTime,
         s: usize,
-        req: u32,
+        (req, order, counted): (u32, u32, bool),
         caller: Option<ServiceId>,
         writes: &Writes,
     ) -> Option<SimTime> {
@@ -282,28 +310,53 @@ impl DataStores {
             if let Some(d) = w.stats.durability.as_mut() {
                 d.commit_wait_ms_total += wait.as_millis_f64();
             }
+            if let Some(fr) = w.follower_reads.as_mut() {
+                let n = w.lags.len();
+                let at = req as usize * n;
+                if fr.req_lags.len() < at + n {
+                    fr.req_lags
+                        .resize((at + n).next_power_of_two(), SimTime::ZERO);
+                }
+                fr.req_lags[at..at + n].copy_from_slice(&w.lags);
+            }
             let first = w.lags.iter().copied().min().unwrap_or(SimTime::ZERO);
             self.aux(req).lag = first;
+        }
+        let w = self.writes[s].as_mut().expect("a write path has its state");
+        if let (false, Some(fr)) = (write, w.follower_reads.as_mut()) {
+            let n = fr.reads.followers();
+            let f = if n > 1 { fr.rng.random_range(0..n) } else { 0 };
+            let seen = fr.reads.read(now, f, order);
+            if counted {
+                let st = w
+                    .stats
+                    .follower_reads
+                    .as_mut()
+                    .expect("counted with the state");
+                st.reads += 1;
+                st.stale_reads += seen.stale as u64;
+                st.read_your_writes_violations += seen.own_write_missed as u64;
+            }
         }
         self.aux(req).write = write;
         time
     }
 
-    /// Request `req` succeeded at database `s`: if it was a write whose commit a crash
-    /// could still take back, remember it with the order and step it did (or `NO_ORDER`).
+    /// Request `req` of order `of` succeeded at database `s`: if it was a write whose
+    /// commit a crash could still take back, remember it with the order and step it did
+    /// (or `NO_ORDER`); followers serving reads learn of it.
+    #[allow(clippy::too_many_arguments)]
     pub fn acknowledged(
         &mut self,
         now: SimTime,
         s: usize,
         req: u32,
         writes: &Writes,
+        of: u32,
         order: u32,
         step: u32,
     ) {
         let Some(w) = self.writes[s].as_mut() else {
-            return;
-        };
-        let Some(log) = w.log.as_mut() else {
             return;
         };
         let i = req as usize;
@@ -311,6 +364,15 @@ impl DataStores {
         if !a.write {
             return;
         }
+        if let (Some(fr), Some(r)) = (w.follower_reads.as_mut(), &writes.replication) {
+            let n = fr.reads.followers();
+            let lags = &fr.req_lags[i * n..i * n + n];
+            let wait = commit_wait(r.mode, writes.synchronous_commit, lags);
+            fr.reads.acknowledged(now, of, wait, lags);
+        }
+        let Some(log) = w.log.as_mut() else {
+            return;
+        };
         let waited = writes.synchronous_commit
             && writes
                 .replication
@@ -318,6 +380,11 @@ impl DataStores {
                 .is_some_and(|r| r.mode != ReplicationMode::Async);
         let lag = writes.replication.as_ref().map(|_| a.lag);
         log.acknowledged(now, order, step, writes.synchronous_commit, lag, waited);
+    }
+
+    /// Request `req` is a write at its database.
+    pub fn is_write(&self, req: u32) -> bool {
+        self.aux.get(req as usize).is_some_and(|a| a.write)
     }
 
     /// The error rate of request `req` at a database with a write path, counting it.
@@ -421,6 +488,9 @@ impl<O: Observer> Sim<'_, O> {
             (None, Some(_)) => in_crash,
             (None, None) => in_power_loss,
         };
+        if let Some(fr) = w.follower_reads.as_mut() {
+            fr.reads.crashed(now);
+        }
         let lost = log.crashed(now, failover.is_some(), |lw| {
             if lw.order != NO_ORDER && lw.step != NONE {
                 ledger.step_lost(lw.order, lw.step as usize, cause);

@@ -742,7 +742,13 @@ impl<O: Observer> Sim<'_, O> {
         let (s, order) = (r.service as usize, r.order);
         let step = self.msg.step_of[s];
         let idempotent = self.p.services[s].idempotent;
+        // At a database with a write path only a write is the step's side effect: reading
+        // the order back (`GET /orders/{id}`) neither does nor repeats it.
+        let mut step = step;
         if let Some(w) = &self.p.services[s].writes {
+            if !self.ds.is_write(req) {
+                step = NONE;
+            }
             // The write is the step's side effect unless its key turned it away.
             let counts = step != NONE
                 && (order as usize) < self.ledger.len()
@@ -752,7 +758,7 @@ impl<O: Observer> Sim<'_, O> {
             } else {
                 (NO_ORDER, NONE)
             };
-            self.ds.acknowledged(now, s, req, w, o, st);
+            self.ds.acknowledged(now, s, req, w, order, o, st);
         }
         // Under two-phase commit a participant's success only prepares its step.
         if step != NONE && !(self.twopc.active() && self.twopc_prepared(req, step)) {

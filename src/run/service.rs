@@ -243,7 +243,8 @@ impl<O: Observer> Sim<'_, O> {
                     Waiter::Caller(c) => Some(ServiceId(self.reqs[c as usize].service)),
                     _ => None,
                 };
-                self.ds.begin(s, req, caller, w)
+                let r = &self.reqs[req as usize];
+                self.ds.begin(now, s, (req, r.order, r.counted), caller, w)
             }
             None => None,
         };

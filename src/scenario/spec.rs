@@ -1049,6 +1049,20 @@ pub struct ReplicationSpec {
     /// Patroni's leader key `ttl`, 30 s, by default).
     #[serde(default = "thirty_s")]
     pub failover_after: String,
+    /// Where reads go: `Leader` (the default) or `Followers` (read replicas), where they
+    /// can miss writes not applied yet (counted as stale reads and read-your-writes
+    /// violations).
+    #[serde(default)]
+    pub reads: ReadsFrom,
+}
+
+/// Which servers a replicated database's reads go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ReadsFrom {
+    #[default]
+    Leader,
+    /// One follower per read, drawn uniformly (a load balancer over read replicas).
+    Followers,
 }
 
 /// When a commit is acknowledged: `Async` at once (PostgreSQL's default), `SemiSync` when

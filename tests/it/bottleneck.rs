@@ -90,8 +90,18 @@ fn bottleneck_rule_by_hand() {
     s.services.get_mut("notification").unwrap().shed = 90;
     let b = find(&s).expect("a bottleneck");
     assert_eq!((b.service.as_str(), b.why), ("notification", "refusals"));
-    assert_eq!(
-        line(&b),
-        "bottleneck: notification (utilization 30%, 5% of its latency queueing, 99.0% refused)"
-    );
+    let want =
+        "bottleneck: notification (utilization 30%, 5% of its latency queueing, 99.0% refused)";
+    assert_eq!(line(&b), want);
+    // `platsim report` says the same, read from summary.json.
+    s.bottleneck = Some(b);
+    let run = platsim::chart::RunData {
+        dir: std::path::PathBuf::from("run"),
+        summary: serde_json::from_str(&platsim::report::summary_json(&s)).unwrap(),
+        series: Default::default(),
+        latency: Vec::new(),
+        command: None,
+    };
+    let html = platsim::chart::html::run_page(&run, &[]);
+    assert!(html.contains(want), "report.html lacks {want:?}");
 }

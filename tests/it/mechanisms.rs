@@ -110,6 +110,7 @@ fn every_fault_kind_and_mechanism_appears_in_a_shipped_scenario() {
         ("retry_on", variants::<scenario::RetryOnSpec>()),
         ("workload", variants::<scenario::WorkloadSpec>()),
         ("schedule", variants::<scenario::RateChangeSpec>()),
+        ("reads", variants::<scenario::ReadsFrom>()),
     ];
     let mut missing: Vec<String> = enums
         .iter()

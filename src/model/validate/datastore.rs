@@ -198,6 +198,7 @@ impl Check {
                 followers: r.followers,
                 lag: lag?,
                 failover_after: failover_after?,
+                reads: r.reads,
             })
     }
 }
