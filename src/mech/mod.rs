@@ -15,3 +15,4 @@ pub mod rebalance;
 pub mod replication;
 pub mod retry;
 pub mod rollout;
+pub mod window;

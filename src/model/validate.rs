@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 mod datastore;
 mod kube;
 mod partition;
+mod stream;
 
 /// Most replicas one service may have: each is a real station with its own queue.
 pub const MAX_REPLICAS: u32 = 100_000;
@@ -1504,6 +1505,9 @@ impl Check {
                 self.at_least_one(&format!("{cp}.max_deliveries"), c.max_deliveries);
                 let rebalance = self.duration(&format!("{cp}.rebalance"), &c.rebalance);
                 let retry_delay = self.duration(&format!("{cp}.retry_delay"), &c.retry_delay);
+                // A bad stream block is reported on its own; the group stays, so its
+                // faults are not reported as missing targets too.
+                let stream = c.stream.as_ref().and_then(|j| self.stream_job(&cp, j));
                 Some(Consume {
                     topic: t? as u32,
                     commit: c.commit,
@@ -1513,6 +1517,7 @@ impl Check {
                     idempotent: c.idempotent,
                     rebalance: rebalance?,
                     retry_delay: retry_delay?,
+                    stream,
                 })
             });
             if s.workers.is_some() && s.consume.is_some() {

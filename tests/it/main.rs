@@ -72,6 +72,7 @@ mod reference;
 mod resilience;
 mod robust;
 mod scale;
+mod stream;
 mod sweep;
 mod theory;
 mod tracing;
