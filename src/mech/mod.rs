@@ -1,6 +1,7 @@
 //! Mechanisms: each one's state machine alone, as pure state with transition functions,
 //! unit-tested without an engine. The run loop applies what they decide.
 
+pub mod adaptive;
 pub mod breaker;
 pub mod broker;
 pub mod cfs;
@@ -15,3 +16,4 @@ pub mod rebalance;
 pub mod replication;
 pub mod retry;
 pub mod rollout;
+pub mod window;

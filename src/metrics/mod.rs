@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod level;
 pub mod partition;
 pub mod record;
+pub mod stream;
 pub mod summary;
 pub mod verdict;
 

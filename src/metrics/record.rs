@@ -754,6 +754,7 @@ impl Recorder {
             deployments: Vec::new(),
             topics: BTreeMap::new(),
             partitioned: BTreeMap::new(),
+            streams: BTreeMap::new(),
             bottleneck: None,
             calls: BTreeMap::new(),
             faults: Vec::new(),

@@ -45,6 +45,9 @@ pub struct Summary {
     /// Partitioned services by name: load per partition and per node.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub partitioned: BTreeMap<String, super::partition::PartitionedSummary>,
+    /// Stream jobs by consumer service: windowed counts checked against the events.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub streams: BTreeMap<String, super::stream::StreamSummary>,
     /// The service that limits the run, named by measurement (`metrics::bottleneck`):
     /// filled right after the run, like `health`.
     #[serde(skip_serializing_if = "Option::is_none")]

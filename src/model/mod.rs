@@ -218,6 +218,8 @@ pub struct Consume {
     pub idempotent: bool,
     pub rebalance: SimTime,
     pub retry_delay: SimTime,
+    /// A windowed count over the topic (issue #24).
+    pub stream: Option<crate::mech::window::StreamJob>,
 }
 
 /// A worker pool: `count` workers per replica pulling from queue `queue`.

@@ -25,6 +25,7 @@ mod kube;
 mod link;
 mod partition;
 mod resilience;
+mod stream;
 
 /// Most replicas one service may have: each is a real station with its own queue.
 pub const MAX_REPLICAS: u32 = 100_000;
@@ -1510,6 +1511,9 @@ impl Check {
                 self.at_least_one(&format!("{cp}.max_deliveries"), c.max_deliveries);
                 let rebalance = self.duration(&format!("{cp}.rebalance"), &c.rebalance);
                 let retry_delay = self.duration(&format!("{cp}.retry_delay"), &c.retry_delay);
+                // A bad stream block is reported on its own; the group stays, so its
+                // faults are not reported as missing targets too.
+                let stream = c.stream.as_ref().and_then(|j| self.stream_job(&cp, j));
                 Some(Consume {
                     topic: t? as u32,
                     commit: c.commit,
@@ -1519,6 +1523,7 @@ impl Check {
                     idempotent: c.idempotent,
                     rebalance: rebalance?,
                     retry_delay: retry_delay?,
+                    stream,
                 })
             });
             if s.workers.is_some() && s.consume.is_some() {

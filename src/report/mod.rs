@@ -5,6 +5,7 @@ pub mod files;
 pub mod health;
 pub mod layers;
 pub mod partitions;
+pub mod streams;
 pub mod table;
 
 use crate::metrics::{LatencyBuckets, Summary, TimeSeries};

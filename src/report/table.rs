@@ -187,6 +187,7 @@ pub fn render(s: &Summary) -> String {
     }
     messaging(&mut out, s);
     super::partitions::render(&mut out, s);
+    super::streams::render(&mut out, s);
     if !s.faults.is_empty() {
         out.push('\n');
         let _ = writeln!(

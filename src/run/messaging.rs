@@ -1349,6 +1349,7 @@ impl<O: Observer> Sim<'_, O> {
             if !again {
                 self.waited(now, WaitOf::Group(g), s, published);
             }
+            self.streams.delivered(s, msg.id, published);
             let group = &mut self.msg.groups[g as usize];
             group.stats.delivered += 1;
             group.stats.redelivered += again as u64;
@@ -1408,10 +1409,12 @@ impl<O: Observer> Sim<'_, O> {
     fn commit(&mut self, now: SimTime, g: u32, part: u32, upto: u64, cause: Cause) {
         let group = &self.msg.groups[g as usize];
         let (topic, gi) = (group.topic, group.index);
+        let s = group.service;
         let ledger = &mut self.ledger;
         self.msg.topics[topic as usize]
             .log
             .commit(gi, part, upto, |m| ledger.drop_carrier(m.order, cause));
+        self.streams.committed(s, part, upto);
         self.update_lag(now, g);
     }
 
@@ -1493,6 +1496,8 @@ impl<O: Observer> Sim<'_, O> {
                 }
                 let cause = group.processed;
                 self.msg.consumers[c as usize].deliveries = 0;
+                self.streams
+                    .processed(s, con.partition, con.offset, con.msg.id);
                 self.finish_offset(now, c, con.offset, cause);
             }
             Outcome::Crashed => {
@@ -1501,6 +1506,7 @@ impl<O: Observer> Sim<'_, O> {
                 self.msg.topics[topic as usize]
                     .log
                     .rewind(gi, con.partition);
+                self.streams.aborted(s, con.partition);
                 self.msg.consumers[c as usize].deliveries = 0;
                 self.rebalance(now, g);
                 return;

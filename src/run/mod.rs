@@ -41,6 +41,7 @@ mod partition;
 mod pods;
 mod saga;
 mod service;
+mod stream;
 mod twopc;
 
 use crate::engine::{stream, EventQueue, SimTime, Stream};
@@ -607,6 +608,8 @@ struct Sim<'a, O: Observer> {
     ds: datastore::DataStores,
     /// Partitioned services' key routers and per-partition load (`partition.rs`).
     parts: partition::Partitions,
+    /// Stream jobs' windowed counts (`stream.rs`).
+    streams: stream::Streams,
 }
 
 impl<'a, O: Observer> Sim<'a, O> {
@@ -787,6 +790,7 @@ impl<'a, O: Observer> Sim<'a, O> {
             twopc: twopc::TwoPhase::new(p),
             ds: datastore::DataStores::new(p),
             parts: partition::Partitions::new(p),
+            streams: stream::Streams::new(p),
             ledger,
             msg,
             p,
@@ -1101,6 +1105,7 @@ impl<'a, O: Observer> Sim<'a, O> {
         summary.deployments = deployments;
         summary.topics = topics;
         summary.partitioned = self.parts.summaries(p, end);
+        summary.streams = self.streams.summaries(p);
         if p.orders.is_some() {
             let mut orders = self.ledger.summary();
             orders.two_phase = self.twopc.summary();

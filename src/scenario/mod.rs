@@ -5,9 +5,11 @@ pub mod load;
 pub mod overrides;
 pub mod partition;
 pub mod spec;
+pub mod stream;
 
 pub use error::{Problem, ScenarioError};
 pub use load::{load_file, parse, read_source, DEFAULT_ORIGIN, DEFAULT_SCENARIO};
 pub use overrides::{apply as apply_overrides, Override};
 pub use partition::{PartitioningSpec, RebalanceSpec, SchemeSpec, StaleSpec};
 pub use spec::*;
+pub use stream::{GuaranteeSpec, StreamSpec, WindowSpec};

@@ -354,6 +354,9 @@ pub struct ConsumeSpec {
     /// back-off, as Spring Kafka's `DefaultErrorHandler`; default none).
     #[serde(default = "zero_duration")]
     pub retry_delay: String,
+    /// Count the topic's events over event-time windows (a stream job, issue #24).
+    #[serde(default)]
+    pub stream: Option<super::stream::StreamSpec>,
 }
 
 fn three_seconds() -> String {

@@ -73,6 +73,7 @@ mod reference;
 mod resilience;
 mod robust;
 mod scale;
+mod stream;
 mod sweep;
 mod theory;
 mod tracing;
