@@ -755,6 +755,7 @@ impl Recorder {
             topics: BTreeMap::new(),
             partitioned: BTreeMap::new(),
             bottleneck: None,
+            traces: None,
             calls: BTreeMap::new(),
             faults: Vec::new(),
             outages: Vec::new(),

@@ -20,7 +20,7 @@
 //! `Partition`'s fast refusal.
 
 use super::service::Origin;
-use super::{Edge, Event, Observer, Parent, Sim, Waiter, NONE};
+use super::{Edge, Event, Observer, Parent, Sim, Wait, Waiter, NONE};
 use crate::engine::SimTime;
 use crate::mech::ratelimit::Permit;
 use crate::metrics::Outcome;
@@ -115,7 +115,8 @@ impl<O: Observer> Sim<'_, O> {
                 if wait == SimTime::ZERO {
                     self.attempt_done(now, req, Outcome::Rejected, retry_local);
                 } else {
-                    let token = r.call_token;
+                    let (token, uid) = (r.call_token, r.uid);
+                    self.obs.call_wait(now, uid, Some(Wait::RateLimiter));
                     self.queue.push(
                         now.after(wait),
                         Event::LimiterWaited {
@@ -134,6 +135,7 @@ impl<O: Observer> Sim<'_, O> {
     /// The wait at the rate limiter is over: on with the permit, or refused (a 429).
     pub(super) fn limiter_waited(&mut self, now: SimTime, req: u32, granted: bool) {
         if granted {
+            self.obs.call_wait(now, self.reqs[req as usize].uid, None);
             self.past_limiter(now, req);
         } else {
             let r = &self.reqs[req as usize];
@@ -161,6 +163,7 @@ impl<O: Observer> Sim<'_, O> {
                 } else {
                     let token = r.call_token;
                     edge.bulkhead_waiting.push_back((req, r.generation, token));
+                    self.obs.call_wait(now, r.uid, Some(Wait::Bulkhead));
                     self.queue.push(
                         now.after(bulkhead.max_wait),
                         Event::BulkheadTimeout { req, token },
@@ -328,6 +331,7 @@ impl<O: Observer> Sim<'_, O> {
                 // The permit came in time: void the waiter's bulkhead timeout.
                 let r = &mut self.reqs[w as usize];
                 r.call_token = r.call_token.wrapping_add(1);
+                self.obs.call_wait(now, r.uid, None);
                 self.send_attempt(now, w);
                 return;
             }
