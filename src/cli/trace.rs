@@ -4,6 +4,7 @@
 //! log) or a [`SpanTracer`] (traces) when they ask for one.
 
 use crate::model::Platform;
+use crate::trace::analyze::{summarize, Kept};
 use crate::trace::export::{Chrome, Names, Otlp};
 use crate::trace::log::Log;
 use crate::trace::span::{SpanOptions, SpanSink, SpanTracer};
@@ -127,13 +128,17 @@ pub fn run(platform: &Platform, limits: Limits, args: &TraceArgs) -> Result<Summ
     let names = Names::new(platform);
     match (args.format, opts) {
         (TraceFormat::Otlp, Some(opts)) => {
-            let (summary, sink) = spans(platform, limits, Otlp::new(file, names), opts, log)?;
-            sink.finish().map_err(output)?;
+            let sink = Kept::new(Otlp::new(file, names.clone()), names);
+            let (mut summary, sink) = spans(platform, limits, sink, opts, log)?;
+            summary.traces = Some(summarize(&sink.spans));
+            sink.inner.finish().map_err(output)?;
             Ok(summary)
         }
         (TraceFormat::Chrome, Some(opts)) => {
-            let (summary, sink) = spans(platform, limits, Chrome::new(file, names), opts, log)?;
-            sink.finish().map_err(output)?;
+            let sink = Kept::new(Chrome::new(file, names.clone()), names);
+            let (mut summary, sink) = spans(platform, limits, sink, opts, log)?;
+            summary.traces = Some(summarize(&sink.spans));
+            sink.inner.finish().map_err(output)?;
             Ok(summary)
         }
         _ => {

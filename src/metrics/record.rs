@@ -756,6 +756,7 @@ impl Recorder {
             partitioned: BTreeMap::new(),
             streams: BTreeMap::new(),
             bottleneck: None,
+            traces: None,
             calls: BTreeMap::new(),
             faults: Vec::new(),
             outages: Vec::new(),

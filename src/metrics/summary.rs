@@ -52,6 +52,11 @@ pub struct Summary {
     /// filled right after the run, like `health`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bottleneck: Option<super::bottleneck::Bottleneck>,
+    /// Where time went on the critical paths of the traced requests: only when the run
+    /// wrote a trace of spans (`--trace-format otlp|chrome`); filled from the spans
+    /// kept (`crate::trace::analyze`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traces: Option<TracesSummary>,
     /// One row per window; written to timeseries.csv, not to summary.json.
     #[serde(skip)]
     pub timeseries: TimeSeries,
@@ -666,4 +671,45 @@ impl TimeSeries {
         let i = self.columns.iter().position(|c| c == name)?;
         Some(self.rows().map(|r| r[i]).collect())
     }
+}
+
+/// The figures `platsim trace FILE` prints, for the traces a run kept.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TracesSummary {
+    /// Traces kept (a request's tree, with the pieces its messages started).
+    pub traces: u64,
+    /// Of which a span failed on the critical path.
+    pub failed: u64,
+    /// End-to-end time of the critical paths.
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    /// The service with the most time on the critical paths at or above the p99.
+    pub who_made_p99: Option<String>,
+    /// Those paths' time, summed per service.
+    pub p99_paths: BTreeMap<String, PathParts>,
+    /// The slowest traces, slowest first.
+    pub slowest: Vec<SlowTrace>,
+}
+
+/// Time on critical paths, split by what it was spent on.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PathParts {
+    pub total_ms: f64,
+    pub own_work_ms: f64,
+    /// For a server, or for a bulkhead slot, a rate limiter's permit or a connection.
+    pub queueing_ms: f64,
+    /// In a call not explained by the callee (link delays, lost answers).
+    pub calls_wait_ms: f64,
+    pub backoff_ms: f64,
+    /// Of all the paths' time.
+    pub share: f64,
+}
+
+/// One slow trace: its id (as in the trace file), time and critical path.
+#[derive(Debug, Clone, Serialize)]
+pub struct SlowTrace {
+    pub trace: String,
+    pub total_ms: f64,
+    pub failed: bool,
+    pub path: Vec<String>,
 }

@@ -26,7 +26,7 @@
 //! `Partition`'s fast refusal.
 
 use super::service::Origin;
-use super::{Edge, Event, Observer, Parent, Sim, Waiter, NONE};
+use super::{Edge, Event, Observer, Parent, Sim, Wait, Waiter, NONE};
 use crate::engine::SimTime;
 use crate::mech::ratelimit::Permit;
 use crate::mech::retry::{status_of, STATUS_RATE_LIMITED};
@@ -128,7 +128,8 @@ impl<O: Observer> Sim<'_, O> {
                         retry_local,
                     );
                 } else {
-                    let token = r.call_token;
+                    let (token, uid) = (r.call_token, r.uid);
+                    self.obs.call_wait(now, uid, Some(Wait::RateLimiter));
                     self.queue.push(
                         now.after(wait),
                         Event::LimiterWaited {
@@ -147,6 +148,7 @@ impl<O: Observer> Sim<'_, O> {
     /// The wait at the rate limiter is over: on with the permit, or refused (a 429).
     pub(super) fn limiter_waited(&mut self, now: SimTime, req: u32, granted: bool) {
         if granted {
+            self.obs.call_wait(now, self.reqs[req as usize].uid, None);
             self.past_limiter(now, req);
         } else {
             let r = &self.reqs[req as usize];
@@ -181,6 +183,7 @@ impl<O: Observer> Sim<'_, O> {
                     let token = r.call_token;
                     edge.bulkhead_waiting
                         .push_back((req, r.generation, token, now));
+                    self.obs.call_wait(now, r.uid, Some(Wait::Bulkhead));
                     self.queue.push(
                         now.after(bulkhead.max_wait),
                         Event::BulkheadTimeout { req, token },
@@ -392,6 +395,7 @@ impl<O: Observer> Sim<'_, O> {
                 // The permit came in time: void the waiter's bulkhead timeout.
                 let r = &mut self.reqs[w as usize];
                 r.call_token = r.call_token.wrapping_add(1);
+                self.obs.call_wait(now, r.uid, None);
                 let call = &self.p.services[r.service as usize].calls[r.next_call as usize];
                 // Resilience4j's TimeLimiter has timed the wait; Envoy's per-try timeout
                 // starts now.

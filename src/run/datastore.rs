@@ -843,6 +843,8 @@ impl<O: Observer> Sim<'_, O> {
             self.attempt_done(now, req, Outcome::Rejected, true);
         } else {
             slot.waiting.push_back((req, gen, now));
+            let uid = self.reqs[req as usize].uid;
+            self.obs.call_wait(now, uid, Some(super::Wait::Pool));
             self.queue
                 .push(now.after(wait), Event::BulkheadTimeout { req, token });
         }
@@ -876,6 +878,7 @@ impl<O: Observer> Sim<'_, O> {
                 // The connection came in time: void the waiter's timeout.
                 let r = &mut self.reqs[w as usize];
                 r.call_token = r.call_token.wrapping_add(1);
+                self.obs.call_wait(now, r.uid, None);
                 self.send_attempt(now, w);
                 return;
             }

@@ -789,13 +789,18 @@ impl<O: Observer> Sim<'_, O> {
             let id = self.msg.next_id;
             if crashed {
                 self.reqs[req as usize].lost_publish = crash_cause;
-            } else if !self.push_job(now, q, order) {
-                // The LPUSH failed: the client gets the error.
-                outcome = Outcome::DependencyFailed;
             } else {
-                let uid = self.reqs[req as usize].uid;
-                self.obs
-                    .produced(now, uid, super::Destination::Queue(q), id);
+                if !self.msg.queues[q as usize].down {
+                    // Announced before the push: an idle worker takes the job inside it,
+                    // and its span needs the context the job carries.
+                    let uid = self.reqs[req as usize].uid;
+                    self.obs
+                        .produced(now, uid, super::Destination::Queue(q), id);
+                }
+                if !self.push_job(now, q, order) {
+                    // The LPUSH failed: the client gets the error.
+                    outcome = Outcome::DependencyFailed;
+                }
             }
         }
         for (k, pb) in spec.publish.iter().enumerate() {

@@ -138,6 +138,11 @@ pub trait Observer {
     /// The current call attempt of `caller` ended as the caller sees it.
     #[inline]
     fn call_attempt_end(&mut self, _now: SimTime, _caller: u64, _outcome: Outcome) {}
+    /// The current call attempt of `caller` starts waiting for a local permit (`Some`),
+    /// or got the permit it waited for (`None`); a wait that ends in a refusal ends with
+    /// the attempt.
+    #[inline]
+    fn call_wait(&mut self, _now: SimTime, _caller: u64, _wait: Option<Wait>) {}
     /// `caller` retries its call after sleeping `delay`.
     #[inline]
     fn call_backoff(&mut self, _now: SimTime, _caller: u64, _delay: SimTime) {}
@@ -163,6 +168,16 @@ pub trait Observer {
     /// Fault `fault` (an index into `Platform::faults`) starts or ends.
     #[inline]
     fn fault(&mut self, _now: SimTime, _fault: u32, _starting: bool) {}
+}
+
+/// What a call attempt waits for before it is sent: a permit from its edge's rate
+/// limiter (Resilience4j's `timeoutDuration`), a bulkhead slot (`maxWaitDuration`), or a
+/// pooled connection (HikariCP's `connectionTimeout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    RateLimiter,
+    Bulkhead,
+    Pool,
 }
 
 /// Who sent a request: its span's parent in a trace.

@@ -7,10 +7,15 @@
 //! `queue` child is its wait for a server. Through messages the path goes on: from the
 //! latest consumer back through its producer, the time between a publish and its
 //! processing is queueing at the consumer (the topic's or queue's lag). Each piece of the
-//! path is counted against a service as one of: own work, queueing, waiting on calls (an
-//! attempt's time its callee does not explain: link delays, lost answers, a bulkhead),
-//! and backoff.
+//! path is counted against a service as one of: own work, queueing (for a server, or for
+//! a bulkhead slot, a rate limiter's permit or a pooled connection before a call is
+//! sent), waiting on calls (an attempt's time its callee does not explain: link delays,
+//! lost answers), and backoff.
 
+use super::export::{with_queue, Names};
+use super::span::{Span, SpanSink};
+use crate::metrics::summary::{PathParts, SlowTrace, TracesSummary};
+use crate::metrics::Outcome;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -115,6 +120,54 @@ fn read_span(s: &serde_json::Value, service: &str) -> Option<ReadSpan> {
     })
 }
 
+impl ReadSpan {
+    /// The span as an OTLP file gives it back, without the round trip (times are
+    /// virtual: only their differences matter here).
+    pub fn from_span(s: &Span, names: &Names) -> ReadSpan {
+        ReadSpan {
+            trace: format!("{:016x}{:016x}", s.trace.0, s.trace.1),
+            id: format!("{:016x}", s.id),
+            parent: (s.parent != 0).then(|| format!("{:016x}", s.parent)),
+            service: names.resources[s.resource as usize].clone(),
+            name: names.span_name(s),
+            kind: s.role.kind() as u64,
+            start: s.start.0,
+            end: s.end.0,
+            failed: s.outcome.is_some_and(|o| o != Outcome::Ok),
+            backoff_ns: s.backoff.0,
+        }
+    }
+}
+
+/// A sink that hands spans on to `inner` and keeps them, read back, for the run's own
+/// analysis (summary.json's `traces`): bounded by `--trace-max-spans` as the file is.
+pub struct Kept<S> {
+    pub inner: S,
+    names: Names,
+    pub spans: Vec<ReadSpan>,
+}
+
+impl<S: SpanSink> Kept<S> {
+    pub fn new(inner: S, names: Names) -> Self {
+        Kept {
+            inner,
+            names,
+            spans: Vec::new(),
+        }
+    }
+}
+
+impl<S: SpanSink> SpanSink for Kept<S> {
+    fn write(&mut self, spans: &[Span]) {
+        self.inner.write(spans);
+        for s in spans {
+            for s in with_queue(s) {
+                self.spans.push(ReadSpan::from_span(&s, &self.names));
+            }
+        }
+    }
+}
+
 /// A trace's critical path, summed per service and part.
 #[derive(Debug, Clone)]
 pub struct PathTimes {
@@ -125,6 +178,8 @@ pub struct PathTimes {
     /// The services on the path, in order.
     pub path: Vec<String>,
     pub parts: BTreeMap<(String, Part), u64>,
+    /// The visits on the path as the walk finds them (backwards): (start, service).
+    visits: Vec<(u64, String)>,
 }
 
 struct Tree<'a> {
@@ -142,11 +197,13 @@ impl<'a> Tree<'a> {
     /// Attributes `[lo, hi]` of span `i` (Jaeger's critical path, backwards from `hi`).
     fn walk(&self, i: usize, lo: u64, hi: u64, acc: &mut PathTimes) {
         let s = self.spans[i];
-        if matches!(s.kind, 2 | 5) && acc.path.last() != Some(&s.service) {
-            acc.path.push(s.service.clone());
+        if matches!(s.kind, 2 | 5) {
+            acc.visits.push((s.start, s.service.clone()));
         }
         let own = match (s.kind, s.name.as_str()) {
-            (1, "queue") => Part::Queueing,
+            // A visit's wait for a server, an attempt's for a permit (bulkhead, rate
+            // limiter, pool): both queueing where they happen.
+            (1, n) if n == "queue" || n.ends_with(" wait") => Part::Queueing,
             (3, _) => Part::Calls,
             _ => Part::Work,
         };
@@ -217,6 +274,7 @@ fn path_of(id: &str, spans: &[&ReadSpan]) -> Option<PathTimes> {
         total_ns: 0,
         failed: spans[root].failed,
         path: Vec::new(),
+        visits: Vec::new(),
         parts: BTreeMap::new(),
     };
     // Through messages: the consumer that ended last, back to the root's piece.
@@ -266,6 +324,16 @@ fn path_of(id: &str, spans: &[&ReadSpan]) -> Option<PathTimes> {
         acc.failed |= consumer.failed;
     }
     acc.total_ns = end.saturating_sub(spans[root].start);
+    // The walk goes backwards from the end: the path is in order of start, a parent
+    // before its child at the same instant (the stable sort keeps the walk's order), a
+    // service once per stretch.
+    let mut visits = std::mem::take(&mut acc.visits);
+    visits.sort_by_key(|v| v.0);
+    for (_, service) in visits {
+        if acc.path.last() != Some(&service) {
+            acc.path.push(service);
+        }
+    }
     Some(acc)
 }
 
@@ -305,14 +373,11 @@ fn parts_table(out: &mut String, parts: &BTreeMap<(String, Part), u64>, total: u
 /// The service that spent the most time on the paths of the traces at or above the p99
 /// of end-to-end time, and the table itself: "who made the p99".
 pub fn who_made_p99(paths: &[PathTimes]) -> (Option<String>, BTreeMap<(String, Part), u64>, u64) {
-    let mut totals: Vec<u64> = paths.iter().map(|p| p.total_ns).collect();
-    totals.sort_unstable();
     let mut parts = BTreeMap::new();
     let mut sum = 0;
-    if totals.is_empty() {
+    let Some(p99) = quantile(paths, 0.99) else {
         return (None, parts, 0);
-    }
-    let p99 = totals[((totals.len() as f64 * 0.99).ceil() as usize).clamp(1, totals.len()) - 1];
+    };
     for p in paths.iter().filter(|p| p.total_ns >= p99) {
         sum += p.total_ns;
         for (k, v) in &p.parts {
@@ -330,12 +395,64 @@ pub fn who_made_p99(paths: &[PathTimes]) -> (Option<String>, BTreeMap<(String, P
     (top, parts, sum)
 }
 
+/// The nearest-rank `q` quantile of the paths' end-to-end times.
+fn quantile(paths: &[PathTimes], q: f64) -> Option<u64> {
+    let mut t: Vec<u64> = paths.iter().map(|p| p.total_ns).collect();
+    t.sort_unstable();
+    let n = t.len();
+    (n > 0).then(|| t[((n as f64 * q).ceil() as usize).clamp(1, n) - 1])
+}
+
+fn slowest_first(paths: &[PathTimes]) -> Vec<&PathTimes> {
+    let mut slowest: Vec<&PathTimes> = paths.iter().collect();
+    slowest.sort_by_key(|p| (std::cmp::Reverse(p.total_ns), p.trace.clone()));
+    slowest
+}
+
+/// summary.json's `traces`: the figures of [`report`], for the run's kept traces.
+pub fn summarize(spans: &[ReadSpan]) -> TracesSummary {
+    let paths = critical_paths(spans);
+    let ms = |ns: u64| ns as f64 / 1e6;
+    let (top, parts, sum) = who_made_p99(&paths);
+    let mut p99_paths: BTreeMap<String, PathParts> = BTreeMap::new();
+    for ((service, part), ns) in parts {
+        let row = p99_paths.entry(service).or_default();
+        row.total_ms += ms(ns);
+        *match part {
+            Part::Work => &mut row.own_work_ms,
+            Part::Queueing => &mut row.queueing_ms,
+            Part::Calls => &mut row.calls_wait_ms,
+            Part::Backoff => &mut row.backoff_ms,
+        } += ms(ns);
+    }
+    for row in p99_paths.values_mut() {
+        row.share = row.total_ms / ms(sum).max(f64::MIN_POSITIVE);
+    }
+    TracesSummary {
+        traces: paths.len() as u64,
+        failed: paths.iter().filter(|p| p.failed).count() as u64,
+        p50_ms: quantile(&paths, 0.5).map_or(0.0, ms),
+        p99_ms: quantile(&paths, 0.99).map_or(0.0, ms),
+        who_made_p99: top,
+        p99_paths,
+        slowest: slowest_first(&paths)
+            .into_iter()
+            .take(5)
+            .map(|p| SlowTrace {
+                trace: p.trace.clone(),
+                total_ms: ms(p.total_ns),
+                failed: p.failed,
+                path: p.path.clone(),
+            })
+            .collect(),
+    }
+}
+
 /// The report `platsim trace FILE` prints: the `top` slowest and failed traces, then who
 /// made the p99.
 pub fn report(paths: &[PathTimes], top: usize) -> String {
     let mut out = String::new();
-    let mut slowest: Vec<&PathTimes> = paths.iter().collect();
-    slowest.sort_by_key(|p| (std::cmp::Reverse(p.total_ns), p.trace.clone()));
+    let slowest = slowest_first(paths);
     let failed: Vec<&PathTimes> = slowest.iter().filter(|p| p.failed).copied().collect();
     let _ = writeln!(out, "{} traces, {} failed", paths.len(), failed.len());
     for (title, list) in [("slowest", &slowest), ("failed", &failed)] {
@@ -352,18 +469,12 @@ pub fn report(paths: &[PathTimes], top: usize) -> String {
         }
     }
     let (top_service, parts, sum) = who_made_p99(paths);
-    if let Some(s) = top_service {
-        let n = {
-            let mut t: Vec<u64> = paths.iter().map(|p| p.total_ns).collect();
-            t.sort_unstable();
-            let p99 = t[((t.len() as f64 * 0.99).ceil() as usize).clamp(1, t.len()) - 1];
-            (t.iter().filter(|&&x| x >= p99).count(), p99)
-        };
+    if let (Some(s), Some(p99)) = (top_service, quantile(paths, 0.99)) {
+        let n = paths.iter().filter(|p| p.total_ns >= p99).count();
         let _ = writeln!(
             out,
-            "\nwho made the p99: the {} traces at or above {} ms, their critical paths summed",
-            n.0,
-            ms(n.1)
+            "\nwho made the p99: the {n} traces at or above {} ms, their critical paths summed",
+            ms(p99)
         );
         parts_table(&mut out, &parts, sum);
         let _ = writeln!(out, "  the slowest part: {s}");

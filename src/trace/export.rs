@@ -89,6 +89,9 @@ impl Names {
             Role::CallAttempt => format!("call {}", self.resources[s.peer as usize]),
             Role::Visit => res.clone(),
             Role::Queue => "queue".into(),
+            Role::RateLimiterWait => "rate limiter wait".into(),
+            Role::BulkheadWait => "bulkhead wait".into(),
+            Role::PoolWait => "pool wait".into(),
             Role::Produce => match s.destination {
                 Some(d) => format!("send {}", self.destination(d)),
                 None => "send".into(),
@@ -218,7 +221,7 @@ fn refusal_name(r: Refusal) -> &'static str {
 }
 
 /// The span and, for a visit that waited for a server, its `queue` child.
-fn with_queue(s: &Span) -> impl Iterator<Item = Span> + '_ {
+pub(crate) fn with_queue(s: &Span) -> impl Iterator<Item = Span> + '_ {
     let queue = s.served.filter(|&t| t > s.start).map(|t| Span {
         id: super::span::mix(s.id ^ 0x7175_6575_6500),
         parent: s.id,

@@ -32,7 +32,7 @@
 use crate::engine::{stream, SimTime, Stream};
 use crate::metrics::{Outcome, Refusal};
 use crate::model::{Platform, ServiceId};
-use crate::run::{Destination, Observer, Parent};
+use crate::run::{Destination, Observer, Parent, Wait};
 use rand::Rng;
 use std::collections::HashMap;
 
@@ -65,12 +65,21 @@ pub enum Role {
     Consume,
     /// A visit's wait for a server (written as a child of the visit).
     Queue,
+    /// A call attempt's wait for a local permit before it is sent (children of the
+    /// attempt): a rate limiter's, a bulkhead slot, a pooled connection.
+    RateLimiterWait,
+    BulkheadWait,
+    PoolWait,
 }
 
 impl Role {
     pub fn kind(self) -> Kind {
         match self {
-            Role::Request | Role::Queue => Kind::Internal,
+            Role::Request
+            | Role::Queue
+            | Role::RateLimiterWait
+            | Role::BulkheadWait
+            | Role::PoolWait => Kind::Internal,
             Role::ClientAttempt | Role::CallAttempt => Kind::Client,
             Role::Visit => Kind::Server,
             Role::Produce => Kind::Producer,
@@ -194,6 +203,8 @@ struct Visit {
     span: u32,
     attempt: u32,
     backoff: SimTime,
+    /// The current attempt's open wait for a permit (`NONE`: none).
+    wait: u32,
     /// A plain client's root and attempt spans, which end with this visit.
     root: Option<(u32, u32)>,
 }
@@ -593,6 +604,7 @@ impl<S: SpanSink> Observer for SpanTracer<S> {
                 span: index,
                 attempt: NONE,
                 backoff: SimTime::ZERO,
+                wait: NONE,
                 root: ctx.root,
             },
         );
@@ -623,6 +635,9 @@ impl<S: SpanSink> Observer for SpanTracer<S> {
         let Some(v) = self.visits.remove(&uid) else {
             return;
         };
+        if v.wait != NONE {
+            self.close(v.piece, v.wait, now, outcome);
+        }
         if v.attempt != NONE {
             // It ended while waiting for a call (killed): so did its attempt.
             self.close(v.piece, v.attempt, now, outcome);
@@ -652,10 +667,40 @@ impl<S: SpanSink> Observer for SpanTracer<S> {
         let Some(v) = self.visits.get_mut(&caller) else {
             return;
         };
-        let (piece, attempt) = (v.piece, v.attempt);
+        let (piece, attempt, wait) = (v.piece, v.attempt, v.wait);
         v.attempt = NONE;
+        v.wait = NONE;
+        if wait != NONE {
+            // Refused while waiting (the wait timed out, or the caller went).
+            self.close(piece, wait, now, outcome);
+        }
         if attempt != NONE {
             self.close(piece, attempt, now, outcome);
+        }
+    }
+
+    fn call_wait(&mut self, now: SimTime, caller: u64, wait: Option<Wait>) {
+        let Some(v) = self.visits.get(&caller).copied() else {
+            return;
+        };
+        if v.wait != NONE {
+            self.close(v.piece, v.wait, now, Outcome::Ok);
+        }
+        let mut open = NONE;
+        if let (Some(w), true) = (wait, v.attempt != NONE) {
+            let up = &self.pieces[v.piece as usize].spans[v.attempt as usize];
+            let (trace, parent, resource) = (up.trace, up.id, up.resource);
+            let role = match w {
+                Wait::RateLimiter => Role::RateLimiterWait,
+                Wait::Bulkhead => Role::BulkheadWait,
+                Wait::Pool => Role::PoolWait,
+            };
+            let mut span = self.blank(trace, parent, role, resource);
+            span.start = now;
+            open = self.open(v.piece, span);
+        }
+        if let Some(v) = self.visits.get_mut(&caller) {
+            v.wait = open;
         }
     }
 

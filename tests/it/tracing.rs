@@ -692,3 +692,237 @@ fn the_event_log_is_not_a_trace_of_spans() {
         text(&out.stderr)
     );
 }
+
+/// Drops what proto3 JSON may leave out (a field at its default: 0, "", false, [], {}),
+/// so a line and the same message written back by the official types compare equal.
+fn without_defaults(v: &Value) -> Option<Value> {
+    match v {
+        Value::Null | Value::Bool(false) => None,
+        Value::Number(n) if n.as_f64() == Some(0.0) => None,
+        Value::String(s) if s.is_empty() => None,
+        // uint64/int64 fields are strings in proto3 JSON.
+        Value::String(s) if s == "0" => None,
+        Value::Array(a) => {
+            let a: Vec<Value> = a
+                .iter()
+                .map(|x| without_defaults(x).unwrap_or(Value::Null))
+                .collect();
+            (!a.is_empty()).then_some(Value::Array(a))
+        }
+        Value::Object(o) => {
+            let o: serde_json::Map<String, Value> = o
+                .iter()
+                .filter_map(|(k, x)| without_defaults(x).map(|x| (k.clone(), x)))
+                .collect();
+            (!o.is_empty()).then_some(Value::Object(o))
+        }
+        _ => Some(v.clone()),
+    }
+}
+
+/// Every line is an `ExportTraceServiceRequest` of the official protobuf definitions
+/// (opentelemetry-proto, generated from open-telemetry/opentelemetry-proto's
+/// `collector/trace/v1/trace_service.proto`): it reads into those types with nothing
+/// lost (written back, it is the same JSON up to fields at their defaults), and it
+/// survives the protobuf wire encoding the Collector's OTLP receivers speak.
+#[test]
+fn otlp_lines_parse_with_the_official_protobuf_definitions() {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use prost::Message;
+    let hand = trace_file(RETRIES_AND_MESSAGE, "otlp", &[]);
+    let food = trace_file(
+        "scenarios/food-ordering.ron",
+        "otlp",
+        &["--set", "duration=40s", "--trace-sample", "0.05"],
+    );
+    let mut spans = 0;
+    for line in hand.lines().chain(food.lines()) {
+        let request: ExportTraceServiceRequest = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not an ExportTraceServiceRequest ({e}): {line}"));
+        let ours: Value = serde_json::from_str(line).unwrap();
+        let theirs = serde_json::to_value(&request).unwrap();
+        assert_eq!(
+            without_defaults(&ours),
+            without_defaults(&theirs),
+            "the official types keep every field of {line}"
+        );
+        let wire = request.encode_to_vec();
+        let back = ExportTraceServiceRequest::decode(wire.as_slice()).unwrap();
+        assert_eq!(back, request);
+        for rs in &request.resource_spans {
+            for ss in &rs.scope_spans {
+                for s in &ss.spans {
+                    assert_eq!(s.trace_id.len(), 16);
+                    assert_eq!(s.span_id.len(), 8);
+                    assert!(s.parent_span_id.is_empty() || s.parent_span_id.len() == 8);
+                    assert!(s.start_time_unix_nano <= s.end_time_unix_nano);
+                    spans += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        spans > 100,
+        "food-ordering at 5% gives a real sample: {spans}"
+    );
+}
+
+/// Two users at 1 s. `api` works 10 ms, calls `pay` through a bulkhead of one slot
+/// (`maxWaitDuration` 1 s), then `mail` through a Resilience4j rate limiter of one permit
+/// per 1 s period (`timeoutDuration` 1 s); pay works 100 ms, mail 10 ms.
+///
+/// By hand, in ms: both visits work 1000-1010. A takes the slot, pay 1010-1110; B waits
+/// for it 1010-1110, pay 1110-1210. A takes the period's permit at 1110, mail 1110-1120;
+/// B asks at 1210 and waits for the next period, 1210-2000, mail 2000-2010.
+const WAITS: &str = r#"Scenario(
+    name: "waits-by-hand",
+    duration: "2100ms",
+    drain: "1s",
+    services: [
+        Service(name: "api", concurrency: 10, service_time: Constant("10ms"),
+            calls: [
+                Call(to: "pay", dependency: Hard,
+                    bulkhead: Some(Bulkhead(max_concurrent: 1, max_wait: "1s"))),
+                Call(to: "mail", dependency: Hard,
+                    rate_limiter: Some(RateLimiter(limit_for_period: 1, refresh_period: "1s",
+                        timeout: "1s"))),
+            ]),
+        Service(name: "pay", concurrency: 10, service_time: Constant("100ms")),
+        Service(name: "mail", concurrency: 10, service_time: Constant("10ms")),
+    ],
+    workload: [Closed(name: "shop", target: "api", users: 2, think_time: Constant("1s"))],
+)"#;
+
+#[test]
+fn bulkhead_and_rate_limiter_waits_are_spans_of_their_attempt() {
+    let p = platform(WAITS);
+    let spans = traced(&p, SpanOptions::default());
+    let got = tree(&spans, &p);
+    // Roots at the same instant come in the order of their (seeded) ids.
+    let want = [
+        "Request shop 1000-2010 Ok attempt=0 backoff=0",
+        "  ClientAttempt shop 1000-2010 Ok attempt=1 backoff=0",
+        "    Visit api 1000-2010 Ok attempt=0 backoff=0",
+        "      CallAttempt api 1010-1210 Ok attempt=1 backoff=0",
+        "        BulkheadWait api 1010-1110 Ok attempt=0 backoff=0",
+        "        Visit pay 1110-1210 Ok attempt=0 backoff=0",
+        "      CallAttempt api 1210-2010 Ok attempt=1 backoff=0",
+        "        RateLimiterWait api 1210-2000 Ok attempt=0 backoff=0",
+        "        Visit mail 2000-2010 Ok attempt=0 backoff=0",
+        "Request shop 1000-1120 Ok attempt=0 backoff=0",
+        "  ClientAttempt shop 1000-1120 Ok attempt=1 backoff=0",
+        "    Visit api 1000-1120 Ok attempt=0 backoff=0",
+        "      CallAttempt api 1010-1110 Ok attempt=1 backoff=0",
+        "        Visit pay 1010-1110 Ok attempt=0 backoff=0",
+        "      CallAttempt api 1110-1120 Ok attempt=1 backoff=0",
+        "        Visit mail 1110-1120 Ok attempt=0 backoff=0",
+    ];
+    assert_eq!(got, want, "\n{}", got.join("\n"));
+}
+
+/// summary.json's `traces`: the figures `platsim trace` prints, from the run's own spans.
+/// By hand (see [`WAITS`]): two traces, 120 ms and 1010 ms; the slower one's critical
+/// path is api's 10 ms of work and 890 ms of waits for permits (queueing), pay's 100 ms
+/// and mail's 10 ms, so api made the p99.
+#[test]
+fn summary_json_says_who_made_the_p99_of_the_traced_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("waits.ron");
+    std::fs::write(&scenario, WAITS).unwrap();
+    let out = platsim()
+        .arg("run")
+        .arg(&scenario)
+        .args(["--quiet", "--out"])
+        .arg(dir.path().join("out"))
+        .arg("--trace")
+        .arg(dir.path().join("t.jsonl"))
+        .args(["--trace-format", "otlp"])
+        .output()
+        .unwrap();
+    assert_code(&out, 0, "platsim run --trace");
+    let summary: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/summary.json")).unwrap(),
+    )
+    .unwrap();
+    let t = &summary["traces"];
+    assert_eq!(t["traces"], 2);
+    assert_eq!(t["failed"], 0);
+    assert_eq!(t["p50_ms"], 120.0);
+    assert_eq!(t["p99_ms"], 1010.0);
+    assert_eq!(t["who_made_p99"], "api");
+    let api = &t["p99_paths"]["api"];
+    assert_eq!(api["own_work_ms"], 10.0);
+    assert_eq!(api["queueing_ms"], 890.0);
+    assert_eq!(t["p99_paths"]["pay"]["own_work_ms"], 100.0);
+    assert_eq!(t["p99_paths"]["mail"]["total_ms"], 10.0);
+    assert_eq!(
+        t["slowest"][0]["path"],
+        serde_json::json!(["api", "pay", "mail"])
+    );
+    // The same figures as `platsim trace` reads back from the file.
+    let report = platsim()
+        .arg("trace")
+        .arg(dir.path().join("t.jsonl"))
+        .output()
+        .unwrap();
+    assert_code(&report, 0, "platsim trace");
+    assert!(text(&report.stdout).contains("the slowest part: api"));
+    // An untraced run has no `traces`.
+    let plain = platsim()
+        .arg("run")
+        .arg(&scenario)
+        .args(["--quiet", "--json"])
+        .output()
+        .unwrap();
+    let plain: Value = serde_json::from_str(&text(&plain.stdout)).unwrap();
+    assert!(plain.get("traces").is_none());
+}
+
+/// An order's saga step by hand: `api` works 10 ms, writes the order to `db` (5 ms) and
+/// pushes the saga's job; the orchestrator `saga` takes it at once, works 1 ms and charges
+/// `pay`, which works 30 ms and refuses every charge; one retry after 200 ms, refused
+/// too. In ms: the request 10000-10015, the job's visit 10015-10276 (attempts 10016-10046
+/// and 10246-10276), failed: the saga is aborted and the order's write compensated.
+const SAGA: &str = r#"Scenario(
+    name: "saga-by-hand",
+    duration: "11s",
+    drain: "2s",
+    orders: Orders(entry: "api", steps: ["db", "pay"],
+        saga: Some(Saga(orchestrator: "saga", compensate: true, max_attempts: 1,
+            backoff: "1s"))),
+    queues: [JobQueue(name: "sagas", reliable: true, visibility_timeout: "30s")],
+    services: [
+        Service(name: "api", concurrency: 10, service_time: Constant("10ms"),
+            calls: [Call(to: "db")], push: Some("sagas")),
+        Service(name: "db", concurrency: 10, service_time: Constant("5ms")),
+        Service(name: "saga", concurrency: 10, service_time: Constant("1ms"),
+            workers: Some(Workers(queue: "sagas", count: 1)),
+            calls: [Call(to: "pay", dependency: Hard,
+                retry: Some(Retry(max_attempts: 2, backoff: Constant("200ms"),
+                    jitter: None)))]),
+        Service(name: "pay", concurrency: 10, service_time: Constant("30ms"),
+            error_rate: 1.0),
+    ],
+    workload: [Closed(name: "shop", target: "api", users: 1, think_time: Constant("10s"))],
+)"#;
+
+#[test]
+fn a_saga_step_gives_the_hand_computed_span_tree() {
+    let p = platform(SAGA);
+    let spans = traced(&p, SpanOptions::default());
+    let got = tree(&spans, &p);
+    let want = [
+        "Request shop 10000-10015 Ok attempt=0 backoff=0",
+        "  ClientAttempt shop 10000-10015 Ok attempt=1 backoff=0",
+        "    Visit api 10000-10015 Ok attempt=0 backoff=0",
+        "      CallAttempt api 10010-10015 Ok attempt=1 backoff=0",
+        "        Visit db 10010-10015 Ok attempt=0 backoff=0",
+        "      Produce api 10015-10015 Ok attempt=0 backoff=0",
+        "        Consume saga 10015-10276 DependencyFailed attempt=1 backoff=0",
+        "          CallAttempt saga 10016-10046 Error attempt=1 backoff=0",
+        "            Visit pay 10016-10046 Error attempt=0 backoff=0",
+        "          CallAttempt saga 10246-10276 Error attempt=2 backoff=200",
+        "            Visit pay 10246-10276 Error attempt=0 backoff=0",
+    ];
+    assert_eq!(got, want, "\n{}", got.join("\n"));
+}
