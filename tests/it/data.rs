@@ -280,7 +280,7 @@ mod property {
     fn platform() -> impl Strategy<Value = String> {
         (
             (0usize..3, any::<bool>(), 1u64..20, 1u64..40, 1u64..30),
-            (0.0f64..1.0, any::<bool>(), 1u32..4, 0u64..2000, 0u64..1000),
+            (0.0f64..1.0, any::<bool>(), 1u32..4, 1u64..2000, 0u64..1000),
         )
             .prop_map(
                 |(
@@ -357,7 +357,7 @@ mod property {
     fn two_phase_platform() -> impl Strategy<Value = String> {
         (
             (0usize..3, 1u64..20, 1u64..15, 1u64..20, 1u64..40),
-            (0.0f64..0.3, 0u64..500, 5.0f64..60.0, 0u64..1000),
+            (0.0f64..0.3, 1u64..500, 5.0f64..60.0, 0u64..1000),
         )
             .prop_map(
                 |((mode, coord_at, coord_s, db_at, db_s), (err, lag_ms, rate, seed))| {
