@@ -203,8 +203,10 @@ pub struct Recorder {
     /// [`COUNTED`] when the run's histogram takes it (the window's always does). A count
     /// lands in buckets spread over kilobytes per service: with a thousand services nearly
     /// every one missed the cache and stalled the loop. Counted [`PENDING`] at a time in a
-    /// tight loop, the misses overlap.
+    /// tight loop, the misses overlap. Platforms of fewer than [`BATCH_FROM`] services,
+    /// whose histograms stay in the cache, count at once (`batched` false).
     pending: Vec<(u32, u64)>,
+    batched: bool,
     /// Extra columns after the services' (queue depths, consumer lag, orders, processing
     /// times, failures, DLQ sizes), in column order.
     extras: Vec<Extra>,
@@ -213,6 +215,7 @@ pub struct Recorder {
 /// Sojourns logged before they are counted (32 KiB), and the log's mark of a counted one.
 const PENDING: usize = 2048;
 const COUNTED: u32 = 1 << 31;
+const BATCH_FROM: usize = 64;
 
 /// An extra time-series column (or two, for quantiles).
 #[derive(Debug, Clone)]
@@ -305,6 +308,7 @@ impl Recorder {
             columns.extend(SERVICE_COLUMNS.iter().map(|c| format!("{}.{c}", s.name)));
         }
         let values = Vec::with_capacity(expected_rows * columns.len());
+        let batched = p.services.len() >= BATCH_FROM;
         Recorder {
             warmup: p.warmup,
             services,
@@ -317,7 +321,8 @@ impl Recorder {
             buckets,
             bucket: 0,
             bucket_end: grid,
-            pending: Vec::with_capacity(PENDING),
+            pending: Vec::with_capacity(if batched { PENDING } else { 0 }),
+            batched,
             extras: Vec::new(),
         }
     }
@@ -533,6 +538,13 @@ impl Recorder {
             }
         }
         st.window.counts.add(outcome);
+        if !self.batched {
+            if counted {
+                st.sojourn.record(sojourn.0);
+            }
+            st.window.latency.record(sojourn.0);
+            return;
+        }
         if self.pending.len() == PENDING {
             self.count_pending();
         }
