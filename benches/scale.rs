@@ -15,85 +15,28 @@
 //! Run: `cargo bench --bench scale` (about a minute; prints a table at the end).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use platsim::{model, run, scenario, Limits};
-use std::alloc::{GlobalAlloc, Layout, System};
+use platsim::{run, Limits};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 
-/// The system allocator, counting live and peak bytes.
-struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
-            PEAK.fetch_max(live, Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Relaxed);
-    }
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::{idle, platform, run_counted, tree};
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-fn tree(n: usize) -> String {
-    let services: String = (0..n)
-        .map(|i| {
-            let calls: Vec<String> = [2 * i + 1, 2 * i + 2]
-                .iter()
-                .filter(|&&c| c < n)
-                .map(|c| format!(r#"Call(to: "s{c}", dependency: Hard)"#))
-                .collect();
-            format!(
-                r#"Service(name: "s{i}", replicas: 2, concurrency: 64, service_time: Exponential(mean: "1ms"), calls: [{}]),"#,
-                calls.join(", ")
-            )
-        })
-        .collect();
-    format!(
-        r#"Scenario(name: "tree{n}", duration: "1m", services: [{services}], workload: [Open(target: "s0", rate: 200.0)])"#
-    )
-}
-
-fn idle(n: usize) -> String {
-    let services: String = (0..n)
-        .map(|i| format!(r#"Service(name: "s{i}", service_time: Exponential(mean: "1ms")),"#))
-        .collect();
-    let workload: String = (0..n)
-        .map(|i| format!(r#"Open(target: "s{i}", rate: 0.01),"#))
-        .collect();
-    format!(
-        r#"Scenario(name: "idle{n}", duration: "30s", services: [{services}], workload: [{workload}])"#
-    )
-}
-
-fn platform(text: &str) -> model::Platform {
-    let spec = scenario::parse(text, "bench").expect("bench scenario parses");
-    model::validate(&spec, "bench").expect("bench scenario is valid")
-}
+static ALLOCATOR: common::Counting = common::Counting;
 
 /// One run's events, best seconds of three, and peak heap bytes above what was live before.
-fn measure(p: &model::Platform) -> (u64, f64, usize) {
+fn measure(p: &platsim::Platform) -> (u64, f64, usize) {
     let mut best = f64::MAX;
     let mut events = 0;
     let mut peak = 0;
     for _ in 0..3 {
-        let before = LIVE.load(Relaxed);
-        PEAK.store(before, Relaxed);
         let t = Instant::now();
-        let summary = run(p, Limits::default()).expect("bench runs");
+        let (summary, bytes) = run_counted(p);
         best = best.min(t.elapsed().as_secs_f64());
         events = summary.events;
-        drop(summary);
-        peak = PEAK.load(Relaxed) - before;
+        peak = bytes;
     }
     (events, best, peak)
 }

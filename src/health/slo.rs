@@ -136,14 +136,13 @@ pub fn event_windows(
 ) -> Vec<WindowCounts> {
     let w = events.width.as_secs_f64();
     events
-        .buckets
-        .iter()
+        .dense()
         .enumerate()
         .map(|(i, c)| (i as f64 * w, c))
         .filter(|&(start, _)| start + w > from_s + 1e-9 && start < end_s - 1e-9)
         .map(|(start, c)| {
             let (bad, valid) = if latency {
-                (c.slow, c.ok)
+                (c.slow, c.ok())
             } else {
                 (c.bad, c.valid)
             };

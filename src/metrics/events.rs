@@ -9,8 +9,9 @@
 //! windows is then a whole number of buckets); longer runs get whole minutes.
 //!
 //! Each request counts in the bucket it ended in (answered, refused, shed or lost), as
-//! the availability and latency SLIs classify it (`health::slo`). Buckets are allocated
-//! before time zero, so recording is one comparison and a few increments.
+//! the availability and latency SLIs classify it (`health::slo`). A service counts into
+//! its current bucket and keeps the buckets it has left only if they saw an event, so an
+//! idle service costs nothing and recording is one comparison and a few increments.
 
 use crate::engine::SimTime;
 
@@ -24,17 +25,36 @@ pub struct SliCounts {
     pub valid: u32,
     /// ...and those of them that were not answered `ok` (its bad events).
     pub bad: u32,
-    /// Requests answered `ok` (latency's valid events)...
-    pub ok: u32,
-    /// ...and those slower than the latency objective's threshold (its bad events).
+    /// Requests answered `ok` slower than the latency objective's threshold (latency's
+    /// bad events; its valid ones are [`SliCounts::ok`]).
     pub slow: u32,
 }
 
-/// One service's events on the grid.
+impl SliCounts {
+    /// Requests answered `ok`: every valid event is either that or bad.
+    pub fn ok(&self) -> u32 {
+        self.valid - self.bad
+    }
+}
+
+/// One service's events on the grid: `len` buckets of `width`, of which those that saw
+/// an event are in `buckets` as `(index, counts)`, in index order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SloEvents {
     pub width: SimTime,
-    pub buckets: Vec<SliCounts>,
+    pub len: usize,
+    pub buckets: Vec<(u32, SliCounts)>,
+}
+
+impl SloEvents {
+    /// Every bucket's counts in index order, empty ones included.
+    pub fn dense(&self) -> impl Iterator<Item = SliCounts> + '_ {
+        let mut next = self.buckets.iter().peekable();
+        (0..self.len).map(move |i| match next.next_if(|(b, _)| *b as usize == i) {
+            Some(&(_, c)) => c,
+            None => SliCounts::default(),
+        })
+    }
 }
 
 /// The grid's width for a run of `run` virtual time (see the module docs).

@@ -148,8 +148,33 @@ struct ServiceStats {
     latency_threshold: Option<SimTime>,
     latency_good: u64,
     window: Window,
-    /// SLI events on the fixed grid (see `metrics::events`), allocated up front.
-    events: Vec<SliCounts>,
+    /// SLI events on the fixed grid (see `metrics::events`): those of bucket `slot`, and
+    /// the earlier buckets that saw any.
+    slot: u32,
+    sli: SliCounts,
+    events: Vec<(u32, SliCounts)>,
+}
+
+impl ServiceStats {
+    /// The SLI counts of grid bucket `b` (buckets never go back).
+    #[inline(always)]
+    fn sli(&mut self, b: u32) -> &mut SliCounts {
+        if self.slot != b {
+            self.next_slot(b);
+        }
+        &mut self.sli
+    }
+
+    /// Keeps the current bucket's counts if it saw an event, and starts bucket `b`.
+    #[cold]
+    #[inline(never)]
+    fn next_slot(&mut self, b: u32) {
+        if self.sli != SliCounts::default() {
+            self.events.push((self.slot, self.sli));
+        }
+        self.slot = b;
+        self.sli = SliCounts::default();
+    }
 }
 
 struct WorkloadStats {
@@ -169,14 +194,28 @@ pub struct Recorder {
     clients_in_flight: u64,
     window_start: SimTime,
     series: TimeSeries,
-    /// The SLI event grid: bucket width, the current bucket and where it ends.
+    /// The SLI event grid: bucket width and count, the current bucket and where it ends.
     grid: SimTime,
-    bucket: usize,
+    buckets: usize,
+    bucket: u32,
     bucket_end: SimTime,
+    /// Sojourns not yet counted into the histograms, as `(service, ns)`, the service with
+    /// [`COUNTED`] when the run's histogram takes it (the window's always does). A count
+    /// lands in buckets spread over kilobytes per service: with a thousand services nearly
+    /// every one missed the cache and stalled the loop. Counted [`PENDING`] at a time in a
+    /// tight loop, the misses overlap. Platforms of fewer than [`BATCH_FROM`] services,
+    /// whose histograms stay in the cache, count at once (`batched` false).
+    pending: Vec<(u32, u64)>,
+    batched: bool,
     /// Extra columns after the services' (queue depths, consumer lag, orders, processing
     /// times, failures, DLQ sizes), in column order.
     extras: Vec<Extra>,
 }
+
+/// Sojourns logged before they are counted (32 KiB), and the log's mark of a counted one.
+const PENDING: usize = 2048;
+const COUNTED: u32 = 1 << 31;
+const BATCH_FROM: usize = 64;
 
 /// An extra time-series column (or two, for quantiles).
 #[derive(Debug, Clone)]
@@ -249,7 +288,9 @@ impl Recorder {
                 busy: Level::default(),
                 queued: Level::default(),
                 window: Window::new(),
-                events: vec![SliCounts::default(); buckets],
+                slot: 0,
+                sli: SliCounts::default(),
+                events: Vec::new(),
             })
             .collect();
         let workloads = p
@@ -267,6 +308,7 @@ impl Recorder {
             columns.extend(SERVICE_COLUMNS.iter().map(|c| format!("{}.{c}", s.name)));
         }
         let values = Vec::with_capacity(expected_rows * columns.len());
+        let batched = p.services.len() >= BATCH_FROM;
         Recorder {
             warmup: p.warmup,
             services,
@@ -276,8 +318,11 @@ impl Recorder {
             window_start: SimTime::ZERO,
             series: TimeSeries { columns, values },
             grid,
+            buckets,
             bucket: 0,
             bucket_end: grid,
+            pending: Vec::with_capacity(if batched { PENDING } else { 0 }),
+            batched,
             extras: Vec::new(),
         }
     }
@@ -386,8 +431,9 @@ impl Recorder {
     pub fn rejected(&mut self, s: usize, now: SimTime, counted: bool, why: Refusal) {
         let b = self.bucket(now);
         let st = &mut self.services[s];
-        st.events[b].valid += 1;
-        st.events[b].bad += 1;
+        let e = st.sli(b);
+        e.valid += 1;
+        e.bad += 1;
         if counted {
             st.counts.rejected += 1;
             st.refused[why as usize] += 1;
@@ -407,8 +453,9 @@ impl Recorder {
     ) {
         let b = self.bucket(now);
         let st = &mut self.services[s];
-        st.events[b].valid += 1;
-        st.events[b].bad += 1;
+        let e = st.sli(b);
+        e.valid += 1;
+        e.bad += 1;
         st.queued.down(now);
         if counted {
             st.counts.add(outcome);
@@ -477,27 +524,50 @@ impl Recorder {
         let b = self.bucket(now);
         let st = &mut self.services[s];
         let ok = outcome == Outcome::Ok;
-        let e = &mut st.events[b];
+        let slow = ok && st.latency_threshold.is_some_and(|t| sojourn > t);
+        let e = st.sli(b);
         e.valid += 1;
         e.bad += !ok as u32;
-        e.ok += ok as u32;
-        e.slow += (ok && st.latency_threshold.is_some_and(|t| sojourn > t)) as u32;
+        e.slow += slow as u32;
         st.busy.down(now);
         if counted {
             st.counts.add(outcome);
-            st.sojourn.record(sojourn.0);
             st.degraded += (degraded && outcome == Outcome::Ok) as u64;
             if outcome == Outcome::Ok && st.latency_threshold.is_some_and(|t| sojourn <= t) {
                 st.latency_good += 1;
             }
         }
         st.window.counts.add(outcome);
-        st.window.latency.record(sojourn.0);
+        if !self.batched {
+            if counted {
+                st.sojourn.record(sojourn.0);
+            }
+            st.window.latency.record(sojourn.0);
+            return;
+        }
+        if self.pending.len() == PENDING {
+            self.count_pending();
+        }
+        let mark = if counted { COUNTED } else { 0 };
+        self.pending.push((s as u32 | mark, sojourn.0));
+    }
+
+    /// Counts the logged sojourns into the histograms (see `pending`).
+    #[inline(never)]
+    fn count_pending(&mut self) {
+        for &(s, ns) in &self.pending {
+            let st = &mut self.services[(s & !COUNTED) as usize];
+            if s & COUNTED != 0 {
+                st.sojourn.record(ns);
+            }
+            st.window.latency.record(ns);
+        }
+        self.pending.clear();
     }
 
     /// The SLI grid's bucket that `now` falls in (time never goes back).
     #[inline(always)]
-    fn bucket(&mut self, now: SimTime) -> usize {
+    fn bucket(&mut self, now: SimTime) -> u32 {
         if now >= self.bucket_end {
             self.roll(now);
         }
@@ -506,13 +576,10 @@ impl Recorder {
 
     #[cold]
     fn roll(&mut self, now: SimTime) {
-        let last = self
-            .services
-            .first()
-            .map_or(0, |s| s.events.len().max(1) - 1);
-        self.bucket = ((now.0 / self.grid.0) as usize).min(last);
+        let last = self.buckets.max(1) as u64 - 1;
+        self.bucket = (now.0 / self.grid.0).min(last) as u32;
         self.bucket_end = SimTime((self.bucket as u64 + 1) * self.grid.0);
-        if self.bucket == last {
+        if self.bucket as u64 == last {
             self.bucket_end = SimTime(u64::MAX);
         }
     }
@@ -591,6 +658,7 @@ impl Recorder {
         if width == SimTime::ZERO {
             return;
         }
+        self.count_pending();
         let per_s = 1.0 / width.as_secs_f64();
         let v = &mut self.series.values;
         let c = &self.clients.counts;
@@ -654,6 +722,7 @@ impl Recorder {
     /// Reduces everything to the summary of a run that ended at `end`.
     pub fn finish(mut self, p: &Platform, end: SimTime, events: u64) -> Summary {
         self.close_window(end);
+        self.count_pending();
         let measured = end.since(self.warmup);
         let secs = measured.as_secs_f64().max(f64::MIN_POSITIVE);
         let mut services = BTreeMap::new();
@@ -715,9 +784,13 @@ impl Recorder {
         let slo_events = self
             .services
             .iter_mut()
-            .map(|st| SloEvents {
-                width: self.grid,
-                buckets: std::mem::take(&mut st.events),
+            .map(|st| {
+                st.next_slot(u32::MAX);
+                SloEvents {
+                    width: self.grid,
+                    len: self.buckets,
+                    buckets: std::mem::take(&mut st.events),
+                }
             })
             .collect();
         let mut workloads = BTreeMap::new();
