@@ -12,6 +12,7 @@ use std::path::PathBuf;
 mod chart;
 mod explore;
 mod health;
+mod progress;
 mod sweep;
 mod trace;
 
@@ -254,7 +255,19 @@ fn run(args: RunArgs) -> Result<(), Error> {
         .unwrap_or_else(|| report::default_dir(&platform.name, platform.seed));
     // Locked before the run, so a second writer of the folder is refused at once.
     let lock = report::files::Lock::take(&dir, "platsim run")?;
-    let summary = trace::run(&platform, limits, &args.trace)?;
+    let estimate = model::estimate::estimate(&platform);
+    let warning = size_warning(&estimate, limits.max_events);
+    if let (Some(warning), false) = (&warning, args.quiet) {
+        eprintln!("note: {}\nwarning: {warning}", estimate.describe());
+    }
+    let summary = if warning.is_some() && show_bar(&args) {
+        let mut bar = progress::RunBar::stderr(platform.end());
+        let summary = crate::run::run_observed(&platform, limits, &mut bar);
+        bar.finish();
+        summary?
+    } else {
+        trace::run(&platform, limits, &args.trace)?
+    };
     let repro = repro_command(&args, platform.seed);
     lock.begin(&repro)?;
     clear_charts(&dir)?;
@@ -282,6 +295,17 @@ fn run(args: RunArgs) -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+/// A progress bar on a long run: only on a terminal, never with `--quiet` or `--json`, and
+/// not with a trace or log (their observer carries the run).
+fn show_bar(args: &RunArgs) -> bool {
+    use std::io::IsTerminal;
+    !args.quiet
+        && !args.json
+        && args.trace.trace.is_none()
+        && args.trace.log.is_none()
+        && std::io::stderr().is_terminal()
 }
 
 /// Removes the charts of an earlier run of the folder, which would not match the new one.
@@ -334,7 +358,31 @@ fn check(args: CheckArgs) -> Result<(), Error> {
         count(p.workloads.len(), "workload"),
         p.duration
     );
+    let estimate = model::estimate::estimate(&p);
+    println!("estimate: {}", estimate.describe());
+    if let Some(warning) = size_warning(&estimate, Limits::default().max_events) {
+        println!("warning: {warning}");
+    }
     Ok(())
+}
+
+/// What to say about a run this large, if anything: above `max_events` it will stop
+/// with an error; above [`model::estimate::LONG_RUN_S`] it is long.
+fn size_warning(e: &model::estimate::Estimate, max_events: u64) -> Option<String> {
+    if e.events > max_events as f64 {
+        Some(format!(
+            "the run would stop at --max-events {max_events} before its horizon; shorten \
+             `duration`, lower the rates, or raise --max-events"
+        ))
+    } else if e.is_long() {
+        Some(
+            "a long run; check a shorter `duration` first (--set duration=1m), or run it \
+             in the background"
+                .into(),
+        )
+    } else {
+        None
+    }
 }
 
 /// `1 service`, `3 services`.

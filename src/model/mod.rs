@@ -5,6 +5,7 @@
 //! platform exists, nothing the user wrote can make the run fail.
 
 pub mod dist;
+pub mod estimate;
 pub mod graph;
 pub mod schedule;
 pub mod validate;

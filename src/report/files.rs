@@ -106,14 +106,33 @@ pub fn create_dir(dir: &Path) -> Result<(), Error> {
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename,
 /// so `path` holds the old bytes or the new ones, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    write_atomic_with(path, &mut |w| {
+        w.write_all(bytes).map_err(|e| Error::io(path, e))
+    })
+}
+
+/// [`write_atomic`] for output too large to hold: `fill` writes it to a buffered
+/// temporary file, which then replaces `path` whole.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: &mut dyn FnMut(&mut dyn Write) -> Result<(), Error>,
+) -> Result<(), Error> {
     let name = path
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
     let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    result.map_err(|e| {
+    let result = File::create(&tmp)
+        .map_err(|e| Error::io(path, e))
+        .and_then(|file| {
+            let mut w = std::io::BufWriter::new(file);
+            fill(&mut w)?;
+            w.into_inner()
+                .map(drop)
+                .map_err(|e| Error::io(path, e.into_error()))
+        })
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
+    result.inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
     })
 }
 

@@ -8,10 +8,11 @@
 //! version), a shard given twice, missing shards, and shards that did not finish.
 
 use super::plan::{Definition, Manifest, Shard};
-use super::record::{self, Record, RUNS_FILE};
+use super::record::RUNS_FILE;
+use super::rows::Rows;
 use super::{table, write, Report, MANIFEST_FILE, RESULTS_FILE, SWEEP_FILE};
 use crate::Error;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -126,44 +127,36 @@ pub fn merge(args: &[PathBuf], out: Option<&Path>) -> Result<Report, Error> {
         )));
     }
 
-    let mut records: Vec<Record> = Vec::with_capacity(def.runs());
+    // Indexed, not read: the tables read the records back one at a time.
+    let mut rows = Rows::new(def.runs());
     for (&index, part) in &by_index {
         let shard = Shard { index, count };
         let path = part.dir.join(RUNS_FILE);
-        let log = record::read(&path).map_err(bad)?;
-        let mut seen = HashSet::new();
-        for r in log.records {
-            match def.run_index(r.point, r.seed) {
-                Some(k) if shard.has(k) => {
-                    if seen.insert(k) {
-                        records.push(r);
-                    }
-                }
-                _ => {
-                    return Err(bad(format!(
+        let (added, _, _) = rows.add_log(&path, |r| {
+            def.run_index(r.point, r.seed)
+                .filter(|&k| shard.has(k))
+                .ok_or_else(|| {
+                    format!(
                         "{} has a run (point {}, seed {}) that is not part of shard {shard}",
                         path.display(),
                         r.point,
                         r.seed
-                    )))
-                }
-            }
-        }
-        if seen.len() != part.manifest.runs {
+                    )
+                })
+        })?;
+        if added != part.manifest.runs {
             return Err(bad(format!(
-                "shard {shard} in {} is incomplete: {} of its {} runs are done; finish it \
+                "shard {shard} in {} is incomplete: {added} of its {} runs are done; finish it \
                  with the same command and --resume",
                 part.dir.display(),
-                seen.len(),
                 part.manifest.runs
             )));
         }
     }
-    table::sort(&mut records);
-    if records.len() != def.runs() {
+    if rows.len() != def.runs() {
         return Err(bad(format!(
             "the shards hold {} runs but the sweep has {}",
-            records.len(),
+            rows.len(),
             def.runs()
         )));
     }
@@ -180,9 +173,11 @@ pub fn merge(args: &[PathBuf], out: Option<&Path>) -> Result<Report, Error> {
     lock.begin("run the same merge command again")?;
     let failures_dir = out.join("failures");
     std::fs::create_dir_all(&failures_dir).map_err(|e| Error::io(&failures_dir, e))?;
-    write(&out, RESULTS_FILE, &table::results_csv(&def, &records))?;
-    write(&out, SWEEP_FILE, &table::sweep_json(&def, &records))?;
-    let failures = table::failures(&def, &records);
+    crate::report::files::write_atomic_with(&out.join(RESULTS_FILE), &mut |w| {
+        table::write_results_csv(&def, &rows, w)
+    })?;
+    write(&out, SWEEP_FILE, &table::sweep_json(&def, &rows)?)?;
+    let failures = table::failures(&def, &rows)?;
     for f in &failures {
         let Some(file) = &f.summary else { continue };
         let shard = def.run_index(f.point, f.seed).map_or(0, |k| k % count);
@@ -202,11 +197,11 @@ pub fn merge(args: &[PathBuf], out: Option<&Path>) -> Result<Report, Error> {
     let watched = super::summary::watched(&def, &[]);
     Ok(Report {
         dir: out,
-        points: super::summary::points(&def, &records, &watched),
-        predicates: super::summary::predicates(&def, &records),
-        runs: records.len(),
+        points: super::summary::points(&def, &rows, &watched)?,
+        predicates: super::summary::predicates(&def, &rows)?,
+        runs: rows.len(),
         ran: 0,
-        resumed: records.len(),
+        resumed: rows.len(),
         failures,
         definition: def,
         shard: None,

@@ -14,8 +14,10 @@
 //!    checked against the predicates ([`predicate`]) and appended to `runs.jsonl`
 //!    ([`record`]) the moment it ends.
 //! 4. [`table`]: `results.csv` and `sweep.json` (with [`stats`] across seeds) are written
-//!    from the sorted records, so they are the same bytes whatever the thread count, an
-//!    interruption and `--resume`, or a split into shards and [`merge`].
+//!    from the records read back from `runs.jsonl` in table order ([`rows`]), so they are
+//!    the same bytes whatever the thread count, an interruption and `--resume`, or a split
+//!    into shards and [`merge`]; and memory stays flat in the number of runs (8 bytes a
+//!    run for the index: a million runs fit).
 //!
 //! A sweep folder holds `manifest.json` (what sweep this is), `runs.jsonl`, `results.csv`,
 //! `sweep.json` (unsharded sweeps and merges) and `failures/` (the summary.json of every
@@ -31,6 +33,7 @@ mod probe;
 pub mod record;
 pub mod repro;
 mod resume;
+pub mod rows;
 pub mod stats;
 pub mod summary;
 pub mod table;
@@ -45,7 +48,6 @@ use crate::scenario;
 use crate::{report, Error};
 use parallel::{Progress, Runner};
 use record::{Appender, RUNS_FILE};
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -175,17 +177,12 @@ pub fn sweep(opts: &Options) -> Result<Report, Error> {
     manifest.done = done.len();
     write(&dir, MANIFEST_FILE, &manifest.to_json())?;
 
-    let finished: HashSet<(usize, u64)> = done.iter().map(|r| (r.point, r.seed)).collect();
-    let mut todo = Vec::new();
     let mut left = vec![0; def.points()];
     let mut in_shard = vec![false; def.points()];
     for k in (0..def.runs()).filter(|&k| slice.has(k)) {
-        let (point, seed) = def.run(k);
+        let point = k / def.seeds.0.len();
         in_shard[point] = true;
-        if !finished.contains(&(point, seed)) {
-            todo.push((point, seed));
-            left[point] += 1;
-        }
+        left[point] += usize::from(!done.has(k));
     }
     let progress = Progress::new(
         opts.progress,
@@ -193,30 +190,33 @@ pub fn sweep(opts: &Options) -> Result<Report, Error> {
         done.len(),
         left,
         in_shard.iter().filter(|&&b| b).count(),
-        done.iter().filter(|r| !r.failed.is_empty()).count(),
+        done.failed(),
     );
-    let log = Mutex::new(Appender::open(&dir.join(RUNS_FILE)).map_err(io_error(&dir))?);
-    let outcomes = parallel::run_all(&runner, &todo, &pool, &log, &progress);
+    let runs_path = dir.join(RUNS_FILE);
+    let log = Mutex::new(Appender::open(&runs_path).map_err(io_error(&dir))?);
+    let wanted = |k: usize| slice.has(k) && !done.has(k);
+    let outcomes = parallel::run_all(&runner, &def, &wanted, &pool, &log, &progress);
     progress.finish();
-    let outcomes = outcomes?;
-
-    let ran = outcomes.len();
+    let (ran, resolved) = outcomes?;
+    drop(log);
     let resumed = done.len();
-    let mut resolved = vec![false; opts.fail_if.len()];
-    let mut records = done;
-    for o in outcomes {
-        for (r, hit) in resolved.iter_mut().zip(o.resolved) {
-            *r |= hit;
-        }
-        records.push(o.record);
-    }
-    table::sort(&mut records);
-    write(&dir, RESULTS_FILE, &table::results_csv(&def, &records))?;
+    drop(done);
+
+    // The tables, from the log read back in table order: nothing of a run stays in memory.
+    let mut rows = rows::Rows::new(def.runs());
+    rows.add_log(&runs_path, |r| {
+        def.run_index(r.point, r.seed)
+            .filter(|&k| slice.has(k))
+            .ok_or_else(|| format!("{} changed during the sweep", runs_path.display()))
+    })?;
+    report::files::write_atomic_with(&dir.join(RESULTS_FILE), &mut |w| {
+        table::write_results_csv(&def, &rows, w)
+    })?;
     if shard.is_none() {
-        write(&dir, SWEEP_FILE, &table::sweep_json(&def, &records))?;
+        write(&dir, SWEEP_FILE, &table::sweep_json(&def, &rows)?)?;
     }
-    manifest.done = records.len();
-    manifest.complete = records.len() == manifest.runs;
+    manifest.done = rows.len();
+    manifest.complete = rows.len() == manifest.runs;
     write(&dir, MANIFEST_FILE, &manifest.to_json())?;
     lock.finish()?;
 
@@ -245,12 +245,12 @@ pub fn sweep(opts: &Options) -> Result<Report, Error> {
     let watched = summary::watched(&def, &opts.metrics);
     Ok(Report {
         dir,
-        points: summary::points(&def, &records, &watched),
-        predicates: summary::predicates(&def, &records),
-        failures: table::failures(&def, &records),
+        points: summary::points(&def, &rows, &watched)?,
+        predicates: summary::predicates(&def, &rows)?,
+        failures: table::failures(&def, &rows)?,
         definition: def,
         shard,
-        runs: records.len(),
+        runs: rows.len(),
         ran,
         resumed,
         notes,

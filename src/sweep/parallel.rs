@@ -7,6 +7,7 @@
 
 use super::flatten::flatten;
 use super::grid::Grid;
+use super::plan::Definition;
 use super::predicate::{lookup, Lookup, Predicate};
 use super::record::{Appender, Ordered, Record};
 use super::table::failure_file;
@@ -173,30 +174,42 @@ impl Progress {
     }
 }
 
-/// Runs `todo` on `pool`, appending each record to `log` as it
-/// finishes. Returns the outcomes in `todo` order.
+/// Runs every run `k` of `def` (in `0..def.runs()`) that `wanted(k)` on `pool`, appending
+/// each record to `log` as it finishes and keeping nothing of it but which predicates
+/// found their path. Returns how many ran, and for each predicate whether any run had
+/// its path.
 ///
 /// Each free thread takes the next run in table order (point by point), so points
 /// finish one after another and the bar's points counter moves; rayon's splitting of the
 /// list would start every thread in a different part of it, and no point would finish
-/// before the end.
+/// before the end. Runs are numbered, not listed: a million-run sweep keeps no list.
 pub fn run_all(
     runner: &Runner,
-    todo: &[(usize, u64)],
+    def: &Definition,
+    wanted: &(dyn Fn(usize) -> bool + Sync),
     pool: &rayon::ThreadPool,
     log: &Mutex<Appender>,
     progress: &Progress,
-) -> Result<Vec<Outcome>, Error> {
+) -> Result<(usize, Vec<bool>), Error> {
     let stop = AtomicBool::new(false);
     let next = AtomicUsize::new(0);
+    let ran = AtomicUsize::new(0);
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
-    let slots: Vec<Mutex<Option<Outcome>>> = todo.iter().map(|_| Mutex::new(None)).collect();
+    let resolved: Vec<AtomicBool> = runner
+        .predicates
+        .iter()
+        .map(|_| AtomicBool::new(false))
+        .collect();
+    let runs = def.runs();
     let work = || loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        if i >= todo.len() || stop.load(Ordering::Relaxed) {
+        let k = next.fetch_add(1, Ordering::Relaxed);
+        if k >= runs || stop.load(Ordering::Relaxed) {
             return;
         }
-        let (point, seed) = todo[i];
+        if !wanted(k) {
+            continue;
+        }
+        let (point, seed) = def.run(k);
         let outcome = runner.run(point, seed).and_then(|o| {
             log.lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -206,7 +219,12 @@ pub fn run_all(
         match outcome {
             Ok(o) => {
                 progress.finished(&o.record);
-                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(o);
+                ran.fetch_add(1, Ordering::Relaxed);
+                for (r, hit) in resolved.iter().zip(o.resolved) {
+                    if hit {
+                        r.store(true, Ordering::Relaxed);
+                    }
+                }
             }
             Err(e) => {
                 stop.store(true, Ordering::Relaxed);
@@ -222,11 +240,11 @@ pub fn run_all(
             scope.spawn(|_| work());
         }
     });
-    let outcomes = slots
-        .into_iter()
-        .map(|s| s.into_inner().unwrap_or_else(|e| e.into_inner()));
     match first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
         Some(e) => Err(e),
-        None => Ok(outcomes.into_iter().flatten().collect()),
+        None => Ok((
+            ran.into_inner(),
+            resolved.into_iter().map(AtomicBool::into_inner).collect(),
+        )),
     }
 }

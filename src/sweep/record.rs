@@ -13,7 +13,7 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 /// The file name of the record log in a sweep folder.
@@ -107,43 +107,63 @@ pub struct Log {
     pub torn: bool,
 }
 
-/// Reads a record log; a missing file is an empty log. Only the last line may be broken
-/// (torn by a kill while it was written); a broken line before it is an error.
+/// Reads a whole record log into memory (small logs and tests; sweeps use [`scan`]).
 pub fn read(path: &Path) -> Result<Log, String> {
-    let text = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Log::default()),
+    let mut records = Vec::new();
+    let (good_len, torn) = scan(path, |_, r| {
+        records.push(r);
+        Ok(())
+    })?;
+    Ok(Log {
+        records,
+        good_len,
+        torn,
+    })
+}
+
+/// Reads a record log one line at a time (memory: one line, whatever the log's size),
+/// calling `each(offset, record)` for every whole line, and returns the bytes of whole
+/// lines and whether a torn last line followed. A missing file is an empty log. Only the
+/// last line may be broken (torn by a kill while it was written); a broken line before
+/// it is an error.
+pub fn scan(
+    path: &Path,
+    mut each: impl FnMut(u64, Record) -> Result<(), String>,
+) -> Result<(u64, bool), String> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, false)),
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
-    let mut log = Log::default();
-    let mut start = 0;
-    let mut line_no = 0;
-    while start < text.len() {
-        line_no += 1;
-        let end = text[start..].iter().position(|&b| b == b'\n');
-        let parsed = end.and_then(|end| {
-            let line = std::str::from_utf8(&text[start..start + end]).ok()?;
-            serde_json::from_str::<Record>(line).ok()
-        });
-        match (parsed, end) {
-            (Some(record), Some(end)) => {
-                log.records.push(record);
-                start += end + 1;
-                log.good_len = start as u64;
-            }
-            (_, None) => {
-                log.torn = true;
-                break;
-            }
-            (None, Some(_)) => {
-                return Err(format!(
-                    "{} line {line_no} is damaged; remove that line (or the file, to start over)",
-                    path.display()
-                ))
-            }
+    let mut reader = BufReader::new(file);
+    let mut line = Vec::new();
+    let (mut good_len, mut line_no) = (0u64, 0usize);
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if n == 0 {
+            return Ok((good_len, false));
         }
+        line_no += 1;
+        if line.last() != Some(&b'\n') {
+            return Ok((good_len, true));
+        }
+        let record = parse(&line[..n - 1]).ok_or_else(|| {
+            format!(
+                "{} line {line_no} is damaged; remove that line (or the file, to start over)",
+                path.display()
+            )
+        })?;
+        each(good_len, record)?;
+        good_len += n as u64;
     }
-    Ok(log)
+}
+
+/// One line of a record log (without its newline) as a record.
+pub fn parse(line: &[u8]) -> Option<Record> {
+    serde_json::from_slice(line).ok()
 }
 
 #[cfg(test)]

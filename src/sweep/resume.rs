@@ -4,15 +4,15 @@
 //! so no stale row or failure survives.
 
 use super::plan::{Definition, Manifest, Shard};
-use super::record::{self, Record, RUNS_FILE};
+use super::record::{Record, RUNS_FILE};
+use super::rows::Rows;
 use super::{io_error, MANIFEST_FILE, RESULTS_FILE, SWEEP_FILE};
 use crate::Error;
-use std::collections::HashSet;
 use std::path::Path;
 
 /// Gets the sweep folder ready: with `--resume`, keeps the runs already recorded there
-/// (after checking they are from this very sweep and shard) and returns them; otherwise
-/// clears the sweep's own files.
+/// (after checking they are from this very sweep and shard) and returns where they are;
+/// otherwise clears the sweep's own files.
 pub fn prepare_dir(
     dir: &Path,
     def: &Definition,
@@ -20,14 +20,14 @@ pub fn prepare_dir(
     shard: Option<Shard>,
     resume: bool,
     notes: &mut Vec<String>,
-) -> Result<Vec<Record>, Error> {
+) -> Result<Rows, Error> {
     let runs_path = dir.join(RUNS_FILE);
     let manifest_path = dir.join(MANIFEST_FILE);
     let manifest_text = std::fs::read_to_string(&manifest_path).ok();
     let previous: Option<Manifest> = manifest_text
         .as_deref()
         .and_then(|t| serde_json::from_str(t).ok());
-    let mut done = Vec::new();
+    let mut done = Rows::new(def.runs());
     match (&previous, resume) {
         (Some(m), true) => {
             if m.fingerprint != fingerprint || m.shard != shard {
@@ -99,37 +99,32 @@ fn keep_finished(
     shard: Option<Shard>,
     check_params: bool,
     notes: &mut Vec<String>,
-) -> Result<Vec<Record>, Error> {
-    let log = record::read(runs_path).map_err(Error::BadInput)?;
-    if log.torn {
+) -> Result<Rows, Error> {
+    let slice = shard.unwrap_or(Shard::WHOLE);
+    let grid = def.grid();
+    let mut done = Rows::new(def.runs());
+    let (_, good_len, torn) = done.add_log(runs_path, |r| {
+        def.run_index(r.point, r.seed)
+            .filter(|&k| slice.has(k) && (!check_params || params_match(r, &grid)))
+            .ok_or_else(|| {
+                let (file, p, s) = (runs_path.display(), r.point, r.seed);
+                format!(
+                    "--resume: {file} has a run (point {p}, seed {s}) not of this sweep; \
+                     resume with the flags the sweep was started with, or start over without \
+                     --resume"
+                )
+            })
+    })?;
+    if torn {
         let f = std::fs::OpenOptions::new()
             .write(true)
             .open(runs_path)
             .map_err(io_error(runs_path))?;
-        f.set_len(log.good_len).map_err(io_error(runs_path))?;
+        f.set_len(good_len).map_err(io_error(runs_path))?;
         notes.push(format!(
             "dropped the last line of {} (cut off when the sweep was stopped)",
             runs_path.display()
         ));
-    }
-    let slice = shard.unwrap_or(Shard::WHOLE);
-    let grid = def.grid();
-    let mut seen = HashSet::new();
-    let mut done = Vec::new();
-    for r in log.records {
-        let ours = def.run_index(r.point, r.seed).is_some_and(|k| slice.has(k))
-            && (!check_params || params_match(&r, &grid));
-        if !ours {
-            let (file, p, s) = (runs_path.display(), r.point, r.seed);
-            let why = format!("has a run (point {p}, seed {s}) not of this sweep");
-            return Err(Error::BadInput(format!(
-                "--resume: {file} {why}; resume with the flags the sweep was started with, \
-                 or start over without --resume"
-            )));
-        }
-        if seen.insert((r.point, r.seed)) {
-            done.push(r);
-        }
     }
     Ok(done)
 }

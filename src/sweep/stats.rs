@@ -94,41 +94,90 @@ pub fn describe<'a>(
     cells: impl IntoIterator<Item = Option<&'a str>>,
     numeric: impl Fn(&str) -> Option<f64>,
 ) -> MetricStats {
-    let mut values = Vec::new();
-    let mut missing = 0;
-    let mut counts = BTreeMap::new();
-    for cell in cells {
+    let cells: Vec<Option<&str>> = cells.into_iter().collect();
+    let mut acc = Acc::default();
+    for &c in &cells {
+        acc.first(c, &numeric);
+    }
+    acc.middle();
+    for &c in &cells {
+        acc.second(c, &numeric);
+    }
+    acc.finish()
+}
+
+/// [`describe`] as two passes over cells that are read back rather than held (a sweep
+/// point may have a million seeds): [`Acc::first`] on every cell, [`Acc::middle`], then
+/// [`Acc::second`] on the same cells in the same order, then [`Acc::finish`]. The sums
+/// are the same folds in the same order as summing a list, so the bits are the same.
+#[derive(Debug, Clone)]
+pub struct Acc {
+    stats: MetricStats,
+    sum: f64,
+    squares: f64,
+}
+
+impl Default for Acc {
+    fn default() -> Acc {
+        Acc {
+            stats: MetricStats {
+                n: 0,
+                missing: 0,
+                mean: None,
+                min: None,
+                max: None,
+                ci95: None,
+                counts: BTreeMap::new(),
+            },
+            // What summing nothing gives, so the folds start where `Iterator::sum` does.
+            sum: std::iter::empty::<f64>().sum(),
+            squares: std::iter::empty::<f64>().sum(),
+        }
+    }
+}
+
+impl Acc {
+    /// The first pass: counts, sum, min and max.
+    pub fn first(&mut self, cell: Option<&str>, numeric: impl Fn(&str) -> Option<f64>) {
+        let s = &mut self.stats;
         match cell {
-            None | Some("") => missing += 1,
+            None | Some("") => s.missing += 1,
             Some(c) => match numeric(c) {
-                Some(v) => values.push(v),
-                None => *counts.entry(c.to_string()).or_insert(0) += 1,
+                Some(v) => {
+                    s.n += 1;
+                    self.sum += v;
+                    s.min = Some(s.min.map_or(v, |m| f64::min(m, v)));
+                    s.max = Some(s.max.map_or(v, |m| f64::max(m, v)));
+                }
+                None => *s.counts.entry(c.to_string()).or_insert(0) += 1,
             },
         }
     }
-    let n = values.len();
-    let mut stats = MetricStats {
-        n,
-        missing,
-        mean: None,
-        min: None,
-        max: None,
-        ci95: None,
-        counts,
-    };
-    if n == 0 {
-        return stats;
+
+    /// Between the passes: the mean.
+    pub fn middle(&mut self) {
+        if self.stats.n > 0 {
+            self.stats.mean = Some(self.sum / self.stats.n as f64);
+        }
     }
-    let mean = values.iter().sum::<f64>() / n as f64;
-    stats.mean = Some(mean);
-    stats.min = values.iter().copied().reduce(f64::min);
-    stats.max = values.iter().copied().reduce(f64::max);
-    if n >= 2 {
-        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-        let half = t_975(n - 1) * (var / n as f64).sqrt();
-        stats.ci95 = Some([mean - half, mean + half]);
+
+    /// The second pass: squared distances from the mean.
+    pub fn second(&mut self, cell: Option<&str>, numeric: impl Fn(&str) -> Option<f64>) {
+        if let (Some(mean), Some(v)) = (self.stats.mean, cell.and_then(&numeric)) {
+            self.squares += (v - mean).powi(2);
+        }
     }
-    stats
+
+    pub fn finish(self) -> MetricStats {
+        let mut stats = self.stats;
+        let n = stats.n;
+        if let (Some(mean), true) = (stats.mean, n >= 2) {
+            let var = self.squares / (n - 1) as f64;
+            let half = t_975(n - 1) * (var / n as f64).sqrt();
+            stats.ci95 = Some([mean - half, mean + half]);
+        }
+        stats
+    }
 }
 
 #[cfg(test)]

@@ -1,13 +1,15 @@
 //! What `platsim sweep` and `platsim merge` print after the runs: each point's mean and
 //! 95% interval of the metrics the predicates (and `--metric`) name, and which predicates
-//! held and which failed, in how many runs. A pure function of the sorted records, like
-//! the tables, so a sweep, a resumed one and merged shards print the same.
+//! held and which failed, in how many runs. A pure function of the records in table
+//! order, like the tables, so a sweep, a resumed one and merged shards print the same.
 
-use super::flatten::numeric;
 use super::plan::Definition;
 use super::predicate::{broke, sig4, Predicate};
-use super::record::{Ordered, Record};
-use super::stats::{describe, MetricStats};
+use super::record::Ordered;
+use super::rows::Rows;
+use super::stats::MetricStats;
+use super::table::{metric_stats, point_runs};
+use crate::Error;
 
 /// One point of the grid, across its seeds.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,55 +46,68 @@ pub fn watched(def: &Definition, extra: &[String]) -> Vec<String> {
     out
 }
 
-/// Per point, in order: runs, failures and the stats of each `watched` metric.
-/// `records` are sorted by point (as [`super::table::sort`] leaves them).
-pub fn points(def: &Definition, records: &[Record], watched: &[String]) -> Vec<PointSummary> {
+/// Per point, in order: runs, failures and the stats of each `watched` metric, read
+/// back from the record logs.
+pub fn points(
+    def: &Definition,
+    rows: &Rows,
+    watched: &[String],
+) -> Result<Vec<PointSummary>, Error> {
     let grid = def.grid();
-    records
-        .chunk_by(|a, b| a.point == b.point)
-        .map(|rows| {
-            let metrics = watched
-                .iter()
-                .map(|m| {
-                    let cells = rows.iter().map(|r| {
-                        r.cells
-                            .0
-                            .iter()
-                            .find(|(k, _)| k == m)
-                            .map(|(_, v)| v.as_str())
-                    });
-                    (m.clone(), describe(cells, numeric))
-                })
-                .collect();
-            PointSummary {
-                point: rows[0].point,
-                params: Ordered(
-                    grid.overrides(rows[0].point)
-                        .into_iter()
-                        .map(|o| (o.path, o.value))
-                        .collect(),
-                ),
-                runs: rows.len(),
-                failed: rows.iter().filter(|r| !r.failed.is_empty()).count(),
-                metrics,
-            }
-        })
-        .collect()
+    let mut out = Vec::new();
+    for point in 0..def.points() {
+        let runs = point_runs(def, point);
+        let (mut count, mut failed) = (0, 0);
+        rows.each(runs.clone(), |r| {
+            count += 1;
+            failed += usize::from(!r.failed.is_empty());
+            Ok(())
+        })?;
+        if count == 0 {
+            continue;
+        }
+        let metrics = watched
+            .iter()
+            .cloned()
+            .zip(metric_stats(rows, runs, watched)?)
+            .collect();
+        out.push(PointSummary {
+            point,
+            params: Ordered(
+                grid.overrides(point)
+                    .into_iter()
+                    .map(|o| (o.path, o.value))
+                    .collect(),
+            ),
+            runs: count,
+            failed,
+            metrics,
+        });
+    }
+    Ok(out)
 }
 
-/// Each predicate and how many of `records` failed it.
-pub fn predicates(def: &Definition, records: &[Record]) -> Vec<PredicateCount> {
-    def.fail_if
+/// Each predicate and how many of the records failed it.
+pub fn predicates(def: &Definition, rows: &Rows) -> Result<Vec<PredicateCount>, Error> {
+    let mut failed = vec![0; def.fail_if.len()];
+    if rows.failed() > 0 {
+        rows.each(0..def.runs(), |r| {
+            for (p, n) in def.fail_if.iter().zip(&mut failed) {
+                *n += usize::from(r.failed.iter().any(|why| broke(p, why)));
+            }
+            Ok(())
+        })?;
+    }
+    Ok(def
+        .fail_if
         .iter()
-        .map(|p| PredicateCount {
+        .zip(failed)
+        .map(|(p, failed)| PredicateCount {
             predicate: p.clone(),
-            failed: records
-                .iter()
-                .filter(|r| r.failed.iter().any(|why| broke(p, why)))
-                .count(),
-            runs: records.len(),
+            failed,
+            runs: rows.len(),
         })
-        .collect()
+        .collect())
 }
 
 /// A metric's cell: `mean [low, high]`, the mean alone with one seed, text values with
@@ -150,6 +165,7 @@ pub fn table(points: &[PointSummary]) -> String {
 mod tests {
     use super::*;
     use crate::sweep::grid::Seeds;
+    use crate::sweep::record::Record;
 
     fn record(point: usize, seed: u64, p99: &str, failed: &[&str]) -> Record {
         Record {
@@ -180,7 +196,8 @@ mod tests {
         ];
         let watched = watched(&def, &["m.p99".into(), "other".into()]);
         assert_eq!(watched, ["m.p99", "other"]);
-        let points = points(&def, &records, &watched);
+        let (_dir, rows) = Rows::in_temp(&def, &records);
+        let points = points(&def, &rows, &watched).unwrap();
         assert_eq!(points.len(), 2);
         assert_eq!((points[1].runs, points[1].failed), (3, 2));
         // Point 0: mean 2, sd 1, t(2) = 4.303: 2 +- 4.303 / sqrt(3) = [-0.4841, 4.484].
@@ -196,7 +213,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("2 [-0.4841, 4.484]"), "{text}");
-        let counts = predicates(&def, &records);
+        let counts = predicates(&def, &rows).unwrap();
         assert_eq!((counts[0].failed, counts[0].runs), (2, 6));
         assert_eq!(counts[1].failed, 0);
     }

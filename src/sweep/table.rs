@@ -1,84 +1,132 @@
-//! `results.csv` and `sweep.json` from a sweep's records: pure functions of the sorted
-//! records and the sweep's definition, so one sweep, a resumed one and merged shards write
-//! the same bytes.
+//! `results.csv` and `sweep.json` from a sweep's records: pure functions of the records
+//! in table order and the sweep's definition, so one sweep, a resumed one and merged
+//! shards write the same bytes. The records are read back from the record logs
+//! ([`Rows`]) as the tables are written, never held together, so memory stays flat in the
+//! number of runs.
 
 use super::flatten::numeric;
 use super::plan::Definition;
 use super::record::{Ordered, Record};
 use super::repro::repro_command;
-use super::stats::{describe, MetricStats};
+use super::rows::Rows;
+use super::stats::{Acc, MetricStats};
+use crate::Error;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-
-/// Sorts records by point, then seed (the table's order), dropping repeats of a run.
-pub fn sort(records: &mut Vec<Record>) {
-    records.sort_by_key(|r| (r.point, r.seed));
-    records.dedup_by_key(|r| (r.point, r.seed));
-}
+use std::io::Write;
 
 /// The metric columns: every column of every record, each record's columns kept in their
 /// order. A column that only some runs have (a breaker only some points configure) goes
 /// right after the column it follows in the first record that has it, so related columns
 /// stay together whatever the order of the records.
-pub fn columns(records: &[Record], swept: &[&str]) -> Vec<String> {
+pub fn columns(def: &Definition, rows: &Rows, swept: &[&str]) -> Result<Vec<String>, Error> {
     let mut order: Vec<String> = Vec::new();
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut seen: HashSet<String> = HashSet::new();
     let skip = |name: &str| swept.contains(&name) || name == "seed";
-    for r in records {
+    rows.each(0..def.runs(), |r| {
         // Usually every run has the same columns: nothing to place.
-        if r.cells
-            .0
-            .iter()
-            .all(|(n, _)| skip(n) || seen.contains(n.as_str()))
-        {
-            continue;
+        if r.cells.0.iter().all(|(n, _)| skip(n) || seen.contains(n)) {
+            return Ok(());
         }
         let mut after: Option<usize> = None;
         for (name, _) in &r.cells.0 {
             if skip(name) {
                 continue;
             }
-            if seen.contains(name.as_str()) {
+            if seen.contains(name) {
                 after = order.iter().position(|c| c == name);
                 continue;
             }
             let at = after.map_or(0, |i| i + 1);
             order.insert(at, name.clone());
-            seen.insert(name);
+            seen.insert(name.clone());
             after = Some(at);
         }
-    }
-    order
+        Ok(())
+    })?;
+    Ok(order)
 }
 
-/// `results.csv`: the swept paths, `seed`, then the metric columns; one row per record.
-pub fn results_csv(def: &Definition, records: &[Record]) -> String {
+fn cells(r: &Record) -> HashMap<&str, &str> {
+    r.cells
+        .0
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+/// Writes `results.csv` to `out`: the swept paths, `seed`, then the metric columns; one
+/// row per record, in table order.
+pub fn write_results_csv(def: &Definition, rows: &Rows, out: &mut dyn Write) -> Result<(), Error> {
     let swept: Vec<&str> = def.axes.iter().map(|a| a.path.as_str()).collect();
-    let metrics = columns(records, &swept);
+    let metrics = columns(def, rows, &swept)?;
     let grid = def.grid();
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = csv::Writer::from_writer(out);
+    let failed = |e: csv::Error| Error::Output {
+        path: super::RESULTS_FILE.into(),
+        reason: e.to_string(),
+    };
     let header = swept
         .iter()
         .copied()
         .chain(["seed"])
         .chain(metrics.iter().map(String::as_str));
-    w.write_record(header).expect("writing to memory");
-    for r in records {
-        let cells: HashMap<&str, &str> = r
-            .cells
-            .0
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+    w.write_record(header).map_err(failed)?;
+    rows.each(0..def.runs(), |r| {
+        let cells = cells(r);
         let params = grid.overrides(r.point).into_iter().map(|o| o.value);
         let row = params.chain([r.seed.to_string()]).chain(
             metrics
                 .iter()
                 .map(|m| cells.get(m.as_str()).copied().unwrap_or("").to_string()),
         );
-        w.write_record(row).expect("writing to memory");
-    }
-    String::from_utf8(w.into_inner().expect("writing to memory")).expect("csv is utf-8")
+        w.write_record(row).map_err(failed)
+    })?;
+    w.flush().map_err(|e| Error::Output {
+        path: super::RESULTS_FILE.into(),
+        reason: e.to_string(),
+    })
+}
+
+/// `results.csv` as text (tests and small tables).
+pub fn results_csv(def: &Definition, rows: &Rows) -> Result<String, Error> {
+    let mut out = Vec::new();
+    write_results_csv(def, rows, &mut out)?;
+    Ok(String::from_utf8(out).expect("csv is utf-8"))
+}
+
+/// Runs of point `p`, as run numbers.
+pub fn point_runs(def: &Definition, p: usize) -> std::ops::Range<usize> {
+    let n = def.seeds.0.len();
+    p * n..(p + 1) * n
+}
+
+/// Each of `metrics` across the records of runs `runs`: two passes over them (the mean,
+/// then the spread), read back from disk each time.
+pub fn metric_stats(
+    rows: &Rows,
+    runs: std::ops::Range<usize>,
+    metrics: &[String],
+) -> Result<Vec<MetricStats>, Error> {
+    let mut accs = vec![Acc::default(); metrics.len()];
+    let pass = |accs: &mut Vec<Acc>, second: bool| {
+        rows.each(runs.clone(), |r| {
+            let cells = cells(r);
+            for (acc, m) in accs.iter_mut().zip(metrics) {
+                let cell = cells.get(m.as_str()).copied();
+                if second {
+                    acc.second(cell, numeric);
+                } else {
+                    acc.first(cell, numeric);
+                }
+            }
+            Ok(())
+        })
+    };
+    pass(&mut accs, false)?;
+    accs.iter_mut().for_each(Acc::middle);
+    pass(&mut accs, true)?;
+    Ok(accs.into_iter().map(Acc::finish).collect())
 }
 
 /// One failing run, with what reproduces it.
@@ -101,23 +149,27 @@ pub fn failure_file(point: usize, seed: u64) -> String {
 }
 
 /// The failing runs, in table order.
-pub fn failures(def: &Definition, records: &[Record]) -> Vec<Failure> {
+pub fn failures(def: &Definition, rows: &Rows) -> Result<Vec<Failure>, Error> {
     let grid = def.grid();
-    records
-        .iter()
-        .filter(|r| !r.failed.is_empty())
-        .map(|r| {
+    let mut out = Vec::new();
+    if rows.failed() == 0 {
+        return Ok(out);
+    }
+    rows.each(0..def.runs(), |r| {
+        if !r.failed.is_empty() {
             let sets = grid.overrides(r.point);
-            Failure {
+            out.push(Failure {
                 point: r.point,
                 seed: r.seed,
                 params: params(def, r.point),
                 reasons: r.failed.clone(),
                 repro: repro_command(def.scenario_file.as_deref(), &sets, r.seed),
                 summary: (!r.cells.0.is_empty()).then(|| failure_file(r.point, r.seed)),
-            }
-        })
-        .collect()
+            });
+        }
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 fn params(def: &Definition, point: usize) -> Ordered<String> {
@@ -154,57 +206,50 @@ struct SweepJson<'a> {
 
 /// `sweep.json`: per point, its parameters and each metric's mean, min, max and 95%
 /// confidence interval across seeds; then every failing run with its repro command.
-pub fn sweep_json(def: &Definition, records: &[Record]) -> String {
+pub fn sweep_json(def: &Definition, rows: &Rows) -> Result<String, Error> {
     let swept: Vec<&str> = def.axes.iter().map(|a| a.path.as_str()).collect();
-    let metrics = columns(records, &swept);
+    let metrics = columns(def, rows, &swept)?;
     let mut points = Vec::new();
-    let mut i = 0;
-    while i < records.len() {
-        let point = records[i].point;
-        let j = i + records[i..].iter().take_while(|r| r.point == point).count();
-        let rows = &records[i..j];
-        let maps: Vec<HashMap<&str, &str>> = rows
-            .iter()
-            .map(|r| {
-                r.cells
-                    .0
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect()
-            })
-            .collect();
+    for point in 0..def.points() {
+        let runs = point_runs(def, point);
+        let (mut count, mut failed) = (0, 0);
+        rows.each(runs.clone(), |r| {
+            count += 1;
+            failed += usize::from(!r.failed.is_empty());
+            Ok(())
+        })?;
+        if count == 0 {
+            continue;
+        }
         let stats = metrics
             .iter()
-            .filter_map(|m| {
-                let cells = maps.iter().map(|c| c.get(m.as_str()).copied());
-                let s = describe(cells, numeric);
-                (s.n > 0 || !s.counts.is_empty()).then(|| (m.clone(), s))
-            })
+            .cloned()
+            .zip(metric_stats(rows, runs, &metrics)?)
+            .filter(|(_, s)| s.n > 0 || !s.counts.is_empty())
             .collect();
         points.push(PointJson {
             point,
             params: params(def, point),
-            runs: rows.len(),
-            failed: rows.iter().filter(|r| !r.failed.is_empty()).count(),
+            runs: count,
+            failed,
             metrics: Ordered(stats),
         });
-        i = j;
     }
-    let failures = failures(def, records);
+    let failures = failures(def, rows)?;
     let doc = SweepJson {
         scenario: &def.scenario,
         scenario_file: def.scenario_file.as_deref(),
         axes: &def.axes,
         seeds: &def.seeds.0,
         fail_if: &def.fail_if,
-        runs: records.len(),
+        runs: rows.len(),
         failed: failures.len(),
         points,
         failures,
     };
     let mut s = serde_json::to_string_pretty(&doc).expect("sweep.json serializes");
     s.push('\n');
-    s
+    Ok(s)
 }
 
 #[cfg(test)]
@@ -246,20 +291,26 @@ mod tests {
                 &[("a", "1"), ("b.open_s", "3"), ("c", "2"), ("d", "4")],
             ),
         ];
-        assert_eq!(columns(&rows, &[]), ["a", "b.open_s", "c", "d"]);
+        let (_dir, rows) = Rows::in_temp(&def(), &rows);
+        assert_eq!(
+            columns(&def(), &rows, &[]).unwrap(),
+            ["a", "b.open_s", "c", "d"]
+        );
     }
 
     #[test]
     fn results_have_params_seed_then_metrics_and_blank_missing_cells() {
-        let mut rows = vec![
+        // Finished out of order, as parallel runs do.
+        let rows = vec![
             rec(1, 2, &[("m", "4")]),
             rec(0, 1, &[("m", "1"), ("v", "recovered")]),
             rec(1, 1, &[("m", "3")]),
         ];
-        sort(&mut rows);
-        let csv = results_csv(&def(), &rows);
+        let (_dir, rows) = Rows::in_temp(&def(), &rows);
+        let csv = results_csv(&def(), &rows).unwrap();
         assert_eq!(csv, "x.rate,seed,m,v\n1,1,1,recovered\n2,1,3,\n2,2,4,\n");
-        let json: serde_json::Value = serde_json::from_str(&sweep_json(&def(), &rows)).unwrap();
+        let json = sweep_json(&def(), &rows).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&json).unwrap();
         let p1 = &json["points"][1];
         assert_eq!(p1["params"]["x.rate"], "2");
         assert_eq!(p1["metrics"]["m"]["mean"], 3.5);
@@ -271,7 +322,8 @@ mod tests {
     fn failures_carry_their_repro_command() {
         let mut r = rec(1, 2, &[("m", "4")]);
         r.failed = vec!["m > 3 (was 4)".into()];
-        let f = failures(&def(), &[r]);
+        let (_dir, rows) = Rows::in_temp(&def(), &[r]);
+        let f = failures(&def(), &rows).unwrap();
         assert_eq!(f[0].repro, "platsim run s.ron --seed 2 --set x.rate=2");
         assert_eq!(
             f[0].summary.as_deref(),

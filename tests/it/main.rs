@@ -41,6 +41,9 @@
 //! - `data`: issue 22, databases in the order path: acknowledged writes lost in a
 //!   failover or a crash, by hand and in `scenarios/data/`.
 //!
+//! - `estimate`: issue 17, the events and wall time `check` and `run` expect, against
+//!   real runs and by hand.
+//!
 //! - `bottleneck`: issue 23, phase 3's bottleneck named by measurement, in incident
 //!   windows and by hand.
 //!
@@ -54,6 +57,7 @@ mod common;
 mod data;
 mod datastore;
 mod determinism;
+mod estimate;
 mod explore;
 mod fault_matrix;
 mod fuzz;
