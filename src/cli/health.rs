@@ -35,8 +35,14 @@ pub fn report(args: ReportArgs) -> Result<(), Error> {
     let text = if args.json {
         report::health::json(&summary.health)
     } else {
+        // The service that limits the run, as the run table names it.
+        let bottleneck = summary
+            .bottleneck
+            .as_ref()
+            .map(|b| format!("{}\n", crate::metrics::bottleneck::line(b)))
+            .unwrap_or_default();
         format!(
-            "platsim report: {} (seed {}), {:.1} s measured\n\n{}",
+            "platsim report: {} (seed {}), {:.1} s measured\n{bottleneck}\n{}",
             summary.scenario,
             summary.seed,
             summary.health.slo_period_s,

@@ -105,3 +105,34 @@ fn bottleneck_rule_by_hand() {
     let html = platsim::chart::html::run_page(&run, &[]);
     assert!(html.contains(want), "report.html lacks {want:?}");
 }
+
+/// `platsim report` names the bottleneck in the run table's words (M/M/1 at rho 0.8: the
+/// one station, 80% busy, 80% of its sojourn queueing: W_q / W = rho).
+#[test]
+fn platsim_report_names_the_bottleneck_as_the_run_table_does() {
+    use crate::common::{assert_code, platsim, text};
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/textbook/mm1.ron");
+    let dir = tempfile::tempdir().unwrap();
+    let run = platsim()
+        .args(["run", scenario, "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_code(&run, 0, "platsim run");
+    let table = text(&run.stdout);
+    let want = table
+        .lines()
+        .find(|l| l.starts_with("bottleneck:"))
+        .expect("the run table names a bottleneck");
+    assert_eq!(
+        want,
+        "bottleneck: station (utilization 80%, 80% of its latency queueing)"
+    );
+    let report = platsim().args(["report", scenario]).output().unwrap();
+    assert_code(&report, 0, "platsim report");
+    assert!(
+        text(&report.stdout).lines().any(|l| l == want),
+        "{}",
+        text(&report.stdout)
+    );
+}
