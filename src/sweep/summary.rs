@@ -8,7 +8,7 @@ use super::predicate::{broke, sig4, Predicate};
 use super::record::Ordered;
 use super::rows::Rows;
 use super::stats::MetricStats;
-use super::table::{metric_stats, point_runs};
+use super::table::{metric_stats, point_counts, point_runs};
 use crate::Error;
 
 /// One point of the grid, across its seeds.
@@ -57,12 +57,7 @@ pub fn points(
     let mut out = Vec::new();
     for point in 0..def.points() {
         let runs = point_runs(def, point);
-        let (mut count, mut failed) = (0, 0);
-        rows.each(runs.clone(), |r| {
-            count += 1;
-            failed += usize::from(!r.failed.is_empty());
-            Ok(())
-        })?;
+        let (count, failed) = point_counts(rows, runs.clone())?;
         if count == 0 {
             continue;
         }

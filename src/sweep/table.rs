@@ -95,6 +95,17 @@ pub fn results_csv(def: &Definition, rows: &Rows) -> Result<String, Error> {
     Ok(String::from_utf8(out).expect("csv is utf-8"))
 }
 
+/// The runs of one point found in the logs, and how many of them failed.
+pub fn point_counts(rows: &Rows, runs: std::ops::Range<usize>) -> Result<(usize, usize), Error> {
+    let (mut count, mut failed) = (0, 0);
+    rows.each(runs, |r| {
+        count += 1;
+        failed += usize::from(!r.failed.is_empty());
+        Ok(())
+    })?;
+    Ok((count, failed))
+}
+
 /// Runs of point `p`, as run numbers.
 pub fn point_runs(def: &Definition, p: usize) -> std::ops::Range<usize> {
     let n = def.seeds.0.len();
@@ -212,12 +223,7 @@ pub fn sweep_json(def: &Definition, rows: &Rows) -> Result<String, Error> {
     let mut points = Vec::new();
     for point in 0..def.points() {
         let runs = point_runs(def, point);
-        let (mut count, mut failed) = (0, 0);
-        rows.each(runs.clone(), |r| {
-            count += 1;
-            failed += usize::from(!r.failed.is_empty());
-            Ok(())
-        })?;
+        let (count, failed) = point_counts(rows, runs.clone())?;
         if count == 0 {
             continue;
         }
