@@ -207,6 +207,13 @@ impl TopicLog {
         Some((offset, msg, again))
     }
 
+    /// Whether [`Self::deliver`] would give group `g` a message on partition `p` now.
+    pub fn has_next(&self, g: usize, p: u32, replicated_before: SimTime) -> bool {
+        let log = &self.logs[p as usize];
+        let pos = self.cursor(g, p).position.max(log.base);
+        pos < log.end() && log.entry(pos).expect("in the log").at < replicated_before
+    }
+
     /// Puts `position` back to `offset` (retry the same message).
     pub fn seek(&mut self, g: usize, p: u32, offset: u64) {
         self.cursor_mut(g, p).position = offset;

@@ -608,6 +608,10 @@ pub struct GroupSummary {
     pub deduplicated: u64,
     pub dlq: u64,
     pub dropped: u64,
+    /// Fetches whose request or response a `LinkLoss` dropped: the consumer waited out
+    /// the fetch timeout and fetched the same offset again.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub refetched: u64,
     /// Times the group stopped to move partitions (a consumer died, left or joined).
     pub rebalances: u64,
     /// Messages deleted by retention before this group read them: it skipped them.
@@ -712,4 +716,9 @@ pub struct SlowTrace {
     pub total_ms: f64,
     pub failed: bool,
     pub path: Vec<String>,
+}
+
+/// Serde's test for counters that only fault scenarios fill (absent elsewhere).
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

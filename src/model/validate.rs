@@ -101,9 +101,10 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
         &spec.services,
         spec.nodes.as_ref().map(|n| n.count),
         &pods,
-        msg.per_service
-            .iter()
-            .map(|m| m.2.iter().map(|pb| pb.topic).collect()),
+        msg.per_service.iter().map(|m| {
+            let consumed = m.3.as_ref().map(|c| c.topic);
+            m.2.iter().map(|pb| pb.topic).chain(consumed).collect()
+        }),
         &msg.topics,
     );
     let faults: Vec<Option<Fault>> = spec

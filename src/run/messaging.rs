@@ -48,6 +48,11 @@ use crate::metrics::{
 };
 use crate::model::{Acks, Commit, Durability, Endpoint, FaultKind, Platform};
 use rand::Rng;
+
+/// How long a consumer waits for a fetch response before it sends the fetch again:
+/// Kafka's consumer `request.timeout.ms`, default 30 000 ms (Kafka documentation,
+/// consumer configs).
+const FETCH_TIMEOUT: SimTime = SimTime::from_secs(30);
 use std::collections::{BTreeMap, VecDeque};
 
 /// Broker, relay and consumer-group timers.
@@ -61,6 +66,8 @@ pub(super) enum BrokerEvent {
     Rebalanced { group: u32, token: u32 },
     /// Consumer `consumer`'s retry back-off is over.
     RetryDue { consumer: u32 },
+    /// Consumer `consumer`'s fetch response arrives, or (`lost`) its fetch timed out.
+    Fetched { consumer: u32, lost: bool },
     /// Messages appended to `partition` of `topic` a replication lag ago are replicated:
     /// its consumers may read them.
     Replicated { topic: u32, partition: u32 },
@@ -221,6 +228,10 @@ struct Consumer {
     deliveries: u32,
     /// Waiting out a retry back-off.
     backoff: bool,
+    /// A fetch is on a slow or lossy link; `fetched`: its response arrived, the next
+    /// poll delivers without another fetch.
+    fetching: bool,
+    fetched: bool,
     /// When the message in hand was delivered (processing time).
     since: SimTime,
     /// When the message in hand was appended, and whether this is its first delivery.
@@ -458,6 +469,8 @@ impl Messaging {
                     },
                     deliveries: 0,
                     backoff: false,
+                    fetching: false,
+                    fetched: false,
                     since: SimTime::ZERO,
                     published: SimTime::ZERO,
                     first: false,
@@ -618,6 +631,17 @@ impl<O: Observer> Sim<'_, O> {
             BrokerEvent::RetryDue { consumer } => {
                 self.msg.consumers[consumer as usize].backoff = false;
                 self.poll(now, consumer);
+            }
+            BrokerEvent::Fetched { consumer, lost } => {
+                let con = &mut self.msg.consumers[consumer as usize];
+                con.fetching = false;
+                con.fetched = !lost;
+                if lost {
+                    let g = con.group as usize;
+                    self.msg.groups[g].stats.refetched += 1;
+                }
+                self.poll(now, consumer);
+                self.msg.consumers[consumer as usize].fetched = false;
             }
             BrokerEvent::Rebalanced { group, token } => {
                 let g = &mut self.msg.groups[group as usize];
@@ -919,6 +943,52 @@ impl<O: Observer> Sim<'_, O> {
             }
         }
         (lost, unacked, delay)
+    }
+
+    /// How long a fetch by service `s`'s consumer from broker `b` takes now, or `None`
+    /// when no link fault or base link lies between them (the fetch is instant, as
+    /// before links). A fetch is a round trip: latency either way adds up, and a loss
+    /// draw either way (request or response dropped) costs [`FETCH_TIMEOUT`] instead,
+    /// after which the consumer fetches the same offset again (`.1` is true).
+    fn fetch_path(&mut self, s: u32, b: u32) -> Option<(SimTime, bool)> {
+        let p = self.p;
+        let (svc, broker) = (
+            Endpoint::Service(crate::model::ServiceId(s)),
+            Endpoint::Broker(b),
+        );
+        let either = |x: Endpoint, y: Endpoint| (x, y) == (svc, broker) || (x, y) == (broker, svc);
+        let mut path = None;
+        for i in 0..self.links.len() {
+            let f = self.links[i] as usize;
+            match &p.faults[f].kind {
+                FaultKind::LinkLatency { from, to, add } if either(*from, *to) => {
+                    if let Some(rng) = self.link_rng[f].as_mut() {
+                        let (delay, _) = path.get_or_insert((SimTime::ZERO, false));
+                        *delay = delay.after(add.sample(rng));
+                    }
+                }
+                FaultKind::LinkLoss { from, to, rate } if either(*from, *to) => {
+                    if let Some(rng) = self.link_rng[f].as_mut() {
+                        let (_, lost) = path.get_or_insert((SimTime::ZERO, false));
+                        *lost |= rng.random::<f64>() < *rate;
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (l, link) in p.links.iter().enumerate() {
+            if either(link.from, link.to) {
+                let (delay, _) = path.get_or_insert((SimTime::ZERO, false));
+                *delay = delay.after(link.latency.sample(&mut self.link_latency_rng[l]));
+            }
+        }
+        path.map(|(delay, lost)| {
+            if lost {
+                (FETCH_TIMEOUT, true)
+            } else {
+                (delay, false)
+            }
+        })
     }
 
     /// Whether calls from `a` to `b` are cut by a partition fault.
@@ -1343,11 +1413,31 @@ impl<O: Observer> Sim<'_, O> {
                 .consume
                 .as_ref()
                 .expect("groups come from consumers");
-            let visible = self.replicated_before(now, self.msg.topics[topic as usize].broker);
+            let b = self.msg.topics[topic as usize].broker;
+            let visible = self.replicated_before(now, b);
+            if con.fetching {
+                return;
+            }
+            if !con.fetched
+                && (!self.links.is_empty() || !p.links.is_empty())
+                && self.msg.topics[topic as usize]
+                    .log
+                    .has_next(gi, con.partition, visible)
+            {
+                if let Some((wait, lost)) = self.fetch_path(s, b) {
+                    self.msg.consumers[c as usize].fetching = true;
+                    self.queue.push(
+                        now.after(wait),
+                        Event::Broker(BrokerEvent::Fetched { consumer: c, lost }),
+                    );
+                    return;
+                }
+            }
             let log = &mut self.msg.topics[topic as usize].log;
             let Some((offset, msg, again)) = log.deliver(gi, con.partition, visible) else {
                 return;
             };
+            self.msg.consumers[c as usize].fetched = false;
             let published = log
                 .appended_at(con.partition, offset)
                 .expect("a delivered message is in the log");

@@ -502,14 +502,19 @@ fn link_latency_to_the_broker_delays_the_produce_ack() {
         let want = if in_window(t) { 51 } else { 1 };
         assert_eq!((e.since(t), o), (SimTime(want * MS), Outcome::Ok));
     }
-    // A link latency or loss with a broker is on a producer's path: a consumer-only end
-    // is refused.
-    let e = rejected(&events(
+    // A link latency or loss with a broker is on a producer's or a consumer's path: a
+    // service that does neither with that broker is refused.
+    let with_pay = events(
         "Leader",
-        r#"LinkLoss(from: "kafka", to: "worker", at: "1s", duration: "1s")"#,
-    ));
+        r#"LinkLoss(from: "kafka", to: "pay", at: "1s", duration: "1s")"#,
+    )
+    .replace(
+        "    ],\n    workload",
+        "        Service(name: \"pay\", service_time: Constant(\"1ms\")),\n    ],\n    workload",
+    );
+    let e = rejected(&with_pay);
     assert!(
-        e.contains("faults[0].to") && e.contains("publishes nothing"),
+        e.contains("faults[0].to") && e.contains("neither publishes to nor consumes from"),
         "{e}"
     );
     let e = rejected(&events(
@@ -525,6 +530,123 @@ fn link_latency_to_the_broker_delays_the_produce_ack() {
         e.contains("faults[0].to") && e.contains(r#"did you mean \"kafka\""#),
         "{e}"
     );
+}
+
+/// One client publishes a message every 1 s + 1 ms (`api`, 1 ms, think 1 s) to a topic
+/// of one partition; `worker` processes each in 5 ms, so it is idle when the next one
+/// comes: a message's time from publish to processed is exactly 5 ms plus what the
+/// link adds to its fetch.
+fn fetches(duration: &str, faults: &str, links: &str) -> String {
+    format!(
+        r#"Scenario(name: "fetch-links", seed: 5, duration: "{duration}", drain: "300s",
+    brokers: [Broker(name: "kafka", durability: Durable, topics: [Topic(name: "orders", partitions: 1)])],
+    services: [
+        Service(name: "api", concurrency: 10, service_time: Constant("1ms"),
+                publish: [Publish(topic: "orders", acks: Leader)]),
+        Service(name: "worker", concurrency: 1, service_time: Constant("5ms"),
+                consume: Some(Consume(topic: "orders", commit: AfterProcessing, auto_commit: None))),
+    ],
+    links: [{links}],
+    workload: [Closed(target: "api", users: 1, think_time: Constant("1s"))],
+    faults: [{faults}],
+)"#
+    )
+}
+
+/// Per message: when it was published and when `worker` processed it.
+#[derive(Default)]
+struct Messages {
+    published: BTreeMap<u64, SimTime>,
+    handled_by: BTreeMap<u64, u64>,
+    processed: BTreeMap<u64, SimTime>,
+}
+
+impl Observer for Messages {
+    fn produced(&mut self, now: SimTime, _uid: u64, _to: platsim::run::Destination, id: u64) {
+        self.published.insert(id, now);
+    }
+    fn visit(&mut self, _now: SimTime, uid: u64, parent: Parent) {
+        if let Parent::Message { id, .. } = parent {
+            self.handled_by.insert(uid, id);
+        }
+    }
+    fn outcome(&mut self, now: SimTime, s: ServiceId, uid: u64, o: Outcome) {
+        if s.0 == 1 && o == Outcome::Ok {
+            self.processed.insert(self.handled_by[&uid], now);
+        }
+    }
+}
+
+fn observe_messages(text: &str) -> (Summary, Messages) {
+    let spec = scenario::parse(text, "links").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let p = model::validate(&spec, "links").unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+    let mut m = Messages::default();
+    let s = run_observed(&p, Limits::default(), &mut m).expect("runs");
+    (s, m)
+}
+
+/// Each message's time from publish to processed, in ms, by publish time.
+fn publish_to_processed(m: &Messages) -> Vec<(SimTime, u64)> {
+    m.published
+        .iter()
+        .map(|(id, &t)| (t, m.processed[id].since(t).0 / MS))
+        .collect()
+}
+
+#[test]
+fn link_latency_from_the_broker_delays_each_fetch_by_exactly_the_link() {
+    // A fetch's response crosses the link before the consumer can process it: 5 ms
+    // becomes 105 ms for the messages published while the fault lasts, and the time in
+    // the topic (append to delivery) is the 100 ms.
+    let slow = r#"LinkLatency(from: "kafka", to: "worker", at: "10s", duration: "10s", add: Constant("100ms"))"#;
+    let (s, m) = observe_messages(&fetches("30s", slow, ""));
+    let times = publish_to_processed(&m);
+    assert!(times.len() >= 29, "{}", times.len());
+    for &(t, ms) in &times {
+        let inside = t >= SimTime(10_000 * MS) && t < SimTime(20_000 * MS);
+        assert_eq!(ms, if inside { 105 } else { 5 }, "published at {t:?}");
+    }
+    // A fetch is a round trip: a base link either way adds to every fetch, both ways add.
+    let base = r#"Link(from: "worker", to: "kafka", latency: Constant("30ms"))"#;
+    let (_, m) = observe_messages(&fetches("30s", slow, base));
+    for (t, ms) in publish_to_processed(&m) {
+        let inside = t >= SimTime(10_000 * MS) && t < SimTime(20_000 * MS);
+        assert_eq!(ms, if inside { 135 } else { 35 }, "published at {t:?}");
+    }
+    let g = &s.topics["orders"].groups["worker"];
+    assert_eq!(
+        (g.processed, g.redelivered, g.refetched),
+        (times.len() as u64, 0, 0)
+    );
+}
+
+#[test]
+fn link_loss_from_the_broker_refetches_after_the_fetch_timeout_and_loses_nothing() {
+    // Each fetch is lost with p = 0.01; a lost one is sent again after Kafka's
+    // `request.timeout.ms` (30 s) from the same offset. Of F fetches, the lost ones are
+    // Binomial(F, 0.01); every message is still processed, once.
+    let lossy = r#"LinkLoss(from: "kafka", to: "worker", at: "0s", duration: "4000s", rate: 0.01)"#;
+    let (s, m) = observe_messages(&fetches("3600s", lossy, ""));
+    let g = &s.topics["orders"].groups["worker"];
+    let n = m.published.len() as u64;
+    assert_eq!(
+        (g.processed, g.redelivered, m.processed.len() as u64),
+        (n, 0, n)
+    );
+    let fetched = (n + g.refetched) as f64;
+    let (mean, sd) = (fetched * 0.01, (fetched * 0.01 * 0.99).sqrt());
+    assert!(
+        (g.refetched as f64 - mean).abs() < 4.0 * sd,
+        "{} re-fetches of {fetched} fetches, expected {mean} +- {sd}",
+        g.refetched
+    );
+    // A message waits 30 s per lost fetch: the times from publish to processed are
+    // 5 ms plus multiples of 30 s, less the queueing behind a lost fetch.
+    let times = publish_to_processed(&m);
+    let slow = times.iter().filter(|&&(_, ms)| ms > 5).count() as u64;
+    assert!(slow >= g.refetched, "{slow} {}", g.refetched);
+    assert!(times.iter().map(|&(_, ms)| ms).max() >= Some(30_000));
+    assert!(g.lag_s_max >= 30.0, "{}", g.lag_s_max);
 }
 
 /// The figures in `scenarios/resilience/network-links.ron`'s header and

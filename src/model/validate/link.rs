@@ -17,8 +17,8 @@ pub(super) struct Ends<'a> {
     /// Per service: its pods' replica slots that a pod end may name (its most pods), or
     /// 0 when it does not run as pods.
     pub pods: Vec<u32>,
-    /// Per service: the brokers it publishes to.
-    pub publishes_to: Vec<Vec<u32>>,
+    /// Per service: the brokers it publishes to or consumes from.
+    pub talks_to: Vec<Vec<u32>>,
 }
 
 impl<'a> Ends<'a> {
@@ -28,7 +28,7 @@ impl<'a> Ends<'a> {
         specs: &[ServiceSpec],
         nodes: Option<u32>,
         pods: &[bool],
-        publishes: impl Iterator<Item = Vec<u32>>,
+        talks: impl Iterator<Item = Vec<u32>>,
         topics: &[Topic],
     ) -> Self {
         Ends {
@@ -44,7 +44,7 @@ impl<'a> Ends<'a> {
                     (true, None) => s.replicas,
                 })
                 .collect(),
-            publishes_to: publishes
+            talks_to: talks
                 .map(|ts| ts.iter().map(|&t| topics[t as usize].broker).collect())
                 .collect(),
         }
@@ -132,8 +132,8 @@ impl Check {
     }
 
     /// The two ends of a link at `p` (`{p}.from` -> `{p}.to`). `publishes`: the link
-    /// acts on a broker's publishes only (latency, loss), so a broker's other end is a
-    /// service publishing to it.
+    /// acts on what a service and a broker exchange (latency, loss on its publishes and
+    /// its consumer's fetches), so a broker's other end publishes to it or consumes from it.
     pub(super) fn link_ends(
         &mut self,
         p: &str,
@@ -169,10 +169,10 @@ impl Check {
                 );
                 return None;
             };
-            if publishes && !ends.publishes_to[s.0 as usize].contains(&k) {
+            if publishes && !ends.talks_to[s.0 as usize].contains(&k) {
                 self.fail(
                     path,
-                    "link latency and loss with a broker act on the service's publishes, and it publishes nothing to that broker; a Partition also stops deliveries to consumers",
+                    "link latency and loss with a broker act on the service's publishes and its consumer's fetches, and it neither publishes to nor consumes from that broker",
                 );
                 return None;
             }
