@@ -137,8 +137,9 @@ impl Runner<'_> {
     /// The scenario with `faults` added after its own.
     fn spec(&self, faults: &[Fault]) -> Spec {
         let mut spec = self.base.clone();
-        spec.faults
-            .extend(faults.iter().map(|f| self.vocab.to_spec(f)));
+        for f in faults {
+            self.vocab.add_to(f, &mut spec);
+        }
         spec
     }
 
@@ -472,10 +473,7 @@ impl Search<'_> {
         faults: &[Fault],
     ) -> Result<(String, Spec), Error> {
         let want = self.runner.spec(faults);
-        let items: Vec<String> = faults
-            .iter()
-            .map(|f| text::one_line(&self.runner.vocab.to_spec(f)))
-            .collect();
+        let items: Vec<String> = faults.iter().map(|f| self.runner.vocab.ron(f)).collect();
         if let Some(edited) = text::add_faults(text, &items) {
             if scenario::parse(&edited, origin).is_ok_and(|s| s == want) {
                 return Ok((edited, want));

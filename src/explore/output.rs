@@ -86,7 +86,7 @@ fn fault_json(f: &Fault, vocab: &Vocabulary) -> Value {
         "at_s": f.at_ms as f64 / 1000.0,
         "duration_s": f.duration_ms as f64 / 1000.0,
         "severity": f64::from(f.severity) / 1000.0,
-        "ron": super::text::one_line(&vocab.to_spec(f)),
+        "ron": vocab.ron(f),
     })
 }
 

@@ -14,12 +14,19 @@
 //! | `KillConsumer`  | each service with a consumer group or workers| (none)                       |
 //! | `NodeKill`      | each Kubernetes node                         | (none)                       |
 //! | `Outage`        | the whole platform (when the budget's share allows all of it) | (none)  |
+//! | `OneWayPartition` | each direction between two services that call each other | (none)    |
+//! | `ForceOpenBreaker`, `DisableBreaker` | each call edge with a breaker   | (none)              |
+//! | `Deploy`        | each service run as pods without an autoscaler | error rate of the new version |
 //!
-//! Rolling deploys (`deployments`) are left out: a deploy needs a version to go to, which
-//! a search cannot invent. A kind a scenario has nothing for is not in its vocabulary.
+//! A `Deploy` is a rolling update (Kubernetes' 25 % surge and unavailable) to a version
+//! that fails `severity` ‰ of requests, rolled back `duration` later (unless the run has
+//! ended): its duration and severity shrink as a fault's do. The last four kinds come after
+//! the others, so a scenario without what they need keeps its options and its schedules.
+//! A kind a scenario has nothing for is not in its vocabulary.
 
+use crate::engine::time::parse_duration;
 use crate::engine::SimTime;
-use crate::scenario::{DistSpec, FaultSpec, Spec};
+use crate::scenario::{DeploymentSpec, DistSpec, FaultSpec, Spec, VersionSpec};
 use std::fmt;
 
 /// What a fault does.
@@ -37,6 +44,13 @@ pub enum Kind {
     KillConsumer,
     NodeKill,
     Outage,
+    /// `Partition` with `one_way`: packets from the link's first end to its second dropped.
+    OneWayPartition,
+    ForceOpenBreaker,
+    DisableBreaker,
+    /// A rolling update to a version failing `severity` ‰ of requests, rolled back after
+    /// `duration` (when that is before the end of the run).
+    Deploy,
 }
 
 impl Kind {
@@ -50,6 +64,7 @@ impl Kind {
                 | Kind::Capacity
                 | Kind::LinkLatency
                 | Kind::LinkLoss
+                | Kind::Deploy
         )
     }
 }
@@ -98,6 +113,8 @@ pub struct Vocabulary {
     replicas: Vec<(String, u32)>,
     /// Services and brokers: the platform's size for the share budget.
     pub components: Vec<String>,
+    /// The run's length in ms: a deploy's rollback at or after it is left out.
+    run_ms: u64,
 }
 
 impl Vocabulary {
@@ -137,6 +154,34 @@ impl Vocabulary {
         for n in 0..spec.nodes.as_ref().map_or(0, |n| n.count) {
             options.push((Kind::NodeKill, Target::Node(n)));
         }
+        // The kinds added since: each only where the scenario has what it needs, after the
+        // older ones, so a scenario without them keeps its options and schedules.
+        for s in &spec.services {
+            for c in &s.calls {
+                let back = spec
+                    .services
+                    .iter()
+                    .any(|t| t.name == c.to && t.calls.iter().any(|b| b.to == s.name));
+                if back {
+                    options.push((
+                        Kind::OneWayPartition,
+                        Target::Link(s.name.clone(), c.to.clone()),
+                    ));
+                }
+            }
+        }
+        for s in &spec.services {
+            for c in s.calls.iter().filter(|c| c.breaker.is_some()) {
+                for kind in [Kind::ForceOpenBreaker, Kind::DisableBreaker] {
+                    options.push((kind, Target::Link(s.name.clone(), c.to.clone())));
+                }
+            }
+        }
+        for s in &spec.services {
+            if s.kubernetes.is_some() && s.autoscale.is_none() {
+                options.push((Kind::Deploy, Target::Service(s.name.clone())));
+            }
+        }
         if whole_platform {
             options.push((Kind::Outage, Target::Platform(None)));
         }
@@ -150,7 +195,92 @@ impl Vocabulary {
                 .map(|s| (s.name.clone(), s.replicas))
                 .collect(),
             components,
+            run_ms: parse_duration(&spec.duration).map_or(u64::MAX, |d| d.0 / 1_000_000),
         }
+    }
+
+    /// Adds `fault` to `spec`: to its faults, or a deploy (and its rollback) to its
+    /// deployments.
+    pub fn add_to(&self, fault: &Fault, spec: &mut Spec) {
+        match self.deploy(fault) {
+            Some(d) => spec.deployments.extend(d),
+            None if self.overrides_overridden(fault, spec) => {}
+            None => spec.faults.push(self.to_spec(fault)),
+        }
+    }
+
+    /// Whether `fault` overrides a breaker that a fault of `spec` already overrides at
+    /// some moment of it: validation refuses two overrides of one breaker at once, and
+    /// the breaker is forced or disabled then anyway, so the later one is left out.
+    fn overrides_overridden(&self, fault: &Fault, spec: &Spec) -> bool {
+        let (Kind::ForceOpenBreaker | Kind::DisableBreaker, Target::Link(a, b)) =
+            (fault.kind, &fault.target)
+        else {
+            return false;
+        };
+        let ms = |t: &str| parse_duration(t).map_or(0, |d| d.0 / 1_000_000);
+        let (start, end) = (fault.at_ms, fault.at_ms + fault.duration_ms.max(1));
+        spec.faults.iter().any(|f| match f {
+            FaultSpec::ForceOpenBreaker {
+                from: Some(x),
+                to: Some(y),
+                at,
+                duration,
+                ..
+            }
+            | FaultSpec::DisableBreaker {
+                from: Some(x),
+                to: Some(y),
+                at,
+                duration,
+                ..
+            } => x == a && y == b && ms(at) < end && start < ms(at) + ms(duration).max(1),
+            _ => false,
+        })
+    }
+
+    /// `fault` as one line of RON, as the scenario would hold it.
+    pub fn ron(&self, fault: &Fault) -> String {
+        match self.deploy(fault) {
+            Some(d) => d
+                .iter()
+                .map(super::text::one_line)
+                .collect::<Vec<_>>()
+                .join(", "),
+            None => super::text::one_line(&self.to_spec(fault)),
+        }
+    }
+
+    /// A `Deploy` fault as the scenario's rolling update of a version that fails
+    /// `severity` ‰ of its requests, then its rollback `duration` later unless the run
+    /// has ended by then (`Deploy`'s defaults: 25 % surge, 25 % unavailable).
+    fn deploy(&self, fault: &Fault) -> Option<Vec<DeploymentSpec>> {
+        let Target::Service(service) = &fault.target else {
+            return None;
+        };
+        if fault.kind != Kind::Deploy {
+            return None;
+        }
+        let mut out = vec![DeploymentSpec::Deploy {
+            service: service.clone(),
+            at: SimTime::from_millis(fault.at_ms).to_string(),
+            version: VersionSpec {
+                name: Some("explore-bad".into()),
+                error_rate: Some(f64::from(fault.severity) / 1000.0),
+                service_time: None,
+            },
+            max_surge: "25%".into(),
+            max_unavailable: "25%".into(),
+            rollback_on_alert: false,
+        }];
+        let back = fault.at_ms + fault.duration_ms.max(1);
+        if back < self.run_ms {
+            out.push(DeploymentSpec::Rollback {
+                service: service.clone(),
+                at: SimTime::from_millis(back).to_string(),
+            });
+        }
+        Some(out)
     }
 
     fn replicas(&self, service: &str) -> u32 {
@@ -217,13 +347,28 @@ impl Vocabulary {
                 duration,
                 factor: f64::from(1000 - fault.severity * 9 / 10) / 1000.0,
             },
-            (Kind::Partition, _) => FaultSpec::Partition {
+            (Kind::Partition | Kind::OneWayPartition, _) => FaultSpec::Partition {
                 from,
                 to,
                 at,
                 duration,
-                one_way: false,
+                one_way: fault.kind == Kind::OneWayPartition,
             },
+            (Kind::ForceOpenBreaker, _) => FaultSpec::ForceOpenBreaker {
+                from: Some(from),
+                to: Some(to),
+                workload: None,
+                at,
+                duration,
+            },
+            (Kind::DisableBreaker, _) => FaultSpec::DisableBreaker {
+                from: Some(from),
+                to: Some(to),
+                workload: None,
+                at,
+                duration,
+            },
+            (Kind::Deploy, _) => unreachable!("a deploy is a deployment, not a fault (see add_to)"),
             (Kind::LinkLatency, _) => FaultSpec::LinkLatency {
                 from,
                 to,
@@ -312,5 +457,82 @@ impl Fault {
             SimTime::from_millis(self.at_ms),
             SimTime::from_millis(self.duration_ms)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Kubernetes api whose call to stock has a breaker; stock calls the api back.
+    const SCENARIO: &str = r#"Scenario(name: "v", duration: "60s",
+        services: [
+            Service(name: "api", replicas: 4, service_time: Constant("5ms"),
+                    kubernetes: Some(Kube()),
+                    calls: [Call(to: "stock", breaker: Some(Breaker()))]),
+            Service(name: "stock", service_time: Constant("5ms"),
+                    calls: [Call(to: "api", probability: 0.0)]),
+        ],
+        workload: [Open(target: "api", rate: 10.0)])"#;
+
+    #[test]
+    fn the_vocabulary_lists_each_kind_where_the_scenario_has_what_it_needs() {
+        let spec = crate::scenario::parse(SCENARIO, "test").unwrap();
+        let vocab = Vocabulary::of(&spec, true);
+        let got: Vec<String> = vocab
+            .options
+            .iter()
+            .map(|(k, t)| format!("{k:?} {t}"))
+            .collect();
+        let mut want = Vec::new();
+        for s in ["api", "stock"] {
+            for k in ["Crash", "Pause", "Latency", "Errors", "Capacity"] {
+                want.push(format!("{k} {s}"));
+            }
+        }
+        for l in ["api->stock", "stock->api"] {
+            for k in ["Partition", "LinkLatency", "LinkLoss"] {
+                want.push(format!("{k} {l}"));
+            }
+        }
+        want.extend(
+            [
+                // Both directions, as the two services call each other.
+                "OneWayPartition api->stock",
+                "OneWayPartition stock->api",
+                // Only api->stock has a breaker.
+                "ForceOpenBreaker api->stock",
+                "DisableBreaker api->stock",
+                // Only the api runs as pods.
+                "Deploy api",
+                "Outage platform",
+            ]
+            .map(String::from),
+        );
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_deploy_is_a_bad_version_rolled_back_after_its_duration_unless_the_run_ends_first() {
+        let spec = crate::scenario::parse(SCENARIO, "test").unwrap();
+        let vocab = Vocabulary::of(&spec, false);
+        let deploy = |at_ms, duration_ms| Fault {
+            at_ms,
+            duration_ms,
+            kind: Kind::Deploy,
+            target: Target::Service("api".into()),
+            severity: 250,
+        };
+        assert_eq!(
+            vocab.ron(&deploy(10_000, 5_000)),
+            "Deploy(service: \"api\", at: \"10s\", version: (name: Some(\"explore-bad\"), \
+             error_rate: Some(0.25), service_time: None), max_surge: \"25%\", \
+             max_unavailable: \"25%\", rollback_on_alert: false), \
+             Rollback(service: \"api\", at: \"15s\")"
+        );
+        let mut s = spec.clone();
+        vocab.add_to(&deploy(50_000, 10_000), &mut s);
+        assert_eq!(s.deployments.len(), 1, "no rollback at the run's end");
+        assert!(crate::model::validate(&s, "test").is_ok());
     }
 }
