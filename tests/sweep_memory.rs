@@ -7,32 +7,13 @@
 //! written from it, so the larger sweep may only add its index (8 bytes a run) and its
 //! seed list; keeping the records would add several KB a run.
 
+#[path = "../benches/common/mod.rs"]
+mod common;
+
 use platsim::sweep::{self, Options, Seeds};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(p, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
 
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOCATOR: common::Counting = common::Counting;
 
 const TINY: &str = r#"Scenario(
     name: "tiny",
@@ -46,20 +27,19 @@ const TINY: &str = r#"Scenario(
 )"#;
 
 /// Peak live heap bytes above those live before, during a sweep of `runs` seeds.
-fn peak_during(dir: &std::path::Path, runs: u64) -> usize {
+fn sweep_peak(dir: &std::path::Path, runs: u64) -> usize {
     let scenario = dir.join("tiny.ron");
     std::fs::write(&scenario, TINY).unwrap();
-    let before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
-    let report = sweep::sweep(&Options {
-        scenario: Some(scenario),
-        seeds: Some(Seeds((1..=runs).collect())),
-        jobs: 1,
-        out: Some(dir.join(format!("sweep-{runs}"))),
-        ..Options::default()
-    })
-    .unwrap();
-    let peak = PEAK.load(Ordering::Relaxed) - before;
+    let (report, peak) = common::peak_during(|| {
+        sweep::sweep(&Options {
+            scenario: Some(scenario),
+            seeds: Some(Seeds((1..=runs).collect())),
+            jobs: 1,
+            out: Some(dir.join(format!("sweep-{runs}"))),
+            ..Options::default()
+        })
+        .unwrap()
+    });
     assert_eq!(report.runs as u64, runs);
     let rows = std::fs::read_to_string(dir.join(format!("sweep-{runs}/results.csv"))).unwrap();
     assert_eq!(rows.lines().count() as u64, runs + 1);
@@ -69,8 +49,8 @@ fn peak_during(dir: &std::path::Path, runs: u64) -> usize {
 #[test]
 fn sweep_memory_is_flat_in_the_number_of_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let small = peak_during(dir.path(), 300);
-    let large = peak_during(dir.path(), 3_000);
+    let small = sweep_peak(dir.path(), 300);
+    let large = sweep_peak(dir.path(), 3_000);
     let per_run = large.saturating_sub(small) as f64 / 2_700.0;
     eprintln!("peak heap: {small} bytes at 300 runs, {large} at 3,000: {per_run:.0} bytes a run");
     assert!(

@@ -1,5 +1,6 @@
-//! Generated platforms and a counting allocator, shared by `benches/scale.rs` and
-//! `tests/memory.rs` (a bench cannot import a test module, so both include this file).
+//! Generated platforms and a counting allocator, shared by `benches/scale.rs`,
+//! `tests/memory.rs` and `tests/sweep_memory.rs` (a bench cannot import a test module, so
+//! each includes this file).
 #![allow(dead_code)] // each includer takes what it needs
 
 use platsim::{model, run, Limits, Summary};
@@ -26,13 +27,18 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
-/// Runs `p` and returns its summary (dropped before measuring) as events, with the peak
-/// of live heap bytes during the run above what was live before it.
-pub fn run_counted(p: &model::Platform) -> (Summary, usize) {
+/// What `f` returns, with the peak of live heap bytes while it ran above what was live
+/// before it.
+pub fn peak_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
     let before = LIVE.load(Relaxed);
     PEAK.store(before, Relaxed);
-    let summary = run(p, Limits::default()).expect("generated platform runs");
-    (summary, PEAK.load(Relaxed) - before)
+    let out = f();
+    (out, PEAK.load(Relaxed) - before)
+}
+
+/// Runs `p` and returns its summary with the peak of live heap bytes during the run.
+pub fn run_counted(p: &model::Platform) -> (Summary, usize) {
+    peak_during(|| run(p, Limits::default()).expect("generated platform runs"))
 }
 
 /// A binary tree of `n` services making hard calls to their children (2 replicas x 64

@@ -532,6 +532,16 @@ impl Messaging {
     }
 }
 
+/// What the links between a service and a broker do to one exchange.
+#[derive(Debug, Default, Clone, Copy)]
+struct BrokerLink {
+    /// Latency both ways, summed.
+    delay: SimTime,
+    /// A loss draw from the service to the broker, and from the broker back.
+    lost_toward: bool,
+    lost_back: bool,
+}
+
 impl<O: Observer> Sim<'_, O> {
     /// Time-series columns and the first timers.
     pub(super) fn messaging_start(&mut self) {
@@ -907,7 +917,6 @@ impl<O: Observer> Sim<'_, O> {
     /// a loss draw the other way), and link latencies both ways (faults and base links)
     /// delay the acknowledgement.
     fn produce_path(&mut self, s: u32, b: u32) -> (bool, bool, SimTime) {
-        let p = self.p;
         let (svc, broker) = (
             Endpoint::Service(crate::model::ServiceId(s)),
             Endpoint::Broker(b),
@@ -915,32 +924,10 @@ impl<O: Observer> Sim<'_, O> {
         let mut lost = self.msg.brokers_down[b as usize] > 0 || self.msg.cut(svc, broker);
         let mut unacked = self.msg.cut(broker, svc);
         let mut delay = SimTime::ZERO;
-        let either = |x: Endpoint, y: Endpoint| (x, y) == (svc, broker) || (x, y) == (broker, svc);
-        for i in 0..self.links.len() {
-            let f = self.links[i] as usize;
-            match &p.faults[f].kind {
-                FaultKind::LinkLatency { from, to, add } if either(*from, *to) => {
-                    if let Some(rng) = self.link_rng[f].as_mut() {
-                        delay = delay.after(add.sample(rng));
-                    }
-                }
-                FaultKind::LinkLoss { from, to, rate } if either(*from, *to) => {
-                    if let Some(rng) = self.link_rng[f].as_mut() {
-                        let dropped = rng.random::<f64>() < *rate;
-                        if *from == svc {
-                            lost |= dropped;
-                        } else {
-                            unacked |= dropped;
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        for (l, link) in p.links.iter().enumerate() {
-            if either(link.from, link.to) {
-                delay = delay.after(link.latency.sample(&mut self.link_latency_rng[l]));
-            }
+        if let Some(link) = self.broker_link(s, b) {
+            lost |= link.lost_toward;
+            unacked |= link.lost_back;
+            delay = link.delay;
         }
         (lost, unacked, delay)
     }
@@ -951,26 +938,44 @@ impl<O: Observer> Sim<'_, O> {
     /// draw either way (request or response dropped) costs [`FETCH_TIMEOUT`] instead,
     /// after which the consumer fetches the same offset again (`.1` is true).
     fn fetch_path(&mut self, s: u32, b: u32) -> Option<(SimTime, bool)> {
+        self.broker_link(s, b).map(|link| {
+            if link.lost_toward || link.lost_back {
+                (FETCH_TIMEOUT, true)
+            } else {
+                (link.delay, false)
+            }
+        })
+    }
+
+    /// The active link faults and base links between service `s` and broker `b`, drawn
+    /// now (each fault and link from its own stream, in scenario order), or `None` when
+    /// none lies between them: the one place produce and fetch paths read links.
+    fn broker_link(&mut self, s: u32, b: u32) -> Option<BrokerLink> {
         let p = self.p;
         let (svc, broker) = (
             Endpoint::Service(crate::model::ServiceId(s)),
             Endpoint::Broker(b),
         );
         let either = |x: Endpoint, y: Endpoint| (x, y) == (svc, broker) || (x, y) == (broker, svc);
-        let mut path = None;
+        let mut path: Option<BrokerLink> = None;
         for i in 0..self.links.len() {
             let f = self.links[i] as usize;
             match &p.faults[f].kind {
                 FaultKind::LinkLatency { from, to, add } if either(*from, *to) => {
                     if let Some(rng) = self.link_rng[f].as_mut() {
-                        let (delay, _) = path.get_or_insert((SimTime::ZERO, false));
-                        *delay = delay.after(add.sample(rng));
+                        let link = path.get_or_insert_default();
+                        link.delay = link.delay.after(add.sample(rng));
                     }
                 }
                 FaultKind::LinkLoss { from, to, rate } if either(*from, *to) => {
                     if let Some(rng) = self.link_rng[f].as_mut() {
-                        let (_, lost) = path.get_or_insert((SimTime::ZERO, false));
-                        *lost |= rng.random::<f64>() < *rate;
+                        let dropped = rng.random::<f64>() < *rate;
+                        let link = path.get_or_insert_default();
+                        if *from == svc {
+                            link.lost_toward |= dropped;
+                        } else {
+                            link.lost_back |= dropped;
+                        }
                     }
                 }
                 _ => {}
@@ -978,17 +983,13 @@ impl<O: Observer> Sim<'_, O> {
         }
         for (l, link) in p.links.iter().enumerate() {
             if either(link.from, link.to) {
-                let (delay, _) = path.get_or_insert((SimTime::ZERO, false));
-                *delay = delay.after(link.latency.sample(&mut self.link_latency_rng[l]));
+                let path = path.get_or_insert_default();
+                path.delay = path
+                    .delay
+                    .after(link.latency.sample(&mut self.link_latency_rng[l]));
             }
         }
-        path.map(|(delay, lost)| {
-            if lost {
-                (FETCH_TIMEOUT, true)
-            } else {
-                (delay, false)
-            }
-        })
+        path
     }
 
     /// Whether calls from `a` to `b` are cut by a partition fault.

@@ -114,11 +114,17 @@ fn tree(spans: &[Span], p: &Platform) -> Vec<String> {
     out
 }
 
-#[test]
-fn retries_and_a_message_give_the_hand_computed_span_tree() {
-    let p = platform(RETRIES_AND_MESSAGE);
+/// Every span of a hand-computed scenario's run, and their tree.
+fn hand_tree(text: &str) -> (Vec<Span>, Vec<String>) {
+    let p = platform(text);
     let spans = traced(&p, SpanOptions::default());
     let got = tree(&spans, &p);
+    (spans, got)
+}
+
+#[test]
+fn retries_and_a_message_give_the_hand_computed_span_tree() {
+    let (spans, got) = hand_tree(RETRIES_AND_MESSAGE);
     let want = [
         "Request shop 1000-1330 Ok attempt=0 backoff=0",
         "  ClientAttempt shop 1000-1330 Ok attempt=1 backoff=0",
@@ -795,9 +801,7 @@ const WAITS: &str = r#"Scenario(
 
 #[test]
 fn bulkhead_and_rate_limiter_waits_are_spans_of_their_attempt() {
-    let p = platform(WAITS);
-    let spans = traced(&p, SpanOptions::default());
-    let got = tree(&spans, &p);
+    let (_, got) = hand_tree(WAITS);
     // Roots at the same instant come in the order of their (seeded) ids.
     let want = [
         "Request shop 1000-2010 Ok attempt=0 backoff=0",
@@ -908,9 +912,7 @@ const SAGA: &str = r#"Scenario(
 
 #[test]
 fn a_saga_step_gives_the_hand_computed_span_tree() {
-    let p = platform(SAGA);
-    let spans = traced(&p, SpanOptions::default());
-    let got = tree(&spans, &p);
+    let (_, got) = hand_tree(SAGA);
     let want = [
         "Request shop 10000-10015 Ok attempt=0 backoff=0",
         "  ClientAttempt shop 10000-10015 Ok attempt=1 backoff=0",
