@@ -1,7 +1,9 @@
 //! An adaptive call timeout (issue #24): one that follows a percentile of the call's
 //! recent latencies, times a multiplier, smoothed, between a floor and a ceiling.
 //!
-//! What it imitates: percentile-driven deadlines such as Cassandra's
+//! What it imitates: the adaptive timeout of Facebook's LogDevice, as the
+//! `adaptive-timeout` crate documents it (a high quantile of recent round trips times a
+//! safety factor, clamped between a floor and a ceiling), percentile-driven deadlines such as Cassandra's
 //! `speculative_retry = '99p'` (the coordinator re-reads once a read takes longer than
 //! the table's p99) and the request-timeout advice of "The Tail at Scale" (Dean and
 //! Barroso, 2013), with the floor, ceiling and smoothing that client libraries put around
@@ -42,6 +44,10 @@ pub struct AdaptiveTimeout {
     current_ns: f64,
     min: SimTime,
     max: SimTime,
+    /// Attempts observed, and how many of them moved the timeout up or down.
+    samples: u64,
+    raised: u64,
+    lowered: u64,
 }
 
 impl AdaptiveTimeout {
@@ -55,6 +61,9 @@ impl AdaptiveTimeout {
             current_ns: start.0 as f64,
             min: start,
             max: start,
+            samples: 0,
+            raised: 0,
+            lowered: 0,
             cfg,
         }
     }
@@ -67,6 +76,11 @@ impl AdaptiveTimeout {
     /// The lowest and highest timeout it has used.
     pub fn range(&self) -> (SimTime, SimTime) {
         (self.min, self.max)
+    }
+
+    /// Attempts observed, and how many raised and lowered the timeout.
+    pub fn adjustments(&self) -> (u64, u64, u64) {
+        (self.samples, self.raised, self.lowered)
     }
 
     /// An attempt ended after `latency` (a timed-out one: after the timeout it waited).
@@ -85,8 +99,15 @@ impl AdaptiveTimeout {
         let (_, p, _) = self.scratch.select_nth_unstable(rank - 1);
         let target = (p.0 as f64 * self.cfg.multiplier)
             .clamp(self.cfg.floor.0 as f64, self.cfg.ceiling.0 as f64);
+        let before = self.current();
         self.current_ns += self.cfg.smoothing * (target - self.current_ns);
         let now = self.current();
+        self.samples += 1;
+        if now > before {
+            self.raised += 1;
+        } else if now < before {
+            self.lowered += 1;
+        }
         self.min = self.min.min(now);
         self.max = self.max.max(now);
     }
@@ -128,6 +149,10 @@ mod tests {
         t.observe(ms(500));
         assert_eq!(t.current(), ms(1000));
         assert_eq!(t.range(), (ms(20), ms(1000)));
+        // From 100 ms the first sample lowers it to the 20 ms floor, the next eight raise
+        // it step by step to 180 ms, the tenth keeps 180 ms (rank 9 again), the 11th and
+        // 12th raise it to 200 ms and the ceiling, the 13th keeps the ceiling.
+        assert_eq!(t.adjustments(), (13, 10, 1));
     }
 
     /// Smoothing 0.5 moves halfway to each target: from 100 ms, a first sample of 5 ms

@@ -331,6 +331,23 @@ pub struct CallSummary {
     /// What its fallback served, if it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback: Option<FallbackSummary>,
+    /// Its adaptive timeout, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adaptive_timeout: Option<AdaptiveTimeoutSummary>,
+}
+
+/// An adaptive call timeout (all of the run, warmup included: it adapts from time zero).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AdaptiveTimeoutSummary {
+    /// The timeout at the end of the run, and the lowest and highest it took.
+    pub current_ms: f64,
+    pub min_ms: f64,
+    pub max_ms: f64,
+    /// Attempts it learned from (answered or timed out; refusals say nothing of latency).
+    pub samples: u64,
+    /// Of those, the ones that raised or lowered it.
+    pub raised: u64,
+    pub lowered: u64,
 }
 
 /// Connection pools of one call edge (all caller replicas together).

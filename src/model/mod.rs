@@ -653,6 +653,8 @@ pub struct Call {
     pub order: Order,
     /// Resilience4j's rate limiter on the edge.
     pub rate_limiter: Option<FixedWindow>,
+    /// A timeout that follows the edge's recent latencies; `timeout` is where it starts.
+    pub adaptive_timeout: Option<crate::mech::adaptive::AdaptiveConfig>,
 }
 
 /// Resilience4j's `RateLimiterConfig` (see `scenario::RateLimiterSpec`).

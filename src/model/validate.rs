@@ -20,6 +20,7 @@ use crate::scenario::{
 };
 use std::collections::BTreeMap;
 
+mod adaptive;
 mod datastore;
 mod kube;
 mod link;
@@ -410,6 +411,10 @@ impl Check {
                 self.rate_limiter(&format!("{cp}.rate_limiter"), l)
                     .map(Some)
             });
+            let adaptive = call
+                .adaptive_timeout
+                .as_ref()
+                .map_or(Some(None), |a| self.adaptive_timeout(&cp, a).map(Some));
             let built = (
                 to,
                 timeout.unwrap_or(Some(SimTime::ZERO)),
@@ -426,6 +431,7 @@ impl Check {
                 Some(bulkhead),
                 Some((pool, cache, fallback)),
                 Some(rate_limiter),
+                Some(adaptive_timeout),
             ) = (
                 built.0,
                 built.1,
@@ -434,6 +440,7 @@ impl Check {
                 built.4,
                 built.5,
                 rate_limiter,
+                adaptive,
             ) {
                 calls.push(Call {
                     to: ServiceId(to as u32),
@@ -448,6 +455,7 @@ impl Check {
                     fallback,
                     order: call.order,
                     rate_limiter,
+                    adaptive_timeout,
                 });
             }
         }

@@ -24,6 +24,11 @@
 //! call without a timeout waits until its caller is given up. Over TCP a dropped packet
 //! is silence, not a reset, which is why this is a timeout, and not the plain
 //! `Partition`'s fast refusal.
+//!
+//! An adaptive timeout (`adaptive_timeout`, `mech::adaptive`) replaces the call's fixed
+//! one wherever an attempt's timer is armed or its deadline propagated: `attempt_timeout`
+//! is the one place either is read. Each attempt that was sent and answered or timed out
+//! teaches it its latency, from when its time limit started; refusals teach nothing.
 
 use super::service::Origin;
 use super::{Edge, Event, Observer, Parent, Sim, Wait, Waiter, NONE};
@@ -43,6 +48,16 @@ impl<O: Observer> Sim<'_, O> {
     fn edge_of(&self, req: u32) -> usize {
         let r = &self.reqs[req as usize];
         (self.edge_base[r.service as usize] + r.next_call) as usize
+    }
+
+    /// The time limit of an attempt on edge `e` that starts now: the adaptive timeout's
+    /// current value if the call has one, else the call's fixed `timeout`.
+    #[inline]
+    fn attempt_timeout(&self, e: usize, fixed: Option<SimTime>) -> Option<SimTime> {
+        match &self.edges[e].adaptive {
+            Some(a) => Some(a.current()),
+            None => fixed,
+        }
     }
 
     /// Starts the request's next call, or answers when none is left.
@@ -173,6 +188,8 @@ impl<O: Observer> Sim<'_, O> {
         let call = &p.services[r.service as usize].calls[r.next_call as usize];
         let counted = r.counted as u64;
         let retry_local = call.order == Order::Resilience4j;
+        let timeout = self.attempt_timeout(e, call.timeout);
+        let r = &mut self.reqs[req as usize];
         let edge = &mut self.edges[e];
         if let Some(bulkhead) = call.bulkhead {
             if edge.bulkhead_active >= bulkhead.max_concurrent {
@@ -190,8 +207,7 @@ impl<O: Observer> Sim<'_, O> {
                     );
                     // Resilience4j's TimeLimiter wraps the bulkhead: its time runs out
                     // while the call still waits for a permit.
-                    if let Some(limit) = call
-                        .timeout
+                    if let Some(limit) = timeout
                         .filter(|&t| call.order == Order::Resilience4j && t < bulkhead.max_wait)
                     {
                         self.queue
@@ -237,6 +253,7 @@ impl<O: Observer> Sim<'_, O> {
         let edge = &mut self.edges[e];
         edge.active += 1;
         r.sent = true;
+        r.limit_from = limit_from;
         if call.order == Order::Envoy {
             r.attempt_sent = now;
         }
@@ -271,7 +288,7 @@ impl<O: Observer> Sim<'_, O> {
             }
             if lost || delay > SimTime::ZERO {
                 let token = self.reqs[req as usize].call_token;
-                if let Some(timeout) = call.timeout {
+                if let Some(timeout) = self.attempt_timeout(e, call.timeout) {
                     self.queue
                         .push(limit_from.after(timeout), Event::CallTimeout { req, token });
                 }
@@ -306,7 +323,8 @@ impl<O: Observer> Sim<'_, O> {
         let p = self.p;
         let r = &self.reqs[req as usize];
         let call = &p.services[r.service as usize].calls[r.next_call as usize];
-        let deadline = match call.timeout {
+        let timeout = self.attempt_timeout(self.edge_of(req), call.timeout);
+        let deadline = match timeout {
             Some(t) => r.deadline.min(sent.after(t)),
             None => r.deadline,
         };
@@ -323,7 +341,7 @@ impl<O: Observer> Sim<'_, O> {
             Some(child) => {
                 let r = &mut self.reqs[req as usize];
                 r.child = child;
-                if let Some(timeout) = call.timeout.filter(|_| arm) {
+                if let Some(timeout) = timeout.filter(|_| arm) {
                     let token = r.call_token;
                     self.queue
                         .push(sent.after(timeout), Event::CallTimeout { req, token });
@@ -361,6 +379,11 @@ impl<O: Observer> Sim<'_, O> {
         if r.sent {
             r.sent = false;
             edge.active -= 1;
+            if let Some(a) = edge.adaptive.as_mut() {
+                if outcome != Outcome::Rejected {
+                    a.observe(now.since(r.limit_from));
+                }
+            }
             if let Some(t) = edge.throttle.as_mut() {
                 if outcome == Outcome::Ok {
                     t.on_success();

@@ -45,12 +45,13 @@ mod stream;
 mod twopc;
 
 use crate::engine::{stream, EventQueue, SimTime, Stream};
+use crate::mech::adaptive::AdaptiveTimeout;
 use crate::mech::breaker::Breaker;
 use crate::mech::limits::{ConcurrencyLimit, RateLimiter};
 use crate::mech::ratelimit::{FixedWindowLimiter, LocalRateLimit};
 use crate::mech::retry::RetryThrottle;
 use crate::metrics::ledger::Ledger;
-use crate::metrics::summary::{BreakerSummary, CallSummary, Transition};
+use crate::metrics::summary::{AdaptiveTimeoutSummary, BreakerSummary, CallSummary, Transition};
 use crate::metrics::verdict::{goodput_recovered, verdicts, FaultSpan};
 use crate::metrics::{OutageSummary, ServiceRecovery};
 use crate::metrics::{Outcome, Recorder, Refusal, Summary};
@@ -411,6 +412,8 @@ struct Request {
     deadline: SimTime,
     /// When the current call attempt was sent (breaker durations).
     attempt_sent: SimTime,
+    /// When the current attempt's time limit started (adaptive timeouts learn from it).
+    limit_from: SimTime,
     /// The last backoff slept (decorrelated jitter).
     prev_sleep: SimTime,
     service: u32,
@@ -523,6 +526,8 @@ struct Edge {
     active: u64,
     active_retries: u64,
     throttle: Option<RetryThrottle>,
+    /// The call's adaptive timeout, if it has one (call edges only).
+    adaptive: Option<AdaptiveTimeout>,
     rng: Stream,
     stats: CallSummary,
 }
@@ -732,6 +737,10 @@ impl<'a, O: Observer> Sim<'a, O> {
                 );
                 edge.limiter = c.rate_limiter.map(|l| {
                     FixedWindowLimiter::new(l.limit_for_period, l.refresh_period, l.timeout)
+                });
+                edge.adaptive = c.adaptive_timeout.clone().map(|a| {
+                    let start = c.timeout.unwrap_or(a.ceiling);
+                    AdaptiveTimeout::new(a, start)
                 });
                 edges.push(edge);
             }
@@ -1143,6 +1152,7 @@ impl<'a, O: Observer> Sim<'a, O> {
             stats.retries = stats.attempts.saturating_sub(stats.calls);
             stats.amplification = ratio(stats.attempts, stats.calls);
             stats.breaker = edge.breaker.as_ref().map(|b| breaker_summary(b, end));
+            stats.adaptive_timeout = edge.adaptive.as_ref().map(adaptive_summary);
             let base = format!("{}->{}", stats.from, stats.to);
             let n = names.entry(base.clone()).or_insert(0);
             *n += 1;
@@ -1248,6 +1258,7 @@ impl Edge {
             active: 0,
             active_retries: 0,
             throttle: throttle.map(|(max, ratio)| RetryThrottle::new(max, ratio)),
+            adaptive: None,
             rng: stream(seed, name),
             stats,
         }
@@ -1259,6 +1270,18 @@ fn ratio(a: u64, b: u64) -> f64 {
         0.0
     } else {
         a as f64 / b as f64
+    }
+}
+
+fn adaptive_summary(a: &AdaptiveTimeout) -> AdaptiveTimeoutSummary {
+    let ((min, max), (samples, raised, lowered)) = (a.range(), a.adjustments());
+    AdaptiveTimeoutSummary {
+        current_ms: a.current().as_millis_f64(),
+        min_ms: min.as_millis_f64(),
+        max_ms: max.as_millis_f64(),
+        samples,
+        raised,
+        lowered,
     }
 }
 

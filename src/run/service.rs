@@ -101,6 +101,7 @@ impl<O: Observer> Sim<'_, O> {
             arrived: now,
             deadline: origin.deadline,
             attempt_sent: now,
+            limit_from: now,
             prev_sleep: SimTime::ZERO,
             service: s,
             replica,

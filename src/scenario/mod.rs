@@ -1,5 +1,6 @@
 //! Scenario files: the raw `Spec` as written in RON, how it is read, and `--set` overrides.
 
+pub mod adaptive;
 pub mod error;
 pub mod load;
 pub mod overrides;
@@ -7,6 +8,7 @@ pub mod partition;
 pub mod spec;
 pub mod stream;
 
+pub use adaptive::AdaptiveTimeoutSpec;
 pub use error::{Problem, ScenarioError};
 pub use load::{load_file, parse, read_source, DEFAULT_ORIGIN, DEFAULT_SCENARIO};
 pub use overrides::{apply as apply_overrides, Override};

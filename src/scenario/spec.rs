@@ -905,6 +905,9 @@ pub struct CallSpec {
     /// Resilience4j's rate limiter on this edge, inside the breaker, outside the bulkhead.
     #[serde(default)]
     pub rate_limiter: Option<RateLimiterSpec>,
+    /// A timeout that follows the call's recent latencies (see `AdaptiveTimeoutSpec`).
+    #[serde(default)]
+    pub adaptive_timeout: Option<super::AdaptiveTimeoutSpec>,
 }
 
 /// `RateLimiter(limit_for_period: 50, refresh_period: "500ns", timeout: "5s")`:

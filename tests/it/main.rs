@@ -47,8 +47,11 @@
 //! - `bottleneck`: issue 23, phase 3's bottleneck named by measurement, in incident
 //!   windows and by hand.
 //!
+//! - `adaptive`: issue 24, adaptive call timeouts by hand and in their two scenarios.
+//!
 //! Run in release mode: the theory tests simulate tens of millions of customers.
 
+mod adaptive;
 mod bottleneck;
 mod chart_drawing;
 mod charts;
