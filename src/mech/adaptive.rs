@@ -13,6 +13,11 @@
 //! 2. `target = clamp(multiplier x pXX(ring), floor, ceiling)`, pXX by nearest rank.
 //! 3. `timeout += smoothing x (target - timeout)` (an exponentially weighted average).
 //!
+//! It adapts from the first attempt: with one sample the percentile is that sample, so a
+//! fast first answer takes it straight toward the floor (the crate instead keeps a
+//! fallback until it has enough data; here the starting value holds until the first
+//! attempt ends).
+//!
 //! Its failure modes are the point of modelling it: a slowdown raises the timeout with
 //! it (riding out what a fixed timeout turns into retries), and a dependency that stays
 //! slow drags it up to the ceiling, so callers hold their threads that much longer.

@@ -29,6 +29,8 @@
 //! one wherever an attempt's timer is armed or its deadline propagated: `attempt_timeout`
 //! is the one place either is read. Each attempt that was sent and answered or timed out
 //! teaches it its latency, from when its time limit started; refusals teach nothing.
+//! The value is read as each timer is armed: an attempt held up on a link keeps the
+//! timer of its send, and its callee gets the value at its arrival as its deadline.
 
 use super::service::Origin;
 use super::{Edge, Event, Observer, Parent, Sim, Wait, Waiter, NONE};
