@@ -143,6 +143,7 @@ fn every_fault_kind_and_mechanism_appears_in_a_shipped_scenario() {
         "readiness",
         "autoscale",
         "nodes",
+        "stateful",
     ] {
         if !fields.contains(field) {
             missing.push(format!("field {field}"));
