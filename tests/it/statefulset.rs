@@ -208,3 +208,30 @@ fn the_shipped_statefulset_scenario_loses_its_orders_with_the_local_volume() {
     balanced(o);
     assert_eq!((o.lost, o.completed), (0, 22_124), "{o:?}");
 }
+
+/// A rolling update of a StatefulSet is not modelled: the deployment is refused with its
+/// field path, and a typo in the pod management policy names the choices.
+#[test]
+fn a_statefulset_refuses_what_it_does_not_model() {
+    let text = THREE.replace(
+        "faults: [",
+        r#"deployments: [Deploy(service: "db", at: "10s", version: Version())],
+    faults: ["#,
+    );
+    let err = platsim::simulate(&text, "test", &[], platsim::Limits::default())
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        err.contains("deployments[0].service") && err.contains("is a StatefulSet"),
+        "{err}"
+    );
+    let err = platsim::simulate(
+        THREE,
+        "test",
+        &crate::common::overrides(&["services.db.kubernetes.stateful.pod_management=Paralel"]),
+        platsim::Limits::default(),
+    )
+    .expect_err("refused")
+    .to_string();
+    assert!(err.contains("Parallel"), "{err}");
+}
