@@ -235,3 +235,65 @@ fn a_statefulset_refuses_what_it_does_not_model() {
     .to_string();
     assert!(err.contains("Parallel"), "{err}");
 }
+
+mod property {
+    use crate::common::balanced;
+    use platsim::{simulate, Limits};
+    use proptest::prelude::*;
+
+    /// A random StatefulSet database (1-3 pods, either policy, either volume) over 2-4
+    /// nodes, a node killed and some of its pods deleted at random times.
+    fn platform() -> impl Strategy<Value = String> {
+        (
+            (1u32..4, any::<bool>(), any::<bool>(), 2u32..5),
+            (0u32..4, 1u64..50, 1u64..50, 0u64..1000),
+        )
+            .prop_map(
+                |((pods, ordered, local, nodes), (node, kill_at, delete_at, seed))| {
+                    let policy = if ordered { "OrderedReady" } else { "Parallel" };
+                    let volume = if local { "Local" } else { "Network" };
+                    let node = node % nodes;
+                    format!(
+                        r#"Scenario(
+    name: "prop", duration: "60s", drain: "10s", seed: {seed},
+    nodes: Some(Nodes(count: {nodes}, not_ready_after: "5s", evict_after: "5s")),
+    orders: Orders(entry: "api", steps: ["db"]),
+    services: [
+        Service(name: "api", concurrency: 50, service_time: Constant("1ms"),
+                calls: [Call(to: "db", timeout: Some("2s"))]),
+        Service(name: "db", replicas: {pods}, concurrency: 20,
+                service_time: Exponential(mean: "2ms"),
+                writes: Some(Writes(from: ["api"], service_time: Exponential(mean: "3ms"))),
+                kubernetes: Some(Kube(pod_startup: Constant("2s"),
+                    stateful: Some(StatefulSet(pod_management: {policy}, volume: {volume}))))),
+    ],
+    workload: [Open(target: "api", rate: 50.0)],
+    faults: [NodeKill(node: {node}, at: "{kill_at}s", duration: "5s"),
+             DeletePods(target: "db", at: "{delete_at}s", pods: 1)],
+)"#
+                    )
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// The ledger balances; every lost order is a write lost with a local volume (one
+        /// write per order: the lost orders are the writes the volumes took), and a network
+        /// volume loses nothing.
+        #[test]
+        fn orders_are_lost_only_with_local_volumes(text in platform()) {
+            let s = simulate(&text, "prop", &[], Limits::default())
+                .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+            let o = s.orders.as_ref().expect("orders");
+            balanced(o);
+            let pods = s.services["db"].pods.clone().and_then(|p| p.stateful).expect("a set");
+            let taken: u64 = pods.iter().map(|p| p.writes_lost).sum();
+            prop_assert_eq!(o.lost, taken, "{:?}\n{}", o, text);
+            if text.contains("volume: Network") {
+                prop_assert_eq!(o.lost, 0);
+            }
+        }
+    }
+}
