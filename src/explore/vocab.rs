@@ -178,7 +178,8 @@ impl Vocabulary {
             }
         }
         for s in &spec.services {
-            if s.kubernetes.is_some() && s.autoscale.is_none() {
+            let stateful = s.kubernetes.as_ref().is_some_and(|k| k.stateful.is_some());
+            if s.kubernetes.is_some() && s.autoscale.is_none() && !stateful {
                 options.push((Kind::Deploy, Target::Service(s.name.clone())));
             }
         }

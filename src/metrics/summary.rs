@@ -199,6 +199,23 @@ pub struct PodSummary {
     /// `nr_throttled`, summed over containers), and the time requests spent so.
     pub cpu_throttled_periods: u64,
     pub cpu_throttled_s: f64,
+    /// A StatefulSet's pods, by ordinal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stateful: Option<Vec<StatefulPodSummary>>,
+}
+
+/// One StatefulSet pod identity (`name-N`) across the pods that bore it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StatefulPodSummary {
+    pub name: String,
+    /// When a pod of this name became ready (0 for the pods the run starts with), and
+    /// when one was gone after its deletion; the first 100 of each.
+    pub ready_s: Vec<f64>,
+    pub gone_s: Vec<f64>,
+    /// Times its volume was lost with its node (a `Local` volume), and the orders'
+    /// acknowledged writes it held then.
+    pub volumes_lost: u64,
+    pub writes_lost: u64,
 }
 
 /// The writes a database served (of `completed`), and those that failed on their own.

@@ -96,6 +96,17 @@ pub struct Kube {
     pub liveness: Option<crate::mech::probe::ProbeConfig>,
     pub readiness: Option<crate::mech::probe::ProbeConfig>,
     pub startup: Option<crate::mech::probe::ProbeConfig>,
+    /// Run as a StatefulSet (see `scenario::StatefulSetSpec`).
+    pub stateful: Option<StatefulSet>,
+}
+
+/// A StatefulSet's policies (see `run::pods`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatefulSet {
+    /// `OrderedReady`: one pod at a time, each waiting for the ones before it.
+    pub ordered: bool,
+    /// Each pod's volume is on its node's disk.
+    pub local_volume: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -181,6 +181,9 @@ struct WriteState {
     /// With reads from followers: what each follower has applied, and per request slot
     /// the lags its write drew (`followers` each) until its commit is acknowledged.
     follower_reads: Option<FollowerReadState>,
+    /// As a StatefulSet with local volumes: per pod slot, the orders' writes (order,
+    /// step) its volume holds, lost with its node.
+    volumes: Vec<Vec<(u32, u32)>>,
 }
 
 struct FollowerReadState {
@@ -259,6 +262,12 @@ impl DataStores {
                                 rng: stream(p.seed, &format!("service/{}/follower-reads", s.name)),
                                 req_lags: Vec::new(),
                             }),
+                        volumes: match s.kube.as_ref().and_then(|k| k.stateful) {
+                            Some(set) if set.local_volume => {
+                                vec![Vec::new(); super::pods::slots(s) as usize]
+                            }
+                            _ => Vec::new(),
+                        },
                     }
                 })
             })
@@ -380,6 +389,19 @@ impl DataStores {
                 .is_some_and(|r| r.mode != ReplicationMode::Async);
         let lag = writes.replication.as_ref().map(|_| a.lag);
         log.acknowledged(now, order, step, writes.synchronous_commit, lag, waited);
+    }
+
+    /// Pod `slot` of database `s` acknowledged the write of step `step` of order `order`:
+    /// kept on its volume when that volume can be lost (a local one).
+    pub fn on_volume(&mut self, s: usize, slot: u32, order: u32, step: u32) {
+        if let Some(v) = self.writes[s]
+            .as_mut()
+            .and_then(|w| w.volumes.get_mut(slot as usize))
+        {
+            if order != NO_ORDER && step != NONE {
+                v.push((order, step));
+            }
+        }
     }
 
     /// Request `req` is a write at its database.
@@ -508,6 +530,26 @@ impl<O: Observer> Sim<'_, O> {
             d.lost_in_crash += lost;
         }
         failover.map(|after| now.after(after))
+    }
+
+    /// StatefulSet pod `slot` of service `s` lost its local volume with its node at
+    /// `now`: every order's write on it is gone, under a cause naming the pod.
+    pub(super) fn volume_lost(&mut self, _now: SimTime, s: usize, slot: usize) {
+        let lost = self.ds.writes[s]
+            .as_mut()
+            .and_then(|w| w.volumes.get_mut(slot))
+            .map(std::mem::take)
+            .unwrap_or_default();
+        if !lost.is_empty() {
+            let name = &self.p.services[s].name;
+            let cause = self.ledger.cause(&format!(
+                "{name}-{slot}: volume lost with its node (local volume)"
+            ));
+            for &(order, step) in &lost {
+                self.ledger.step_lost(order, step as usize, cause);
+            }
+        }
+        self.cluster.volume_lost(s, slot, lost.len() as u64);
     }
 
     #[inline]

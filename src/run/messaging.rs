@@ -793,6 +793,10 @@ impl<O: Observer> Sim<'_, O> {
                 (NO_ORDER, NONE)
             };
             self.ds.acknowledged(now, s, req, w, order, o, st);
+            if self.ds.is_write(req) {
+                let slot = self.reqs[req as usize].replica;
+                self.ds.on_volume(s, slot, o, st);
+            }
         }
         // Under two-phase commit a participant's success only prepares its step.
         if step != NONE && !(self.twopc.active() && self.twopc_prepared(req, step)) {

@@ -32,6 +32,27 @@
 //! in the endpoints, so replica-hours (and cost) are the pod-hours of serving pods:
 //! pending and starting pods, and terminating ones once out of the endpoints, cost
 //! nothing (a simplification: a scheduled pod reserves its node's resources).
+//!
+//! A StatefulSet (`kubernetes.stateful`, after
+//! https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/) gives pod
+//! identities instead: slot N is the pod `name-N`, and only ever holds that pod. One
+//! reconciling step ([`Sim::stateful_sync`]) runs whenever one of its pods changes:
+//! 1. Ordinals below the desired count: an absent one is created (a replacement comes
+//!    under the old name, only once the old pod is gone: at most one pod per identity).
+//!    Under `OrderedReady` the step stops at the first pod it created or that is not
+//!    ready, so `name-(N+1)` starts only when `name-N` is ready.
+//! 2. Ordinals at or above it (scale-down) are deleted highest first; under
+//!    `OrderedReady` one at a time, the next once the last is gone.
+//!
+//! The run starts with the set rolled out (its pods ready at 0, as a Deployment's). Each
+//! pod's volume outlives the pod: restarts, deletions and rescheduling keep it. A `Local`
+//! volume is the node's disk, lost when the node is killed (the node's machine is taken
+//! to be gone, not rebooted): a database pod on it loses every order it had written, each
+//! lost under the cause `name-N: volume lost with its node (local volume)`. Kubernetes
+//! itself waits for a dead node's object to be deleted before it replaces a StatefulSet
+//! pod; here the eviction (`evict_after`) stands for that, and the replacement comes up
+//! with an empty volume (a local PersistentVolume is pinned to its node, so an operator
+//! would have to delete the claim).
 
 use super::{Event, Observer, ServiceState, Sim, NONE};
 use crate::engine::SimTime;
@@ -39,12 +60,15 @@ use crate::mech::cfs::{CfsQuota, CpuMeter};
 use crate::mech::hpa::{Hpa, HpaConfig};
 use crate::mech::probe::{startup_outcome, Probe, ProbeChange};
 use crate::mech::rollout::rolling_bounds;
+use crate::metrics::summary::StatefulPodSummary;
 use crate::metrics::{AutoscaleSummary, DeploymentSummary, PodSummary, ScaleEvent};
 use crate::model::{AutoscaleMetric, FaultKind, Service, Termination};
 use std::collections::VecDeque;
 
 /// Most scaling events kept for the summary.
 const MAX_EVENTS: usize = 1000;
+/// Most ready and gone instants kept per StatefulSet pod identity.
+const MAX_POD_TIMES: usize = 100;
 /// CrashLoopBackOff: the first restart delay, its cap, and how long a container must run
 /// for the delay to start over.
 const BACKOFF_INITIAL: SimTime = SimTime::from_secs(10);
@@ -232,7 +256,27 @@ impl Cluster {
                 })
                 .collect(),
             cpu: vec![CpuMeter::default(); p.services.len()],
-            stats: vec![PodSummary::default(); p.services.len()],
+            stats: p
+                .services
+                .iter()
+                .map(|s| PodSummary {
+                    stateful: s.kube.as_ref().and_then(|k| k.stateful).map(|_| {
+                        let most = s.autoscale.as_ref().map_or(s.replicas, |a| a.max);
+                        (0..most)
+                            .map(|k| StatefulPodSummary {
+                                name: format!("{}-{k}", s.name),
+                                ready_s: if k < s.replicas {
+                                    vec![0.0]
+                                } else {
+                                    Vec::new()
+                                },
+                                ..StatefulPodSummary::default()
+                            })
+                            .collect()
+                    }),
+                    ..PodSummary::default()
+                })
+                .collect(),
             current: vec![0; p.services.len()],
             rollouts: vec![None; p.services.len()],
             records: Vec::new(),
@@ -255,6 +299,20 @@ impl Cluster {
                 n as u32
             }
             None => NONE,
+        }
+    }
+
+    /// The summary of StatefulSet pod `name-slot`; `None` for a Deployment's pods.
+    fn stateful_pod(&mut self, s: usize, slot: usize) -> Option<&mut StatefulPodSummary> {
+        self.stats[s].stateful.as_mut()?.get_mut(slot)
+    }
+
+    /// StatefulSet pod `name-slot`'s volume was lost with its node, with `writes` of
+    /// orders on it.
+    pub(super) fn volume_lost(&mut self, s: usize, slot: usize, writes: u64) {
+        if let Some(pod) = self.stateful_pod(s, slot) {
+            pod.volumes_lost += 1;
+            pod.writes_lost += writes;
         }
     }
 
@@ -419,6 +477,16 @@ impl<O: Observer> Sim<'_, O> {
                 to: desired,
             });
         }
+        if spec.kube.as_ref().is_some_and(|k| k.stateful.is_some()) {
+            if desired > current {
+                auto.scale_ups += 1;
+            } else {
+                auto.scale_downs += 1;
+            }
+            auto.current = desired;
+            self.stateful_sync(now, si);
+            return;
+        }
         if desired > current {
             auto.scale_ups += 1;
             let mut created = 0;
@@ -437,7 +505,6 @@ impl<O: Observer> Sim<'_, O> {
     /// A new pod of the service's current version in the lowest absent slot (false if
     /// none is left): pending until it is scheduled.
     fn create_pod(&mut self, now: SimTime, s: usize) -> bool {
-        let version = self.cluster.current[s];
         let Some(slot) = self.services[s]
             .replicas
             .iter()
@@ -445,6 +512,13 @@ impl<O: Observer> Sim<'_, O> {
         else {
             return false;
         };
+        self.create_in(now, s, slot);
+        true
+    }
+
+    /// A new pod of the service's current version in the absent `slot`.
+    fn create_in(&mut self, now: SimTime, s: usize, slot: usize) {
+        let version = self.cluster.current[s];
         let node = self.cluster.place(s);
         let r = &mut self.services[s].replicas[slot];
         r.pod = Pod::Pending;
@@ -454,7 +528,46 @@ impl<O: Observer> Sim<'_, O> {
         if node != NONE {
             self.schedule_pod(now, s, slot);
         }
-        true
+    }
+
+    /// The StatefulSet controller's step for service `s` (see the module doc); nothing
+    /// for a Deployment's pods.
+    pub(super) fn stateful_sync(&mut self, now: SimTime, s: usize) {
+        let Some(set) = self.p.services[s].kube.as_ref().and_then(|k| k.stateful) else {
+            return;
+        };
+        let st = &self.services[s];
+        let desired = st
+            .auto
+            .as_ref()
+            .map_or(self.p.services[s].replicas, |a| a.current);
+        for slot in 0..desired as usize {
+            match self.services[s].replicas[slot].pod {
+                Pod::Ready => {}
+                Pod::Absent => {
+                    self.create_in(now, s, slot);
+                    if set.ordered {
+                        return;
+                    }
+                }
+                _ if set.ordered => return,
+                _ => {}
+            }
+        }
+        for slot in (desired as usize..self.services[s].replicas.len()).rev() {
+            match self.services[s].replicas[slot].pod {
+                Pod::Absent => {}
+                Pod::Stopping | Pod::Terminating if set.ordered => return,
+                Pod::Stopping | Pod::Terminating => {}
+                _ => {
+                    self.delete_pod(now, s, slot);
+                    // A pod not started yet is gone at once; the next may follow.
+                    if set.ordered && self.services[s].replicas[slot].pod != Pod::Absent {
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     fn schedule_pod(&mut self, now: SimTime, s: usize, slot: usize) {
@@ -552,6 +665,12 @@ impl<O: Observer> Sim<'_, O> {
         r.pod_token = r.pod_token.wrapping_add(1);
         r.node = NONE;
         self.cluster.unplace(s, node);
+        let now = self.queue.now();
+        if let Some(pod) = self.cluster.stateful_pod(s, slot) {
+            if pod.gone_s.len() < MAX_POD_TIMES {
+                pod.gone_s.push(now.as_secs_f64());
+            }
+        }
     }
 
     /// The pod leaves the load balancers' endpoints.
@@ -594,7 +713,13 @@ impl<O: Observer> Sim<'_, O> {
                 if let Some(a) = st.auto.as_mut() {
                     a.peak = a.peak.max(ready);
                 }
+                if let Some(pod) = self.cluster.stateful_pod(s, slot) {
+                    if pod.ready_s.len() < MAX_POD_TIMES {
+                        pod.ready_s.push(now.as_secs_f64());
+                    }
+                }
                 self.refresh_availability(now, s);
+                self.stateful_sync(now, s);
             }
             // A restarted container that is ready again stays.
             PodStep::Unlist if pod != Pod::Ready => {
@@ -630,7 +755,11 @@ impl<O: Observer> Sim<'_, O> {
             PodStep::Evict if pod == Pod::Lost => {
                 self.unlist(now, s, slot);
                 self.vacate(s, slot);
-                self.create_pod(now, s);
+                if self.cluster.stateful_pod(s, slot).is_some() {
+                    self.stateful_sync(now, s);
+                } else {
+                    self.create_pod(now, s);
+                }
             }
             _ => {}
         }
@@ -1113,16 +1242,21 @@ impl<O: Observer> Sim<'_, O> {
         }
     }
 
-    /// `DeletePods`: the first `n` ready pods are deleted; the ReplicaSet replaces them.
+    /// `DeletePods`: the first `n` ready pods are deleted; the ReplicaSet replaces them
+    /// (a StatefulSet once each is gone, under its name).
     pub(super) fn delete_pods(&mut self, now: SimTime, s: usize, n: u32) {
         let victims: Vec<usize> = (0..self.services[s].replicas.len())
             .filter(|&i| self.services[s].replicas[i].pod == Pod::Ready)
             .take(n as usize)
             .collect();
+        let stateful = self.cluster.stateful_pod(s, 0).is_some();
         for slot in victims {
             self.delete_pod(now, s, slot);
-            self.create_pod(now, s);
+            if !stateful {
+                self.create_pod(now, s);
+            }
         }
+        self.stateful_sync(now, s);
     }
 
     /// `NodeKill` starts: every pod on the node dies at once.
@@ -1142,6 +1276,14 @@ impl<O: Observer> Sim<'_, O> {
                 }
                 let was = r.pod;
                 self.cluster.stats[s].lost += 1;
+                let local = self.p.services[s]
+                    .kube
+                    .as_ref()
+                    .and_then(|k| k.stateful)
+                    .is_some_and(|set| set.local_volume);
+                if local {
+                    self.volume_lost(now, s, slot);
+                }
                 let deleted = matches!(was, Pod::Stopping | Pod::Terminating);
                 // Its state first, so that nothing its victims' ends trigger comes to it.
                 self.services[s].replicas[slot].pod =
@@ -1187,6 +1329,9 @@ impl<O: Observer> Sim<'_, O> {
         let r = &self.services[s].replicas[replica as usize];
         if r.pod == Pod::Terminating && r.held == 0 && !r.listed {
             self.vacate(s, replica as usize);
+            if self.cluster.stateful_pod(s, 0).is_some() {
+                self.stateful_sync(self.queue.now(), s);
+            }
         }
     }
 }

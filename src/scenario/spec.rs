@@ -581,6 +581,45 @@ pub struct KubeSpec {
     /// killed and restarted. Liveness and readiness wait for it.
     #[serde(default)]
     pub startup: Option<ProbeSpec>,
+    /// Run the pods as a StatefulSet instead of a Deployment: stable names (`db-0`,
+    /// `db-1`), ordered start and stop, one persistent volume per pod. Default: none.
+    #[serde(default)]
+    pub stateful: Option<StatefulSetSpec>,
+}
+
+/// `StatefulSet(pod_management: OrderedReady, volume: Local)`: Kubernetes' StatefulSet
+/// (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/). Pod `name-N`
+/// is created only once `name-0`..`name-(N-1)` are ready and a pod is replaced under its
+/// own name only once the old one is gone; scale-down removes the highest ordinal first,
+/// one at a time under `OrderedReady`. Each pod's volume (its PersistentVolumeClaim)
+/// outlives its pod; a `Local` volume lives on its node's disk and dies with the node.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "StatefulSet", deny_unknown_fields)]
+pub struct StatefulSetSpec {
+    /// `podManagementPolicy`: `OrderedReady` (Kubernetes' default) or `Parallel`.
+    #[serde(default)]
+    pub pod_management: PodManagementSpec,
+    /// Where each pod's volume lives: `Network` (network-attached, the default
+    /// StorageClass of the clouds: reattached wherever the pod runs) or `Local`.
+    #[serde(default)]
+    pub volume: VolumeSpec,
+}
+
+/// A StatefulSet's `podManagementPolicy`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PodManagementSpec {
+    #[default]
+    OrderedReady,
+    Parallel,
+}
+
+/// Where a StatefulSet pod's volume lives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VolumeSpec {
+    #[default]
+    Network,
+    /// A local PersistentVolume: the node's own disk, gone when the node is.
+    Local,
 }
 
 /// `Probe(period: "10s", failure_threshold: 3)`: Kubernetes' probe fields and defaults.

@@ -80,6 +80,7 @@ mod reference;
 mod resilience;
 mod robust;
 mod scale;
+mod statefulset;
 mod stream;
 mod sweep;
 mod theory;

@@ -6,10 +6,11 @@ use crate::engine::SimTime;
 use crate::mech::probe::ProbeConfig;
 use crate::mech::rollout::IntOrPercent;
 use crate::model::{
-    Deploy, Deployment, Dist, Fault, FaultKind, Kube, Nodes, ServiceId, Termination,
+    Deploy, Deployment, Dist, Fault, FaultKind, Kube, Nodes, ServiceId, StatefulSet, Termination,
 };
 use crate::scenario::{
-    DeploymentSpec, FaultSpec, KubeSpec, NodesSpec, ProbeSpec, ServiceSpec, Spec, TerminationSpec,
+    DeploymentSpec, FaultSpec, KubeSpec, NodesSpec, PodManagementSpec, ProbeSpec, ServiceSpec,
+    Spec, TerminationSpec, VolumeSpec,
 };
 use std::collections::BTreeMap;
 
@@ -45,6 +46,7 @@ impl Check {
             liveness: None,
             readiness: None,
             startup: None,
+            stateful: None,
         };
         let k = match &s.kubernetes {
             Some(k) => k,
@@ -167,6 +169,10 @@ impl Check {
             pod_startup: startup?,
             termination: termination?,
             endpoint_delay: endpoint_delay?,
+            stateful: k.stateful.map(|st| StatefulSet {
+                ordered: st.pod_management == PodManagementSpec::OrderedReady,
+                local_volume: st.volume == VolumeSpec::Local,
+            }),
         }))
     }
 
@@ -417,7 +423,17 @@ impl Check {
                 }
             }
             if let Some(t) = t {
-                if !pods[t] || spec.services[t].autoscale.is_some() {
+                let stateful = spec.services[t]
+                    .kubernetes
+                    .as_ref()
+                    .is_some_and(|k| k.stateful.is_some());
+                if stateful {
+                    self.fail(
+                        format!("{p}.service"),
+                        format!("\"{service}\" is a StatefulSet: its rolling updates are not modelled; deploy a Deployment's service"),
+                    );
+                    ok = false;
+                } else if !pods[t] || spec.services[t].autoscale.is_some() {
                     self.fail(
                         format!("{p}.service"),
                         format!("\"{service}\" must run as pods without an autoscaler (`kubernetes: Some(Kube())`)"),
