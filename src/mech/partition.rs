@@ -48,22 +48,38 @@ pub struct Partitioning {
     pub partitions: u32,
     /// Nodes holding partitions at the start.
     pub initial_nodes: u32,
+    /// How partitions move when the node count changes (`Some` whenever it does).
     pub rebalance: Option<Rebalance>,
+    /// The node count's changes (a scheduled rebalance, `NodeAdd` / `NodeRemove` faults),
+    /// in time order.
+    pub changes: Vec<NodeChange>,
+}
+
+/// From `at` on, the partitions belong on nodes `0..nodes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeChange {
+    pub at: crate::engine::SimTime,
+    pub nodes: u32,
 }
 
 /// A validated rebalance (see `mech::rebalance`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rebalance {
-    pub at: crate::engine::SimTime,
-    pub to_nodes: u32,
     pub partition_mb: f64,
-    /// How long one move's copy takes: size / bandwidth.
-    pub copy: crate::engine::SimTime,
+    pub bandwidth_mb_s: f64,
+    pub strategy: crate::mech::rebalance::Strategy,
     pub concurrent: u32,
     pub copy_cost: f64,
     pub routing_lag: crate::engine::SimTime,
     /// `Some(hop)`: redirect at that cost; `None`: refuse.
     pub redirect: Option<crate::engine::SimTime>,
+}
+
+impl Rebalance {
+    /// How long copying `mb` takes at the move's bandwidth.
+    pub fn copy_time(&self, mb: f64) -> crate::engine::SimTime {
+        crate::engine::SimTime(((mb / self.bandwidth_mb_s) * 1e9).round() as u64)
+    }
 }
 
 /// Routes keys to partitions: the popularity table and each key's owner.
@@ -138,6 +154,14 @@ impl KeyRouter {
             0
         };
         (key, salt)
+    }
+
+    /// Keys `keys` now belong to `partition` (a range split off by dynamic partitioning).
+    pub fn reassign(&mut self, keys: std::ops::Range<u32>, partition: u32) {
+        for k in keys {
+            self.owner[k as usize] = partition;
+        }
+        self.salted[0] = self.owner[0];
     }
 
     /// The partition that owns `key` with suffix `salt`.
@@ -216,6 +240,7 @@ mod tests {
             partitions,
             initial_nodes: 1,
             rebalance: None,
+            changes: Vec::new(),
         }
     }
 

@@ -20,6 +20,37 @@
 //! Failure modes it shows: a rebalance under load slows the nodes that were already
 //! busiest, for as long as the copies take; a lagging routing table adds hops or errors.
 
+/// How a store's partitions change (DDIA ch. 6, "Rebalancing Partitions").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Strategy {
+    /// A fixed number of partitions: only whole partitions move (Riak, Elasticsearch).
+    Fixed,
+    /// Dynamic partitioning of key ranges (HBase regions, MongoDB chunks): a partition
+    /// whose data passes `split_mb` splits in two (`split_point`), both halves stay on its
+    /// node, and `plan` then moves one if the node counts are uneven. Every request writes
+    /// `write_mb` to its key. A one-key partition cannot split, however big: a hot key
+    /// stays on one node.
+    Dynamic { split_mb: f64, write_mb: f64 },
+}
+
+/// Where the key range `lo..hi` splits: at the first key with at least half of the
+/// range's data before it (HBase splits at the midkey of its largest file), so both halves
+/// keep at least one key. `None` for a single key, which cannot split.
+pub fn split_point(lo: u32, hi: u32, size: impl Fn(u32) -> f64) -> Option<u32> {
+    if hi.saturating_sub(lo) < 2 {
+        return None;
+    }
+    let total: f64 = (lo..hi).map(&size).sum();
+    let mut before = 0.0;
+    for k in lo..hi - 1 {
+        before += size(k);
+        if before >= total / 2.0 {
+            return Some(k + 1);
+        }
+    }
+    Some(hi - 1)
+}
+
 /// One partition's move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Move {
@@ -126,6 +157,57 @@ mod tests {
     fn a_balanced_placement_moves_nothing() {
         let mut owner: Vec<u32> = (0..10).map(|k| k % 4).collect();
         assert!(plan(&mut owner, 4).is_empty());
+    }
+
+    /// Equal keys split in the middle; a heavy first key takes the lower half alone; a
+    /// single key never splits.
+    #[test]
+    fn ranges_split_at_the_middle_of_their_data() {
+        assert_eq!(split_point(0, 10, |_| 1.0), Some(5));
+        assert_eq!(split_point(20, 24, |_| 1.0), Some(22));
+        let skewed = |k: u32| if k == 0 { 8.0 } else { 1.0 };
+        assert_eq!(split_point(0, 5, skewed), Some(1));
+        let last = |k: u32| if k == 4 { 100.0 } else { 1.0 };
+        assert_eq!(split_point(0, 5, last), Some(4));
+        assert_eq!(split_point(3, 4, |_| 1.0), None);
+    }
+
+    /// Dynamic partitioning from one partition on one of 4 nodes: each split leaves both
+    /// halves on their node, and the plan moves the new (highest-numbered) half to the
+    /// emptiest node until no node holds two more than another. Hand-computed: split 0 ->
+    /// {0, 1} on node 0, 1 moves to node 1; both split -> 2 on node 0, 3 on node 1; counts
+    /// 2, 2, 0, 0: node 0 gives 2 to node 2, node 1 gives 3 to node 3.
+    #[test]
+    fn splits_then_moves_spread_partitions_over_the_nodes() {
+        let mut owner = vec![0u32];
+        owner.push(owner[0]);
+        assert_eq!(
+            plan(&mut owner, 4),
+            vec![Move {
+                partition: 1,
+                from: 0,
+                to: 1
+            }]
+        );
+        owner.push(owner[0]);
+        owner.push(owner[1]);
+        let moves = plan(&mut owner, 4);
+        assert_eq!(
+            moves,
+            vec![
+                Move {
+                    partition: 2,
+                    from: 0,
+                    to: 2
+                },
+                Move {
+                    partition: 3,
+                    from: 1,
+                    to: 3
+                }
+            ]
+        );
+        assert_eq!(owner, vec![0, 1, 2, 3]);
     }
 
     #[test]

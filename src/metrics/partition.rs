@@ -40,6 +40,13 @@ pub struct RebalanceSummary {
     /// refused.
     pub redirected: u64,
     pub refused: u64,
+    /// Partitions split by dynamic partitioning (left out when none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub splits: u32,
+}
+
+fn is_zero(x: &u32) -> bool {
+    *x == 0
 }
 
 /// One partition.
@@ -57,6 +64,11 @@ pub struct PartitionSummary {
     /// of its node's utilization.
     pub utilization: f64,
     pub sojourn_ms: Latency,
+    /// Dynamic partitioning: its keys (`[first, end)`) and data at the end of the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_range: Option<[u32; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_mb: Option<f64>,
 }
 
 /// One node (a replica of the service): the partitions it holds, together.

@@ -108,10 +108,19 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
         }),
         &msg.topics,
     );
+    let mut services = services;
+    c.node_changes(
+        &spec.faults,
+        &names,
+        &spec.services,
+        &mut services,
+        duration,
+    );
     let faults: Vec<Option<Fault>> = spec
         .faults
         .iter()
         .enumerate()
+        .filter(|(_, f)| !f.is_node_change())
         .map(|(i, f)| {
             if f.is_messaging() {
                 c.messaging_fault(i, f, &names, &msg, &ends, duration)

@@ -8,15 +8,21 @@
 //! Each request's partition is kept per request slot, so busy servers and latency are
 //! measured per partition as well as per node.
 //!
-//! A scheduled rebalance (`mech::rebalance`) runs as three kinds of events: `Start` plans
-//! the moves and starts the first copies; `CopyDone` hands a partition to its new owner
-//! and starts the next copy; `Learned` updates the clients' routing table `routing_lag`
-//! later. Requests routed by a stale entry are redirected (a hop) or refused.
+//! A rebalance (`mech::rebalance`) runs as three kinds of events: `Nodes` changes the node
+//! count (a scheduled rebalance, a `NodeAdd` or `NodeRemove` fault), plans the moves and
+//! starts the first copies; `CopyDone` hands a partition to its new owner and starts the
+//! next copy; `Learned` updates the clients' routing table `routing_lag` later. Requests
+//! routed by a stale entry are redirected (a hop) or refused. Under dynamic partitioning
+//! every request adds its write to its partition's data, and a partition past the split
+//! size splits at once (a metadata change, as an HBase region split is), then the moves
+//! are planned. A change that comes while
+//! copies run waits for them: the plan is made again from where the partitions are once
+//! the last one is done, as Elasticsearch's allocator does with one recovery queue.
 
 use super::{Event, Observer, Sim, NONE};
 use crate::engine::{stream, SimTime, Stream};
 use crate::mech::partition::{initial_node, KeyRouter, Partitioning, Scheme};
-use crate::mech::rebalance::{plan, Move};
+use crate::mech::rebalance::{plan, split_point, Move, Strategy};
 use crate::metrics::partition::{
     NodeLoadSummary, PartitionSummary, PartitionedSummary, RebalanceSummary,
 };
@@ -33,6 +39,22 @@ struct Load {
     sojourn: LatencyHistogram,
 }
 
+/// Dynamic partitioning's state: each partition's key range, and the writes per key.
+struct Growth {
+    split_mb: f64,
+    write_mb: f64,
+    /// Data per key at the start.
+    base_mb: f64,
+    bounds: Vec<(u32, u32)>,
+    writes: Vec<u32>,
+}
+
+impl Growth {
+    fn key_mb(&self, k: u32) -> f64 {
+        self.base_mb + self.writes[k as usize] as f64 * self.write_mb
+    }
+}
+
 struct Table {
     service: u32,
     cfg: Partitioning,
@@ -44,6 +66,11 @@ struct Table {
     view: Vec<u32>,
     /// Per node: copies under way to or from it.
     copying: Vec<u32>,
+    /// The node count the partitions should be spread over now.
+    nodes_wanted: u32,
+    /// Data per partition, MB: what a move copies.
+    size_mb: Vec<f64>,
+    growth: Option<Growth>,
     /// The rebalance's moves, the next to start, and how many are done.
     moves: Vec<Move>,
     next_move: usize,
@@ -53,10 +80,26 @@ struct Table {
     nodes: Vec<Load>,
 }
 
+impl Table {
+    /// The rebalance's summary, started at `now` if this is its first step.
+    fn stats(&mut self, now: SimTime) -> &mut RebalanceSummary {
+        self.rebalance.get_or_insert(RebalanceSummary {
+            start_s: now.as_secs_f64(),
+            end_s: Some(now.as_secs_f64()),
+            moves: 0,
+            moved_mb: 0.0,
+            redirected: 0,
+            refused: 0,
+            splits: 0,
+        })
+    }
+}
+
 /// A step of a rebalance (`Event::Rebalance`).
 #[derive(Debug, Clone, Copy)]
 pub(super) enum RebalanceStep {
-    Start,
+    /// The partitions belong on this many nodes from now on.
+    Nodes(u32),
     /// Move `i` finished copying.
     CopyDone(u32),
     /// The clients learned where move `i` took its partition.
@@ -73,6 +116,8 @@ pub(super) struct Partitions {
     part_of: Vec<u32>,
     /// Per request slot: the hop it paid for being redirected.
     hop_of: Vec<SimTime>,
+    /// A partition that passed its split size on the last `route`: (table, partition).
+    split_due: Option<(u32, u32)>,
     /// The partition and hop of the request being admitted (`route`, then `assign`).
     routed: u32,
     routed_hop: SimTime,
@@ -97,6 +142,9 @@ impl Partitions {
                     .map(|k| initial_node(k, cfg.initial_nodes))
                     .collect(),
                 copying: vec![0; s.replicas as usize],
+                nodes_wanted: cfg.initial_nodes,
+                size_mb: Vec::new(),
+                growth: None,
                 moves: Vec::new(),
                 next_move: 0,
                 done_moves: 0,
@@ -105,7 +153,37 @@ impl Partitions {
                 nodes: (0..s.replicas).map(|_| Load::default()).collect(),
             });
         }
+        for t in &mut tables {
+            let (mb, strategy) = match &t.cfg.rebalance {
+                Some(r) => (r.partition_mb, r.strategy),
+                None => (0.0, Strategy::Fixed),
+            };
+            t.size_mb = vec![mb; t.cfg.partitions as usize];
+            if let Strategy::Dynamic { split_mb, write_mb } = strategy {
+                let mut bounds = vec![(u32::MAX, 0); t.cfg.partitions as usize];
+                for k in 0..t.cfg.keys {
+                    let b = &mut bounds[t.router.owner(k, 0) as usize];
+                    b.0 = b.0.min(k);
+                    b.1 = k + 1;
+                }
+                let base_mb = mb * t.cfg.partitions as f64 / t.cfg.keys as f64;
+                for (b, size) in bounds.iter_mut().zip(&mut t.size_mb) {
+                    if b.0 == u32::MAX {
+                        *b = (0, 0);
+                    }
+                    *size = base_mb * (b.1 - b.0) as f64;
+                }
+                t.growth = Some(Growth {
+                    split_mb,
+                    write_mb,
+                    base_mb,
+                    bounds,
+                    writes: vec![0; t.cfg.keys as usize],
+                });
+            }
+        }
         Partitions {
+            split_due: None,
             of,
             tables,
             part_of: Vec::new(),
@@ -125,9 +203,21 @@ impl Partitions {
     /// The node a new request at service `s` goes to (`NONE`: refused by the old owner
     /// of its partition), or `None` if `s` is not partitioned.
     pub fn route(&mut self, s: usize, counted: bool) -> Option<u32> {
-        let t = self.table(s)?;
+        let table = match self.of.get(s) {
+            Some(&t) if t != NONE => t,
+            _ => return None,
+        };
+        let t = &mut self.tables[table as usize];
         let (key, salt) = t.router.draw(&mut t.rng);
         let part = t.router.owner(key, salt);
+        if let Some(g) = &mut t.growth {
+            g.writes[key as usize] = g.writes[key as usize].saturating_add(1);
+            let size = &mut t.size_mb[part as usize];
+            *size += g.write_mb;
+            if *size > g.split_mb {
+                self.split_due = Some((table, part));
+            }
+        }
         let node = t.owner[part as usize];
         let mut hop = SimTime::ZERO;
         if t.view[part as usize] != node {
@@ -230,10 +320,14 @@ impl Partitions {
         for t in &mut self.tables {
             let spec = &p.services[t.service as usize];
             let servers = spec.concurrency as f64;
-            let shares = t.router.expected_shares(t.cfg.partitions);
+            let shares = t.router.expected_shares(t.owner.len() as u32);
+            let growth = t.growth.as_ref();
             let partitions: Vec<PartitionSummary> = (t.parts.iter_mut().zip(&shares))
                 .zip(&t.owner)
-                .map(|((load, &share), &node)| PartitionSummary {
+                .enumerate()
+                .map(|(i, ((load, &share), &node))| PartitionSummary {
+                    key_range: growth.map(|g| [g.bounds[i].0, g.bounds[i].1]),
+                    size_mb: growth.map(|_| t.size_mb[i]),
                     node,
                     arrivals: load.arrivals,
                     ok: load.ok,
@@ -245,7 +339,7 @@ impl Partitions {
             let nodes: Vec<NodeLoadSummary> = (t.nodes.iter_mut().enumerate())
                 .map(|(n, load)| NodeLoadSummary {
                     utilization: load.busy.mean(end, p.warmup) / servers,
-                    partitions: (0..t.cfg.partitions)
+                    partitions: (0..t.owner.len() as u32)
                         .filter(|&k| t.owner[k as usize] == n as u32)
                         .collect(),
                     arrivals: load.arrivals,
@@ -288,6 +382,9 @@ impl<O: Observer> Sim<'_, O> {
     pub(super) fn partition_pick(&mut self, s: u32, now: SimTime) -> Option<Option<u32>> {
         let counted = now >= self.p.warmup;
         let node = self.parts.route(s as usize, counted)?;
+        if let Some((table, part)) = self.parts.split_due.take() {
+            self.split(now, table, part);
+        }
         if node == NONE {
             return Some(None);
         }
@@ -298,13 +395,13 @@ impl<O: Observer> Sim<'_, O> {
 }
 
 impl<O: Observer> Sim<'_, O> {
-    /// Schedules every partitioned service's rebalance.
+    /// Schedules every partitioned service's node changes.
     pub(super) fn rebalance_start(&mut self) {
         for (i, t) in self.parts.tables.iter().enumerate() {
-            if let Some(r) = &t.cfg.rebalance {
-                let step = RebalanceStep::Start;
+            for c in &t.cfg.changes {
+                let step = RebalanceStep::Nodes(c.nodes);
                 self.queue.push(
-                    r.at,
+                    c.at,
                     Event::Rebalance {
                         table: i as u32,
                         step,
@@ -318,19 +415,10 @@ impl<O: Observer> Sim<'_, O> {
         let t = &mut self.parts.tables[table as usize];
         let r = t.cfg.rebalance.clone().expect("scheduled for a rebalance");
         match step {
-            RebalanceStep::Start => {
-                let mut after = t.owner.clone();
-                t.moves = plan(&mut after, r.to_nodes);
-                t.rebalance = Some(RebalanceSummary {
-                    start_s: now.as_secs_f64(),
-                    end_s: t.moves.is_empty().then(|| now.as_secs_f64()),
-                    moves: t.moves.len() as u32,
-                    moved_mb: t.moves.len() as f64 * r.partition_mb,
-                    redirected: 0,
-                    refused: 0,
-                });
-                for _ in 0..r.concurrent {
-                    self.next_copy(now, table);
+            RebalanceStep::Nodes(n) => {
+                t.nodes_wanted = n;
+                if t.done_moves == t.moves.len() {
+                    self.replan(now, table);
                 }
             }
             RebalanceStep::CopyDone(i) => {
@@ -339,19 +427,82 @@ impl<O: Observer> Sim<'_, O> {
                 t.copying[m.from as usize] -= 1;
                 t.copying[m.to as usize] -= 1;
                 t.done_moves += 1;
-                if t.done_moves == t.moves.len() {
-                    let stats = t.rebalance.as_mut().expect("started");
-                    stats.end_s = Some(now.as_secs_f64());
-                }
                 let step = RebalanceStep::Learned(i);
                 self.queue
                     .push(now.after(r.routing_lag), Event::Rebalance { table, step });
-                self.next_copy(now, table);
+                if t.done_moves == t.moves.len() {
+                    let stats = t.rebalance.as_mut().expect("started");
+                    stats.end_s = Some(now.as_secs_f64());
+                    // A change that came while copying.
+                    self.replan(now, table);
+                } else {
+                    self.next_copy(now, table);
+                }
             }
             RebalanceStep::Learned(i) => {
                 let m = t.moves[i as usize];
                 t.view[m.partition as usize] = m.to;
             }
+        }
+    }
+
+    /// Plans the moves from where the partitions are to the nodes wanted, and starts the
+    /// first copies. The summary adds them up: it spans from the first plan with moves to
+    /// the end of the last copy.
+    fn replan(&mut self, now: SimTime, table: u32) {
+        let t = &mut self.parts.tables[table as usize];
+        let r = t
+            .cfg
+            .rebalance
+            .as_ref()
+            .expect("a node change has its settings");
+        let mut after = t.owner.clone();
+        let moves = plan(&mut after, t.nodes_wanted);
+        let concurrent = r.concurrent;
+        let moved_mb: f64 = moves.iter().map(|m| t.size_mb[m.partition as usize]).sum();
+        let stats = t.stats(now);
+        if moves.is_empty() {
+            return;
+        }
+        if stats.moves == 0 {
+            stats.start_s = now.as_secs_f64();
+        }
+        stats.end_s = None;
+        stats.moves += moves.len() as u32;
+        stats.moved_mb += moved_mb;
+        t.moves.extend(moves);
+        for _ in 0..concurrent {
+            self.next_copy(now, table);
+        }
+    }
+
+    /// Splits partition `part` of `table` at the middle of its data, if it holds more than
+    /// one key: the upper half becomes a new partition on the same node, then the moves
+    /// are planned unless copies run.
+    fn split(&mut self, now: SimTime, table: u32, part: u32) {
+        let t = &mut self.parts.tables[table as usize];
+        let Some(g) = &mut t.growth else { return };
+        let i = part as usize;
+        let (lo, hi) = g.bounds[i];
+        let Some(mid) = split_point(lo, hi, |k| g.key_mb(k)) else {
+            return;
+        };
+        let lower: f64 = (lo..mid).map(|k| g.key_mb(k)).sum();
+        let new = t.owner.len() as u32;
+        g.bounds[i] = (lo, mid);
+        g.bounds.push((mid, hi));
+        let upper = t.size_mb[i] - lower;
+        t.size_mb[i] = lower;
+        t.size_mb.push(upper);
+        // Clients look the new range up where it is (a stale entry would never be
+        // corrected: only moves send `Learned`).
+        t.owner.push(t.owner[i]);
+        t.view.push(t.owner[i]);
+        t.parts.push(Load::default());
+        t.router.reassign(mid..hi, new);
+        t.stats(now).splits += 1;
+        if t.done_moves == t.moves.len() {
+            self.replan(now, table);
         }
     }
 
@@ -365,7 +516,13 @@ impl<O: Observer> Sim<'_, O> {
         t.next_move += 1;
         t.copying[m.from as usize] += 1;
         t.copying[m.to as usize] += 1;
-        let copy = t.cfg.rebalance.as_ref().expect("rebalancing").copy;
+        let size = t.size_mb[m.partition as usize];
+        let copy = t
+            .cfg
+            .rebalance
+            .as_ref()
+            .expect("rebalancing")
+            .copy_time(size);
         let step = RebalanceStep::CopyDone(i);
         self.queue
             .push(now.after(copy), Event::Rebalance { table, step });

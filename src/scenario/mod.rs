@@ -12,6 +12,6 @@ pub use adaptive::AdaptiveTimeoutSpec;
 pub use error::{Problem, ScenarioError};
 pub use load::{load_file, parse, read_source, DEFAULT_ORIGIN, DEFAULT_SCENARIO};
 pub use overrides::{apply as apply_overrides, Override};
-pub use partition::{PartitioningSpec, RebalanceSpec, SchemeSpec, StaleSpec};
+pub use partition::{PartitioningSpec, RebalanceSpec, SchemeSpec, StaleSpec, StrategySpec};
 pub use spec::*;
 pub use stream::{GuaranteeSpec, StreamSpec, WindowSpec};

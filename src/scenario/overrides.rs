@@ -301,6 +301,7 @@ fn leaf(name: &str, text: &str, current: &Value) -> Result<Value, String> {
         "writes" => return typed(ron_to_json::<WritesSpec>(text)),
         "partitioning" => return typed(ron_to_json::<super::PartitioningSpec>(text)),
         "rebalance" => return typed(ron_to_json::<super::RebalanceSpec>(text)),
+        "strategy" => return typed(ron_to_json::<super::StrategySpec>(unquoted)),
         "stale" => return typed(ron_to_json::<super::StaleSpec>(text)),
         "rate_limit" => return typed(ron_to_json::<RateLimitSpec>(text)),
         "concurrency_limit" => return typed(ron_to_json::<ConcurrencyLimitSpec>(text)),

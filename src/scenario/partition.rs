@@ -29,7 +29,8 @@ pub struct PartitioningSpec {
     /// Nodes (replicas `0..initial_nodes`) that hold partitions at the start; the others
     /// stand by for a rebalance. Default: every replica.
     pub initial_nodes: Option<u32>,
-    /// A scheduled change of the node count, and how partitions move.
+    /// A scheduled change of the node count, and how partitions move (for it and for
+    /// `NodeAdd` / `NodeRemove` faults; default: the `Rebalance` defaults).
     pub rebalance: Option<RebalanceSpec>,
 }
 
@@ -70,13 +71,17 @@ fn sixteen() -> u32 {
 
 /// `Rebalance(at: "60s", to_nodes: 4)`: at `at`, the partitions are rebalanced over nodes
 /// `0..to_nodes` (a node joins or leaves) with a fixed partition count (see
-/// `mech::rebalance`). Defaults are Elasticsearch's where it has one.
+/// `mech::rebalance`). `at` and `to_nodes` go together; without them the block only says
+/// how `NodeAdd` / `NodeRemove` faults move data. Defaults are Elasticsearch's where it
+/// has one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename = "Rebalance", deny_unknown_fields)]
 pub struct RebalanceSpec {
-    pub at: String,
-    pub to_nodes: u32,
-    /// Data per partition, in MB. Default 1024.
+    #[serde(default)]
+    pub at: Option<String>,
+    #[serde(default)]
+    pub to_nodes: Option<u32>,
+    /// Data per partition at the start, in MB. Default 1024.
     #[serde(default = "gigabyte")]
     pub partition_mb: f64,
     /// Copy rate of one move, MB/s. Default 40 (`indices.recovery.max_bytes_per_sec`).
@@ -94,6 +99,38 @@ pub struct RebalanceSpec {
     /// What the old owner does with a request for a partition it gave away.
     #[serde(default)]
     pub stale: StaleSpec,
+    /// How the partitions themselves change (DDIA ch. 6, "Rebalancing Partitions").
+    #[serde(default)]
+    pub strategy: StrategySpec,
+}
+
+/// `Fixed` or `Dynamic(split_mb: 10240, write_kb: 1)`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub enum StrategySpec {
+    /// A fixed number of partitions; whole partitions move (Riak, Elasticsearch).
+    #[default]
+    Fixed,
+    /// Dynamic partitioning of key ranges (`scheme: Range`): a partition whose data passes
+    /// `split_mb` splits in two at its middle by data (HBase's midkey), and the balancer
+    /// moves one half if the node counts are uneven. Each request writes `write_kb` to its
+    /// key. Starting from one partition on one node is an empty HBase table without
+    /// pre-splitting.
+    Dynamic {
+        /// Default 10240: HBase's `hbase.hregion.max.filesize` (10 GiB); MongoDB's chunk
+        /// size is 128 MB.
+        #[serde(default = "ten_gigabytes")]
+        split_mb: f64,
+        /// Default 1 KB, a YCSB record (10 fields of 100 bytes).
+        #[serde(default = "one_kb")]
+        write_kb: f64,
+    },
+}
+
+fn ten_gigabytes() -> f64 {
+    10240.0
+}
+fn one_kb() -> f64 {
+    1.0
 }
 
 /// `Redirect(hop: "1ms")`: the old owner forwards the request, which costs a hop;
@@ -110,6 +147,22 @@ pub enum StaleSpec {
 impl Default for StaleSpec {
     fn default() -> Self {
         StaleSpec::Redirect { hop: one_ms() }
+    }
+}
+
+impl Default for RebalanceSpec {
+    fn default() -> Self {
+        RebalanceSpec {
+            at: None,
+            to_nodes: None,
+            partition_mb: gigabyte(),
+            bandwidth_mb_s: forty(),
+            concurrent: two(),
+            copy_cost: a_tenth(),
+            routing_lag: one_second(),
+            stale: StaleSpec::default(),
+            strategy: StrategySpec::default(),
+        }
     }
 }
 

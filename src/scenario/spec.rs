@@ -1636,6 +1636,24 @@ pub enum FaultSpec {
         at: String,
         duration: String,
     },
+    /// Partitioned store `target` gets `nodes` more nodes (default 1) at `at`, for good:
+    /// the next of its standby replicas join and partitions move to them as its
+    /// `partitioning.rebalance` says (a scale-out; `nodetool bootstrap`).
+    NodeAdd {
+        target: String,
+        at: String,
+        #[serde(default = "one_u32")]
+        nodes: u32,
+    },
+    /// Partitioned store `target` loses its `nodes` highest-numbered nodes (default 1) at
+    /// `at`, for good: they hand their partitions over and keep serving them until each
+    /// copy is done (a decommission; `nodetool decommission`).
+    NodeRemove {
+        target: String,
+        at: String,
+        #[serde(default = "one_u32")]
+        nodes: u32,
+    },
 }
 
 fn one_ns() -> String {

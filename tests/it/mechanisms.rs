@@ -111,6 +111,7 @@ fn every_fault_kind_and_mechanism_appears_in_a_shipped_scenario() {
         ("workload", variants::<scenario::WorkloadSpec>()),
         ("schedule", variants::<scenario::RateChangeSpec>()),
         ("reads", variants::<scenario::ReadsFrom>()),
+        ("strategy", variants::<scenario::StrategySpec>()),
     ];
     let mut missing: Vec<String> = enums
         .iter()

@@ -71,6 +71,7 @@ fn partition_utilization_is_its_zipf_share_times_rate_times_service_time() {
         partitions: 8,
         initial_nodes: 8,
         rebalance: None,
+        changes: Vec::new(),
     };
     let router = KeyRouter::new(&cfg);
     let h: f64 = (1..=10_000).map(|k| 1.0 / (k as f64).powf(0.99)).sum();
@@ -195,4 +196,171 @@ fn rebalance_problems_name_their_fields() {
     ] {
         assert!(err.contains(want), "{want:?} not in:\n{err}");
     }
+}
+
+/// `rebalance.ron` with its scheduled rebalance swapped for `faults`.
+fn rebalance_with_faults(faults: &str) -> String {
+    scenario("rebalance.ron")
+        .replace("rebalance: Some(Rebalance(at: \"60s\", to_nodes: 4)),", "")
+        .replace(
+            "    workload: [",
+            &format!("    faults: [{faults}],\n    workload: ["),
+        )
+}
+
+/// A `NodeAdd` fault is the scheduled rebalance by another name: the same plan, the same
+/// 51.2 s of copies, the same redirected requests.
+#[test]
+fn a_node_add_fault_moves_what_the_scheduled_rebalance_moves() {
+    let s = run(
+        &rebalance_with_faults("NodeAdd(target: \"kv\", at: \"60s\")"),
+        &[],
+    );
+    let r = s.partitioned["kv"].rebalance.clone().expect("a rebalance");
+    assert_eq!((r.start_s, r.end_s, r.moves), (60.0, Some(111.2), 3));
+    assert_eq!((r.moved_mb, r.redirected, r.refused), (3072.0, 1227, 0));
+    assert_eq!(s.partitioned["kv"].nodes[3].partitions, vec![9, 10, 11]);
+}
+
+/// A node leaves while the join's copies run (at 80 s): its change waits for them (done
+/// at 111.2 s), then node 3 hands back its three partitions, each to the node holding
+/// fewest (ties to the lowest number): 9 -> 0, 10 -> 1, 11 -> 2, two copies of 25.6 s
+/// at a time, done at 111.2 + 51.2 = 162.4 s. Hand-computed with `mech::rebalance`.
+#[test]
+fn a_node_change_during_copies_waits_for_them() {
+    let s = run(
+        &rebalance_with_faults(
+            "NodeAdd(target: \"kv\", at: \"60s\"), NodeRemove(target: \"kv\", at: \"80s\")",
+        ),
+        &[],
+    );
+    let kv = &s.partitioned["kv"];
+    let r = kv.rebalance.clone().expect("a rebalance");
+    assert_eq!((r.start_s, r.moves, r.moved_mb), (60.0, 6, 6144.0));
+    let end = r.end_s.expect("done");
+    assert!((end - 162.4).abs() < 1e-9, "{end}");
+    let held: Vec<&[u32]> = kv.nodes.iter().map(|n| n.partitions.as_slice()).collect();
+    assert_eq!(
+        held,
+        vec![&[0, 3, 6, 9][..], &[1, 4, 7, 10], &[2, 5, 8, 11], &[]]
+    );
+}
+
+#[test]
+fn node_change_problems_name_their_fields() {
+    let err = |text: &str| -> String {
+        platsim::scenario::parse(text, "t")
+            .map_err(|e| e.to_string())
+            .and_then(|spec| platsim::model::validate(&spec, "t").map_err(|e| e.to_string()))
+            .expect_err("refused")
+    };
+    let e = err(&rebalance_with_faults(
+        "NodeAdd(target: \"kv\", at: \"60s\", nodes: 2), NodeRemove(target: \"kx\", at: \"1s\"), NodeRemove(target: \"kv\", at: \"9s\", nodes: 0)",
+    ));
+    for want in [
+        "faults[0].nodes: at 1m \"kv\" would go from 3 to 5 nodes; it can have 1 to its replicas (4)",
+        "faults[1].target: unknown service \"kx\"",
+        "faults[2].nodes: 0 nodes change nothing",
+    ] {
+        assert!(e.contains(want), "{want:?} not in:\n{e}");
+    }
+    let e = err(&scenario("rebalance.ron").replace("to_nodes: 4", ""));
+    assert!(
+        e.contains(
+            "services[0].partitioning.rebalance.at: a scheduled rebalance needs `to_nodes` too"
+        ),
+        "{e}"
+    );
+}
+
+/// The header of `scenarios/data/node-changes.ron`: a `NodeAdd` at 60 s and a
+/// `NodeRemove` at 150 s each move 3 partitions in 2 x 25.6 s.
+#[test]
+fn node_add_and_remove_faults_scale_out_and_back_in() {
+    let s = run(&scenario("node-changes.ron"), &[]);
+    let kv = &s.partitioned["kv"];
+    let r = kv.rebalance.clone().expect("a rebalance");
+    assert_eq!((r.start_s, r.moves, r.moved_mb), (60.0, 6, 6144.0));
+    assert!((r.end_s.expect("done") - 201.2).abs() < 1e-9, "{r:?}");
+    assert_eq!((r.redirected, r.refused), (1848, 0));
+    assert!(kv.nodes[3].partitions.is_empty());
+    let p99 = "kv.sojourn_p99_ms";
+    near(mean_in(&s, p99, 10.0, 60.0), 9.97, 0.01, "3 nodes");
+    near(mean_in(&s, p99, 60.0, 86.0), 11.30, 0.01, "joining");
+    near(mean_in(&s, p99, 112.0, 150.0), 9.40, 0.01, "4 nodes");
+    near(mean_in(&s, p99, 150.0, 176.0), 10.28, 0.01, "leaving");
+    near(mean_in(&s, p99, 202.0, 240.0), 10.08, 0.01, "after");
+}
+
+#[test]
+fn dynamic_partitioning_problems_name_their_fields() {
+    let err = |text: &str| -> String {
+        platsim::scenario::parse(text, "t")
+            .map_err(|e| e.to_string())
+            .and_then(|spec| platsim::model::validate(&spec, "t").map_err(|e| e.to_string()))
+            .expect_err("refused")
+    };
+    let e = err(&scenario("dynamic-splits.ron").replace("scheme: Range", "scheme: Hash"));
+    assert!(
+        e.contains("services[0].partitioning.rebalance.strategy: dynamic partitioning splits key ranges; use `scheme: Range`"),
+        "{e}"
+    );
+    let err = err(&scenario("dynamic-splits.ron")
+        .replace("split_mb: 1024.0", "split_mb: -1.0")
+        .replace("partition_mb: 0.0", "partition_mb: -1.0"));
+    for want in [
+        "services[0].partitioning.rebalance.strategy.split_mb: -1 is not a positive size",
+        "services[0].partitioning.rebalance.partition_mb: -1 is not a size of 0 or more",
+    ] {
+        assert!(err.contains(want), "{want:?} not in:\n{err}");
+    }
+}
+
+/// The header of `scenarios/data/dynamic-splits.ron`: an empty range table grows by
+/// 1800/s x 16 KB and splits when a partition passes 1024 MB.
+#[test]
+fn an_empty_range_table_splits_as_it_grows_and_pre_splitting_spreads_it_at_once() {
+    let s = run(&scenario("dynamic-splits.ron"), &[]);
+    let kv = &s.partitioned["kv"];
+    let r = kv.rebalance.clone().expect("splits");
+    // Hand-computed: 1024 MB / (1800/s x 16/1024 MB) = 36.41 s, within Poisson noise.
+    let first = 1024.0 / (1800.0 * 16.0 / 1024.0);
+    near(r.start_s, first, 0.01 * first, "first split");
+    assert_eq!(
+        (r.splits, r.moves, r.redirected, r.refused),
+        (7, 3, 1714, 0)
+    );
+    near(r.moved_mb, 1625.94, 0.01, "moved MB");
+    near(r.end_s.expect("done"), 100.39, 0.01, "last copy");
+    let p99 = "kv.sojourn_p99_ms";
+    near(mean_in(&s, p99, 0.0, 36.0), 18.61, 0.01, "one node");
+    near(mean_in(&s, p99, 37.0, 49.0), 48.02, 0.01, "copying");
+    near(mean_in(&s, p99, 50.0, 72.0), 9.47, 0.01, "two nodes");
+    near(kv.max_utilization, 0.466, 0.0005, "node 0");
+    near(s.services["kv"].sojourn_ms.p99, 42.07, 0.01, "run p99");
+    // The ranges cover the keys once, and the data is every request's 16 KB.
+    let mut ranges: Vec<[u32; 2]> = kv.partitions.iter().map(|p| p.key_range.unwrap()).collect();
+    ranges.sort();
+    assert_eq!(ranges.first().unwrap()[0], 0);
+    assert_eq!(ranges.last().unwrap()[1], 100_000);
+    assert!(ranges.windows(2).all(|w| w[0][1] == w[1][0]), "{ranges:?}");
+    let data: f64 = kv.partitions.iter().map(|p| p.size_mb.unwrap()).sum();
+    let writes: u64 = kv.partitions.iter().map(|p| p.arrivals).sum();
+    assert_eq!(data, writes as f64 * 16.0 / 1024.0);
+    assert!(kv.partitions.iter().all(|p| p.size_mb.unwrap() <= 1024.0));
+
+    let pre = run(
+        &scenario("dynamic-splits.ron"),
+        &["services.kv.partitioning.partitions=4"],
+    );
+    let kv = &pre.partitioned["kv"];
+    let r = kv.rebalance.clone().expect("splits");
+    assert_eq!((r.splits, r.moves), (4, 0));
+    near(kv.max_utilization, 0.226, 0.0005, "pre-split max");
+    near(
+        pre.services["kv"].sojourn_ms.p99,
+        9.28,
+        0.01,
+        "pre-split p99",
+    );
 }

@@ -2,8 +2,24 @@
 
 use super::Check;
 use crate::engine::SimTime;
-use crate::mech::partition::{Partitioning, Rebalance, Scheme};
-use crate::scenario::{PartitioningSpec, RebalanceSpec, SchemeSpec, ServiceSpec, StaleSpec};
+use crate::mech::partition::{NodeChange, Partitioning, Rebalance, Scheme};
+use crate::mech::rebalance::Strategy;
+use crate::model::Service;
+use crate::scenario::{
+    FaultSpec, PartitioningSpec, RebalanceSpec, SchemeSpec, ServiceSpec, StaleSpec, StrategySpec,
+};
+use std::collections::BTreeMap;
+
+impl FaultSpec {
+    /// `NodeAdd` / `NodeRemove`: a change of a partitioned service's nodes, kept with its
+    /// partitioning (`Check::node_changes`) rather than as a fault with a duration.
+    pub(super) fn is_node_change(&self) -> bool {
+        matches!(
+            self,
+            FaultSpec::NodeAdd { .. } | FaultSpec::NodeRemove { .. }
+        )
+    }
+}
 
 /// Most keys of one partitioned service: the router keeps a popularity and an owner entry
 /// per key (12 bytes each).
@@ -73,10 +89,33 @@ impl Check {
         }
         let initial_nodes = k.initial_nodes.unwrap_or(s.replicas);
         self.node_count(&format!("{p}.initial_nodes"), initial_nodes, s.replicas);
-        let rebalance = k
-            .rebalance
-            .as_ref()
-            .map(|r| self.rebalance(&format!("{p}.rebalance"), r, s.replicas));
+        let rebalance = self.rebalance(
+            &format!("{p}.rebalance"),
+            &k.rebalance.clone().unwrap_or_default(),
+            s.replicas,
+        );
+        if let Some((
+            Rebalance {
+                strategy: Strategy::Dynamic { .. },
+                ..
+            },
+            _,
+        )) = &rebalance
+        {
+            let path = format!("{p}.rebalance.strategy");
+            if scheme != Scheme::Range {
+                self.fail(
+                    path.clone(),
+                    "dynamic partitioning splits key ranges; use `scheme: Range`",
+                );
+            }
+            if k.salt > 1 {
+                self.fail(
+                    path,
+                    "a salted key's forms are placed by their salt, not by a key range that can split; use `salt: 1` with dynamic partitioning",
+                );
+            }
+        }
         let pinned = [
             ("autoscale", s.autoscale.is_some()),
             ("kubernetes", s.kubernetes.is_some()),
@@ -99,7 +138,8 @@ impl Check {
             scheme,
             partitions,
             initial_nodes,
-            rebalance: rebalance.flatten(),
+            changes: rebalance.iter().flat_map(|r| r.1).collect(),
+            rebalance: rebalance.map(|r| r.0),
         })
     }
 
@@ -113,20 +153,74 @@ impl Check {
         }
     }
 
-    fn rebalance(&mut self, p: &str, r: &RebalanceSpec, replicas: u32) -> Option<Rebalance> {
+    /// The rebalance settings, and the scheduled change if `at` and `to_nodes` are given.
+    fn rebalance(
+        &mut self,
+        p: &str,
+        r: &RebalanceSpec,
+        replicas: u32,
+    ) -> Option<(Rebalance, Option<NodeChange>)> {
         let before = self.problems.len();
-        let at = self.duration(&format!("{p}.at"), &r.at);
-        self.node_count(&format!("{p}.to_nodes"), r.to_nodes, replicas);
-        for (field, x) in [
-            ("partition_mb", r.partition_mb),
-            ("bandwidth_mb_s", r.bandwidth_mb_s),
-        ] {
-            if !(x.is_finite() && x > 0.0 && x <= 1e12) {
+        let scheduled = match (&r.at, r.to_nodes) {
+            (Some(at), Some(to_nodes)) => {
+                self.node_count(&format!("{p}.to_nodes"), to_nodes, replicas);
+                let at = self.duration(&format!("{p}.at"), at);
+                at.map(|at| NodeChange {
+                    at,
+                    nodes: to_nodes,
+                })
+            }
+            (None, None) => None,
+            (at, _) => {
+                let (field, other) = match at {
+                    Some(_) => ("at", "to_nodes"),
+                    None => ("to_nodes", "at"),
+                };
                 self.fail(
                     format!("{p}.{field}"),
-                    format!("{x} is not a positive amount"),
+                    format!("a scheduled rebalance needs `{other}` too; leave both out to only set how `NodeAdd` / `NodeRemove` faults move data"),
                 );
+                None
             }
+        };
+        let strategy = match r.strategy {
+            StrategySpec::Fixed => Strategy::Fixed,
+            StrategySpec::Dynamic { split_mb, write_kb } => {
+                if !(split_mb.is_finite() && split_mb > 0.0 && split_mb <= 1e12) {
+                    self.fail(
+                        format!("{p}.strategy.split_mb"),
+                        format!("{split_mb} is not a positive size"),
+                    );
+                }
+                if !(write_kb.is_finite() && (0.0..=1e9).contains(&write_kb)) {
+                    self.fail(
+                        format!("{p}.strategy.write_kb"),
+                        format!("{write_kb} is not a size of 0 or more"),
+                    );
+                }
+                Strategy::Dynamic {
+                    split_mb,
+                    write_mb: write_kb / 1024.0,
+                }
+            }
+        };
+        // A dynamic store may start empty; a fixed one's partitions hold data to move.
+        let empty_ok = matches!(strategy, Strategy::Dynamic { .. });
+        let mb = r.partition_mb;
+        if !(mb.is_finite() && (mb > 0.0 || empty_ok && mb == 0.0) && mb <= 1e12) {
+            let what = if empty_ok {
+                "a size of 0 or more"
+            } else {
+                "a positive amount"
+            };
+            self.fail(format!("{p}.partition_mb"), format!("{mb} is not {what}"));
+        }
+        let bw = r.bandwidth_mb_s;
+        if !(bw.is_finite() && bw > 0.0 && bw <= 1e12) {
+            self.fail(
+                format!("{p}.bandwidth_mb_s"),
+                format!("{bw} is not a positive amount"),
+            );
         }
         if r.concurrent == 0 || r.concurrent > 1_000 {
             self.fail(
@@ -151,7 +245,11 @@ impl Check {
         if self.problems.len() != before {
             return None;
         }
-        let copy_s = r.partition_mb / r.bandwidth_mb_s;
+        let biggest = match strategy {
+            Strategy::Dynamic { split_mb, .. } => split_mb.max(r.partition_mb),
+            Strategy::Fixed => r.partition_mb,
+        };
+        let copy_s = biggest / r.bandwidth_mb_s;
         if copy_s > 1e9 {
             self.fail(
                 format!("{p}.bandwidth_mb_s"),
@@ -161,11 +259,10 @@ impl Check {
             );
             return None;
         }
-        Some(Rebalance {
-            at: at?,
-            to_nodes: r.to_nodes,
+        let settings = Rebalance {
             partition_mb: r.partition_mb,
-            copy: SimTime((copy_s * 1e9).round() as u64),
+            bandwidth_mb_s: r.bandwidth_mb_s,
+            strategy,
             concurrent: r.concurrent,
             copy_cost: r.copy_cost,
             routing_lag: routing_lag?,
@@ -173,6 +270,88 @@ impl Check {
                 Some(hop) => Some(hop?),
                 None => None,
             },
-        })
+        };
+        Some((settings, scheduled))
+    }
+
+    /// Adds the `NodeAdd` / `NodeRemove` faults to their services' node changes, checking
+    /// that the node count stays between 1 and the service's replicas at every step.
+    /// Changes apply in time order; at the same instant, a scheduled rebalance first,
+    /// then the faults in list order.
+    pub(super) fn node_changes(
+        &mut self,
+        faults: &[FaultSpec],
+        names: &BTreeMap<String, usize>,
+        specs: &[ServiceSpec],
+        services: &mut [Option<Service>],
+        run: Option<SimTime>,
+    ) {
+        // Per service: (at, position, signed change, fault index).
+        let mut deltas: BTreeMap<usize, Vec<(SimTime, usize, i64, usize)>> = BTreeMap::new();
+        for (i, f) in faults.iter().enumerate() {
+            let (target, at, nodes, sign) = match f {
+                FaultSpec::NodeAdd { target, at, nodes } => (target, at, *nodes, 1),
+                FaultSpec::NodeRemove { target, at, nodes } => (target, at, *nodes, -1),
+                _ => continue,
+            };
+            let p = format!("faults[{i}]");
+            let start = self.duration(&format!("{p}.at"), at);
+            let t = self.lookup(&format!("{p}.target"), target, names);
+            if nodes == 0 {
+                self.fail(
+                    format!("{p}.nodes"),
+                    "0 nodes change nothing; use 1 or more",
+                );
+            }
+            let (Some(t), Some(start)) = (t, start) else {
+                continue;
+            };
+            if specs[t].partitioning.is_none() {
+                self.fail(
+                    format!("{p}.target"),
+                    format!("\"{target}\" is not partitioned: nodes join or leave a service with `partitioning`, whose replicas are its nodes"),
+                );
+                continue;
+            }
+            if self.starts_before_end(&p, Some(start), run).is_none() || nodes == 0 {
+                continue;
+            }
+            deltas
+                .entry(t)
+                .or_default()
+                .push((start, i + 1, sign * nodes as i64, i));
+        }
+        for (t, mut list) in deltas {
+            let Some(k) = services[t].as_mut().and_then(|s| s.partitioning.as_mut()) else {
+                continue;
+            };
+            let replicas = specs[t].replicas as i64;
+            for c in &k.changes {
+                list.push((c.at, 0, c.nodes as i64, usize::MAX));
+            }
+            list.sort();
+            let mut nodes = k.initial_nodes as i64;
+            let mut changes = Vec::new();
+            for (at, _, change, i) in list {
+                let scheduled = i == usize::MAX;
+                let after = if scheduled { change } else { nodes + change };
+                if !scheduled && !(1..=replicas).contains(&after) {
+                    self.fail(
+                        format!("faults[{i}].nodes"),
+                        format!(
+                            "at {at} \"{}\" would go from {nodes} to {after} nodes; it can have 1 to its replicas ({replicas}), which are its nodes",
+                            specs[t].name
+                        ),
+                    );
+                    break;
+                }
+                nodes = after;
+                changes.push(NodeChange {
+                    at,
+                    nodes: after as u32,
+                });
+            }
+            k.changes = changes;
+        }
     }
 }
