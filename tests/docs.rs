@@ -24,7 +24,8 @@
 //!
 //! Each `##` or `###` section runs in a fresh folder (with `scenarios/` and `deploy/` linked in),
 //! commands in order; sections run in parallel. `PLATSIM_BLESS=1` rewrites the output
-//! blocks (those without `...`) with what the commands print now; checks are never
+//! blocks with what the commands print now (in a block that shows parts, line by line:
+//! each shown line becomes the printed line with the same first word); checks are never
 //! rewritten, since a changed figure needs its prose read again.
 
 use serde_json::Value;
@@ -131,7 +132,11 @@ fn expected_exit(comment: &str) -> i32 {
     words
         .windows(2)
         .find(|w| w[0] == "exit" || w[0] == "exits")
-        .and_then(|w| w[1].trim_matches(|c: char| !c.is_ascii_digit()).parse().ok())
+        .and_then(|w| {
+            w[1].trim_matches(|c: char| !c.is_ascii_digit())
+                .parse()
+                .ok()
+        })
         .unwrap_or(0)
 }
 
@@ -139,7 +144,9 @@ fn parse_pins(body: &str) -> Vec<Pin> {
     body.split(';')
         .filter(|s| !s.trim().is_empty())
         .map(|s| {
-            let (lhs, rhs) = s.split_once('=').unwrap_or_else(|| panic!("bad check `{s}`"));
+            let (lhs, rhs) = s
+                .split_once('=')
+                .unwrap_or_else(|| panic!("bad check `{s}`"));
             let lhs = lhs.trim();
             let (path, factor) = if let Some((p, k)) = lhs.split_once(" * ") {
                 (p, k.trim().parse::<f64>().expect("factor"))
@@ -168,8 +175,7 @@ fn parse_pins(body: &str) -> Vec<Pin> {
 
 fn paragraph_around(lines: &[&str], at: usize) -> String {
     let mut start = at;
-    while start > 0 && !lines[start - 1].trim().is_empty() && !lines[start - 1].starts_with("```")
-    {
+    while start > 0 && !lines[start - 1].trim().is_empty() && !lines[start - 1].starts_with("```") {
         start -= 1;
     }
     let mut end = at + 1;
@@ -235,7 +241,11 @@ fn parse(file: &Path) -> Vec<Section> {
                     let line = open + j + 2;
                     while cmd.ends_with('\\') && j + 1 < block.len() {
                         j += 1;
-                        cmd = format!("{} {}", cmd.trim_end_matches('\\').trim_end(), block[j].trim());
+                        cmd = format!(
+                            "{} {}",
+                            cmd.trim_end_matches('\\').trim_end(),
+                            block[j].trim()
+                        );
                     }
                     let (shell, comment) = split_comment(&cmd);
                     if !is_synopsis(&shell) {
@@ -349,7 +359,8 @@ fn quoted_in(paragraph: &str, text: &str) -> bool {
         let before = at.checked_sub(1).map(|i| p[i]);
         let after = p.get(at + text.len()).copied();
         let digitish = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_');
-        let continues = after == Some(b'.') && p.get(at + text.len() + 1).is_some_and(u8::is_ascii_digit)
+        let continues = after == Some(b'.')
+            && p.get(at + text.len() + 1).is_some_and(u8::is_ascii_digit)
             || after == Some(b',') && p.get(at + text.len() + 1).is_some_and(u8::is_ascii_digit);
         !digitish(before) && before != Some(b'.') && !digitish(after) && !continues
     })
@@ -429,14 +440,12 @@ fn run_section(section: &Section) -> Outcome {
                 if let Some((expected, from, to)) = output {
                     let actual: Vec<&str> = stdout.lines().collect();
                     if !matches(expected, &actual) {
-                        if !expected.iter().any(|e| e.trim() == "...") {
-                            out.rewrites.push((
-                                section.file.clone(),
-                                *from,
-                                *to,
-                                actual.iter().map(|s| s.trim_end().to_string()).collect(),
-                            ));
-                        }
+                        out.rewrites.push((
+                            section.file.clone(),
+                            *from,
+                            *to,
+                            blessed(expected, &actual),
+                        ));
                         let first = expected
                             .iter()
                             .zip(actual.iter().chain(std::iter::repeat(&"<end>")))
@@ -511,6 +520,32 @@ fn run_section(section: &Section) -> Outcome {
     out
 }
 
+/// What an output block should now say: all of the output, or for a block that shows
+/// parts of it (`...`), each shown line replaced by the printed line with the same first
+/// word (a table's row), searching on from the last one replaced.
+fn blessed(expected: &[String], actual: &[&str]) -> Vec<String> {
+    if !expected.iter().any(|e| e.trim() == "...") {
+        return actual.iter().map(|s| s.trim_end().to_string()).collect();
+    }
+    let mut at = 0;
+    expected
+        .iter()
+        .map(|e| {
+            let key = e.split_whitespace().next();
+            if e.trim() == "..." || key.is_none() {
+                return e.clone();
+            }
+            match (at..actual.len()).find(|&k| actual[k].split_whitespace().next() == key) {
+                Some(k) => {
+                    at = k + 1;
+                    actual[k].trim_end().to_string()
+                }
+                None => e.clone(),
+            }
+        })
+        .collect()
+}
+
 fn bless(rewrites: &[(PathBuf, usize, usize, Vec<String>)]) {
     let mut by_file: BTreeMap<&PathBuf, Vec<_>> = BTreeMap::new();
     for r in rewrites {
@@ -555,7 +590,10 @@ fn every_documented_command_runs_and_every_pinned_figure_holds() {
         let rewrites: Vec<_> = results.into_iter().flat_map(|o| o.rewrites).collect();
         bless(&rewrites);
     }
-    assert!(commands > 50, "too few documented commands found: {commands}");
+    assert!(
+        commands > 50,
+        "too few documented commands found: {commands}"
+    );
     assert!(
         failures.is_empty(),
         "{} documented commands or figures do not hold (PLATSIM_BLESS=1 rewrites output \
@@ -606,4 +644,11 @@ fn the_conventions_parse_as_documented() {
         &["a", "b", "c", "d"]
     ));
     assert!(!matches(&["a".into(), "d".into()], &["a", "b", "d"]));
+    assert_eq!(
+        blessed(
+            &["...".into(), "api 1 2".into(), "...".into()],
+            &["x", "api 1 3", "y"]
+        ),
+        ["...", "api 1 3", "..."]
+    );
 }
