@@ -414,7 +414,15 @@ fn human(kind: &str) -> String {
     kind.replace('_', " ")
 }
 
-fn figure(name: &str, title: &str, run: &RunData, panels: Vec<Panel>, columns: usize) -> Figure {
+fn figure(
+    name: &str,
+    title: &str,
+    run: &RunData,
+    mut panels: Vec<Panel>,
+    columns: usize,
+) -> Figure {
+    merge_coincident(&mut panels);
+    unique_colors(&mut panels);
     Figure {
         name: name.to_string(),
         title: title.to_string(),
@@ -423,6 +431,112 @@ fn figure(name: &str, title: &str, run: &RunData, panels: Vec<Panel>, columns: u
         panels,
         columns,
     }
+}
+
+/// Two lines of a panel that lie within half a percent of the panel's height of each
+/// other everywhere would be drawn one on top of the other, the lower one hidden ("sent"
+/// under "goodput" when nothing fails): they become one line named for both (`sent =
+/// goodput`).
+fn merge_coincident(panels: &mut [Panel]) {
+    for p in panels.iter_mut() {
+        let (lo, hi, log) = (p.y.min, p.y.max, p.y.log);
+        let Content::Lines { series, .. } = &mut p.content else {
+            continue;
+        };
+        let scale = |v: f64| {
+            if log {
+                v.max(f64::MIN_POSITIVE).log10()
+            } else {
+                v
+            }
+        };
+        let tolerance = 0.005 * (scale(hi) - scale(lo)).abs();
+        let same = |a: &Series, b: &Series| {
+            a.points.len() == b.points.len()
+                && a.points.iter().any(|q| q.1.is_finite())
+                && a.points.iter().zip(&b.points).all(|(q, r)| {
+                    q.0 == r.0
+                        && match (q.1.is_finite(), r.1.is_finite()) {
+                            (true, true) => (scale(q.1) - scale(r.1)).abs() <= tolerance,
+                            (false, false) => true,
+                            _ => false,
+                        }
+                })
+        };
+        let mut i = 0;
+        while i < series.len() {
+            let mut j = i + 1;
+            while j < series.len() {
+                if same(&series[i], &series[j]) {
+                    let gone = series.remove(j);
+                    series[i].name = format!("{} = {}", series[i].name, gone.name);
+                } else {
+                    j += 1;
+                }
+            }
+            i += 1;
+        }
+    }
+}
+
+/// One colour per legend name across the figure: a series keeps its colour (goodput
+/// green, errors red) unless a different name already has it, then it takes the first
+/// colour no name uses; the same name gets the same colour in every panel.
+fn unique_colors(panels: &mut [Panel]) {
+    let mut taken: Vec<(String, Color)> = Vec::new();
+    let mut next = 0usize;
+    for p in panels.iter_mut() {
+        let Content::Lines { series, bands } = &mut p.content else {
+            continue;
+        };
+        // A band is drawn in its line's colour and follows it.
+        let mut moved: Vec<(Color, Color)> = Vec::new();
+        for s in series.iter_mut() {
+            let was = s.color;
+            if let Some((_, c)) = taken.iter().find(|(n, _)| *n == s.name) {
+                s.color = *c;
+            } else {
+                if taken.iter().any(|(_, c)| *c == s.color) {
+                    s.color = loop {
+                        let c = distinct_color(next);
+                        next += 1;
+                        if !taken.iter().any(|(_, t)| *t == c) {
+                            break c;
+                        }
+                    };
+                }
+                taken.push((s.name.clone(), s.color));
+            }
+            moved.push((was, s.color));
+        }
+        for b in bands.iter_mut() {
+            if let Some((_, now)) = moved.iter().find(|(was, _)| *was == b.color) {
+                b.color = *now;
+            }
+        }
+    }
+}
+
+/// The palette, then hues spread by the golden angle once it runs out.
+fn distinct_color(i: usize) -> Color {
+    if i < PALETTE.len() {
+        return PALETTE[i];
+    }
+    let h = ((i - PALETTE.len()) as f64 * 137.508) % 360.0;
+    let (s, l) = (0.65, 0.45);
+    let c = (1.0 - (2.0 * l - 1.0f64).abs()) * s;
+    let x = c * (1.0 - ((h / 60.0) % 2.0 - 1.0).abs());
+    let (r, g, b) = match (h / 60.0) as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    let m = l - c / 2.0;
+    let byte = |v: f64| ((v + m) * 255.0).round() as u8;
+    Color(byte(r), byte(g), byte(b))
 }
 
 /// A figure of counts by kind (rates, queue lengths), where a kind that never happened is
@@ -1718,6 +1832,89 @@ mod tests {
         let lat = latency(&run, &t);
         assert!(lat.legend.iter().any(|e| e.name == "nothing succeeded"));
         crate::chart::render(&lat).expect("it renders");
+    }
+
+    fn lines_panel(series: Vec<Series>) -> Panel {
+        Panel {
+            caption: None,
+            x: linear_axis("t", [0.0, 3.0].into_iter()),
+            y: linear_axis("y", [0.0, 100.0].into_iter()),
+            shades: vec![],
+            content: Content::Lines {
+                series,
+                bands: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn coincident_lines_become_one_named_for_both() {
+        // "sent" and "goodput" 0.3 apart on a 0-100 axis (under half a percent): one line;
+        // "errors" 1 apart at one point: its own.
+        let mut panels = vec![lines_panel(vec![
+            series(
+                "sent",
+                GRAY,
+                vec![(0.0, 50.0), (1.0, 60.0), (2.0, f64::NAN)],
+            ),
+            series(
+                "goodput",
+                GREEN,
+                vec![(0.0, 50.3), (1.0, 60.0), (2.0, f64::NAN)],
+            ),
+            series(
+                "errors",
+                RED,
+                vec![(0.0, 50.0), (1.0, 61.0), (2.0, f64::NAN)],
+            ),
+        ])];
+        merge_coincident(&mut panels);
+        let Content::Lines { series, .. } = &panels[0].content else {
+            panic!("lines")
+        };
+        let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["sent = goodput", "errors"]);
+    }
+
+    #[test]
+    fn every_name_has_one_colour_and_no_two_names_share_one() {
+        // The messaging figure's old defect: each panel coloured its lines from the start
+        // of the palette, so "placed" and "orders.payment" were both blue.
+        let pts = vec![(0.0, 1.0)];
+        let mut panels = vec![
+            lines_panel(vec![
+                series("placed", color(0), pts.clone()),
+                series("completed", color(1), pts.clone()),
+            ]),
+            lines_panel(vec![
+                series("orders.payment", color(0), pts.clone()),
+                series("payments.notification", color(1), pts.clone()),
+            ]),
+            lines_panel(vec![series("orders.payment", color(5), pts.clone())]),
+        ];
+        unique_colors(&mut panels);
+        let fig_colors: Vec<(String, Color)> = panels
+            .iter()
+            .flat_map(|p| match &p.content {
+                Content::Lines { series, .. } => {
+                    series.iter().map(|s| (s.name.clone(), s.color)).collect()
+                }
+                _ => vec![],
+            })
+            .collect();
+        assert_eq!(fig_colors[0].1, color(0), "the first keeps its colour");
+        assert_eq!(fig_colors[1].1, color(1));
+        assert_eq!(fig_colors[2].1, fig_colors[4].1, "one name, one colour");
+        let mut distinct: Vec<Color> = fig_colors[..4].iter().map(|c| c.1).collect();
+        distinct.sort_by_key(|c| (c.0, c.1, c.2));
+        distinct.dedup();
+        assert_eq!(distinct.len(), 4, "{fig_colors:?}");
+        // Past the palette, hues stay distinct.
+        let many: Vec<Color> = (0..40).map(distinct_color).collect();
+        let mut d = many.clone();
+        d.sort_by_key(|c| (c.0, c.1, c.2));
+        d.dedup();
+        assert_eq!(d.len(), 40);
     }
 
     #[test]

@@ -16,7 +16,8 @@ h2 { font-size: 20px; margin: 36px 0 10px; border-bottom: 2px solid #dde1e6; pad
 h3 { font-size: 16px; margin: 20px 0 8px; }
 p.meta { color: #555; margin: 0 0 16px; }
 pre.cmd { background: #1e2430; color: #e8edf5; padding: 10px 14px; border-radius: 6px; overflow-x: auto; font-size: 14px; }
-figure { background: #fff; margin: 16px 0; padding: 8px; border: 1px solid #e1e4e8; border-radius: 6px; }
+figure { background: #fff; margin: 16px auto; padding: 8px; border: 1px solid #e1e4e8; border-radius: 6px; max-width: 1000px; }
+details.charts > summary { cursor: pointer; font-weight: 600; margin: 12px 0; color: #1f5fa8; }
 figure svg { display: block; max-width: 100%; height: auto; }
 table { border-collapse: collapse; background: #fff; font-size: 13px; margin: 8px 0 16px; }
 th, td { border: 1px solid #e1e4e8; padding: 4px 8px; }
@@ -268,6 +269,24 @@ pub fn json_tables(out: &mut String, v: &Value, depth: usize) {
 }
 
 /// The inline SVG of a chart (without any XML prolog).
+/// Charts under a closed `<details>`, its summary naming them.
+fn folded(out: &mut String, what: &str, charts: &[&Rendered]) {
+    if charts.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = charts.iter().map(|c| c.name.as_str()).collect();
+    let _ = writeln!(
+        out,
+        "<details class=\"charts\"><summary>{} ({})</summary>",
+        esc(what),
+        esc(&names.join(", "))
+    );
+    for c in charts {
+        svg(out, c);
+    }
+    out.push_str("</details>\n");
+}
+
 fn svg(out: &mut String, chart: &Rendered) {
     let body = match chart.svg.find("<svg") {
         Some(i) => &chart.svg[i..],
@@ -334,7 +353,21 @@ pub fn run_page(run: &RunData, charts: &[Rendered]) -> String {
     if !s["orders"].is_null() {
         out.push_str("<a href=\"#orders\">orders</a>");
     }
-    out.push_str("<a href=\"#charts\">more charts</a></nav>\n");
+    // The charts placed in their sections; the rest go under "More charts".
+    let placed = [
+        "latency",
+        "throughput",
+        "latency-services",
+        "throughput-services",
+        "queues",
+        "breakers",
+        "recovery",
+        "budget",
+    ];
+    if charts.iter().any(|c| !placed.contains(&c.name.as_str())) {
+        out.push_str("<a href=\"#charts\">more charts</a>");
+    }
+    out.push_str("</nav>\n");
 
     out.push_str("<h2 id=\"reproduce\">Reproduce</h2>\n");
     match &run.command {
@@ -399,11 +432,16 @@ pub fn run_page(run: &RunData, charts: &[Rendered]) -> String {
             ("p99 ms", "sojourn_ms.p99"),
         ],
     );
-    for name in ["latency-services", "throughput-services", "queues"] {
-        if let Some(c) = chart(name) {
-            svg(&mut out, c);
-        }
-    }
+    // The small multiples are a deep dive: folded, so the page reads as a dashboard.
+    let per_service: Vec<&Rendered> = ["latency-services", "throughput-services", "queues"]
+        .into_iter()
+        .filter_map(chart)
+        .collect();
+    folded(
+        &mut out,
+        "Per-service charts: latency, throughput and queues at each service",
+        &per_service,
+    );
 
     let calls = entries(&s["calls"]);
     if !calls.is_empty() {
@@ -564,19 +602,13 @@ pub fn run_page(run: &RunData, charts: &[Rendered]) -> String {
         json_tables(&mut out, &s["orders"], 0);
     }
 
-    out.push_str("<h2 id=\"charts\">More charts</h2>\n");
-    let shown = [
-        "latency",
-        "throughput",
-        "latency-services",
-        "throughput-services",
-        "queues",
-        "breakers",
-        "recovery",
-        "budget",
-    ];
-    for c in charts.iter().filter(|c| !shown.contains(&c.name.as_str())) {
-        svg(&mut out, c);
+    let more: Vec<&Rendered> = charts
+        .iter()
+        .filter(|c| !placed.contains(&c.name.as_str()))
+        .collect();
+    if !more.is_empty() {
+        out.push_str("<h2 id=\"charts\">More charts</h2>\n");
+        folded(&mut out, "Show them", &more);
     }
     out.push_str(
         "<p class=\"note\">Every chart is also in <code>charts/</code> as SVG and PNG. \
@@ -726,6 +758,107 @@ fn budget_left(svc: &Value) -> Option<f64> {
 }
 
 /// The report page of a sweep: its charts and its failing runs.
+/// What the terminal prints after a sweep, from sweep.json: each `--fail-if` with `held`
+/// or `failed` and in how many runs, and per point the mean and 95% interval over the
+/// seeds of each predicate's metric (four significant digits).
+fn sweep_verdicts(out: &mut String, doc: &Value) {
+    let predicates: Vec<&str> = doc["fail_if"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let runs = doc["runs"].as_u64().unwrap_or(0);
+    let failures = doc["failures"].as_array().cloned().unwrap_or_default();
+    if !predicates.is_empty() {
+        out.push_str("<h2 id=\"predicates\">Predicates</h2>\n<table>\n<tr><th>--fail-if</th><th>verdict</th><th>runs that failed it</th></tr>\n");
+        for p in &predicates {
+            let failed = failures
+                .iter()
+                .filter(|f| {
+                    f["reasons"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .any(|r| r.starts_with(&format!("{p} (")) || r == *p)
+                })
+                .count();
+            let (class, verdict) = if failed == 0 {
+                ("ok", "held")
+            } else {
+                ("bad", "failed")
+            };
+            let _ = writeln!(
+                out,
+                "<tr><td><code>{}</code></td><td><span class=\"badge {class}\">{verdict}</span></td><td class=\"num\">{failed} of {runs}</td></tr>",
+                esc(p)
+            );
+        }
+        out.push_str("</table>\n");
+    }
+    let paths: Vec<String> = predicates
+        .iter()
+        .filter_map(|p| p.split_whitespace().next().map(String::from))
+        .fold(Vec::new(), |mut v, p| {
+            if !v.contains(&p) {
+                v.push(p);
+            }
+            v
+        });
+    let points = doc["points"].as_array().cloned().unwrap_or_default();
+    let Some(first) = points.first() else {
+        return;
+    };
+    let params: Vec<String> = first["params"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    out.push_str("<h2 id=\"points\">Per point</h2>\n<p class=\"note\">mean [95% interval] over the seeds</p>\n<div class=\"scroll\"><table>\n<tr><th>point</th>");
+    for h in params
+        .iter()
+        .chain(["runs".to_string(), "failed".to_string()].iter())
+        .chain(&paths)
+    {
+        let _ = write!(out, "<th>{}</th>", esc(h));
+    }
+    out.push_str("</tr>\n");
+    let sig = crate::sweep::predicate::sig4;
+    for pt in &points {
+        let _ = write!(out, "<tr><td class=\"num\">{}</td>", pt["point"]);
+        for k in &params {
+            let v = &pt["params"][k];
+            let _ = write!(
+                out,
+                "<td>{}</td>",
+                esc(v.as_str().unwrap_or(&v.to_string()))
+            );
+        }
+        let _ = write!(
+            out,
+            "<td class=\"num\">{}</td><td class=\"num\">{}</td>",
+            pt["runs"], pt["failed"]
+        );
+        for path in &paths {
+            let m = &pt["metrics"][path];
+            let cell = match (
+                m["mean"].as_f64(),
+                m["ci95"][0].as_f64(),
+                m["ci95"][1].as_f64(),
+            ) {
+                (Some(mean), Some(lo), Some(hi)) => {
+                    format!("{} [{}, {}]", sig(mean), sig(lo), sig(hi))
+                }
+                (Some(mean), _, _) => sig(mean),
+                _ => "-".to_string(),
+            };
+            let _ = write!(out, "<td class=\"num\">{}</td>", esc(&cell));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table></div>\n");
+}
+
 pub fn sweep_page(sweep: &SweepData, charts: &[Rendered]) -> String {
     let mut out = String::new();
     let scenario = sweep.scenario();
@@ -738,6 +871,9 @@ pub fn sweep_page(sweep: &SweepData, charts: &[Rendered]) -> String {
         sweep.seeds(),
         esc(&sweep.params.join(", "))
     );
+    if let Some(doc) = &sweep.sweep {
+        sweep_verdicts(&mut out, doc);
+    }
     for c in charts {
         svg(&mut out, c);
     }

@@ -237,3 +237,66 @@ fn lines_stay_inside_their_panels_in_svg_and_png() {
     assert!(lines >= 20, "the four scenarios draw line panels ({lines})");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Issue 20: no series hides another. In every figure of the four scenarios a legend name
+/// has one colour and no two names share one, and no two lines of a panel coincide (they
+/// are drawn as one line named for both).
+#[test]
+fn no_series_hides_another() {
+    let cases: [(&str, &[&str]); 4] = [
+        ("scenarios/layer-cake/untangled.ron", &["duration=9m"]),
+        (
+            "scenarios/resilience/metastable-retry-storm.ron",
+            &["duration=4m"],
+        ),
+        ("scenarios/events/food-ordering.ron", &["duration=7m"]),
+        ("scenarios/resilience/payment-phase1.ron", &["duration=7m"]),
+    ];
+    let mut problems = Vec::new();
+    for (scenario, sets) in cases {
+        for fig in figures_of(scenario, sets) {
+            let mut seen: Vec<(String, chart::Color)> = Vec::new();
+            for p in &fig.panels {
+                let Content::Lines { series, .. } = &p.content else {
+                    continue;
+                };
+                for s in series {
+                    match seen.iter().find(|(n, _)| *n == s.name) {
+                        Some((_, c)) if *c != s.color => problems.push(format!(
+                            "{scenario} {}: `{}` in two colours",
+                            fig.name, s.name
+                        )),
+                        Some(_) => {}
+                        None => {
+                            if let Some((other, _)) = seen.iter().find(|(_, c)| *c == s.color) {
+                                problems.push(format!(
+                                    "{scenario} {}: `{}` and `{other}` share a colour",
+                                    fig.name, s.name
+                                ));
+                            }
+                            seen.push((s.name.clone(), s.color));
+                        }
+                    }
+                }
+                for (i, a) in series.iter().enumerate() {
+                    for b in &series[i + 1..] {
+                        let span = p.y.max - p.y.min;
+                        let coincide = a.points.len() == b.points.len()
+                            && !p.y.log
+                            && a.points.iter().any(|q| q.1.is_finite())
+                            && a.points.iter().zip(&b.points).all(|(q, r)| {
+                                (q.1 - r.1).abs() <= 0.005 * span || (q.1.is_nan() && r.1.is_nan())
+                            });
+                        if coincide {
+                            problems.push(format!(
+                                "{scenario} {}: `{}` hides `{}`",
+                                fig.name, a.name, b.name
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

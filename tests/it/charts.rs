@@ -574,7 +574,8 @@ fn report_renders_in_headless_chromium() {
          });\n\
          if (document.documentElement.scrollWidth > window.innerWidth)\n\
            wide.push('page ' + document.documentElement.scrollWidth);\n\
-         document.body.setAttribute('data-overflow', wide.join('; ') || 'none');</script>\n",
+         document.body.setAttribute('data-overflow', wide.join('; ') || 'none');\n\
+         document.body.setAttribute('data-height', document.documentElement.scrollHeight);</script>\n",
     );
     std::fs::write(&probe, html).unwrap();
     let dom = Command::new(&browser)
@@ -594,4 +595,72 @@ fn report_renders_in_headless_chromium() {
         .and_then(|t| t.split('"').next())
         .expect("the probe ran");
     assert_eq!(overflow, "none", "report.html scrolls sideways at 1,400 px");
+    // A dashboard, not a dump: the key charts open, the small multiples and the rest
+    // folded (issue 20: the page was 10,000-14,000 px tall; 7,561 before the folding,
+    // 4,755 after).
+    let height: u32 = dom_text
+        .split("data-height=\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .and_then(|h| h.parse().ok())
+        .expect("the probe measured the page");
+    assert!(
+        height <= 5000,
+        "report.html is {height} px tall at 1,400 px"
+    );
+}
+
+/// Issue 20: the sweep page says what the terminal says after a sweep: each predicate held
+/// or failed, in how many runs, and per point the mean and 95% interval of its metric.
+#[test]
+fn sweep_page_has_the_predicates_and_the_per_point_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sweep");
+    let out_s = out.to_str().unwrap();
+    let printed = platsim()
+        .args([
+            "sweep",
+            "scenarios/textbook/mm1.ron",
+            "--set",
+            "duration=3h",
+            "--set",
+            "services.station.concurrency=1,2",
+            "--seeds",
+            "1..3",
+            "--fail-if",
+            "services.station.sojourn_ms.p99 > 10000",
+            "--out",
+            out_s,
+        ])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(printed.status.code(), Some(3), "one point fails");
+    let stdout = String::from_utf8_lossy(&printed.stdout);
+    assert!(
+        stdout.contains("failed services.station.sojourn_ms.p99 > 10000: 3 of 6 runs failed it"),
+        "{stdout}"
+    );
+    run_ok(&["chart", out_s, "--quiet"]);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("id=\"predicates\""));
+    assert!(html.contains(
+        "<code>services.station.sojourn_ms.p99 &gt; 10000</code></td><td><span class=\"badge bad\">failed</span></td><td class=\"num\">3 of 6</td>"
+    ));
+    assert!(html.contains("id=\"points\""));
+    // Per point: both concurrencies, the failing one with 3 failed runs and its p99.
+    let table = html.split("id=\"points\"").nth(1).unwrap();
+    assert!(table.contains("<th>services.station.sojourn_ms.p99</th>"));
+    let rows: Vec<&str> = table.split("<tr>").skip(2).take(2).collect();
+    assert!(
+        rows[0].contains("<td class=\"num\">3</td><td class=\"num\">3</td>"),
+        "{}",
+        rows[0]
+    );
+    assert!(
+        rows[1].contains("<td class=\"num\">3</td><td class=\"num\">0</td>"),
+        "{}",
+        rows[1]
+    );
+    assert!(rows[0].contains(" ["), "mean [interval]: {}", rows[0]);
 }
