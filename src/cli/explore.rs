@@ -19,8 +19,11 @@ Invariants (--invariants, a list or `none`): lost (orders.lost > 0), duplicated
 outage left services down) are on by default; slo (health.slo_breaches > 0) is off. One the
 scenario already breaks without added faults is switched off with a note.
 
+Failing runs are grouped into distinct failures (the first check failed and, for lost
+orders, each cause the ledger names); each is shrunk to its own minimal schedule.
 Writes DIR/failures.jsonl, DIR/explore.json, DIR/explore.html and, when a run failed,
-DIR/minimal.ron (the scenario with only the minimal faults: `platsim run DIR/minimal.ron`).
+DIR/minimal.ron (the first failure's scenario with only its minimal faults: `platsim run
+DIR/minimal.ron`), then DIR/minimal-2.ron, DIR/minimal-3.ron, ... for the others.
 Exit codes: 0 no failure found, 3 a failure found, 2 bad input, 1 internal.";
 
 /// Most threads a search may ask for (as for sweeps).
@@ -78,6 +81,9 @@ pub struct ExploreArgs {
     /// Pure random schedules: no preference for those that reached new states.
     #[arg(long)]
     pub no_guide: bool,
+    /// Stop after the round of 16 runs in which the first failure was found.
+    #[arg(long)]
+    pub stop_at_first: bool,
     /// Print nothing but the failure and errors (no progress bar).
     #[arg(long, short)]
     pub quiet: bool,
@@ -120,6 +126,7 @@ pub fn explore(args: ExploreArgs) -> Result<(), Error> {
         },
         shrink_steps: args.shrink_steps as usize,
         guide: !args.no_guide,
+        stop_at_first: args.stop_at_first,
         progress: !args.quiet,
     })?;
     tell(&report, args.quiet);
@@ -155,18 +162,30 @@ fn tell(r: &Report, quiet: bool) {
         }
         return;
     }
-    println!("\nfailed: {failed} of {} runs", r.runs.len());
-    for ((check, causes), (runs, first)) in explore::output_groups(r) {
-        let causes = if causes.is_empty() {
+    println!(
+        "\nfailed: {failed} of {} runs; {} distinct failure{}:",
+        r.runs.len(),
+        r.distinct.len(),
+        if r.distinct.len() == 1 { "" } else { "s" }
+    );
+    for d in &r.distinct {
+        println!(
+            "  {}: {} run(s), first run {} -> {}",
+            explore::output::label(d),
+            d.runs,
+            d.first_run,
+            d.minimal.file
+        );
+    }
+    for (k, d) in r.distinct.iter().enumerate() {
+        let m = &d.minimal;
+        let which = if k == 0 {
             String::new()
         } else {
-            format!(" (lost: {causes})")
+            format!(" of failure {} ({})", k + 1, explore::output::label(d))
         };
-        println!("  {check}{causes}: {runs} run(s), first run {first}");
-    }
-    if let Some(m) = &r.minimal {
         println!(
-            "\nminimal schedule (run {} shrunk in {} steps): {} fault{}",
+            "\nminimal schedule{which} (run {} shrunk in {} steps): {} fault{}",
             m.run,
             m.steps,
             m.faults.len(),

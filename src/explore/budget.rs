@@ -5,7 +5,7 @@
 
 use crate::engine::time::parse_duration;
 use crate::engine::SimTime;
-use crate::scenario::{ExploreSpec, Problem, Spec};
+use crate::scenario::{Problem, Spec};
 
 /// Most faults a schedule may hold: each fault is a run's worth of shrinking work.
 pub const MAX_FAULTS_LIMIT: u32 = 32;
@@ -40,43 +40,51 @@ impl Budget {
     pub fn resolve(spec: &Spec, flags: &BudgetFlags) -> Result<Budget, Vec<Problem>> {
         let file = spec.explore.clone().unwrap_or_default();
         let mut problems = Vec::new();
+        // (value, path): the flag's when given, else the file's.
         let mut time = |flag: &Option<String>, field: &Option<String>, name: &str| {
             let (text, path) = match (flag, field) {
                 (Some(t), _) => (t.clone(), format!("--{}", name.replace('_', "-"))),
                 (None, Some(t)) => (t.clone(), format!("explore.{name}")),
-                (None, None) => return None,
+                (None, None) => return (None, format!("explore.{name}")),
             };
             match parse_duration(&text) {
-                Ok(t) => Some(t),
+                Ok(t) => (Some(t), path),
                 Err(e) => {
-                    problems.push(Problem::new(path, e.to_string()));
-                    None
+                    problems.push(Problem::new(&path, e.to_string()));
+                    (None, path)
                 }
             }
         };
         let duration = parse_duration(&spec.duration).unwrap_or(SimTime::ZERO);
         let warmup = parse_duration(&spec.warmup).unwrap_or(SimTime::ZERO);
-        let from = time(&flags.from, &file.from, "from").unwrap_or(warmup);
-        let until = time(&flags.until, &file.until, "until").unwrap_or(duration);
-        let longest = time(&flags.max_duration, &file.max_duration, "max_duration")
-            .unwrap_or(SimTime(duration.0 / 4));
+        let (from, from_path) = time(&flags.from, &file.from, "from");
+        let (until, until_path) = time(&flags.until, &file.until, "until");
+        let (longest, longest_path) = time(&flags.max_duration, &file.max_duration, "max_duration");
         let (max_faults, faults_path) = pick(flags.max_faults, file.max_faults, "max_faults");
         let (share, share_path) = pick(flags.max_share, file.max_share, "max_share");
+        if let Some(u) = until.filter(|&u| u > duration) {
+            problems.push(Problem::new(
+                &until_path,
+                format!(
+                    "{u} is after the run's end ({duration}): faults must end by then; \
+                     write at most \"{duration}\" or leave it out"
+                ),
+            ));
+        }
         let budget = Budget {
             max_faults: max_faults.unwrap_or(3),
-            max_duration: longest,
+            max_duration: longest.unwrap_or(SimTime(duration.0 / 4)),
             max_share_permille: (share.unwrap_or(1.0).clamp(0.0, 1.0) * 1000.0).round() as u32,
-            from,
-            until: until.min(duration),
+            from: from.unwrap_or(warmup),
+            until: until.unwrap_or(duration).min(duration),
         };
-        check(
-            &budget,
-            &file,
-            share,
-            &faults_path,
-            &share_path,
-            &mut problems,
-        );
+        let paths = Paths {
+            faults: faults_path,
+            share: share_path,
+            longest: longest_path,
+            from: from_path,
+        };
+        check(&budget, share, &paths, &mut problems);
         if problems.is_empty() {
             Ok(budget)
         } else {
@@ -98,17 +106,18 @@ fn pick<T: Copy>(flag: Option<T>, file: Option<T>, name: &str) -> (Option<T>, St
     }
 }
 
-fn check(
-    b: &Budget,
-    _file: &ExploreSpec,
-    share: Option<f64>,
-    faults_path: &str,
-    share_path: &str,
-    problems: &mut Vec<Problem>,
-) {
+/// Where each checked value came from: a flag or the scenario's field.
+struct Paths {
+    faults: String,
+    share: String,
+    longest: String,
+    from: String,
+}
+
+fn check(b: &Budget, share: Option<f64>, paths: &Paths, problems: &mut Vec<Problem>) {
     if !(1..=MAX_FAULTS_LIMIT).contains(&b.max_faults) {
         problems.push(Problem::new(
-            faults_path,
+            &paths.faults,
             format!(
                 "{} faults: a schedule holds 1 to {MAX_FAULTS_LIMIT} faults",
                 b.max_faults
@@ -118,20 +127,20 @@ fn check(
     if let Some(s) = share {
         if !(s > 0.0 && s <= 1.0) {
             problems.push(Problem::new(
-                share_path,
+                &paths.share,
                 format!("{s} is not a share of the platform: write a number in (0, 1], e.g. 0.5"),
             ));
         }
     }
     if b.max_duration < SimTime::from_millis(1) {
         problems.push(Problem::new(
-            "explore.max_duration",
+            &paths.longest,
             "faults last at least 1ms; write e.g. \"30s\"",
         ));
     }
     if b.window() < SimTime::from_millis(1) {
         problems.push(Problem::new(
-            "explore.from",
+            &paths.from,
             format!(
                 "faults would have to start at or after {} and end by {}: no time is left; \
                  move `from` earlier or `until` later (the run lasts {})",
@@ -202,5 +211,33 @@ mod tests {
         };
         let text = Budget::resolve(&spec(""), &flags).unwrap_err()[0].to_string();
         assert!(text.starts_with("--max-share: 0 is not a share"), "{text}");
+    }
+
+    #[test]
+    fn a_budget_outside_the_run_is_refused_at_the_path_that_set_it() {
+        let s = spec(r#", explore: Explore(until: "2m", max_duration: "0s")"#);
+        let text: Vec<String> = Budget::resolve(&s, &BudgetFlags::default())
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            text[0].starts_with("explore.until: 2m is after the run's end (100s)"),
+            "{text:?}"
+        );
+        assert!(
+            text[1].starts_with("explore.max_duration: faults last at least 1ms"),
+            "{text:?}"
+        );
+        let flags = BudgetFlags {
+            from: Some("90s".into()),
+            until: Some("80s".into()),
+            ..BudgetFlags::default()
+        };
+        let text = Budget::resolve(&spec(""), &flags).unwrap_err()[0].to_string();
+        assert!(
+            text.starts_with("--from: faults would have to start"),
+            "{text}"
+        );
     }
 }

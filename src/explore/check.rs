@@ -136,6 +136,27 @@ impl fmt::Display for Check {
 }
 
 impl Check {
+    /// Whether the check is about lost orders: its failures are told apart by the
+    /// ledger's causes of the loss (a broker restart and a consumer kill are two bugs).
+    pub fn about_lost_orders(&self) -> bool {
+        match self {
+            Check::Predicate(p) => p.path.starts_with("orders.lost"),
+            Check::Invariant(i) => *i == Invariant::Lost,
+        }
+    }
+
+    /// The summary path the check reads (an invariant's list index written `*`).
+    pub fn path(&self) -> &str {
+        match self {
+            Check::Predicate(p) => &p.path,
+            Check::Invariant(Invariant::Lost) => "orders.lost",
+            Check::Invariant(Invariant::Duplicated) => "orders.duplicated",
+            Check::Invariant(Invariant::Slo) => "health.slo_breaches",
+            Check::Invariant(Invariant::Metastable) => "faults.*.verdict",
+            Check::Invariant(Invariant::Unrecovered) => "outages.*.never_recovered",
+        }
+    }
+
     /// Why `summary` fails the check, if it does. A predicate path this run lacks passes
     /// (the baseline run has already refused misspelt paths).
     pub fn failed(&self, summary: &Value) -> Option<String> {

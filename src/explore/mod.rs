@@ -13,8 +13,12 @@
 //!    go in parallel; their results are taken in run order, so the corpus, and every
 //!    schedule after it, is the same with any `--jobs`.
 //! 3. Each run is checked ([`check`]); every failing one is kept (`failures.jsonl`).
-//! 4. The first failure is shrunk ([`shrink`]) and written as `minimal.ron` ([`text`]),
-//!    which is run once more as written to confirm that it reproduces the failure.
+//! 4. Failing runs are grouped into distinct failures ([`Distinct`]: the first check a
+//!    run fails and, for a check on lost orders, each cause the ledger names). Each
+//!    distinct failure's first run is shrunk ([`shrink`]) so that it keeps failing that
+//!    way, and written as `minimal.ron` (the first) or `minimal-<k>.ron` ([`text`]), each
+//!    run once more as written to confirm that it reproduces its failure. The shrinks run
+//!    in parallel, one per failure, each on its own: the same with any `--jobs`.
 //!
 //! With `--shard I/N` a search runs only the runs k with k mod N = I, without guidance (a
 //! shard cannot see the others' coverage), so run k is the same schedule in any shard.
@@ -22,7 +26,7 @@
 pub mod budget;
 pub mod check;
 pub mod coverage;
-mod output;
+pub mod output;
 pub mod schedule;
 pub mod shrink;
 pub mod text;
@@ -30,7 +34,7 @@ pub mod vocab;
 
 pub use budget::{Budget, BudgetFlags};
 pub use check::{Check, Invariant};
-pub use output::{groups as output_groups, EXPLORE_FILE, FAILURES_FILE, MINIMAL_FILE, PAGE_FILE};
+pub use output::{minimal_file, EXPLORE_FILE, FAILURES_FILE, MINIMAL_FILE, PAGE_FILE};
 
 use crate::model;
 use crate::scenario::{self, Spec};
@@ -69,6 +73,8 @@ pub struct Options {
     pub shrink_steps: usize,
     /// Prefer mutations of schedules that reached new states.
     pub guide: bool,
+    /// Stop after the round in which the first failure was found.
+    pub stop_at_first: bool,
     /// Show a progress bar (only ever on a terminal).
     pub progress: bool,
 }
@@ -85,11 +91,13 @@ pub struct RunResult {
     pub features: Vec<String>,
 }
 
-/// The first failure, shrunk.
+/// One distinct failure's first run, shrunk.
 #[derive(Debug, Clone)]
 pub struct Minimal {
     pub run: usize,
     pub check: String,
+    /// Its file in the search's folder: `minimal.ron`, `minimal-2.ron`, ...
+    pub file: String,
     pub faults: Vec<Fault>,
     /// Why the minimal schedule fails, as its own run shows.
     pub why: String,
@@ -99,6 +107,55 @@ pub struct Minimal {
     /// The text of `minimal.ron`.
     pub ron: String,
     pub repro: String,
+}
+
+/// What tells failures apart: the first check a run fails and, when that check is about
+/// lost orders, one cause of the loss as the ledger names it (a run losing orders for two
+/// causes is an instance of two failures).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FailureKey {
+    pub check: usize,
+    pub cause: Option<String>,
+}
+
+impl FailureKey {
+    /// The distinct failures `r` is an instance of (none when it passed).
+    fn of(r: &RunResult, checks: &[Check]) -> Vec<FailureKey> {
+        let Some(&(check, _)) = r.failed.first() else {
+            return Vec::new();
+        };
+        let by_cause = checks.get(check).is_some_and(Check::about_lost_orders);
+        if by_cause && !r.causes.is_empty() {
+            r.causes
+                .keys()
+                .map(|c| FailureKey {
+                    check,
+                    cause: Some(c.clone()),
+                })
+                .collect()
+        } else {
+            vec![FailureKey { check, cause: None }]
+        }
+    }
+
+    /// Whether `r` still shows this failure: it fails the check (first or not), with the
+    /// cause among its losses'.
+    fn shown_by(&self, r: &RunResult) -> bool {
+        r.failed.iter().any(|(c, _)| *c == self.check)
+            && self.cause.as_ref().is_none_or(|c| r.causes.contains_key(c))
+    }
+}
+
+/// A distinct failure of a search, with its minimal schedule.
+#[derive(Debug, Clone)]
+pub struct Distinct {
+    pub key: FailureKey,
+    /// The check's name as the tables write it.
+    pub check: String,
+    /// Failing runs that show it, and the first of them.
+    pub runs: usize,
+    pub first_run: usize,
+    pub minimal: Minimal,
 }
 
 /// What a search did.
@@ -112,7 +169,8 @@ pub struct Report {
     pub vocabulary: usize,
     pub checks: Vec<String>,
     pub runs: Vec<RunResult>,
-    pub minimal: Option<Minimal>,
+    /// Distinct failures in the order they were first found.
+    pub distinct: Vec<Distinct>,
     /// Feature -> (first run that reached it, runs that reached it).
     pub coverage: BTreeMap<String, (usize, usize)>,
     pub notes: Vec<String>,
@@ -123,6 +181,33 @@ impl Report {
     pub fn failures(&self) -> impl Iterator<Item = &RunResult> {
         self.runs.iter().filter(|r| !r.failed.is_empty())
     }
+
+    /// The first distinct failure's minimal schedule (`minimal.ron`).
+    pub fn minimal(&self) -> Option<&Minimal> {
+        self.distinct.first().map(|d| &d.minimal)
+    }
+}
+
+/// The check's name as tables write it.
+fn check_name(checks: &[Check], i: usize) -> String {
+    checks
+        .get(i)
+        .map_or("could not finish".to_string(), ToString::to_string)
+}
+
+/// The distinct failures among `runs` (in run order), ordered by the first run showing
+/// each: (key, runs showing it, its first run's index in `runs`).
+fn distinct_failures(runs: &[RunResult], checks: &[Check]) -> Vec<(FailureKey, usize, usize)> {
+    let mut seen: BTreeMap<FailureKey, (usize, usize)> = BTreeMap::new();
+    for (i, r) in runs.iter().enumerate() {
+        for key in FailureKey::of(r, checks) {
+            seen.entry(key).or_insert((0, i)).0 += 1;
+        }
+    }
+    let mut out: Vec<(FailureKey, usize, usize)> =
+        seen.into_iter().map(|(k, (n, i))| (k, n, i)).collect();
+    out.sort_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
+    out
 }
 
 /// Builds and runs one schedule on the scenario.
@@ -293,13 +378,27 @@ pub fn explore(opts: &Options) -> Result<Report, Error> {
         guide: opts.guide && opts.shard.is_none(),
         shard: opts.shard.unwrap_or(Shard::WHOLE),
         progress: &progress,
+        stop_at_first: opts.stop_at_first,
     };
     let (runs, coverage) = pool.install(|| search.run(opts.runs))?;
-    let minimal = runs
-        .iter()
-        .find(|r| !r.failed.is_empty())
-        .map(|first| search.minimize(first, &text, &origin, opts, &dir))
-        .transpose()?;
+    let found = distinct_failures(&runs, &checks);
+    let distinct = pool.install(|| {
+        found
+            .par_iter()
+            .with_max_len(1)
+            .enumerate()
+            .map(|(k, (key, n, first))| {
+                let minimal = search.minimize(&runs[*first], key, k, &text, &origin, opts, &dir)?;
+                Ok(Distinct {
+                    key: key.clone(),
+                    check: check_name(&checks, key.check),
+                    runs: *n,
+                    first_run: runs[*first].run,
+                    minimal,
+                })
+            })
+            .collect::<Result<Vec<Distinct>, Error>>()
+    })?;
     progress.finish();
     let report = Report {
         dir,
@@ -310,7 +409,7 @@ pub fn explore(opts: &Options) -> Result<Report, Error> {
         vocabulary: vocab.options.len(),
         checks: checks.iter().map(ToString::to_string).collect(),
         runs,
-        minimal,
+        distinct,
         coverage,
         notes,
         threads: pool.current_num_threads(),
@@ -329,6 +428,50 @@ struct Search<'a> {
     guide: bool,
     shard: Shard,
     progress: &'a output::Progress,
+    stop_at_first: bool,
+}
+
+/// What guidance has learnt between rounds: each schedule that reached a state first,
+/// and for each state the schedule that reached it first.
+#[derive(Default)]
+struct Corpus {
+    schedules: Vec<Vec<Fault>>,
+    /// Feature -> (index in `schedules`, its affinity to the checks).
+    parents: BTreeMap<String, (usize, u32)>,
+}
+
+/// Weight of a feature reached by one run; one reached by n runs weighs 1/n of it.
+const RARE: u64 = 1 << 20;
+
+impl Corpus {
+    /// A parent for a mutation: a state drawn with weight 1/(runs that reached it) times
+    /// 4^(its affinity to the checks), then the schedule that reached it first. Rare
+    /// states are where the search has barely been (AFLFast's and libFuzzer's preference
+    /// for rarely hit edges); states near the path a check reads are nearer its failure
+    /// (AFLGo's directed fuzzing): a schedule that made the payment call fall back is
+    /// half of "the fallback failed too".
+    fn parent<'c>(
+        &'c self,
+        rng: &mut crate::engine::Stream,
+        coverage: &BTreeMap<String, (usize, usize)>,
+    ) -> Option<&'c [Fault]> {
+        let weight = |f: &String, affinity: u32| {
+            (RARE / coverage.get(f).map_or(1, |c| c.1.max(1)) as u64) << (2 * affinity.min(8))
+        };
+        let total: u64 = self.parents.iter().map(|(f, p)| weight(f, p.1)).sum();
+        if total == 0 {
+            return None;
+        }
+        let mut x = rng.random_range(0..total);
+        for (f, &(i, affinity)) in &self.parents {
+            let w = weight(f, affinity);
+            if x < w {
+                return Some(&self.schedules[i]);
+            }
+            x -= w;
+        }
+        None
+    }
 }
 
 impl Search<'_> {
@@ -338,15 +481,20 @@ impl Search<'_> {
         &self,
         runs: usize,
     ) -> Result<(Vec<RunResult>, BTreeMap<String, (usize, usize)>), Error> {
-        let mut corpus: Vec<Vec<Fault>> = Vec::new();
+        let mut corpus = Corpus::default();
         let mut coverage: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-        let mut results = Vec::new();
+        let mut results: Vec<RunResult> = Vec::new();
         for start in (0..runs).step_by(ROUND) {
+            if self.stop_at_first && results.iter().any(|r| !r.failed.is_empty()) {
+                break;
+            }
             let ks: Vec<usize> = (start..(start + ROUND).min(runs))
                 .filter(|&k| self.shard.has(k))
                 .collect();
-            let schedules: Vec<(usize, Vec<Fault>)> =
-                ks.iter().map(|&k| (k, self.schedule(k, &corpus))).collect();
+            let schedules: Vec<(usize, Vec<Fault>)> = ks
+                .iter()
+                .map(|&k| (k, self.schedule(k, &corpus, &coverage)))
+                .collect();
             let round: Vec<Result<RunResult, Error>> = schedules
                 .into_par_iter()
                 .with_max_len(1)
@@ -360,16 +508,27 @@ impl Search<'_> {
                 .collect();
             for r in round {
                 let r = r?;
+                let index = corpus.schedules.len();
                 let mut new = false;
                 for f in &r.features {
                     let e = coverage.entry(f.clone()).or_insert_with(|| {
-                        new = true;
+                        if !r.faults.is_empty() {
+                            new = true;
+                            let affinity = self
+                                .runner
+                                .checks
+                                .iter()
+                                .map(|c| coverage::affinity(f, c.path()))
+                                .max()
+                                .unwrap_or(0);
+                            corpus.parents.insert(f.clone(), (index, affinity));
+                        }
                         (r.run, 0)
                     });
                     e.1 += 1;
                 }
-                if new && !r.faults.is_empty() {
-                    corpus.push(r.faults.clone());
+                if new {
+                    corpus.schedules.push(r.faults.clone());
                 }
                 results.push(r);
             }
@@ -377,38 +536,48 @@ impl Search<'_> {
         Ok((results, coverage))
     }
 
-    /// Run k's schedule: with guidance and a corpus, half the time a mutation of a
-    /// corpus member (chosen by the run's own stream), else a fresh draw.
-    fn schedule(&self, k: usize, corpus: &[Vec<Fault>]) -> Vec<Fault> {
+    /// Run k's schedule: with guidance and a corpus, three times in four a mutation of a
+    /// schedule that reached a rare state (chosen by the run's own stream), else a fresh
+    /// draw.
+    fn schedule(
+        &self,
+        k: usize,
+        corpus: &Corpus,
+        coverage: &BTreeMap<String, (usize, usize)>,
+    ) -> Vec<Fault> {
         let vocab = self.runner.vocab;
         let mut rng = schedule::rng(self.seed, k);
         if vocab.options.is_empty() {
             return Vec::new();
         }
-        if self.guide && !corpus.is_empty() && rng.random_bool(0.5) {
-            let parent = &corpus[rng.random_range(0..corpus.len())];
-            schedule::mutate(&mut rng, parent, vocab, self.budget)
-        } else {
-            schedule::random(&mut rng, vocab, self.budget)
+        if self.guide && !corpus.schedules.is_empty() && rng.random_bool(0.75) {
+            if let Some(parent) = corpus.parent(&mut rng, coverage) {
+                return schedule::mutate(&mut rng, parent, vocab, self.budget);
+            }
         }
+        schedule::random(&mut rng, vocab, self.budget)
     }
 
-    /// Shrinks `first` and writes nothing yet: the minimal schedule, confirmed by a run
-    /// of the rewritten text exactly as `platsim run` would read it.
+    /// Shrinks `first` so that it keeps showing the failure `key`, and writes nothing
+    /// yet: the minimal schedule (the `k`-th distinct failure's), confirmed by a run of
+    /// the rewritten text exactly as `platsim run` would read it.
+    #[allow(clippy::too_many_arguments)]
     fn minimize(
         &self,
         first: &RunResult,
+        key: &FailureKey,
+        k: usize,
         text: &str,
         origin: &str,
         opts: &Options,
         dir: &std::path::Path,
     ) -> Result<Minimal, Error> {
-        let (check, _) = first.failed[0];
+        let check = key.check;
         let mut error = None;
         let mut test = |faults: &[Fault]| {
             self.progress.shrink_step();
             match self.runner.run(first.run, faults.to_vec()) {
-                Ok(r) => r.failed.iter().any(|(c, _)| *c == check),
+                Ok(r) => key.shown_by(&r),
                 Err(e) => {
                     error.get_or_insert(e);
                     false
@@ -429,31 +598,34 @@ impl Search<'_> {
         let (ron, spec) = self.minimal_text(text, origin, &shrunk.faults)?;
         // Confirmed as written: the file itself, parsed and run as `platsim run` would.
         let again = match self.runner.summary(&spec)? {
-            Ok(summary) => self
-                .runner
-                .checks
-                .get(check)
-                .and_then(|c| c.failed(&summary))
-                .map(|why| (why, causes(&summary))),
+            Ok(summary) => {
+                let causes = causes(&summary);
+                let cause_kept = key.cause.as_ref().is_none_or(|c| causes.contains_key(c));
+                self.runner
+                    .checks
+                    .get(check)
+                    .and_then(|c| c.failed(&summary))
+                    .filter(|_| cause_kept)
+                    .map(|why| (why, causes))
+            }
             Err(why) => Some((why, BTreeMap::new())),
         };
         let (why, causes) = again.unwrap_or_else(|| {
+            let before = first.failed.iter().find(|(c, _)| *c == check);
             (
                 format!(
                     "{} (the minimal schedule did not fail again: please report this)",
-                    first.failed[0].1
+                    before.map_or("", |(_, w)| w.as_str())
                 ),
                 BTreeMap::new(),
             )
         });
-        let file = dir.join(MINIMAL_FILE);
+        let name = minimal_file(k);
+        let file = dir.join(&name);
         Ok(Minimal {
             run: first.run,
-            check: self
-                .runner
-                .checks
-                .get(check)
-                .map_or("could not finish".to_string(), ToString::to_string),
+            check: check_name(self.runner.checks, check),
+            file: name,
             faults: shrunk.faults,
             why,
             causes,

@@ -1,21 +1,40 @@
 //! What a search leaves: `failures.jsonl` (every failing run), `explore.json` (the search,
-//! its distinct failures, the minimal schedule and the coverage table), `minimal.ron` and
-//! `explore.html` (the minimal schedule on a time line). Nothing in them depends on the
-//! thread count or the wall clock, so a folder is the same bytes with any `--jobs`.
+//! its distinct failures each with its minimal schedule, and the coverage table),
+//! `minimal.ron` (the first distinct failure's minimal scenario), `minimal-2.ron`,
+//! `minimal-3.ron`, ... (the others', in the order they were found) and `explore.html`
+//! (the minimal schedules on a time line). Nothing in them depends on the thread count or
+//! the wall clock, so a folder is the same bytes with any `--jobs`.
 
 use super::vocab::{Fault, Vocabulary};
-use super::{Report, RunResult};
+use super::{Minimal, Report, RunResult};
 use crate::report::files::write_atomic;
 use crate::Error;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub const FAILURES_FILE: &str = "failures.jsonl";
 pub const EXPLORE_FILE: &str = "explore.json";
 pub const MINIMAL_FILE: &str = "minimal.ron";
 pub const PAGE_FILE: &str = "explore.html";
+
+/// The file of the `k`-th distinct failure (from 0): `minimal.ron`, then `minimal-2.ron`.
+pub fn minimal_file(k: usize) -> String {
+    if k == 0 {
+        MINIMAL_FILE.to_string()
+    } else {
+        format!("minimal-{}.ron", k + 1)
+    }
+}
+
+/// Whether `name` is a file [`minimal_file`] names.
+fn is_minimal_file(name: &str) -> bool {
+    name == MINIMAL_FILE
+        || name
+            .strip_prefix("minimal-")
+            .and_then(|n| n.strip_suffix(".ron"))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
 
 /// Runs, failures and shrink steps on a terminal; hidden elsewhere.
 pub struct Progress {
@@ -90,21 +109,18 @@ fn fault_json(f: &Fault, vocab: &Vocabulary) -> Value {
     })
 }
 
-/// Distinct failures: (check, causes) -> (runs, first run).
-pub fn groups(report: &Report) -> BTreeMap<(String, String), (usize, usize)> {
-    let mut out: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
-    for r in report.failures() {
-        let (check, _) = r.failed[0];
-        let name = report
-            .checks
-            .get(check)
-            .cloned()
-            .unwrap_or_else(|| "could not finish".into());
-        let causes: Vec<&str> = r.causes.keys().map(String::as_str).collect();
-        let e = out.entry((name, causes.join("; "))).or_insert((0, r.run));
-        e.0 += 1;
-    }
-    out
+fn minimal_json(m: &Minimal, vocab: &Vocabulary) -> Value {
+    json!({
+        "file": m.file,
+        "run": m.run,
+        "check": m.check,
+        "shows": m.why,
+        "lost_causes": m.causes,
+        "shrink_steps": m.steps,
+        "faults": m.faults.iter().map(|f| fault_json(f, vocab)).collect::<Vec<_>>(),
+        // Relative to the folder, so the folder is the same bytes wherever it is.
+        "reproduce": super::repro(std::path::Path::new(&m.file), m.seed),
+    })
 }
 
 fn run_line(r: &RunResult, vocab: &Vocabulary) -> String {
@@ -121,13 +137,23 @@ pub fn write(report: &Report, vocab: &Vocabulary) -> Result<(), Error> {
     let dir = &report.dir;
     let lines: String = report.failures().map(|r| run_line(r, vocab)).collect();
     write_atomic(&dir.join(FAILURES_FILE), lines.as_bytes())?;
-    let minimal = dir.join(MINIMAL_FILE);
-    match &report.minimal {
-        Some(m) => write_atomic(&minimal, m.ron.as_bytes())?,
-        None if minimal.is_file() => {
-            std::fs::remove_file(&minimal).map_err(|e| Error::io(&minimal, e))?
+    // A minimal file of an earlier search in this folder that this one did not write
+    // would pass for one of its results.
+    let wrote: Vec<&str> = report
+        .distinct
+        .iter()
+        .map(|d| d.minimal.file.as_str())
+        .collect();
+    let old = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in old.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if is_minimal_file(&name) && !wrote.contains(&name.as_str()) {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
         }
-        None => {}
+    }
+    for d in &report.distinct {
+        write_atomic(&dir.join(&d.minimal.file), d.minimal.ron.as_bytes())?;
     }
     let b = &report.budget;
     let doc = json!({
@@ -145,19 +171,14 @@ pub fn write(report: &Report, vocab: &Vocabulary) -> Result<(), Error> {
             "until_s": b.until.as_secs_f64(),
         },
         "vocabulary": vocab.options.iter().map(|(k, t)| format!("{k:?} {t}")).collect::<Vec<_>>(),
-        "distinct_failures": groups(report).into_iter().map(|((check, causes), (runs, first))| json!({
-            "check": check, "lost_causes": causes, "runs": runs, "first_run": first,
+        "distinct_failures": report.distinct.iter().map(|d| json!({
+            "check": d.check,
+            "cause": d.key.cause,
+            "runs": d.runs,
+            "first_run": d.first_run,
+            "minimal": minimal_json(&d.minimal, vocab),
         })).collect::<Vec<_>>(),
-        "minimal": report.minimal.as_ref().map(|m| json!({
-            "run": m.run,
-            "check": m.check,
-            "shows": m.why,
-            "lost_causes": m.causes,
-            "shrink_steps": m.steps,
-            "faults": m.faults.iter().map(|f| fault_json(f, vocab)).collect::<Vec<_>>(),
-            // Relative to the folder, so the folder is the same bytes wherever it is.
-            "reproduce": super::repro(std::path::Path::new(MINIMAL_FILE), m.seed),
-        })),
+        "minimal": report.minimal().map(|m| minimal_json(m, vocab)),
         "coverage": report.coverage.iter().map(|(f, (first, runs))| json!({
             "feature": f, "first_run": first, "runs": runs,
         })).collect::<Vec<_>>(),
@@ -188,47 +209,20 @@ fn page(report: &Report) -> String {
         report.failures().count(),
         report.seed
     );
-    if let Some(m) = &report.minimal {
-        let (w, row) = (800.0, 24.0);
-        let end_ms = (report.budget.until.0 / 1_000_000).max(1) as f64;
-        h += &format!(
-            "<h2>Minimal schedule ({} fault{})</h2><p>{}: {}<br><code>{}</code></p>\
-             <svg width=\"{}\" height=\"{}\">",
-            m.faults.len(),
-            if m.faults.len() == 1 { "" } else { "s" },
-            escape(&m.check),
-            escape(&m.why),
-            escape(&super::repro(std::path::Path::new(MINIMAL_FILE), m.seed)),
-            w + 300.0,
-            row * (m.faults.len() as f64 + 1.0)
-        );
-        for (i, f) in m.faults.iter().enumerate() {
-            let x = f.at_ms as f64 / end_ms * w;
-            let bw = (f.duration_ms as f64 / end_ms * w).max(2.0);
-            let y = i as f64 * row;
-            h += &format!(
-                "<rect class=\"bar\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{bw:.1}\" height=\"{:.1}\"/>\
-                 <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\">{}</text>",
-                row - 6.0,
-                w + 8.0,
-                y + 13.0,
-                escape(&f.label())
-            );
-        }
-        h += &format!(
-            "<text x=\"0\" y=\"{:.1}\" font-size=\"11\">0s</text><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">{}</text></svg>",
-            row * (m.faults.len() as f64 + 0.8),
-            w - 30.0,
-            row * (m.faults.len() as f64 + 0.8),
-            report.budget.until
-        );
+    for (k, d) in report.distinct.iter().enumerate() {
+        h += &format!("<h2>Failure {}: {}</h2>", k + 1, escape(&label(d)));
+        h += &timeline(&d.minimal, report);
     }
-    h += "<h2>Distinct failures</h2><table><tr><th>check</th><th>lost orders' causes</th><th>runs</th><th>first run</th></tr>";
-    for ((check, causes), (runs, first)) in groups(report) {
+    h += "<h2>Distinct failures</h2><table><tr><th>check</th><th>cause of the loss</th>\
+          <th>runs</th><th>first run</th><th>minimal scenario</th></tr>";
+    for d in &report.distinct {
         h += &format!(
-            "<tr><td>{}</td><td>{}</td><td>{runs}</td><td>{first}</td></tr>",
-            escape(&check),
-            escape(&causes)
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&d.check),
+            escape(d.key.cause.as_deref().unwrap_or("")),
+            d.runs,
+            d.first_run,
+            escape(&d.minimal.file)
         );
     }
     h += "</table><h2>Coverage</h2><table><tr><th>state reached</th><th>first run</th><th>runs</th></tr>";
@@ -239,4 +233,48 @@ fn page(report: &Report) -> String {
         );
     }
     h + "</table></body></html>\n"
+}
+
+/// `orders.lost > 0 (lost: consumer kill)`: a distinct failure in one line.
+pub fn label(d: &super::Distinct) -> String {
+    match &d.key.cause {
+        Some(c) => format!("{} (lost: {c})", d.check),
+        None => d.check.clone(),
+    }
+}
+
+/// A minimal schedule as bars on the run's time line, with what it shows and its repro.
+fn timeline(m: &Minimal, report: &Report) -> String {
+    let (w, row) = (800.0, 24.0);
+    let end_ms = (report.budget.until.0 / 1_000_000).max(1) as f64;
+    let mut h = format!(
+        "<p>{} fault{}; {}: {}<br><code>{}</code></p><svg width=\"{}\" height=\"{}\">",
+        m.faults.len(),
+        if m.faults.len() == 1 { "" } else { "s" },
+        escape(&m.check),
+        escape(&m.why),
+        escape(&super::repro(std::path::Path::new(&m.file), m.seed)),
+        w + 300.0,
+        row * (m.faults.len() as f64 + 1.0)
+    );
+    for (i, f) in m.faults.iter().enumerate() {
+        let x = f.at_ms as f64 / end_ms * w;
+        let bw = (f.duration_ms as f64 / end_ms * w).max(2.0);
+        let y = i as f64 * row;
+        h += &format!(
+            "<rect class=\"bar\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{bw:.1}\" height=\"{:.1}\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\">{}</text>",
+            row - 6.0,
+            w + 8.0,
+            y + 13.0,
+            escape(&f.label())
+        );
+    }
+    h + &format!(
+        "<text x=\"0\" y=\"{:.1}\" font-size=\"11\">0s</text><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">{}</text></svg>",
+        row * (m.faults.len() as f64 + 0.8),
+        w - 30.0,
+        row * (m.faults.len() as f64 + 0.8),
+        report.budget.until
+    )
 }

@@ -89,7 +89,9 @@ pub fn fits(faults: &[Fault], f: &Fault, vocab: &Vocabulary, budget: &Budget) ->
     true
 }
 
-/// A schedule near `parent`: one fault redrawn, added, dropped, or moved, chosen by `rng`.
+/// A schedule near `parent`: a fault added at a moment when one of the parent's is
+/// active (two components down together), or anywhere; one dropped, moved, or redrawn;
+/// chosen by `rng`.
 pub fn mutate(
     rng: &mut Stream,
     parent: &[Fault],
@@ -97,21 +99,37 @@ pub fn mutate(
     budget: &Budget,
 ) -> Vec<Fault> {
     let mut faults = parent.to_vec();
-    // Adding a fault is drawn twice as often as each other move: a failure that needs two
-    // faults together is one fault added to a schedule that reached half of it.
-    let choice = rng.random_range(0..5);
+    // Adding a fault beside one of the parent's is drawn most often: a failure that needs
+    // two faults together is one fault added, at the right moment, to a schedule that
+    // reached half of it.
+    let choice = rng.random_range(0..6);
     let i = rng.random_range(0..faults.len().max(1));
+    let room = faults.len() < budget.max_faults as usize;
     match choice {
-        0 | 4 if faults.len() < budget.max_faults as usize => {
+        0..=2 if !faults.is_empty() => {
+            let f = beside(rng, &faults[i], vocab, budget);
+            if room {
+                if fits(&faults, &f, vocab, budget) {
+                    faults.push(f);
+                }
+            } else if faults.len() > 1 {
+                // Full: it takes the place of another fault.
+                let j = (i + 1 + rng.random_range(0..faults.len() - 1)) % faults.len();
+                if fits(&without(&faults, j), &f, vocab, budget) {
+                    faults[j] = f;
+                }
+            }
+        }
+        3 if room => {
             let f = draw(rng, vocab, budget);
             if fits(&faults, &f, vocab, budget) {
                 faults.push(f);
             }
         }
-        1 if faults.len() > 1 => {
+        4 if faults.len() > 1 => {
             faults.remove(i);
         }
-        2 if !faults.is_empty() => {
+        5 if !faults.is_empty() => {
             // The same fault at another moment: does the timing matter?
             let mut f = faults[i].clone();
             let window_ms = (budget.window().0 / 1_000_000).max(1);
@@ -131,6 +149,18 @@ pub fn mutate(
     }
     faults.sort();
     faults
+}
+
+/// A fresh fault that starts while `anchor` is active (or, when that is too late for
+/// its length, ends after `anchor` started): the two overlap.
+fn beside(rng: &mut Stream, anchor: &Fault, vocab: &Vocabulary, budget: &Budget) -> Fault {
+    let mut f = draw(rng, vocab, budget);
+    let window_ms = (budget.window().0 / 1_000_000).max(1);
+    let from_ms = budget.from.0.div_ceil(1_000_000);
+    let latest = from_ms + window_ms - f.duration_ms.min(window_ms);
+    let start = anchor.at_ms + rng.random_range(0..anchor.duration_ms.max(1));
+    f.at_ms = start.min(latest).max(from_ms);
+    f
 }
 
 /// `faults` without its i-th.

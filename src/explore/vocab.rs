@@ -15,7 +15,7 @@
 //! | `NodeKill`      | each Kubernetes node                         | (none)                       |
 //! | `Outage`        | the whole platform (when the budget's share allows all of it) | (none)  |
 //! | `OneWayPartition` | each direction between two services that call each other | (none)    |
-//! | `ForceOpenBreaker`, `DisableBreaker` | each call edge with a breaker   | (none)              |
+//! | `ForceOpenBreaker`, `DisableBreaker` | each call edge and each workload with a breaker | (none) |
 //! | `Deploy`        | each service run as pods without an autoscaler | error rate of the new version |
 //!
 //! A `Deploy` is a rolling update (Kubernetes' 25 % surge and unavailable) to a version
@@ -79,6 +79,8 @@ pub enum Target {
     Node(u32),
     /// The named services and brokers; `None`: the whole platform.
     Platform(Option<Vec<String>>),
+    /// A workload's client (its breaker), by the workload's name.
+    Workload(String),
 }
 
 impl fmt::Display for Target {
@@ -89,6 +91,7 @@ impl fmt::Display for Target {
             Target::Node(n) => write!(f, "node {n}"),
             Target::Platform(None) => f.write_str("platform"),
             Target::Platform(Some(names)) => f.write_str(&names.join("+")),
+            Target::Workload(w) => write!(f, "workload {w}"),
         }
     }
 }
@@ -183,6 +186,14 @@ impl Vocabulary {
                 options.push((Kind::Deploy, Target::Service(s.name.clone())));
             }
         }
+        // Workloads by the names validation gives them (unnamed ones after their target).
+        if let Ok(platform) = crate::model::build(spec) {
+            for w in platform.workloads.iter().filter(|w| w.breaker.is_some()) {
+                for kind in [Kind::ForceOpenBreaker, Kind::DisableBreaker] {
+                    options.push((kind, Target::Workload(w.name.clone())));
+                }
+            }
+        }
         if whole_platform {
             options.push((Kind::Outage, Target::Platform(None)));
         }
@@ -214,8 +225,21 @@ impl Vocabulary {
     /// some moment of it: validation refuses two overrides of one breaker at once, and
     /// the breaker is forced or disabled then anyway, so the later one is left out.
     fn overrides_overridden(&self, fault: &Fault, spec: &Spec) -> bool {
-        let (Kind::ForceOpenBreaker | Kind::DisableBreaker, Target::Link(a, b)) =
-            (fault.kind, &fault.target)
+        if !matches!(fault.kind, Kind::ForceOpenBreaker | Kind::DisableBreaker) {
+            return false;
+        }
+        let (FaultSpec::ForceOpenBreaker {
+            from: a,
+            to: b,
+            workload: w,
+            ..
+        }
+        | FaultSpec::DisableBreaker {
+            from: a,
+            to: b,
+            workload: w,
+            ..
+        }) = self.to_spec(fault)
         else {
             return false;
         };
@@ -223,19 +247,19 @@ impl Vocabulary {
         let (start, end) = (fault.at_ms, fault.at_ms + fault.duration_ms.max(1));
         spec.faults.iter().any(|f| match f {
             FaultSpec::ForceOpenBreaker {
-                from: Some(x),
-                to: Some(y),
+                from: x,
+                to: y,
+                workload: v,
                 at,
                 duration,
-                ..
             }
             | FaultSpec::DisableBreaker {
-                from: Some(x),
-                to: Some(y),
+                from: x,
+                to: y,
+                workload: v,
                 at,
                 duration,
-                ..
-            } => x == a && y == b && ms(at) < end && start < ms(at) + ms(duration).max(1),
+            } => (x, y, v) == (&a, &b, &w) && ms(at) < end && start < ms(at) + ms(duration).max(1),
             _ => false,
         })
     }
@@ -308,7 +332,9 @@ impl Vocabulary {
         let added =
             || DistSpec::Constant(SimTime::from_millis(2 * u64::from(fault.severity)).to_string());
         let (service, link) = match &fault.target {
-            Target::Service(s) | Target::Broker(s) => (s.clone(), (String::new(), String::new())),
+            Target::Service(s) | Target::Broker(s) | Target::Workload(s) => {
+                (s.clone(), (String::new(), String::new()))
+            }
             Target::Link(a, b) => (String::new(), (a.clone(), b.clone())),
             _ => (String::new(), (String::new(), String::new())),
         };
@@ -354,6 +380,20 @@ impl Vocabulary {
                 at,
                 duration,
                 one_way: fault.kind == Kind::OneWayPartition,
+            },
+            (Kind::ForceOpenBreaker, Target::Workload(_)) => FaultSpec::ForceOpenBreaker {
+                from: None,
+                to: None,
+                workload: Some(service),
+                at,
+                duration,
+            },
+            (Kind::DisableBreaker, Target::Workload(_)) => FaultSpec::DisableBreaker {
+                from: None,
+                to: None,
+                workload: Some(service),
+                at,
+                duration,
             },
             (Kind::ForceOpenBreaker, _) => FaultSpec::ForceOpenBreaker {
                 from: Some(from),
@@ -474,7 +514,7 @@ mod tests {
             Service(name: "stock", service_time: Constant("5ms"),
                     calls: [Call(to: "api", probability: 0.0)]),
         ],
-        workload: [Open(target: "api", rate: 10.0)])"#;
+        workload: [Open(target: "api", rate: 10.0, breaker: Some(Breaker()))])"#;
 
     #[test]
     fn the_vocabulary_lists_each_kind_where_the_scenario_has_what_it_needs() {
@@ -506,6 +546,9 @@ mod tests {
                 "DisableBreaker api->stock",
                 // Only the api runs as pods.
                 "Deploy api",
+                // The workload (named after its target) has a client breaker.
+                "ForceOpenBreaker workload api",
+                "DisableBreaker workload api",
                 "Outage platform",
             ]
             .map(String::from),

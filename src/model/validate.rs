@@ -147,6 +147,14 @@ pub fn build(spec: &Spec) -> Result<Platform, Vec<Problem>> {
     drop(ends);
     let recovery_check = c.recovery_check(&spec.recovery_check);
     let recovery = c.recovery(&spec.recovery);
+    // The failure search's budget: `run` ignores it, but `check` (and every command that
+    // validates) refuses a nonsense one here rather than at the start of a search.
+    if spec.explore.is_some() && duration.is_some() {
+        let flags = crate::explore::BudgetFlags::default();
+        if let Err(problems) = crate::explore::Budget::resolve(spec, &flags) {
+            c.problems.extend(problems);
+        }
+    }
 
     if !c.problems.is_empty() {
         return Err(c.problems);

@@ -182,18 +182,220 @@ fn the_folder_is_the_same_bytes_with_any_jobs() {
     two.extend(["--jobs", "2"]);
     assert_code(&explore_into(&a, &one), 3, "jobs 1");
     assert_code(&explore_into(&b, &two), 3, "jobs 2");
-    for name in [
+    // Every file, the minimal scenarios of each distinct failure included.
+    let names = |d: &Path| {
+        let mut n: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        n.sort();
+        n
+    };
+    let files = names(&a);
+    assert_eq!(files, names(&b));
+    for want in [
         "failures.jsonl",
         "explore.json",
         "minimal.ron",
-        "explore.html",
+        "minimal-2.ron",
     ] {
+        assert!(files.iter().any(|f| f == want), "{want} in {files:?}");
+    }
+    for name in &files {
         let (x, y) = (
             std::fs::read(a.join(name)).unwrap(),
             std::fs::read(b.join(name)).unwrap(),
         );
         assert!(x == y, "{name} differs between --jobs 1 and --jobs 2");
     }
+}
+
+/// Seed 1's eight runs lose orders in three distinct ways (the ledger's causes): each is
+/// shrunk on its own to one fault, written as its own scenario, and `platsim run` of each
+/// loses orders for that cause.
+#[test]
+fn each_distinct_failure_is_shrunk_into_its_own_minimal_scenario() {
+    let dir = scratch("distinct");
+    let out = explore_into(
+        &dir,
+        &[AT_MOST_ONCE, "--fail-if", "orders.lost > 0", "--runs", "8"],
+    );
+    assert_code(&out, 3, "explore finds losses");
+    let doc = json(&dir.join("explore.json"));
+    let distinct = doc["distinct_failures"].as_array().unwrap();
+    let got: Vec<(String, String, Vec<String>)> = distinct
+        .iter()
+        .map(|d| {
+            let m = &d["minimal"];
+            let faults = m["faults"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} {}",
+                        f["kind"].as_str().unwrap(),
+                        f["target"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            (
+                m["file"].as_str().unwrap().to_string(),
+                d["cause"].as_str().unwrap().to_string(),
+                faults,
+            )
+        })
+        .collect();
+    let want = [
+        (
+            "minimal.ron",
+            "topic orders: published while the broker was unreachable (acks=None)",
+            "Partition api->kafka",
+        ),
+        (
+            "minimal-2.ron",
+            "payment: consumer killed mid-processing",
+            "KillConsumer payment",
+        ),
+        (
+            "minimal-3.ron",
+            "notification: request ended (crash)",
+            "Crash notification",
+        ),
+    ];
+    assert_eq!(got.len(), want.len(), "{got:?}");
+    for ((file, cause, faults), (wfile, wcause, wfault)) in got.iter().zip(want) {
+        assert_eq!((file.as_str(), cause.as_str()), (wfile, wcause));
+        assert_eq!(faults, &[wfault.to_string()], "{file}");
+        let summary = run_json(&dir.join(file), &dir.join(format!("repro-{file}")));
+        let lost = summary["orders"]["lost_causes"][cause]
+            .as_u64()
+            .unwrap_or(0);
+        assert!(lost > 0, "{file} loses orders for its cause: {summary}");
+    }
+    assert_eq!(doc["minimal"], distinct[0]["minimal"]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("3 distinct failures"), "{stdout}");
+    assert!(stdout.contains("reproduce: platsim run "), "{stdout}");
+    // A later search in the same folder with fewer failures leaves no stale minimal-3.ron.
+    let out = explore_into(
+        &dir,
+        &[AT_MOST_ONCE, "--fail-if", "orders.lost > 0", "--runs", "2"],
+    );
+    assert_code(&out, 3, "explore finds a loss");
+    assert!(!dir.join("minimal-3.ron").exists());
+}
+
+/// A call with a breaker and nothing else: seed 5's search finds calls refused by the
+/// breaker first in a schedule whose forced-open breaker is what does it, and shrinks it
+/// to that one fault, 1 ms long (Resilience4j's forced-open state refuses what arrives
+/// then; closing empties the window).
+#[test]
+fn a_search_shrinks_to_a_forced_open_breaker() {
+    let dir = scratch("forced");
+    let file = dir.join("breaker.ron");
+    std::fs::write(
+        &file,
+        r#"Scenario(name: "explore-breaker", duration: "60s",
+    services: [
+        Service(name: "api", replicas: 4, concurrency: 8, service_time: Exponential(mean: "5ms"),
+                calls: [Call(to: "stock", breaker: Some(Breaker()))]),
+        Service(name: "stock", replicas: 2, concurrency: 8, service_time: Exponential(mean: "5ms")),
+    ],
+    workload: [Open(target: "api", rate: 50.0)])
+"#,
+    )
+    .unwrap();
+    let out = explore_into(
+        &dir.join("out"),
+        &[
+            file.to_str().unwrap(),
+            "--fail-if",
+            "calls.api->stock.breaker_rejected > 0",
+            "--runs",
+            "16",
+            "--seed",
+            "5",
+        ],
+    );
+    assert_code(&out, 3, "explore finds refused calls");
+    assert_eq!(
+        minimal_faults(&dir.join("out")),
+        ["ForceOpenBreaker api->stock"]
+    );
+    let summary = run_json(&dir.join("out").join("minimal.ron"), &dir.join("repro"));
+    assert!(
+        summary["calls"]["api->stock"]["breaker_rejected"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+}
+
+/// `platsim check` reads the scenario's explore budget as `explore` would, and refuses a
+/// nonsense one with each field's path (exit 2).
+#[test]
+fn check_refuses_a_nonsense_explore_budget() {
+    let dir = scratch("budget");
+    let body = std::fs::read_to_string(BACKUP).unwrap().replace(
+        "explore: Explore(max_faults: 4, max_duration: \"10s\", max_share: 0.7)",
+        "explore: Explore(max_faults: 0, max_duration: \"0s\", max_share: 1.5, until: \"2m\")",
+    );
+    let file = dir.join("bad.ron");
+    std::fs::write(&file, body).unwrap();
+    let out = run(&["check", file.to_str().unwrap()]);
+    assert_code(&out, 2, "check refuses the budget");
+    let err = text(&out.stderr);
+    for want in [
+        "explore.max_faults: 0 faults: a schedule holds 1 to 32 faults",
+        "explore.max_share: 1.5 is not a share",
+        "explore.max_duration: faults last at least 1ms",
+        "explore.until: 2m is after the run's end (1m)",
+    ] {
+        assert!(err.contains(want), "{want}: {err}");
+    }
+    assert_code(&run(&["check", BACKUP]), 0, "the shipped budget is fine");
+}
+
+/// Runs to the first failure of the two-fault scenario, guided and pure random, seeds 1
+/// to 10 (`--stop-at-first`: the search stops after the round that found it). The random
+/// draws are the same in both modes for the first round of 16; after it, guidance
+/// mutates schedules that reached rare states near the checked path.
+#[test]
+fn runs_to_the_two_fault_failure_guided_and_random() {
+    let first = |seed: u32, guide: bool| -> u64 {
+        let dir = scratch(&format!("guide-{seed}-{guide}"));
+        let seed = seed.to_string();
+        let mut args = vec![
+            BACKUP,
+            "--fail-if",
+            "calls.api->payment.fallback.service_failed > 0",
+            "--runs",
+            "300",
+            "--shrink-steps",
+            "0",
+            "--stop-at-first",
+            "--seed",
+            &seed,
+        ];
+        if !guide {
+            args.push("--no-guide");
+        }
+        assert_code(&explore_into(&dir, &args), 3, "found within 300 runs");
+        json(&dir.join("explore.json"))["distinct_failures"][0]["first_run"]
+            .as_u64()
+            .unwrap()
+            + 1
+    };
+    let guided: Vec<u64> = (1..=10).map(|s| first(s, true)).collect();
+    let random: Vec<u64> = (1..=10).map(|s| first(s, false)).collect();
+    assert_eq!(guided, [2, 64, 10, 15, 2, 26, 16, 71, 29, 15]);
+    assert_eq!(random, [2, 90, 10, 15, 2, 82, 16, 44, 28, 15]);
+    assert_eq!(
+        (guided.iter().sum::<u64>(), random.iter().sum::<u64>()),
+        (250, 304)
+    );
 }
 
 #[test]
