@@ -111,6 +111,7 @@ fn every_fault_kind_and_mechanism_appears_in_a_shipped_scenario() {
         ("workload", variants::<scenario::WorkloadSpec>()),
         ("schedule", variants::<scenario::RateChangeSpec>()),
         ("reads", variants::<scenario::ReadsFrom>()),
+        ("on_full", variants::<scenario::OnFullSpec>()),
     ];
     let mut missing: Vec<String> = enums
         .iter()
@@ -143,6 +144,7 @@ fn every_fault_kind_and_mechanism_appears_in_a_shipped_scenario() {
         "readiness",
         "autoscale",
         "nodes",
+        "buffer",
     ] {
         if !fields.contains(field) {
             missing.push(format!("field {field}"));
