@@ -734,10 +734,16 @@ fn header_verdicts(out: &mut String, s: &Value) {
         let f = |k: &str| b[k].as_f64().unwrap_or(0.0);
         parts.push(esc(&crate::metrics::bottleneck::describe(
             service,
-            f("utilization"),
-            f("queue_share"),
-            f("refused_share"),
+            [
+                f("utilization"),
+                f("queue_share"),
+                f("refused_share"),
+                f("throttled_share"),
+            ],
+            b["oom_kills"].as_u64().unwrap_or(0),
         )));
+    } else if s["services"].as_object().is_some_and(|m| !m.is_empty()) {
+        parts.push(esc(crate::metrics::bottleneck::NONE));
     }
     if !parts.is_empty() {
         let _ = writeln!(

@@ -36,11 +36,10 @@ pub fn report(args: ReportArgs) -> Result<(), Error> {
         report::health::json(&summary.health)
     } else {
         // The service that limits the run, as the run table names it.
-        let bottleneck = summary
-            .bottleneck
-            .as_ref()
-            .map(|b| format!("{}\n", crate::metrics::bottleneck::line(b)))
-            .unwrap_or_default();
+        let bottleneck = format!(
+            "{}\n",
+            crate::metrics::bottleneck::line(summary.bottleneck.as_ref())
+        );
         format!(
             "platsim report: {} (seed {}), {:.1} s measured\n{bottleneck}\n{}",
             summary.scenario,

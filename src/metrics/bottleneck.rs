@@ -9,24 +9,39 @@
 //!   `(queue wait + wait) / sojourn with the queue`;
 //! - `refused_share`: arrivals refused or shed for lack of room (queue full, concurrency
 //!   or rate limit, shed), a saturation that shows as refusals instead of waiting;
+//! - `throttled_share`: the share of its requests' time spent waiting for CPU quota
+//!   (CFS throttling under a CPU limit, `pods.cpu_throttled_s` over the summed
+//!   sojourns): the CPU is saturated though the servers are not;
+//! - `memory`: 1 when its containers were OOM-killed (a leak), else 0: Gregg's USE
+//!   checklist reads memory saturation from OOM-killer events, not from usage;
 //!
-//! and its `saturation` is the largest of the three. The bottleneck is the service with
-//! the highest saturation (ties go to the longer mean wait, then the name); `why` names
-//! the figure that set it. A service with no arrivals after the warmup is left out.
+//! and its `saturation` is the largest of these. The bottleneck is the service with the
+//! highest saturation (ties go to the longer mean wait, then the name); `why` names the
+//! figure that set it. A service with no arrivals after the warmup is left out, and no
+//! service is named below [`SATURATION_MIN`]: an idle platform has no bottleneck.
 
 use super::summary::{ServiceSummary, Summary};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// The least saturation that names a bottleneck: a quarter. An M/M/1 station at
+/// utilization 0.25 spends a quarter of its latency waiting (W_q / W = rho), and a
+/// quarter of CFS periods throttled is where kubernetes-mixin's `CPUThrottlingHigh`
+/// alert fires; below that on every figure, no one service limits the run.
+pub const SATURATION_MIN: f64 = 0.25;
+
 /// The run's bottleneck, and every service's saturation beside it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Bottleneck {
     pub service: String,
-    /// `utilization`, `queueing` or `refusals`: the figure that made it the bottleneck.
+    /// `utilization`, `queueing`, `refusals`, `cpu throttling` or `memory`: the figure
+    /// that made it the bottleneck.
     pub why: &'static str,
     pub utilization: f64,
     pub queue_share: f64,
     pub refused_share: f64,
+    pub throttled_share: f64,
+    pub oom_kills: u64,
     /// Per service: the largest of its utilization, queue share and refused share.
     pub saturation: BTreeMap<String, f64>,
 }
@@ -36,6 +51,8 @@ struct Figures {
     utilization: f64,
     queue_share: f64,
     refused_share: f64,
+    throttled_share: f64,
+    oom_kills: u64,
     wait_ms: f64,
 }
 
@@ -52,10 +69,17 @@ impl Figures {
             + v.rejected_rate_limited
             + v.rejected_concurrency_limited
             + v.shed;
+        let (throttled_s, oom_kills) = v
+            .pods
+            .as_ref()
+            .map_or((0.0, 0), |p| (p.cpu_throttled_s, p.oom_kills));
+        let sojourn_s = v.sojourn_ms.mean / 1000.0 * v.completed as f64;
         Figures {
             utilization: v.utilization,
             queue_share: ratio(wait_ms, sojourn_ms),
             refused_share: ratio(refused as f64, v.arrivals as f64),
+            throttled_share: ratio(throttled_s, sojourn_s),
+            oom_kills,
             wait_ms,
         }
     }
@@ -63,9 +87,12 @@ impl Figures {
     /// The saturation and the name of the figure that sets it (first wins a tie).
     fn saturation(&self) -> (f64, &'static str) {
         let mut best = (self.utilization, "utilization");
+        let memory = if self.oom_kills > 0 { 1.0 } else { 0.0 };
         for (x, why) in [
             (self.queue_share, "queueing"),
             (self.refused_share, "refusals"),
+            (self.throttled_share, "cpu throttling"),
+            (memory, "memory"),
         ] {
             if x > best.0 {
                 best = (x, why);
@@ -83,7 +110,8 @@ fn ratio(a: f64, b: f64) -> f64 {
     }
 }
 
-/// The bottleneck of a finished run; `None` when no service saw an arrival.
+/// The bottleneck of a finished run; `None` when no service saw an arrival or none is
+/// saturated to [`SATURATION_MIN`].
 pub fn find(s: &Summary) -> Option<Bottleneck> {
     let mut saturation = BTreeMap::new();
     let mut best: Option<(&String, Figures, f64, &'static str)> = None;
@@ -99,23 +127,44 @@ pub fn find(s: &Summary) -> Option<Bottleneck> {
             best = Some((name, f, sat, why));
         }
     }
-    best.map(|(name, f, _, why)| Bottleneck {
-        service: name.clone(),
-        why,
-        utilization: f.utilization,
-        queue_share: f.queue_share,
-        refused_share: f.refused_share,
-        saturation,
-    })
+    best.filter(|b| b.2 >= SATURATION_MIN)
+        .map(|(name, f, _, why)| Bottleneck {
+            service: name.clone(),
+            why,
+            utilization: f.utilization,
+            queue_share: f.queue_share,
+            refused_share: f.refused_share,
+            throttled_share: f.throttled_share,
+            oom_kills: f.oom_kills,
+            saturation,
+        })
 }
 
-/// The terminal line: `bottleneck: payment (utilization 98%, 91% of its latency queueing)`.
-pub fn line(b: &Bottleneck) -> String {
-    describe(&b.service, b.utilization, b.queue_share, b.refused_share)
+/// The terminal line: `bottleneck: payment (utilization 98%, 91% of its latency queueing)`,
+/// or [`NONE`].
+pub fn line(b: Option<&Bottleneck>) -> String {
+    match b {
+        Some(b) => describe(
+            &b.service,
+            [
+                b.utilization,
+                b.queue_share,
+                b.refused_share,
+                b.throttled_share,
+            ],
+            b.oom_kills,
+        ),
+        None => NONE.to_string(),
+    }
 }
 
-/// The bottleneck line from its figures (the table and `platsim report` both say it so).
-pub fn describe(service: &str, utilization: f64, queue_share: f64, refused_share: f64) -> String {
+/// What the table and `platsim report` say when no service is saturated enough.
+pub const NONE: &str = "bottleneck: none (no service is 25% saturated)";
+
+/// The bottleneck line from its figures (the table and `platsim report` both say it
+/// so): utilization, queue share, refused share and throttled share, then OOM kills.
+pub fn describe(service: &str, figures: [f64; 4], oom_kills: u64) -> String {
+    let [utilization, queue_share, refused_share, throttled_share] = figures;
     let mut out = format!(
         "bottleneck: {service} (utilization {:.0}%, {:.0}% of its latency queueing",
         utilization * 100.0,
@@ -123,6 +172,12 @@ pub fn describe(service: &str, utilization: f64, queue_share: f64, refused_share
     );
     if refused_share > 0.0 {
         out.push_str(&format!(", {:.1}% refused", refused_share * 100.0));
+    }
+    if throttled_share > 0.0 {
+        out.push_str(&format!(", {:.0}% CPU-throttled", throttled_share * 100.0));
+    }
+    if oom_kills > 0 {
+        out.push_str(&format!(", {oom_kills} OOM kills"));
     }
     out.push(')');
     out

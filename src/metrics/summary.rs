@@ -626,8 +626,33 @@ pub struct TopicSummary {
     pub failover_unacked: u64,
     /// Messages still in the log, not committed by every group, at the end.
     pub held_end: u64,
+    /// What its producers' send buffers did (`buffer` on a `Publish`); left out when no
+    /// producer to it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub producer_buffer: Option<ProducerBufferSummary>,
     /// Consumer groups by consuming service.
     pub groups: BTreeMap<String, GroupSummary>,
+}
+
+/// A topic's producer send buffers (`mech::producer`), summed over its producers.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProducerBufferSummary {
+    /// Records that waited in a buffer because the broker could not take them at once.
+    pub buffered: u64,
+    /// The most records one buffer held at once.
+    pub held_max: u64,
+    /// Sends that found the buffer full and blocked their request's thread (or threw at
+    /// once with `max_block` 0).
+    pub blocked: u64,
+    /// Of those, sends that threw after `max_block`: the request failed, nothing sent.
+    pub block_timeouts: u64,
+    /// Records dropped because the buffer was full (`on_full: Shed`); counted in
+    /// `publish_lost` too.
+    pub shed: u64,
+    /// Buffered records not delivered within `delivery_timeout`; in `publish_lost` too.
+    pub expired: u64,
+    /// Records still in a buffer at the end.
+    pub held_end: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

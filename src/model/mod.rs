@@ -217,6 +217,17 @@ pub struct Publish {
     pub idempotent: bool,
     /// Transactional outbox: the relay's delay, if the producer uses one.
     pub outbox: Option<SimTime>,
+    /// The producer's send buffer, if it has one (`mech::producer`).
+    pub buffer: Option<ProducerBuffer>,
+}
+
+/// A producer's send buffer, validated (`ProducerBufferSpec`).
+#[derive(Debug, Clone, Copy)]
+pub struct ProducerBuffer {
+    pub records: u32,
+    pub max_block: SimTime,
+    pub delivery_timeout: SimTime,
+    pub shed: bool,
 }
 
 /// A service's consumer group.

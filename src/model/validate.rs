@@ -270,6 +270,40 @@ impl Check {
         Some(t)
     }
 
+    /// A producer's send buffer at `{pp}.buffer`: at least one record (at most 10
+    /// million), positive timeouts, and no outbox (the relay is the outbox's sender).
+    fn producer_buffer(
+        &mut self,
+        pp: &str,
+        outbox: bool,
+        b: &crate::scenario::spec::ProducerBufferSpec,
+    ) -> Option<crate::model::ProducerBuffer> {
+        let bp = format!("{pp}.buffer");
+        if outbox {
+            self.fail(
+                &bp,
+                "an outbox producer sends from its relay, which retries on its own; \
+                 remove `buffer` or `outbox: true`",
+            );
+        }
+        if !(1..=10_000_000).contains(&b.records) {
+            self.fail(
+                format!("{bp}.records"),
+                format!("{} records: must be 1 to 10000000", b.records),
+            );
+        }
+        let max_block = self.duration(&format!("{bp}.max_block"), &b.max_block);
+        let delivery =
+            self.positive_duration(&format!("{bp}.delivery_timeout"), &b.delivery_timeout);
+        (!outbox && (1..=10_000_000).contains(&b.records)).then_some(())?;
+        Some(crate::model::ProducerBuffer {
+            records: b.records,
+            max_block: max_block?,
+            delivery_timeout: delivery?,
+            shed: b.on_full == crate::scenario::spec::OnFullSpec::Shed,
+        })
+    }
+
     fn probability(&mut self, path: &str, p: f64) {
         if !(0.0..=1.0).contains(&p) {
             self.fail(path, format!("{p} is not a probability (0.0 to 1.0)"));
@@ -1516,12 +1550,17 @@ impl Check {
                 let pp = format!("{p}.publish[{j}]");
                 let t = self.named(&format!("{pp}.topic"), "topic", &pb.topic, &topic_names);
                 let relay = self.positive_duration(&format!("{pp}.relay_delay"), &pb.relay_delay);
-                if let (Some(t), Some(relay)) = (t, relay) {
+                let buffer = match &pb.buffer {
+                    Some(b) => self.producer_buffer(&pp, pb.outbox, b).map(Some),
+                    None => Some(None),
+                };
+                if let (Some(t), Some(relay), Some(buffer)) = (t, relay, buffer) {
                     publish.push(Publish {
                         topic: t as u32,
                         acks: pb.acks,
                         idempotent: pb.idempotent,
                         outbox: pb.outbox.then_some(relay),
+                        buffer,
                     });
                 }
             }
@@ -2153,6 +2192,26 @@ mod tests {
             "faults[0].target: \"api\" has no consumers or workers to kill",
             "faults[1].broker: unknown broker \"kafk\" (did you mean \"kafka\"?)",
             "faults[2].to: unknown service or broker \"nowhere\"",
+        ];
+        assert_problems(&found, &want);
+    }
+
+    #[test]
+    fn producer_buffer_problems_are_named_with_their_paths() {
+        let found = problems(
+            r#"Scenario(name: "x", duration: "1m",
+                brokers: [Broker(name: "kafka", topics: [Topic(name: "t")])],
+                services: [Service(name: "api", service_time: Constant("1ms"), publish: [
+                    Publish(topic: "t", outbox: true, buffer: Some(ProducerBuffer(records: 10))),
+                    Publish(topic: "t", buffer: Some(ProducerBuffer(records: 0,
+                            max_block: "soon", delivery_timeout: "0s"))),
+                ])])"#,
+        );
+        let want = [
+            "services[0].publish[0].buffer: an outbox producer sends from its relay",
+            "services[0].publish[1].buffer.records: 0 records: must be 1 to 10000000",
+            "services[0].publish[1].buffer.max_block:",
+            "services[0].publish[1].buffer.delivery_timeout: must be longer than 0s",
         ];
         assert_problems(&found, &want);
     }

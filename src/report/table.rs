@@ -84,8 +84,12 @@ pub fn render(s: &Summary) -> String {
             ms(v.sojourn_ms.p99)
         );
     }
-    if let Some(b) = &s.bottleneck {
-        let _ = writeln!(out, "{}", crate::metrics::bottleneck::line(b));
+    if !s.services.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            crate::metrics::bottleneck::line(s.bottleneck.as_ref())
+        );
     }
     if !s.calls.is_empty() {
         out.push('\n');

@@ -42,9 +42,11 @@ use crate::engine::{stream, SimTime, Stream};
 use crate::mech::broker::{Msg, TopicLog};
 use crate::mech::jobqueue::{Failed, Job, JobQueue, Taken};
 use crate::mech::persistence::Persist;
+use crate::mech::producer::{Blocked, Buffer, Send, RETRY_BACKOFF};
 use crate::metrics::ledger::{Cause, Ledger, NO_CAUSE, NO_ORDER};
 use crate::metrics::{
-    GroupSummary, LatencyHistogram, Outcome, PulledSummary, QueueSummary, TopicSummary,
+    GroupSummary, LatencyHistogram, Outcome, ProducerBufferSummary, PulledSummary, QueueSummary,
+    TopicSummary,
 };
 use crate::model::{Acks, Commit, Durability, Endpoint, FaultKind, Platform};
 use rand::Rng;
@@ -76,6 +78,36 @@ pub(super) enum BrokerEvent {
     /// Request `req` (void unless `token` is its generation) waited for every in-sync
     /// replica (acks=All): it answers now.
     AckDue { req: u32, token: u32 },
+    /// Producer `producer`'s sender retries its buffered records.
+    ProducerRetry { producer: u32 },
+    /// Request `req`'s send to producer `producer`'s full buffer has blocked for
+    /// `max_block`: it throws now, unless room came first.
+    ProducerBlockDue { producer: u32, req: u32, token: u32 },
+}
+
+/// A publish with a send buffer (`mech::producer`), and the ledger causes of what its
+/// records become.
+struct Producer {
+    service: u32,
+    publish: u32,
+    buf: Buffer,
+    delivered: Cause,
+    expired: Cause,
+    shed: Cause,
+}
+
+/// What a buffered producer's `send` did with a record.
+enum BufferedSend {
+    /// Handed to the broker now, as without a buffer.
+    Sent(Sent),
+    /// Waits in the buffer; the request does not wait for it.
+    Buffered,
+    /// Dropped: the buffer was full (`on_full: Shed`).
+    Shed,
+    /// The buffer is full: the request blocks until room or `max_block`.
+    Blocked,
+    /// The buffer is full and `max_block` is 0: `send` throws at once.
+    Failed,
 }
 
 struct QueueState {
@@ -277,6 +309,8 @@ pub(super) struct Messaging {
     outbox: Vec<OutboxRow>,
     free_rows: Vec<u32>,
     relayed: Cause,
+    /// Publishes with a send buffer, in service then publish order.
+    producers: Vec<Producer>,
     next_id: u64,
     /// Per service: crash-before-publish draws.
     rng_publish: Vec<Stream>,
@@ -480,6 +514,27 @@ impl Messaging {
         for (t, spec) in topics.iter_mut().zip(&p.topics) {
             t.log = TopicLog::new(spec.partitions, t.groups.len());
         }
+        let mut producers = Vec::new();
+        for (i, svc) in p.services.iter().enumerate() {
+            for (k, pb) in svc.publish.iter().enumerate() {
+                let Some(b) = pb.buffer else { continue };
+                let mut cause = |what: &str| {
+                    let topic = &p.topics[pb.topic as usize].name;
+                    ledger.cause(&format!(
+                        "{}: {what} (producer buffer, topic {topic})",
+                        svc.name
+                    ))
+                };
+                producers.push(Producer {
+                    service: i as u32,
+                    publish: k as u32,
+                    buf: Buffer::new(b.records),
+                    delivered: cause("delivered from the buffer"),
+                    expired: cause("not delivered within delivery_timeout"),
+                    shed: cause("shed, the buffer was full"),
+                });
+            }
+        }
         Messaging {
             req_causes,
             step_of,
@@ -503,6 +558,7 @@ impl Messaging {
             outbox: Vec::new(),
             free_rows: Vec::new(),
             relayed: ledger.cause("outbox: relayed"),
+            producers,
             next_id: 0,
             rng_publish: p
                 .services
@@ -668,6 +724,27 @@ impl<O: Observer> Sim<'_, O> {
                 }
             }
             BrokerEvent::Retention { topic } => self.expire(now, topic),
+            BrokerEvent::ProducerRetry { producer } => self.producer_retry(now, producer),
+            BrokerEvent::ProducerBlockDue {
+                producer,
+                req,
+                token,
+            } => {
+                let live =
+                    self.reqs[req as usize].live && self.reqs[req as usize].generation == token;
+                if self.msg.producers[producer as usize]
+                    .buf
+                    .timed_out(req, token)
+                    && live
+                {
+                    // `send` threw: nothing was produced, the request fails.
+                    let t = self.p.services[self.msg.producers[producer as usize].service as usize]
+                        .publish[self.msg.producers[producer as usize].publish as usize]
+                        .topic;
+                    self.msg.topics[t as usize].stats.publish_failed += 1;
+                    self.settle_answer(now, req, Outcome::DependencyFailed);
+                }
+            }
             BrokerEvent::AckDue { req, token } => {
                 let r = &self.reqs[req as usize];
                 if r.live && r.generation == token {
@@ -822,6 +899,9 @@ impl<O: Observer> Sim<'_, O> {
         }
         let mut outcome = Outcome::Ok;
         let mut wait = SimTime::ZERO;
+        // A send blocked on a full producer buffer: the request answers when it gets room
+        // or throws (`BrokerEvent::ProducerBlockDue`).
+        let mut blocked = false;
         let crash_cause = self.msg.req_causes[s][7];
         if let Some(q) = spec.push {
             let id = self.msg.next_id;
@@ -858,7 +938,29 @@ impl<O: Observer> Sim<'_, O> {
                 self.msg.topics[pb.topic as usize].stats.publish_lost += 1;
                 continue;
             }
-            let sent = self.publish(now, s as u32, k as u32, msg);
+            let sent = if pb.buffer.is_some() {
+                match self.buffered_send(now, s as u32, k as u32, req, msg) {
+                    BufferedSend::Sent(sent) => sent,
+                    BufferedSend::Buffered => continue,
+                    BufferedSend::Shed => {
+                        let pi = self.producer_of(s as u32, k as u32);
+                        self.reqs[req as usize].lost_publish = self.msg.producers[pi].shed;
+                        self.msg.topics[pb.topic as usize].stats.publish_lost += 1;
+                        continue;
+                    }
+                    BufferedSend::Blocked => {
+                        blocked = true;
+                        continue;
+                    }
+                    BufferedSend::Failed => {
+                        self.msg.topics[pb.topic as usize].stats.publish_failed += 1;
+                        outcome = Outcome::DependencyFailed;
+                        continue;
+                    }
+                }
+            } else {
+                self.publish(now, s as u32, k as u32, msg)
+            };
             if let Sent::Acked(delay) = sent {
                 match pb.acks {
                     Acks::All => {
@@ -888,6 +990,19 @@ impl<O: Observer> Sim<'_, O> {
                         outcome = Outcome::DependencyFailed;
                     }
                 }
+            }
+        }
+        if blocked {
+            if outcome == Outcome::Ok {
+                return None;
+            }
+            // Another publish failed first: the blocked send is given up with the request.
+            let pi = (0..spec.publish.len())
+                .filter(|&k| spec.publish[k].buffer.is_some())
+                .map(|k| self.producer_of(s as u32, k as u32));
+            let token = self.reqs[req as usize].generation;
+            for pi in pi.collect::<Vec<_>>() {
+                self.msg.producers[pi].buf.timed_out(req, token);
             }
         }
         if outcome == Outcome::Ok && wait > SimTime::ZERO {
@@ -1035,6 +1150,145 @@ impl<O: Observer> Sim<'_, O> {
             Sent::Unacked
         } else {
             Sent::Acked(delay)
+        }
+    }
+
+    /// Index of service `s`'s producer `k` in `producers` (it has a buffer).
+    fn producer_of(&self, s: u32, k: u32) -> usize {
+        self.msg
+            .producers
+            .iter()
+            .position(|x| x.service == s && x.publish == k)
+            .expect("a publish with a buffer has a producer")
+    }
+
+    /// `send` through service `s`'s producer `k`, which has a buffer (`mech::producer`):
+    /// straight to the broker while nothing waits and the broker takes it, else into the
+    /// buffer; a full buffer sheds, throws at once (`max_block` 0) or blocks request `req`.
+    fn buffered_send(&mut self, now: SimTime, s: u32, k: u32, req: u32, msg: Msg) -> BufferedSend {
+        let pi = self.producer_of(s, k);
+        let cfg = self.p.services[s as usize].publish[k as usize]
+            .buffer
+            .expect("buffered producers have a buffer");
+        let mut send = self.msg.producers[pi].buf.send(msg, now, true);
+        if send == Send::Direct {
+            match self.publish(now, s, k, msg) {
+                // The broker did not take it: the sender keeps it and retries.
+                Sent::Lost => send = self.msg.producers[pi].buf.send(msg, now, false),
+                sent => return BufferedSend::Sent(sent),
+            }
+        }
+        match send {
+            Send::Direct => unreachable!("handled above"),
+            Send::Buffered => {
+                self.buffered(now, pi, msg);
+                BufferedSend::Buffered
+            }
+            Send::Full if cfg.shed => {
+                self.msg.producers[pi].buf.stats.shed += 1;
+                BufferedSend::Shed
+            }
+            Send::Full if cfg.max_block == SimTime::ZERO => {
+                let stats = &mut self.msg.producers[pi].buf.stats;
+                stats.blocked += 1;
+                stats.block_timeouts += 1;
+                BufferedSend::Failed
+            }
+            Send::Full => {
+                let token = self.reqs[req as usize].generation;
+                let until = now.after(cfg.max_block);
+                self.msg.producers[pi].buf.block(Blocked {
+                    req,
+                    token,
+                    msg,
+                    until,
+                });
+                self.queue.push(
+                    until,
+                    Event::Broker(BrokerEvent::ProducerBlockDue {
+                        producer: pi as u32,
+                        req,
+                        token,
+                    }),
+                );
+                BufferedSend::Blocked
+            }
+        }
+    }
+
+    /// A record entered producer `pi`'s buffer: it carries its order (for the groups
+    /// that will read it) and the sender retries.
+    fn buffered(&mut self, now: SimTime, pi: usize, msg: Msg) {
+        let pr = &self.msg.producers[pi];
+        let topic = self.p.services[pr.service as usize].publish[pr.publish as usize].topic;
+        if !self.msg.topics[topic as usize].groups.is_empty() {
+            self.ledger.carry(msg.order);
+        }
+        if !self.msg.producers[pi].buf.armed {
+            self.msg.producers[pi].buf.armed = true;
+            self.queue.push(
+                now.after(RETRY_BACKOFF),
+                Event::Broker(BrokerEvent::ProducerRetry {
+                    producer: pi as u32,
+                }),
+            );
+        }
+    }
+
+    /// Producer `pi`'s sender: delivers buffered records in order while the broker takes
+    /// them, fails those past `delivery_timeout`, gives the room to blocked senders, and
+    /// retries after `retry.backoff.ms` while records remain.
+    fn producer_retry(&mut self, now: SimTime, pi: u32) {
+        let pi = pi as usize;
+        self.msg.producers[pi].buf.armed = false;
+        let (s, k) = (
+            self.msg.producers[pi].service,
+            self.msg.producers[pi].publish,
+        );
+        let pb = &self.p.services[s as usize].publish[k as usize];
+        let (topic, timeout) = (
+            pb.topic as usize,
+            pb.buffer.expect("buffered").delivery_timeout,
+        );
+        let carried = !self.msg.topics[topic].groups.is_empty();
+        while let Some(msg) = self.msg.producers[pi].buf.front() {
+            if self.publish(now, s, k, msg) == Sent::Lost {
+                break;
+            }
+            self.msg.producers[pi].buf.delivered();
+            if carried {
+                self.ledger
+                    .drop_carrier(msg.order, self.msg.producers[pi].delivered);
+            }
+        }
+        while let Some(msg) = self.msg.producers[pi].buf.expire(now, timeout) {
+            self.msg.topics[topic].stats.publish_lost += 1;
+            if carried {
+                self.ledger
+                    .drop_carrier(msg.order, self.msg.producers[pi].expired);
+            }
+        }
+        loop {
+            let reqs = &self.reqs;
+            let live = |b: &Blocked| {
+                let r = &reqs[b.req as usize];
+                r.live && r.generation == b.token
+            };
+            let Some(b) = self.msg.producers[pi].buf.admit(now, live) else {
+                break;
+            };
+            // Its record is in the buffer now: `send` returns and the request answers.
+            self.buffered(now, pi, b.msg);
+            self.settle_answer(now, b.req, Outcome::Ok);
+        }
+        if !self.msg.producers[pi].buf.is_empty() && !self.msg.producers[pi].buf.armed {
+            self.msg.producers[pi].buf.armed = true;
+            self.queue.push(
+                now.after(RETRY_BACKOFF),
+                Event::Broker(BrokerEvent::ProducerRetry {
+                    producer: pi as u32,
+                }),
+            );
         }
     }
 
@@ -1929,9 +2183,11 @@ impl<O: Observer> Sim<'_, O> {
         p.topics
             .iter()
             .zip(&self.msg.topics)
-            .map(|(spec, t)| {
+            .enumerate()
+            .map(|(ti, (spec, t))| {
                 let mut stats = t.stats.clone();
                 stats.held_end = t.log.held();
+                stats.producer_buffer = self.producer_buffer_summary(ti as u32);
                 stats.groups = t
                     .groups
                     .iter()
@@ -1946,6 +2202,27 @@ impl<O: Observer> Sim<'_, O> {
                 (spec.name.clone(), stats)
             })
             .collect()
+    }
+
+    /// What the send buffers of the producers to `topic` did, summed; `None` when none
+    /// has a buffer (the key is left out of summary.json).
+    fn producer_buffer_summary(&self, topic: u32) -> Option<ProducerBufferSummary> {
+        let p = self.p;
+        let mut out: Option<ProducerBufferSummary> = None;
+        for pr in &self.msg.producers {
+            if p.services[pr.service as usize].publish[pr.publish as usize].topic != topic {
+                continue;
+            }
+            let (st, o) = (pr.buf.stats, out.get_or_insert_default());
+            o.buffered += st.buffered;
+            o.held_max = o.held_max.max(st.max_held);
+            o.blocked += st.blocked;
+            o.block_timeouts += st.block_timeouts;
+            o.shed += st.shed;
+            o.expired += st.expired;
+            o.held_end += pr.buf.len() as u64;
+        }
+        out
     }
 
     /// Per service, what its pulled work spent in queues (None if it pulls none).

@@ -309,6 +309,46 @@ pub struct PublishSpec {
     pub outbox: bool,
     #[serde(default = "hundred_ms")]
     pub relay_delay: String,
+    /// The producer's send buffer (Kafka `buffer.memory`, `max.block.ms`); `None`: a
+    /// send to an unreachable broker fails (or is lost) at once, as before buffers.
+    #[serde(default)]
+    pub buffer: Option<ProducerBufferSpec>,
+}
+
+/// `ProducerBuffer(records: 5000, max_block: "60s", delivery_timeout: "120s", on_full:
+/// Block)`: records wait here while the broker cannot take them (Kafka producer configs).
+/// `records` stands for `buffer.memory` over the record size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "ProducerBuffer", deny_unknown_fields)]
+pub struct ProducerBufferSpec {
+    pub records: u32,
+    /// `max.block.ms`: how long `send` blocks for room before it throws (default 60 s).
+    #[serde(default = "sixty_s")]
+    pub max_block: String,
+    /// `delivery.timeout.ms`: a buffered record not delivered this long after its send
+    /// fails (default 120 s).
+    #[serde(default = "two_minutes")]
+    pub delivery_timeout: String,
+    #[serde(default)]
+    pub on_full: OnFullSpec,
+}
+
+fn sixty_s() -> String {
+    "60s".to_string()
+}
+
+fn two_minutes() -> String {
+    "120s".to_string()
+}
+
+/// What a send does when the buffer is full: `Block` (Kafka: wait up to `max_block` for
+/// room, then throw, failing the request) or `Shed` (drop the record at once and carry
+/// on, as an application that catches the exception does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum OnFullSpec {
+    #[default]
+    Block,
+    Shed,
 }
 
 fn hundred_ms() -> String {

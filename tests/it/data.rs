@@ -652,7 +652,8 @@ fn phase4_charged_but_refused_come_from_the_slow_minute() {
         Partition(from: "notification", to: "kafka", at: "2m", duration: "30s"),
         Partition(from: "orders", to: "payment", at: "3m", duration: "30s"),
         NodeKill(node: 1, at: "390s"),
-        Spike(target: "api", at: "10m", duration: "20s", rate: 9000.0)]"#;
+        Spike(target: "api", at: "10m", duration: "20s", rate: 9000.0),
+        Partition(from: "api", to: "kafka", at: "4m", duration: "30s")]"#;
     let s = run_scenario(&text, &[without]);
     assert_eq!(orders(&s).side_effects_unacknowledged, 0);
 }

@@ -112,6 +112,7 @@ fn every_fault_kind_and_mechanism_appears_in_a_shipped_scenario() {
         ("schedule", variants::<scenario::RateChangeSpec>()),
         ("reads", variants::<scenario::ReadsFrom>()),
         ("strategy", variants::<scenario::StrategySpec>()),
+        ("on_full", variants::<scenario::OnFullSpec>()),
     ];
     let mut missing: Vec<String> = enums
         .iter()
@@ -146,6 +147,7 @@ fn every_fault_kind_and_mechanism_appears_in_a_shipped_scenario() {
         "nodes",
         "adaptive_timeout",
         "stateful",
+        "buffer",
     ] {
         if !fields.contains(field) {
             missing.push(format!("field {field}"));

@@ -445,7 +445,11 @@ fn food_ordering_phase4_fails_a_named_criterion_without_each_defence() {
         .iter()
         .filter_map(|l| l.strip_prefix("// variant: "))
         .collect();
-    assert_eq!(variants.len(), 3, "limiter, breakers, backpressure");
+    assert_eq!(
+        variants.len(),
+        4,
+        "limiter, breakers, backpressure, the producer buffer's shedding"
+    );
     for v in variants {
         let (sets, predicate) = v.split_once(" => ").expect("SET... => PREDICATE");
         assert!(
