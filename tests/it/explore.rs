@@ -481,16 +481,16 @@ fn every_shipped_scenario_draws_schedules_that_validate() {
     }
 }
 
-/// README's "Failure search" gives the command and the figures the tests above run.
+/// docs/explore.md gives the command and the figures the tests above run.
 #[test]
-fn the_readme_gives_the_command_and_figures_the_tests_run() {
-    let readme = std::fs::read_to_string("README.md").unwrap();
+fn the_docs_give_the_command_and_figures_the_tests_run() {
+    let readme = std::fs::read_to_string("docs/explore.md").unwrap();
     for want in [
         "platsim explore scenarios/explore/at-most-once.ron --fail-if 'orders.lost > 0' --runs 8",
         "one fault, `Partition api->kafka`",
         "exactly its two faults, `Errors payment` and\n`Errors backup`",
     ] {
-        assert!(readme.contains(want), "README.md lacks: {want}");
+        assert!(readme.contains(want), "docs/explore.md lacks: {want}");
     }
 }
 
