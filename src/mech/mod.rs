@@ -11,6 +11,7 @@ pub mod limits;
 pub mod partition;
 pub mod persistence;
 pub mod probe;
+pub mod projection;
 pub mod ratelimit;
 pub mod rebalance;
 pub mod replication;

@@ -144,6 +144,7 @@ fn every_fault_kind_and_mechanism_appears_in_a_shipped_scenario() {
         "autoscale",
         "nodes",
         "adaptive_timeout",
+        "read_model",
     ] {
         if !fields.contains(field) {
             missing.push(format!("field {field}"));
