@@ -12,6 +12,7 @@ pub mod partition;
 pub mod persistence;
 pub mod probe;
 pub mod producer;
+pub mod projection;
 pub mod ratelimit;
 pub mod rebalance;
 pub mod replication;

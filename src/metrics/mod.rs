@@ -8,6 +8,7 @@ pub mod histogram;
 pub mod ledger;
 pub mod level;
 pub mod partition;
+pub mod readmodel;
 pub mod record;
 pub mod stream;
 pub mod summary;

@@ -857,6 +857,7 @@ impl Recorder {
             topics: BTreeMap::new(),
             partitioned: BTreeMap::new(),
             streams: BTreeMap::new(),
+            read_models: BTreeMap::new(),
             bottleneck: None,
             traces: None,
             calls: BTreeMap::new(),

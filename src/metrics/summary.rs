@@ -48,6 +48,9 @@ pub struct Summary {
     /// Stream jobs by consumer service: windowed counts checked against the events.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub streams: BTreeMap<String, super::stream::StreamSummary>,
+    /// CQRS read models by consumer service: lag, rebuilds, read-your-writes misses.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub read_models: BTreeMap<String, super::readmodel::ReadModelSummary>,
     /// The service that limits the run, named by measurement (`metrics::bottleneck`):
     /// filled right after the run, like `health`.
     #[serde(skip_serializing_if = "Option::is_none")]

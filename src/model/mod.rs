@@ -243,6 +243,8 @@ pub struct Consume {
     pub retry_delay: SimTime,
     /// A windowed count over the topic (issue #24).
     pub stream: Option<crate::mech::window::StreamJob>,
+    /// A CQRS read model projected from the topic (issue #24).
+    pub read_model: Option<crate::mech::projection::ReadModel>,
 }
 
 /// A worker pool: `count` workers per replica pulling from queue `queue`.

@@ -25,6 +25,7 @@ mod datastore;
 mod kube;
 mod link;
 mod partition;
+mod readmodel;
 mod resilience;
 mod stream;
 
@@ -1579,6 +1580,7 @@ impl Check {
                 // A bad stream block is reported on its own; the group stays, so its
                 // faults are not reported as missing targets too.
                 let stream = c.stream.as_ref().and_then(|j| self.stream_job(&cp, j));
+                let read_model = c.read_model.as_ref().and_then(|m| self.read_model(&cp, m));
                 Some(Consume {
                     topic: t? as u32,
                     commit: c.commit,
@@ -1589,6 +1591,7 @@ impl Check {
                     rebalance: rebalance?,
                     retry_delay: retry_delay?,
                     stream,
+                    read_model,
                 })
             });
             if s.workers.is_some() && s.consume.is_some() {

@@ -1704,6 +1704,8 @@ impl<O: Observer> Sim<'_, O> {
                 self.waited(now, WaitOf::Group(g), s, published);
             }
             self.streams.delivered(s, msg.id, published);
+            self.read_models
+                .delivered(s, con.partition, msg.id, published);
             let group = &mut self.msg.groups[g as usize];
             group.stats.delivered += 1;
             group.stats.redelivered += again as u64;
@@ -1769,6 +1771,7 @@ impl<O: Observer> Sim<'_, O> {
             .log
             .commit(gi, part, upto, |m| ledger.drop_carrier(m.order, cause));
         self.streams.committed(s, part, upto);
+        self.read_models.committed(s, part, upto);
         self.update_lag(now, g);
     }
 
@@ -1852,6 +1855,8 @@ impl<O: Observer> Sim<'_, O> {
                 self.msg.consumers[c as usize].deliveries = 0;
                 self.streams
                     .processed(s, con.partition, con.offset, con.msg.id);
+                self.read_models
+                    .processed(s, con.partition, con.offset, con.msg.id, now);
                 self.finish_offset(now, c, con.offset, cause);
             }
             Outcome::Crashed => {
@@ -1861,6 +1866,7 @@ impl<O: Observer> Sim<'_, O> {
                     .log
                     .rewind(gi, con.partition);
                 self.streams.aborted(s, con.partition);
+                self.read_models.aborted(s, con.partition, now);
                 self.msg.consumers[c as usize].deliveries = 0;
                 self.rebalance(now, g);
                 return;

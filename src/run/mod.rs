@@ -39,6 +39,7 @@ mod fault;
 mod messaging;
 mod partition;
 mod pods;
+mod readmodel;
 mod saga;
 mod service;
 mod stream;
@@ -630,6 +631,8 @@ struct Sim<'a, O: Observer> {
     parts: partition::Partitions,
     /// Stream jobs' windowed counts (`stream.rs`).
     streams: stream::Streams,
+    /// CQRS read models projected from topics (`readmodel.rs`).
+    read_models: readmodel::ReadModels,
 }
 
 impl<'a, O: Observer> Sim<'a, O> {
@@ -815,6 +818,7 @@ impl<'a, O: Observer> Sim<'a, O> {
             ds: datastore::DataStores::new(p),
             parts: partition::Partitions::new(p),
             streams: stream::Streams::new(p),
+            read_models: readmodel::ReadModels::new(p),
             ledger,
             msg,
             p,
@@ -1130,6 +1134,7 @@ impl<'a, O: Observer> Sim<'a, O> {
         summary.topics = topics;
         summary.partitioned = self.parts.summaries(p, end);
         summary.streams = self.streams.summaries(p);
+        summary.read_models = self.read_models.summaries(p);
         if p.orders.is_some() {
             let mut orders = self.ledger.summary();
             orders.two_phase = self.twopc.summary();

@@ -397,6 +397,9 @@ pub struct ConsumeSpec {
     /// Count the topic's events over event-time windows (a stream job, issue #24).
     #[serde(default)]
     pub stream: Option<super::stream::StreamSpec>,
+    /// Project the topic into a CQRS read model (issue #24).
+    #[serde(default)]
+    pub read_model: Option<super::readmodel::ReadModelSpec>,
 }
 
 fn three_seconds() -> String {

@@ -76,6 +76,7 @@ mod outage;
 mod partition;
 mod peers;
 mod properties;
+mod readmodel;
 mod reference;
 mod resilience;
 mod robust;

@@ -148,6 +148,7 @@ fn every_fault_kind_and_mechanism_appears_in_a_shipped_scenario() {
         "adaptive_timeout",
         "stateful",
         "buffer",
+        "read_model",
     ] {
         if !fields.contains(field) {
             missing.push(format!("field {field}"));
