@@ -210,21 +210,23 @@ fn check_figure(scenario: &str, fig: &Figure) -> Vec<String> {
         .collect()
 }
 
-/// The four scenarios issue 20 names, shortened: no line leaves its panel or its data.
+/// The four scenarios issue 20 names, shortened.
+const CASES: [(&str, &[&str]); 4] = [
+    ("scenarios/layer-cake/untangled.ron", &["duration=9m"]),
+    (
+        "scenarios/resilience/metastable-retry-storm.ron",
+        &["duration=4m"],
+    ),
+    ("scenarios/events/food-ordering.ron", &["duration=7m"]),
+    ("scenarios/resilience/payment-phase1.ron", &["duration=7m"]),
+];
+
+/// No line leaves its panel or its data.
 #[test]
 fn lines_stay_inside_their_panels_in_svg_and_png() {
-    let cases: [(&str, &[&str]); 4] = [
-        ("scenarios/layer-cake/untangled.ron", &["duration=9m"]),
-        (
-            "scenarios/resilience/metastable-retry-storm.ron",
-            &["duration=4m"],
-        ),
-        ("scenarios/events/food-ordering.ron", &["duration=7m"]),
-        ("scenarios/resilience/payment-phase1.ron", &["duration=7m"]),
-    ];
     let mut problems = Vec::new();
     let mut lines = 0;
-    for (scenario, sets) in cases {
+    for (scenario, sets) in CASES {
         for fig in figures_of(scenario, sets) {
             lines += fig
                 .panels
@@ -243,17 +245,8 @@ fn lines_stay_inside_their_panels_in_svg_and_png() {
 /// are drawn as one line named for both).
 #[test]
 fn no_series_hides_another() {
-    let cases: [(&str, &[&str]); 4] = [
-        ("scenarios/layer-cake/untangled.ron", &["duration=9m"]),
-        (
-            "scenarios/resilience/metastable-retry-storm.ron",
-            &["duration=4m"],
-        ),
-        ("scenarios/events/food-ordering.ron", &["duration=7m"]),
-        ("scenarios/resilience/payment-phase1.ron", &["duration=7m"]),
-    ];
     let mut problems = Vec::new();
-    for (scenario, sets) in cases {
+    for (scenario, sets) in CASES {
         for fig in figures_of(scenario, sets) {
             let mut seen: Vec<(String, chart::Color)> = Vec::new();
             for p in &fig.panels {
