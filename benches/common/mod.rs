@@ -1,6 +1,6 @@
 //! Generated platforms and a counting allocator, shared by `benches/scale.rs`,
-//! `tests/memory.rs` and `tests/sweep_memory.rs` (a bench cannot import a test module, so
-//! each includes this file).
+//! `tests/memory.rs`, `tests/sweep_memory.rs` and `tests/it/scale.rs` (a bench cannot
+//! import a test module, so each includes this file).
 #![allow(dead_code)] // each includer takes what it needs
 
 use platsim::{model, run, Limits, Summary};

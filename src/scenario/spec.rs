@@ -323,7 +323,7 @@ pub struct PublishSpec {
 pub struct ProducerBufferSpec {
     pub records: u32,
     /// `max.block.ms`: how long `send` blocks for room before it throws (default 60 s).
-    #[serde(default = "sixty_s")]
+    #[serde(default = "sixty_seconds")]
     pub max_block: String,
     /// `delivery.timeout.ms`: a buffered record not delivered this long after its send
     /// fails (default 120 s).
@@ -331,10 +331,6 @@ pub struct ProducerBufferSpec {
     pub delivery_timeout: String,
     #[serde(default)]
     pub on_full: OnFullSpec,
-}
-
-fn sixty_s() -> String {
-    "60s".to_string()
 }
 
 fn two_minutes() -> String {

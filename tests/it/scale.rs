@@ -4,21 +4,17 @@
 
 use crate::common::run_scenario;
 
+/// The generated platforms `benches/scale.rs` measures (the bench's counting allocator is
+/// not installed here).
+#[path = "../../benches/common/mod.rs"]
+mod generated;
+
 /// 10,000 independent services, each receiving Poisson arrivals at 0.01/s for 30 s: every
 /// service is in the summary and the health report, and the counts add up.
 #[test]
 fn ten_thousand_idle_services_run_and_are_all_reported() {
     let n = 10_000;
-    let services: String = (0..n)
-        .map(|i| format!(r#"Service(name: "s{i}", service_time: Exponential(mean: "1ms")),"#))
-        .collect();
-    let workload: String = (0..n)
-        .map(|i| format!(r#"Open(target: "s{i}", rate: 0.01),"#))
-        .collect();
-    let text = format!(
-        r#"Scenario(name: "idle", duration: "30s", services: [{services}], workload: [{workload}])"#
-    );
-    let s = run_scenario(&text, &[]);
+    let s = run_scenario(&generated::idle(n), &[]);
     assert_eq!(s.services.len(), n);
     assert_eq!(s.health.total_services, n as u64);
     let arrivals: u64 = s.services.values().map(|x| x.arrivals).sum();
