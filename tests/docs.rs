@@ -19,14 +19,21 @@
 //!   must round to it at the precision it is written with (`66,689`, `58.3`, `95.29`),
 //!   or lie within `~N%` of it when the text says "about" (`2,450 ~2%`). Text values
 //!   (`faults.0.verdict = metastable`) must be equal. The summary is the last `platsim run`
-//!   shown above in the same section, or the run given in the comment:
-//!   ``<!-- check `platsim run scenarios/x.ron --seed 3`: orders.lost = 12 -->``.
+//!   shown above in the same section (after a `platsim sweep`, its first point's run with
+//!   the lowest seed, as its `runs.jsonl` records it), or the run given in the comment:
+//!   ``<!-- check `platsim run scenarios/x.ron --seed 3`: orders.lost = 12 -->``; a run
+//!   already made in the section (shown, or named by an earlier check) is not run again.
+//! - Every number the prose quotes after a run in its section is pinned so, or listed in
+//!   `tests/docs-unpinned.txt` as not coming from a run (an input, a default, a formula)
+//!   or, with the reason, as not pinnable (a figure of timeseries.csv, a difference of
+//!   two times): `every_number_after_a_run_is_pinned_or_listed`.
 //!
 //! Each `##` or `###` section runs in a fresh folder (with `scenarios/` and `deploy/` linked in),
 //! commands in order; sections run in parallel. `PLATSIM_BLESS=1` rewrites the output
 //! blocks with what the commands print now (in a block that shows parts, line by line:
 //! each shown line becomes the printed line with the same first word); checks are never
 //! rewritten, since a changed figure needs its prose read again.
+//! `PLATSIM_DOCS_ONLY=TEXT` runs only the sections whose heading (or file name) holds TEXT.
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -145,7 +152,7 @@ fn parse_pins(body: &str) -> Vec<Pin> {
         .filter(|s| !s.trim().is_empty())
         .map(|s| {
             let (lhs, rhs) = s
-                .split_once('=')
+                .rsplit_once('=') // a path may hold `=` (a cause's text), a figure not
                 .unwrap_or_else(|| panic!("bad check `{s}`"));
             let lhs = lhs.trim();
             let (path, factor) = if let Some((p, k)) = lhs.split_once(" * ") {
@@ -182,7 +189,13 @@ fn paragraph_around(lines: &[&str], at: usize) -> String {
     while end < lines.len() && !lines[end].trim().is_empty() && !lines[end].starts_with("```") {
         end += 1;
     }
-    lines[start..end].join("\n")
+    // The checks themselves are not the prose they pin.
+    let prose: Vec<&str> = lines[start..end]
+        .iter()
+        .filter(|l| !l.trim_start().starts_with("<!--"))
+        .copied()
+        .collect();
+    prose.join("\n")
 }
 
 fn parse(file: &Path) -> Vec<Section> {
@@ -326,6 +339,35 @@ impl Sandbox {
         let text = std::fs::read_to_string(self.dir.path().join(dir).join("summary.json")).ok()?;
         serde_json::from_str(&text).ok()
     }
+
+    /// A `platsim sweep`'s first run (first point, lowest seed), from the `runs.jsonl`
+    /// beside the `results:` file its output names: summary.json's figures, flattened to
+    /// dotted paths.
+    fn sweep_first_run(&self, stdout: &str) -> Option<Value> {
+        let results = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("results:"))?
+            .trim();
+        let runs = self.dir.path().join(results).with_file_name("runs.jsonl");
+        let text = std::fs::read_to_string(runs).ok()?;
+        let first = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .min_by_key(|r| (r["point"].as_u64(), r["seed"].as_u64()))?;
+        let cells = first.get("cells")?.as_object()?;
+        let flat = cells
+            .iter()
+            .map(|(k, v)| {
+                let s = v.as_str().unwrap_or_default();
+                let value = match s.parse::<f64>() {
+                    Ok(x) => serde_json::json!(x),
+                    Err(_) => Value::String(s.to_string()),
+                };
+                (k.clone(), value)
+            })
+            .collect();
+        Some(Value::Object(flat))
+    }
 }
 
 /// Expected lines against actual, `...` matching any run of lines.
@@ -345,6 +387,9 @@ fn matches(expected: &[String], actual: &[&str]) -> bool {
 /// The value at a summary path: map keys and list indices, dot-separated (keys may hold
 /// `->`, as call names do).
 fn lookup<'a>(summary: &'a Value, path: &str) -> Option<&'a Value> {
+    if let Some(v) = summary.get(path) {
+        return Some(v); // a sweep's run, flattened
+    }
     path.split('.').try_fold(summary, |v, key| match v {
         Value::Object(m) => m.get(key),
         Value::Array(a) => a.get(key.parse::<usize>().ok()?),
@@ -416,6 +461,8 @@ fn run_section(section: &Section) -> Outcome {
         pins: 0,
     };
     let mut last_summary: Option<Value> = None;
+    // Each run's summary by command, so a check naming a run shown above reuses it.
+    let mut summaries: BTreeMap<String, Value> = BTreeMap::new();
     for item in &section.items {
         match item {
             Item::Command {
@@ -434,8 +481,14 @@ fn run_section(section: &Section) -> Outcome {
                         tail.into_iter().rev().collect::<Vec<_>>().join("\n    ")
                     ));
                 }
+                if shell.starts_with("platsim sweep") {
+                    last_summary = sandbox.sweep_first_run(&stdout);
+                }
                 if shell.starts_with("platsim run") {
                     last_summary = sandbox.summary(&stdout);
+                    if let Some(s) = &last_summary {
+                        summaries.insert(normalized(shell), s.clone());
+                    }
                 }
                 if let Some((expected, from, to)) = output {
                     let actual: Vec<&str> = stdout.lines().collect();
@@ -470,13 +523,20 @@ fn run_section(section: &Section) -> Outcome {
                 paragraph,
             } => {
                 let summary = match command {
+                    Some(cmd) if summaries.contains_key(&normalized(cmd)) => {
+                        summaries.get(&normalized(cmd)).cloned()
+                    }
                     Some(cmd) => {
                         let (code, stdout, _) = sandbox.run(cmd);
                         if code != 0 {
                             out.failures
                                 .push(format!("{}: `{cmd}` exited {code}", name(*line)));
                         }
-                        sandbox.summary(&stdout)
+                        let s = sandbox.summary(&stdout);
+                        if let Some(s) = &s {
+                            summaries.insert(normalized(cmd), s.clone());
+                        }
+                        s
                     }
                     None => last_summary.clone(),
                 };
@@ -518,6 +578,11 @@ fn run_section(section: &Section) -> Outcome {
         }
     }
     out
+}
+
+/// A command with its words single-spaced, to find a run already made.
+fn normalized(cmd: &str) -> String {
+    cmd.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// What an output block should now say: all of the output, or for a block that shows
@@ -565,7 +630,12 @@ fn bless(rewrites: &[(PathBuf, usize, usize, Vec<String>)]) {
 
 #[test]
 fn every_documented_command_runs_and_every_pinned_figure_holds() {
-    let sections: Vec<Section> = documents().iter().flat_map(|d| parse(d)).collect();
+    let mut sections: Vec<Section> = documents().iter().flat_map(|d| parse(d)).collect();
+    // `PLATSIM_DOCS_ONLY=TEXT`: only the sections whose file or heading holds TEXT.
+    let only = std::env::var("PLATSIM_DOCS_ONLY").ok();
+    if let Some(only) = &only {
+        sections.retain(|s| s.heading.contains(only.as_str()) || s.file.ends_with(only));
+    }
     let queue = Mutex::new(sections.iter().collect::<Vec<_>>());
     let results = Mutex::new(Vec::new());
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -591,7 +661,7 @@ fn every_documented_command_runs_and_every_pinned_figure_holds() {
         bless(&rewrites);
     }
     assert!(
-        commands > 50,
+        commands > 50 || only.is_some(),
         "too few documented commands found: {commands}"
     );
     assert!(
@@ -650,5 +720,226 @@ fn the_conventions_parse_as_documented() {
             &["x", "api 1 3", "y"]
         ),
         ["...", "api 1 3", "..."]
+    );
+}
+
+/// Numbers quoted in prose as figures: a digit run (with `,` or `.` between digits, a
+/// trailing `%` or `x`) that is not part of a word, outside inline code and link targets.
+fn numbers_in(line: &str) -> Vec<String> {
+    let mut prose = String::new();
+    let mut in_code = false;
+    let mut rest = line;
+    while let Some(c) = rest.chars().next() {
+        if c == '`' {
+            in_code = !in_code;
+        } else if !in_code {
+            if let Some(after) = rest.strip_prefix("](") {
+                rest = after.split_once(')').map_or("", |(_, r)| r);
+                prose.push(' ');
+                continue;
+            }
+            prose.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    let b = prose.as_bytes();
+    let wordish = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut found = vec![];
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() || i > 0 && (wordish(b[i - 1]) || b[i - 1] == b'.') {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len()
+            && (b[i].is_ascii_digit()
+                || matches!(b[i], b',' | b'.') && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+        {
+            i += 1;
+        }
+        let mut end = i;
+        if b.get(end) == Some(&b'%')
+            || b.get(end) == Some(&b'x') && !b.get(end + 1).is_some_and(|&c| wordish(c))
+        {
+            end += 1;
+        }
+        if !b.get(end).is_some_and(|&c| wordish(c)) {
+            found.push(prose[start..end].to_string());
+        }
+        i = end.max(i);
+    }
+    found
+}
+
+/// Per section (`file | heading`), the numbers its prose quotes after a run (a command
+/// other than `platsim check`, or a check with its own run) that no check pins: each is
+/// a figure to pin, or a number that does not come from a run (an input, a default, a
+/// formula's constant), listed in `tests/docs-unpinned.txt`.
+fn unpinned(file: &Path) -> BTreeMap<String, Vec<String>> {
+    let text = std::fs::read_to_string(file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let rel = file
+        .strip_prefix(ROOT)
+        .unwrap_or(file)
+        .display()
+        .to_string();
+    let mut heading = String::from("(top)");
+    let mut ran = false;
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let l = lines[i];
+        if let Some(h) = l.strip_prefix("## ").or_else(|| l.strip_prefix("### ")) {
+            heading = h.to_string();
+            ran = false;
+            i += 1;
+        } else if l.starts_with("```") {
+            i += 1;
+            while i < lines.len() && !lines[i].starts_with("```") {
+                let cmd = command_of(lines[i]);
+                if cmd.is_some_and(|c| !c.starts_with("platsim check") && !is_synopsis(&c)) {
+                    ran = true;
+                }
+                i += 1;
+            }
+            i += 1;
+        } else if l.trim().is_empty() || l.starts_with('#') {
+            i += 1;
+        } else {
+            let start = i;
+            while i < lines.len() && !lines[i].trim().is_empty() && !lines[i].starts_with("```") {
+                i += 1;
+            }
+            let para = &lines[start..i];
+            let mut pinned = vec![];
+            let mut numbers = vec![];
+            for l in para {
+                let t = l.trim();
+                if let Some(body) = t.strip_prefix("<!-- check") {
+                    ran |= body.trim_start().starts_with('`');
+                    let body = body.trim_end_matches("-->");
+                    let pins = body.rsplit_once("`:").map_or(body, |(_, p)| p);
+                    for s in pins.trim_start_matches(':').split(';') {
+                        if let Some((_, rhs)) = s.rsplit_once('=') {
+                            let v = rhs.split(" ~").next().unwrap().trim();
+                            pinned.push(v.to_string());
+                        }
+                    }
+                } else if !t.starts_with("<!--") {
+                    numbers.extend(numbers_in(l));
+                }
+            }
+            if ran {
+                let key = format!("{rel} | {heading}");
+                for n in numbers {
+                    let entry = out.entry(key.clone()).or_default();
+                    let bare = |t: &str| t.trim_end_matches(['%', 'x']).to_string();
+                    let is_pinned = pinned.iter().any(|p| bare(p) == bare(&n));
+                    if !is_pinned && !entry.contains(&n) {
+                        entry.push(n);
+                    }
+                }
+            }
+        }
+    }
+    out.retain(|_, v| !v.is_empty());
+    out
+}
+
+const UNPINNED: &str = "tests/docs-unpinned.txt";
+
+/// Every number quoted after a run is pinned by a check, or listed in
+/// `tests/docs-unpinned.txt` as one that does not come from a run (or is not pinned yet,
+/// with the reason there). `PLATSIM_DOCS_AUDIT=1` prints the unpinned ones;
+/// `PLATSIM_DOCS_AUDIT=bless` rewrites the list with them.
+#[test]
+fn every_number_after_a_run_is_pinned_or_listed() {
+    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for doc in documents() {
+        found.extend(unpinned(&doc));
+    }
+    let total: usize = found.values().map(Vec::len).sum();
+    let audit = std::env::var("PLATSIM_DOCS_AUDIT").ok();
+    let path = Path::new(ROOT).join(UNPINNED);
+    let listed_text = std::fs::read_to_string(&path).unwrap_or_default();
+    let header: String = listed_text
+        .lines()
+        .take_while(|l| l.starts_with("//") || l.trim().is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect();
+    // `file | heading | numbers // why they are not pinned`
+    let entries: Vec<(String, Vec<String>, String)> = listed_text
+        .lines()
+        .filter(|l| !l.starts_with("//") && !l.trim().is_empty())
+        .filter_map(|l| {
+            let (l, why) = l.split_once(" // ").unwrap_or((l, ""));
+            let (k, v) = l.rsplit_once(" | ")?;
+            let numbers = v.split_whitespace().map(String::from).collect();
+            Some((k.to_string(), numbers, why.trim().to_string()))
+        })
+        .collect();
+    if audit.as_deref() == Some("bless") {
+        let body: String = found
+            .iter()
+            .map(|(k, v)| {
+                let why = entries
+                    .iter()
+                    .find(|e| e.0 == *k && !e.2.is_empty())
+                    .map_or(String::new(), |e| format!(" // {}", e.2));
+                format!("{k} | {}{why}\n", v.join(" "))
+            })
+            .collect();
+        std::fs::write(&path, header + &body).unwrap();
+        return;
+    }
+    if audit.is_some() {
+        for (k, v) in &found {
+            eprintln!("{k}: {}", v.join(" "));
+        }
+        eprintln!("docs: {total} numbers after a run are not pinned");
+    }
+    let listed: BTreeMap<String, Vec<String>> =
+        entries.into_iter().map(|(k, v, _)| (k, v)).collect();
+    let mut problems = vec![];
+    for (k, v) in &found {
+        let allowed = listed.get(k).cloned().unwrap_or_default();
+        let new: Vec<&String> = v.iter().filter(|n| !allowed.contains(n)).collect();
+        if !new.is_empty() {
+            problems.push(format!(
+                "{k}: {} not pinned",
+                new.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
+            ));
+        }
+    }
+    for (k, v) in &listed {
+        let now = found.get(k).cloned().unwrap_or_default();
+        let gone: Vec<&String> = v.iter().filter(|n| !now.contains(n)).collect();
+        if !gone.is_empty() {
+            problems.push(format!(
+                "{k}: {} listed in {UNPINNED} but no longer unpinned there",
+                gone.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "a figure from a run needs a `<!-- check: PATH = TEXT -->` pin (tests/docs.rs); a \
+         number that is not from a run goes in {UNPINNED} (PLATSIM_DOCS_AUDIT=bless rewrites \
+         it with every unpinned number, PLATSIM_DOCS_AUDIT=1 lists them):\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn numbers_are_found_as_the_prose_quotes_them() {
+    assert_eq!(
+        numbers_in(
+            "p99 58.3 ms, 2,450 of 3.6x at 80%; phase1 `--seed 7` [a](b/2.md) 5m 1,265-1,279"
+        ),
+        ["58.3", "2,450", "3.6x", "80%", "1,265", "1,279"]
     );
 }
