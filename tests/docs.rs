@@ -21,8 +21,11 @@
 //!   (`faults.0.verdict = metastable`) must be equal. The summary is the last `platsim run`
 //!   shown above in the same section (after a `platsim sweep`, its first point's run with
 //!   the lowest seed, as its `runs.jsonl` records it), or the run given in the comment:
-//!   ``<!-- check `platsim run scenarios/x.ron --seed 3`: orders.lost = 12 -->``; a run
-//!   already made in the section (shown, or named by an earlier check) is not run again.
+//!   ``<!-- check `platsim run scenarios/x.ron --seed 3`: orders.lost = 12 -->``. A PATH
+//!   `COLUMN@T` is the run's timeseries.csv at the window whose `t_s` is T, `max(COLUMN)`
+//!   that column's largest value (`db.arrivals_rps@75.4`, `max(topic.orders.payment.lag)`).
+//!   A run already made in the section (shown, or named by an earlier check) is not run
+//!   again.
 //! - Every number the prose quotes after a run in its section is pinned so, or listed in
 //!   `tests/docs-unpinned.txt` as not coming from a run (an input, a default, a formula)
 //!   or, with the reason, as not pinnable (a figure of timeseries.csv, a difference of
@@ -337,7 +340,14 @@ impl Sandbox {
             .find_map(|l| l.strip_prefix("output:"))?
             .trim();
         let text = std::fs::read_to_string(self.dir.path().join(dir).join("summary.json")).ok()?;
-        serde_json::from_str(&text).ok()
+        let mut summary: Value = serde_json::from_str(&text).ok()?;
+        // timeseries.csv rides along, for `COLUMN@T` and `max(COLUMN)` pins.
+        if let Ok(csv) = std::fs::read_to_string(self.dir.path().join(dir).join("timeseries.csv")) {
+            if let Value::Object(m) = &mut summary {
+                m.insert(TIMESERIES.into(), Value::String(csv));
+            }
+        }
+        Some(summary)
     }
 
     /// A `platsim sweep`'s first run (first point, lowest seed), from the `runs.jsonl`
@@ -386,6 +396,34 @@ fn matches(expected: &[String], actual: &[&str]) -> bool {
 
 /// The value at a summary path: map keys and list indices, dot-separated (keys may hold
 /// `->`, as call names do).
+/// Where a run's timeseries.csv is kept beside its summary (a key no summary has).
+const TIMESERIES: &str = "(timeseries.csv)";
+
+/// A timeseries.csv figure: `COLUMN@T` (the window at `t_s` T) or `max(COLUMN)`.
+fn timeseries_value(summary: &Value, path: &str) -> Option<Value> {
+    let csv = summary.get(TIMESERIES)?.as_str()?;
+    let mut rows = csv.lines().map(|l| l.split(',').collect::<Vec<_>>());
+    let header = rows.next()?;
+    let (column, at) = match path.strip_prefix("max(") {
+        Some(rest) => (rest.strip_suffix(')')?, None),
+        None => {
+            let (c, t) = path.rsplit_once('@')?;
+            (c, Some(t.parse::<f64>().ok()?))
+        }
+    };
+    let k = header.iter().position(|h| *h == column)?;
+    let cell = |r: &Vec<&str>, i: usize| r.get(i).and_then(|v| v.parse::<f64>().ok());
+    let value = match at {
+        Some(t) => rows
+            .find(|r| cell(r, 0).is_some_and(|x| (x - t).abs() < 1e-6))
+            .and_then(|r| cell(&r, k))?,
+        None => rows
+            .filter_map(|r| cell(&r, k))
+            .fold(f64::NEG_INFINITY, f64::max),
+    };
+    Some(serde_json::json!(value))
+}
+
 fn lookup<'a>(summary: &'a Value, path: &str) -> Option<&'a Value> {
     if let Some(v) = summary.get(path) {
         return Some(v); // a sweep's run, flattened
@@ -556,7 +594,11 @@ fn run_section(section: &Section) -> Outcome {
                             pin.text
                         ));
                     }
-                    match lookup(&summary, &pin.path) {
+                    let from_timeseries = timeseries_value(&summary, &pin.path);
+                    match from_timeseries
+                        .as_ref()
+                        .or_else(|| lookup(&summary, &pin.path))
+                    {
                         None => out.failures.push(format!(
                             "{}: no `{}` in the run's summary.json",
                             name(*line),
@@ -709,6 +751,17 @@ fn the_conventions_parse_as_documented() {
     assert!(pin_holds(&pin("58.3"), &v).is_ok());
     assert!(pin_holds(&pin("58.28"), &v).is_ok());
     assert!(pin_holds(&pin("58.2"), &v).is_err());
+    let run = serde_json::json!({ TIMESERIES: "t_s,db.x\n0.1,4\n0.2,9.5\n0.3,2\n" });
+    assert_eq!(
+        timeseries_value(&run, "db.x@0.2"),
+        Some(serde_json::json!(9.5))
+    );
+    assert_eq!(
+        timeseries_value(&run, "max(db.x)"),
+        Some(serde_json::json!(9.5))
+    );
+    assert_eq!(timeseries_value(&run, "db.y@0.2"), None);
+    assert_eq!(timeseries_value(&run, "services.db.x"), None);
     assert!(matches(
         &["a".into(), "...".into(), "d".into()],
         &["a", "b", "c", "d"]
