@@ -49,6 +49,9 @@
 //!
 //! - `adaptive`: issue 24, adaptive call timeouts by hand and in their two scenarios.
 //!
+//! - `phases`: issue 22, the food-ordering phases' databases: phase 1's writes and
+//!   commits by hand, phase 5's StatefulSet on a network and a local volume.
+//!
 //! Run in release mode: the theory tests simulate tens of millions of customers.
 
 mod adaptive;
@@ -75,6 +78,7 @@ mod orders;
 mod outage;
 mod partition;
 mod peers;
+mod phases;
 mod properties;
 mod readmodel;
 mod reference;
