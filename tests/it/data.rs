@@ -729,3 +729,22 @@ fn phase4_charged_but_refused_come_from_the_slow_minute() {
     let s = run_scenario(&text, &[without]);
     assert_eq!(orders(&s).side_effects_unacknowledged, 0);
 }
+
+/// A misspelt coordinator and a `commit_delay` that is no duration are both reported,
+/// with their field paths and a suggestion, before anything runs.
+#[test]
+fn two_phase_commit_typos_are_reported_with_their_paths() {
+    let text = TWO_PHASE.replace(
+        "TwoPhase(coordinator: \"coord\")",
+        "TwoPhase(coordinator: \"cord\", commit_delay: \"5 parsecs\")",
+    );
+    let err = platsim::simulate(&text, "bad.ron", &[], platsim::Limits::default())
+        .expect_err("refused")
+        .to_string();
+    for want in [
+        "orders.two_phase.coordinator: unknown service \"cord\" (did you mean \"coord\"?)",
+        "orders.two_phase.commit_delay: \"5 parsecs\": unknown unit",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in:\n{err}");
+    }
+}
