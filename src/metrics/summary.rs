@@ -548,6 +548,18 @@ pub struct TwoPhaseSummary {
     pub blocked_participants: u64,
     /// Their time blocked, summed over them (seconds).
     pub blocked_s: f64,
+    /// Of the blocked, those the coordinator committed once back, by the decision it had
+    /// logged before it crashed (inside `commit_delay`).
+    pub committed_after_recovery: u64,
+    /// Of the blocked, those it aborted once back: no decision in its log (presumed abort).
+    pub aborted_after_recovery: u64,
+    /// Orders whose steps were committed by a coordinator back from its crash. Its client
+    /// was told the order failed (the coordinator died under its request), so each is
+    /// also in `side_effects_unacknowledged` unless a retry was answered.
+    pub orders_committed_after_recovery: u64,
+    /// Each prepared participant's time in doubt, from its prepare until the decision
+    /// reached it: how long it held its server and locks.
+    pub in_doubt_ms: Latency,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

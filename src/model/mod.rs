@@ -126,8 +126,16 @@ pub struct Orders {
     pub entry: ServiceId,
     pub steps: Vec<ServiceId>,
     pub saga: Option<Saga>,
-    /// Two-phase commit's coordinator (see `scenario::TwoPhaseSpec`).
-    pub two_phase: Option<ServiceId>,
+    /// Two-phase commit over the steps.
+    pub two_phase: Option<TwoPhase>,
+}
+
+/// Two-phase commit (see `scenario::TwoPhaseSpec`).
+#[derive(Debug, Clone, Copy)]
+pub struct TwoPhase {
+    pub coordinator: ServiceId,
+    /// From the decision logged until the participants have committed.
+    pub commit_delay: SimTime,
 }
 
 /// An orchestrated saga (see `scenario::SagaSpec`).

@@ -1456,11 +1456,14 @@ impl Check {
             });
             let saga = saga.map_or(Some(None), |s| s.map(Some))?;
             let two_phase = match &o.two_phase {
-                Some(t) => Some(ServiceId(self.lookup(
-                    "orders.two_phase.coordinator",
-                    &t.coordinator,
-                    names,
-                )? as u32)),
+                Some(t) => {
+                    let c = self.lookup("orders.two_phase.coordinator", &t.coordinator, names);
+                    let d = self.duration("orders.two_phase.commit_delay", &t.commit_delay);
+                    Some(crate::model::TwoPhase {
+                        coordinator: ServiceId(c? as u32),
+                        commit_delay: d?,
+                    })
+                }
                 None => None,
             };
             (steps.len() == o.steps.len()).then_some(Orders {

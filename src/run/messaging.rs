@@ -876,7 +876,7 @@ impl<O: Observer> Sim<'_, O> {
             }
         }
         // Under two-phase commit a participant's success only prepares its step.
-        if step != NONE && !(self.twopc.active() && self.twopc_prepared(req, step)) {
+        if step != NONE && !(self.twopc.active() && self.twopc_prepared(now, req, step)) {
             self.step_succeeded(now, order, step, idempotent);
         }
         let p = self.p;

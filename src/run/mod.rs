@@ -335,6 +335,12 @@ enum Event {
     CoordinatorBack {
         coordinator: u64,
     },
+    /// A two-phase commit coordinator's request `req` is through its second phase
+    /// (void unless `token` is its generation; `twopc.rs`).
+    CommitDue {
+        req: u32,
+        token: u32,
+    },
     /// A follower takes over from the database that crash `fault` took down.
     Promoted {
         fault: u32,
@@ -1079,6 +1085,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                 attempt,
             } => self.compensate(now, order, step, attempt),
             Event::CoordinatorBack { coordinator } => self.coordinator_back(now, coordinator),
+            Event::CommitDue { req, token } => self.commit_due(now, req, token),
             Event::Started { service, token } => {
                 if self.services[service as usize].life_token == token {
                     self.started(now, service);

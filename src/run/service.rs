@@ -429,6 +429,10 @@ impl<O: Observer> Sim<'_, O> {
 
     /// The request answers: record, free its server and slot, wake its waiter.
     pub(super) fn answer(&mut self, now: SimTime, req: u32, outcome: Outcome) {
+        // A two-phase commit coordinator logs its decision, then runs the second phase.
+        if outcome == Outcome::Ok && self.twopc.active() && self.twopc_decide(now, req) {
+            return;
+        }
         // A success writes its state, pushes its jobs and publishes its messages; a
         // publish the broker refuses fails the request.
         let outcome = if outcome == Outcome::Ok {

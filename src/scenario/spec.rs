@@ -166,6 +166,16 @@ pub struct OrdersSpec {
 #[serde(rename = "TwoPhase", deny_unknown_fields)]
 pub struct TwoPhaseSpec {
     pub coordinator: String,
+    /// The second phase: from the commit decision logged until every participant has
+    /// committed (`COMMIT PREPARED` sent, done, acknowledged). Default 1 ms, one round trip
+    /// and a participant's commit inside a data centre; a crash inside it leaves the
+    /// participants in doubt, to be committed when the coordinator is back.
+    #[serde(default = "one_ms")]
+    pub commit_delay: String,
+}
+
+fn one_ms() -> String {
+    "1ms".to_string()
 }
 
 /// `Saga(orchestrator: "order-saga", compensate: true, max_attempts: 5, backoff: "1s")`:
