@@ -5,10 +5,10 @@
 //! How a sweep goes (`sweep`):
 //! 1. [`grid`]: the `--set PATH=V1,V2` axes and the seeds define the runs, (point, seed)
 //!    pairs numbered in order ([`plan`]); `--shard I/N` keeps every N-th.
-//! 2. Every point is built once before anything runs, and run for one nanosecond of
-//!    virtual time: a bad `--set` value and a misspelt `--fail-if` path are reported
-//!    (exit 2) before hours are spent, and the zero-length summaries show which paths
-//!    exist.
+//! 2. One point of each shape of value is built before anything runs, and run for one
+//!    nanosecond of virtual time ([`probe`]): a bad `--set` value and a misspelt
+//!    `--fail-if` path are reported (exit 2) before hours are spent, and the zero-length
+//!    summaries show which paths exist.
 //! 3. [`parallel`]: the runs go over a rayon pool; each is built exactly as `platsim run
 //!    --seed S --set ...` builds it ([`repro`]), flattened into table cells ([`flatten`]),
 //!    checked against the predicates ([`predicate`]) and appended to `runs.jsonl`

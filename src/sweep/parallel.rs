@@ -39,11 +39,25 @@ pub struct Outcome {
 impl Runner<'_> {
     /// The platform of (point, seed), built as `platsim run --seed S --set ...` builds it:
     /// the overrides in `--set` order, then the seed.
+    /// An error names the point and its `--set` values.
     pub fn platform(&self, point: usize, seed: u64) -> Result<Platform, Error> {
         let sets = self.grid.overrides(point);
-        let mut spec = scenario::apply_overrides(self.base, &sets)?;
-        spec.seed = seed;
-        Ok(model::validate(&spec, self.origin)?)
+        let built = scenario::apply_overrides(self.base, &sets).and_then(|mut spec| {
+            spec.seed = seed;
+            model::validate(&spec, self.origin)
+        });
+        built.map_err(|e| self.point_error(point, e.into()))
+    }
+
+    /// `e`, said of point `point`: `sweep point 37 (a=1 b=x): ...`.
+    pub fn point_error(&self, point: usize, e: Error) -> Error {
+        let sets: Vec<String> = self
+            .grid
+            .overrides(point)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        Error::BadInput(format!("sweep point {point} ({}): {e}", sets.join(" ")))
     }
 
     fn params(&self, point: usize) -> Ordered<String> {

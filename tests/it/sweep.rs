@@ -574,3 +574,37 @@ fn trace_writes_filtered_event_lines_without_changing_the_run() {
         text(&out.stderr)
     );
 }
+
+/// Issue 17: a million-value `--set` list starts at once. The probe runs one point per
+/// shape of value and axis end instead of all million (it took minutes), so the value out
+/// of range at the list's end is refused before any run, and a one-run shard of the
+/// million points finishes.
+#[test]
+fn a_million_value_list_starts_at_once_and_its_bad_end_is_refused_before_any_run() {
+    let dir = scratch("million");
+    let out = small(
+        &dir,
+        "1",
+        &["--set", "services.payment.error_rate=0..2:1000000"],
+    );
+    assert_code(&out, 2, "error rates up to 2");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("sweep point 999999 (") && err.contains("not a probability"),
+        "{err}"
+    );
+    assert!(!dir.join("runs.jsonl").exists(), "refused before any run");
+    let out = small(
+        &dir,
+        "1",
+        &[
+            "--set",
+            "services.payment.error_rate=0..0.5:1000000",
+            "--shard",
+            "0/1000000",
+        ],
+    );
+    assert_code(&out, 0, "one run of a million points");
+    let rows = csv_rows(&dir.join("shard-0-of-1000000").join("results.csv"));
+    assert_eq!(rows.len(), 2, "a header and one run");
+}
