@@ -745,6 +745,12 @@ fn header_verdicts(out: &mut String, s: &Value) {
     } else if s["services"].as_object().is_some_and(|m| !m.is_empty()) {
         parts.push(esc(crate::metrics::bottleneck::NONE));
     }
+    // The incidents in which a CPU limit was the bottleneck.
+    let throttling: Vec<crate::metrics::bottleneck::Throttling> =
+        serde_json::from_value(s["throttling"].clone()).unwrap_or_default();
+    for l in crate::metrics::bottleneck::throttling_lines(&throttling) {
+        parts.push(esc(&l));
+    }
     if !parts.is_empty() {
         let _ = writeln!(
             out,

@@ -36,10 +36,15 @@ pub fn report(args: ReportArgs) -> Result<(), Error> {
         report::health::json(&summary.health)
     } else {
         // The service that limits the run, as the run table names it.
-        let bottleneck = format!(
+        let mut bottleneck = format!(
             "{}\n",
             crate::metrics::bottleneck::line(summary.bottleneck.as_ref())
         );
+        // The incidents in which a CPU limit was the bottleneck.
+        for l in crate::metrics::bottleneck::throttling_lines(&summary.throttling) {
+            bottleneck.push_str(&l);
+            bottleneck.push('\n');
+        }
         format!(
             "platsim report: {} (seed {}), {:.1} s measured\n{bottleneck}\n{}",
             summary.scenario,

@@ -36,6 +36,9 @@ pub struct CfsQuota {
     used: VecDeque<(u64, bool)>,
     /// Periods in which a thread waited for quota (the kernel's `nr_throttled`).
     pub throttled_periods: u64,
+    /// Periods in which the container ran at all (the kernel's `nr_periods`: only
+    /// periods with runnable threads count).
+    pub periods: u64,
     /// Time requests spent throttled, in total (`throttled_time`, per request).
     pub throttled: SimTime,
 }
@@ -48,6 +51,7 @@ impl CfsQuota {
             first: 0,
             used: VecDeque::new(),
             throttled_periods: 0,
+            periods: 0,
             throttled: SimTime::ZERO,
         }
     }
@@ -82,6 +86,9 @@ impl CfsQuota {
             // One thread runs on one core: at most the rest of the period.
             let want = left.min(end - at);
             let take = want.min(quota_left);
+            if *used == 0 && take > 0 {
+                self.periods += 1;
+            }
             *used += take;
             left -= take;
             if take < want && !*waited {
@@ -186,6 +193,7 @@ mod tests {
         let ends: Vec<SimTime> = (0..4).map(|_| q.run(SimTime::ZERO, ms(100))).collect();
         assert_eq!(ends, vec![ms(100), ms(200), ms(300), ms(400)]);
         assert_eq!(q.throttled_periods, 3, "the last period had quota enough");
+        assert_eq!(q.periods, 4, "nr_periods: 3 of 4 throttled, 75%");
         assert_eq!(q.throttled, ms(100 + 200 + 300));
     }
 

@@ -140,6 +140,93 @@ pub fn find(s: &Summary) -> Option<Bottleneck> {
         })
 }
 
+/// A stretch of time in which a service's CPU limit was its bottleneck: its containers
+/// were throttled in at least [`SATURATION_MIN`] of the CFS periods they ran in, window
+/// after window (kubernetes-mixin's `CPUThrottlingHigh`: `increase(nr_throttled) /
+/// increase(nr_periods) > 25%`). Over a whole run the throttled share of request time
+/// can be small while, during a surge, nearly every period is throttled: measured per
+/// incident, it names the limit.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Throttling {
+    pub service: String,
+    pub start_s: f64,
+    pub end_s: f64,
+    /// CFS periods throttled, and run, within it; `share` is their ratio.
+    pub throttled_periods: u64,
+    pub periods: u64,
+    pub share: f64,
+}
+
+/// The throttling incidents of `service` from its per-window CFS counts
+/// `(nr_throttled, nr_periods)` (window `i` starts at `i x width_s`): each longest run of
+/// windows from `first` on (the warmup's windows are left out) throttled in at least
+/// [`SATURATION_MIN`] of their periods.
+pub fn throttling(
+    service: &str,
+    width_s: f64,
+    first: usize,
+    rows: &[(u64, u64)],
+) -> Vec<Throttling> {
+    let mut out: Vec<Throttling> = Vec::new();
+    let mut open = false;
+    for (i, &(throttled, periods)) in rows.iter().enumerate().skip(first) {
+        let hot = periods > 0 && throttled as f64 >= SATURATION_MIN * periods as f64;
+        if !hot {
+            open = false;
+            continue;
+        }
+        if !open {
+            out.push(Throttling {
+                service: service.to_string(),
+                start_s: i as f64 * width_s,
+                end_s: 0.0,
+                throttled_periods: 0,
+                periods: 0,
+                share: 0.0,
+            });
+            open = true;
+        }
+        let t = out.last_mut().expect("just pushed");
+        t.end_s = (i + 1) as f64 * width_s;
+        t.throttled_periods += throttled;
+        t.periods += periods;
+        t.share = t.throttled_periods as f64 / t.periods as f64;
+    }
+    out
+}
+
+/// The line `platsim report` and report.html give an incident:
+/// `bottleneck 210-230 s: api (89% of its CFS periods CPU-throttled)`.
+pub fn throttling_line(t: &Throttling) -> String {
+    format!(
+        "bottleneck {:.0}-{:.0} s: {} ({:.0}% of its CFS periods CPU-throttled)",
+        t.start_s,
+        t.end_s,
+        t.service,
+        t.share * 100.0
+    )
+}
+
+/// Incidents `platsim report` and report.html list; the rest are counted.
+pub const THROTTLING_SHOWN: usize = 5;
+
+/// The lines `platsim report` and report.html give the throttling incidents: the first
+/// [`THROTTLING_SHOWN`], then how many more summary.json lists.
+pub fn throttling_lines(ts: &[Throttling]) -> Vec<String> {
+    let mut out: Vec<String> = ts
+        .iter()
+        .take(THROTTLING_SHOWN)
+        .map(throttling_line)
+        .collect();
+    if ts.len() > THROTTLING_SHOWN {
+        out.push(format!(
+            "and {} more CPU-throttling incidents (summary.json `throttling`)",
+            ts.len() - THROTTLING_SHOWN
+        ));
+    }
+    out
+}
+
 /// The terminal line: `bottleneck: payment (utilization 98%, 91% of its latency queueing)`,
 /// or [`NONE`].
 pub fn line(b: Option<&Bottleneck>) -> String {
@@ -181,4 +268,36 @@ pub fn describe(service: &str, figures: [f64; 4], oom_kills: u64) -> String {
     }
     out.push(')');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// By hand, 10 s windows: 50 of 100 periods throttled (hot), 30 of 100 (hot), 20 of
+    /// 100 (not: under a quarter), 0 of 0 (idle), 25 of 100 (hot, at the threshold).
+    /// Two incidents: 0-20 s with 80 of 200 (40%), and 40-50 s with 25%. From window 1
+    /// on (a 10 s warmup), the first starts at 10 s with 30%.
+    #[test]
+    fn incidents_are_runs_of_windows_throttled_a_quarter_of_their_periods() {
+        let rows = [(50, 100), (30, 100), (20, 100), (0, 0), (25, 100)];
+        let t = throttling("api", 10.0, 0, &rows);
+        let got: Vec<_> = t
+            .iter()
+            .map(|t| (t.start_s, t.end_s, t.throttled_periods, t.periods, t.share))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(0.0, 20.0, 80, 200, 0.4), (40.0, 50.0, 25, 100, 0.25)]
+        );
+        assert_eq!(
+            throttling_line(&t[0]),
+            "bottleneck 0-20 s: api (40% of its CFS periods CPU-throttled)"
+        );
+        let after_warmup = throttling("api", 10.0, 1, &rows);
+        assert_eq!(
+            (after_warmup[0].start_s, after_warmup[0].share),
+            (10.0, 0.3)
+        );
+    }
 }

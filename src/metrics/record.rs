@@ -859,6 +859,7 @@ impl Recorder {
             streams: BTreeMap::new(),
             read_models: BTreeMap::new(),
             bottleneck: None,
+            throttling: Vec::new(),
             traces: None,
             calls: BTreeMap::new(),
             faults: Vec::new(),

@@ -55,6 +55,10 @@ pub struct Summary {
     /// filled right after the run, like `health`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bottleneck: Option<super::bottleneck::Bottleneck>,
+    /// Incidents of CPU throttling: windows in which a service's CFS quota was the
+    /// bottleneck (`metrics::bottleneck::throttling`), by start.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub throttling: Vec<super::bottleneck::Throttling>,
     /// Where time went on the critical paths of the traced requests: only when the run
     /// wrote a trace of spans (`--trace-format otlp|chrome`); filled from the spans
     /// kept (`crate::trace::analyze`).

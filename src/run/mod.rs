@@ -1111,6 +1111,7 @@ impl<'a, O: Observer> Sim<'a, O> {
             }
             Event::Window => {
                 self.rec.close_window(now);
+                self.cluster.close_window();
                 self.queue.push(now.after(self.window), Event::Window);
             }
             Event::WarmupEnd => {
@@ -1148,6 +1149,20 @@ impl<'a, O: Observer> Sim<'a, O> {
             summary.orders = Some(orders);
         }
         summary.window_s = self.window.as_secs_f64();
+        let first = (p.warmup.0 / self.window.0) as usize;
+        for (spec, rows) in p.services.iter().zip(&self.cluster.cfs_rows) {
+            summary
+                .throttling
+                .extend(crate::metrics::bottleneck::throttling(
+                    &spec.name,
+                    summary.window_s,
+                    first,
+                    rows,
+                ));
+        }
+        summary
+            .throttling
+            .sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
         for (w, edge) in p.workloads.iter().zip(&self.client_edges) {
             let s = summary
                 .workloads

@@ -163,6 +163,10 @@ pub(super) struct Cluster {
     current: Vec<u16>,
     rollouts: Vec<Option<Rollout>>,
     records: Vec<DeployRecord>,
+    /// Per service with a CPU limit: its CFS counts `(nr_throttled, nr_periods)` per
+    /// time-series window, and the totals at the last window's close.
+    pub cfs_rows: Vec<Vec<(u64, u64)>>,
+    cfs_seen: Vec<(u64, u64)>,
 }
 
 /// A rollout (or rollback) under way: pods of other versions are replaced by `target`
@@ -218,6 +222,23 @@ impl Cluster {
             .collect()
     }
 
+    /// Closes a time-series window: each CPU-limited service's CFS counts since the last.
+    pub fn close_window(&mut self) {
+        for s in 0..self.containers.len() {
+            let mut now = (0, 0);
+            let mut limited = false;
+            for q in self.containers[s].iter().filter_map(|c| c.cfs.as_ref()) {
+                limited = true;
+                now.0 += q.throttled_periods;
+                now.1 += q.periods;
+            }
+            if limited {
+                let seen = std::mem::replace(&mut self.cfs_seen[s], now);
+                self.cfs_rows[s].push((now.0 - seen.0, now.1 - seen.1));
+            }
+        }
+    }
+
     /// What happened to service `s`'s pods, if it runs as pods.
     pub fn summary(&mut self, s: usize, end: SimTime) -> Option<PodSummary> {
         let cpu_s = self.cpu[s].used(end) as f64 / 1e9;
@@ -256,6 +277,8 @@ impl Cluster {
                 })
                 .collect(),
             cpu: vec![CpuMeter::default(); p.services.len()],
+            cfs_rows: vec![Vec::new(); p.services.len()],
+            cfs_seen: vec![(0, 0); p.services.len()],
             stats: p
                 .services
                 .iter()

@@ -439,18 +439,24 @@ fn food_ordering_phase4_criteria_hold() {
 /// of the header's `--fail-if` criteria).
 #[test]
 fn food_ordering_phase4_fails_a_named_criterion_without_each_defence() {
-    let text = read("food-ordering/phase4.ron");
+    variants_fail_their_criteria(
+        "food-ordering/phase4.ron",
+        4,
+        "limiter, breakers, backpressure, the producer buffer's shedding",
+    );
+}
+
+/// Each `// variant: SET... => PREDICATE` line of a header switches one defence off; the
+/// run then fails the criterion the line names, one of the header's `--fail-if`.
+fn variants_fail_their_criteria(rel: &str, n: usize, what: &str) {
+    let text = read(rel);
     let header: Vec<&str> = text.lines().take_while(|l| l.starts_with("//")).collect();
     let criteria = flag_values(&header.join("\n"), "--fail-if");
     let variants: Vec<&str> = header
         .iter()
         .filter_map(|l| l.strip_prefix("// variant: "))
         .collect();
-    assert_eq!(
-        variants.len(),
-        4,
-        "limiter, breakers, backpressure, the producer buffer's shedding"
-    );
+    assert_eq!(variants.len(), n, "{rel}: {what}");
     for v in variants {
         let (sets, predicate) = v.split_once(" => ").expect("SET... => PREDICATE");
         assert!(
@@ -466,6 +472,42 @@ fn food_ordering_phase4_fails_a_named_criterion_without_each_defence() {
             "{sets:?}: {predicate} holds"
         );
     }
+}
+
+/// Issue 23, phase 3's probes: a `Hang` of one of two api pods at 722 s, 200 checkouts/s
+/// (100/s per pod by round robin). By hand: the pod's 64 threads and 200 queue slots hold
+/// 264 requests; readiness (every 5 s, 2 failures) fails at 725 and 730 s and takes the pod
+/// out of rotation (`replicas_up` 1 from 730 s); liveness (every 10 s, 3 failures) fails
+/// at 730, 740 and 750 s and restarts it: the 264 held requests fail (`crashed`), the
+/// oldest after 750 - 722 = 28 s; the pod is back after the 10 s CrashLoopBackOff delay
+/// and 5 s to start. Each probe switched off fails the criterion the header names.
+#[test]
+fn food_ordering_phase3_probes_restart_the_hung_pod_and_take_it_out_of_rotation() {
+    let s = run(&read("food-ordering/phase3.ron"), &[]);
+    let api = &s.services["api"];
+    let pods = api.pods.as_ref().expect("pods");
+    assert_eq!((pods.liveness_restarts, pods.readiness_failures), (1, 1));
+    assert_eq!(api.crashed, 64 + 200, "the hung pod's threads and queue");
+    assert!(
+        (27_990.0..=28_000.0).contains(&api.sojourn_ms.max),
+        "{}",
+        api.sojourn_ms.max
+    );
+    let t = s.timeseries.column("t_s").expect("t_s");
+    let up = s.timeseries.column("api.replicas_up").expect("replicas_up");
+    let at = |x: f64| up[t.iter().position(|&w| w == x).expect("window")];
+    assert_eq!(
+        (at(710.0), at(730.0), at(740.0), at(750.0), at(770.0)),
+        (2.0, 1.0, 1.0, 1.0, 2.0),
+        "out of rotation from 730 s, back after the restart"
+    );
+    let w = &s.workloads["checkout"];
+    assert_eq!((w.rejected, w.timeouts, api.rejected), (189, 4, 1116));
+    variants_fail_their_criteria(
+        "food-ordering/phase3.ron",
+        2,
+        "without readiness, without liveness",
+    );
 }
 
 #[test]
