@@ -32,6 +32,9 @@ use std::collections::VecDeque;
 pub struct Msg {
     pub id: u64,
     pub order: u32,
+    /// Its place among the records of its key from one producer: 0 the order's record,
+    /// then its status updates (`Publish.updates`).
+    pub seq: u32,
 }
 
 /// A message in a log, with when it was appended (retention, replication) and whether
@@ -370,6 +373,7 @@ mod tests {
         Msg {
             id,
             order: id as u32,
+            seq: 0,
         }
     }
 
@@ -496,7 +500,11 @@ mod tests {
         let s = SimTime::from_secs;
         let mut t = TopicLog::new(2, 1);
         assert_eq!(t.oldest_uncommitted(0), None);
-        let m = |id| Msg { id, order: 0 };
+        let m = |id| Msg {
+            id,
+            order: 0,
+            seq: 0,
+        };
         t.append(0, m(0), s(1), false);
         t.append(1, m(1), s(2), false);
         t.append(0, m(2), s(3), false);

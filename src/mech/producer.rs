@@ -168,7 +168,11 @@ mod tests {
     use super::*;
 
     fn msg(id: u64) -> Msg {
-        Msg { id, order: 0 }
+        Msg {
+            id,
+            order: 0,
+            seq: 0,
+        }
     }
 
     fn t(ms: u64) -> SimTime {

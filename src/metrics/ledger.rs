@@ -80,6 +80,9 @@ struct Order {
     aborted: bool,
     /// Why a done step was taken back (a lost write), or `NO_CAUSE`; wins over `cause`.
     undone_cause: Cause,
+    /// Why its state ended wrong though its steps were done (a status update applied
+    /// before its create), or `NO_CAUSE`.
+    stale: Cause,
 }
 
 /// How an order ended up, as the ledger sees it at the end of a run.
@@ -171,6 +174,7 @@ impl Ledger {
             done_at: SimTime::MAX,
             aborted: false,
             undone_cause: NO_CAUSE,
+            stale: NO_CAUSE,
         });
         self.done.extend(std::iter::repeat_n(0, self.steps));
         (self.orders.len() - 1) as u32
@@ -275,6 +279,15 @@ impl Ledger {
             .is_some_and(|order| order.aborted)
     }
 
+    /// Order `o`'s state ended wrong for `cause` (a status update applied before its
+    /// create, so the create overwrote the newer status): once nothing carries it any
+    /// more it is `inconsistent` instead of completed.
+    pub fn stale(&mut self, o: u32, cause: Cause) {
+        if let Some(order) = self.orders.get_mut(o as usize) {
+            order.stale = cause;
+        }
+    }
+
     /// Step `step`'s compensation succeeded on order `o` (a repeat changes nothing: a
     /// refund is keyed by the order).
     pub fn compensated(&mut self, o: u32, step: usize) {
@@ -345,6 +358,9 @@ impl Ledger {
                 Fate::Compensated
             }
             Answer::Accepted if order.aborted => Fate::Inconsistent,
+            Answer::Accepted if order.stale != NO_CAUSE && order.carriers == 0 => {
+                Fate::Inconsistent
+            }
             Answer::Accepted if self.complete(o as usize) => Fate::Completed,
             Answer::Accepted if order.carriers > 0 => Fate::InFlight,
             Answer::Accepted if order.parked > 0 => Fate::InDlq,
@@ -408,7 +424,14 @@ impl Ledger {
                 Fate::InFlight => s.in_flight += 1,
                 Fate::InDlq => s.in_dlq += 1,
                 Fate::Compensated => s.compensated += 1,
-                Fate::Inconsistent => s.inconsistent += 1,
+                Fate::Inconsistent => {
+                    s.inconsistent += 1;
+                    if order.stale != NO_CAUSE {
+                        *s.inconsistent_causes
+                            .entry(self.cause_name(order.stale).to_string())
+                            .or_default() += 1;
+                    }
+                }
                 Fate::Lost => {
                     s.lost += 1;
                     *causes

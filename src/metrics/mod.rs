@@ -20,7 +20,7 @@ pub use level::Level;
 pub use record::{Effect, Outcome, Recorder, Refusal};
 pub use summary::{
     AutoscaleSummary, BreakerSummary, CallSummary, DeploymentSummary, Downtime, FaultVerdict,
-    GroupSummary, LatencyBuckets, OrdersSummary, OutageSummary, PodSummary, ProducerBufferSummary,
-    PulledSummary, QueueSummary, ScaleEvent, ServiceRecovery, ServiceSummary, StepSummary, Summary,
-    TimeSeries, TopicSummary, Transition, WorkloadSummary,
+    GroupSummary, LatencyBuckets, OrderingSummary, OrdersSummary, OutageSummary, PodSummary,
+    ProducerBufferSummary, PulledSummary, QueueSummary, ScaleEvent, ServiceRecovery,
+    ServiceSummary, StepSummary, Summary, TimeSeries, TopicSummary, Transition, WorkloadSummary,
 };

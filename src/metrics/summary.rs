@@ -519,6 +519,10 @@ pub struct OrdersSummary {
     pub inconsistent: u64,
     /// Lost orders by the cause of their last carrier's end.
     pub lost_causes: BTreeMap<String, u64>,
+    /// Inconsistent orders with a named cause (out-of-order updates; a saga's are not
+    /// listed).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub inconsistent_causes: BTreeMap<String, u64>,
     /// Refused or unanswered orders on which some step's side effect happened anyway
     /// (charged, yet refused or never confirmed), each counted once.
     pub side_effects_unacknowledged: u64,
@@ -649,8 +653,23 @@ pub struct TopicSummary {
     /// producer to it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub producer_buffer: Option<ProducerBufferSummary>,
+    /// Per-key order (issue #22 item 4), on topics with status updates or produce retries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ordering: Option<OrderingSummary>,
     /// Consumer groups by consuming service.
     pub groups: BTreeMap<String, GroupSummary>,
+}
+
+/// How a topic kept the order of each key's records (`topics.<t>.ordering`).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct OrderingSummary {
+    /// Records whose produce failed retriably and was sent again after `retry.backoff.ms`.
+    pub produce_retries: u64,
+    /// Records of a key first delivered after a later record of that key (counted by
+    /// the topic's first consumer group: every group reads the same partition order).
+    pub out_of_order: u64,
+    /// Orders whose status update reached the consumer before their own record.
+    pub update_before_create: u64,
 }
 
 /// A topic's producer send buffers (`mech::producer`), summed over its producers.

@@ -227,6 +227,10 @@ pub struct Publish {
     pub outbox: Option<SimTime>,
     /// The producer's send buffer, if it has one (`mech::producer`).
     pub buffer: Option<ProducerBuffer>,
+    /// Kafka `max.in.flight.requests.per.connection`.
+    pub max_in_flight: u32,
+    /// Status updates published after the record, same key.
+    pub updates: u32,
 }
 
 /// A producer's send buffer, validated (`ProducerBufferSpec`).
@@ -507,6 +511,11 @@ pub enum FaultKind {
         topic: u32,
         rate: f64,
     },
+    /// A share of produce requests to `topic` fails retriably and is sent again.
+    ProduceRetry {
+        topic: u32,
+        rate: f64,
+    },
     BrokerRestart {
         broker: u32,
     },
@@ -585,6 +594,7 @@ impl FaultKind {
             FaultKind::Outage { .. } => "outage",
             FaultKind::KillConsumer { .. } => "kill_consumer",
             FaultKind::DuplicateDelivery { .. } => "duplicate_delivery",
+            FaultKind::ProduceRetry { .. } => "produce_retry",
             FaultKind::BrokerRestart { .. } => "broker_restart",
             FaultKind::Partition { .. } => "partition",
             FaultKind::LinkLatency { .. } => "link_latency",
@@ -644,6 +654,7 @@ impl FaultKind {
             } => Some(*target),
             FaultKind::Outage { .. }
             | FaultKind::DuplicateDelivery { .. }
+            | FaultKind::ProduceRetry { .. }
             | FaultKind::BrokerRestart { .. }
             | FaultKind::Partition { .. }
             | FaultKind::LinkLatency { .. }

@@ -12,6 +12,7 @@ use crate::engine::{parse_duration, SimTime};
 use crate::mech::breaker::{CallOutcome, FailureKinds};
 use crate::mech::limits::{AimdLimit, Gradient2Limit};
 use crate::scenario::error::did_you_mean;
+use crate::scenario::PublishSpec;
 use crate::scenario::{
     AutoscaleMetricSpec, AutoscaleSpec, BackoffSpec, BreakerSpec, BreakerWindowSpec, BulkheadSpec,
     ConcurrencyLimitSpec, DistSpec, FaultSpec, JitterSpec, JobQueueSpec, LinkSpec, PersistenceSpec,
@@ -218,6 +219,7 @@ impl FaultSpec {
             self,
             FaultSpec::KillConsumer { .. }
                 | FaultSpec::DuplicateDelivery { .. }
+                | FaultSpec::ProduceRetry { .. }
                 | FaultSpec::BrokerRestart { .. }
                 | FaultSpec::Partition { .. }
                 | FaultSpec::LinkLatency { .. }
@@ -269,6 +271,36 @@ impl Check {
             return None;
         }
         Some(t)
+    }
+
+    /// A producer's `max_in_flight` (default 5, Kafka's) and `updates` at `{pp}`: an
+    /// idempotent producer takes at most 5 in flight (Kafka refuses more), and updates
+    /// are sent directly (not through an outbox or a buffer).
+    fn producer_ordering(&mut self, pp: &str, pb: &PublishSpec) -> Option<(u32, u32)> {
+        let n = pb.max_in_flight.unwrap_or(5);
+        let most = if pb.idempotent { 5 } else { 1000 };
+        if !(1..=most).contains(&n) {
+            let why = if pb.idempotent && n > 5 {
+                "an idempotent producer takes at most 5 (Kafka refuses more)".to_string()
+            } else {
+                format!("must be 1 to {most}")
+            };
+            self.fail(format!("{pp}.max_in_flight"), format!("{n}: {why}"));
+            return None;
+        }
+        if pb.updates > 100 {
+            let msg = format!("{}: must be 0 to 100", pb.updates);
+            self.fail(format!("{pp}.updates"), msg);
+            return None;
+        }
+        if pb.updates > 0 && (pb.outbox || pb.buffer.is_some()) {
+            self.fail(
+                format!("{pp}.updates"),
+                "updates are sent directly: remove `outbox: true` or `buffer`".to_string(),
+            );
+            return None;
+        }
+        Some((n, pb.updates))
     }
 
     /// A producer's send buffer at `{pp}.buffer`: at least one record (at most 10
@@ -1558,13 +1590,18 @@ impl Check {
                     Some(b) => self.producer_buffer(&pp, pb.outbox, b).map(Some),
                     None => Some(None),
                 };
-                if let (Some(t), Some(relay), Some(buffer)) = (t, relay, buffer) {
+                let ordering = self.producer_ordering(&pp, pb);
+                if let (Some(t), Some(relay), Some(buffer), Some((max_in_flight, updates))) =
+                    (t, relay, buffer, ordering)
+                {
                     publish.push(Publish {
                         topic: t as u32,
                         acks: pb.acks,
                         idempotent: pb.idempotent,
                         outbox: pb.outbox.then_some(relay),
                         buffer,
+                        max_in_flight,
+                        updates,
                     });
                 }
             }
@@ -1673,6 +1710,7 @@ impl Check {
         let (at, duration) = match f {
             FaultSpec::KillConsumer { at, duration, .. }
             | FaultSpec::DuplicateDelivery { at, duration, .. }
+            | FaultSpec::ProduceRetry { at, duration, .. }
             | FaultSpec::BrokerRestart { at, duration, .. }
             | FaultSpec::Partition { at, duration, .. }
             | FaultSpec::LinkLatency { at, duration, .. }
@@ -1705,6 +1743,17 @@ impl Check {
                     return None;
                 }
                 FaultKind::DuplicateDelivery {
+                    topic: t as u32,
+                    rate: *rate,
+                }
+            }
+            FaultSpec::ProduceRetry { topic, rate, .. } => {
+                self.probability(&format!("{p}.rate"), *rate);
+                let t = self.named(&format!("{p}.topic"), "topic", topic, &msg.topic_names)?;
+                if !(0.0..=1.0).contains(rate) {
+                    return None;
+                }
+                FaultKind::ProduceRetry {
                     topic: t as u32,
                     rate: *rate,
                 }

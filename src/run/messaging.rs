@@ -45,8 +45,8 @@ use crate::mech::persistence::Persist;
 use crate::mech::producer::{Blocked, Buffer, Send, RETRY_BACKOFF};
 use crate::metrics::ledger::{Cause, Ledger, NO_CAUSE, NO_ORDER};
 use crate::metrics::{
-    GroupSummary, LatencyHistogram, Outcome, ProducerBufferSummary, PulledSummary, QueueSummary,
-    TopicSummary,
+    GroupSummary, LatencyHistogram, OrderingSummary, Outcome, ProducerBufferSummary, PulledSummary,
+    QueueSummary, TopicSummary,
 };
 use crate::model::{Acks, Commit, Durability, Endpoint, FaultKind, Platform};
 use rand::Rng;
@@ -80,6 +80,8 @@ pub(super) enum BrokerEvent {
     AckDue { req: u32, token: u32 },
     /// Producer `producer`'s sender retries its buffered records.
     ProducerRetry { producer: u32 },
+    /// The oldest record in `Messaging::resends` is sent again.
+    Resend,
     /// Request `req`'s send to producer `producer`'s full buffer has blocked for
     /// `max_block`: it throws now, unless room came first.
     ProducerBlockDue { producer: u32, req: u32, token: u32 },
@@ -151,6 +153,10 @@ struct TopicState {
     groups: Vec<u32>,
     stats: TopicSummary,
     rng_dup: Stream,
+    /// Retriable produce errors (`ProduceRetry`).
+    rng_retry: Stream,
+    /// An order whose status update was applied before its create.
+    stale: Cause,
     lost_publish: Cause,
     restart: Cause,
     /// Held in memory when the platform lost power (an outage).
@@ -180,6 +186,8 @@ struct GroupState {
     stats: GroupSummary,
     /// Message ids processed (idempotent consumer), by id.
     seen: Vec<bool>,
+    /// By order: the highest `Msg::seq` first delivered (empty until an update comes).
+    key_seq: Vec<u8>,
     level: usize,
     /// Extra time-series columns: processing time, failures, DLQ size.
     cols: Cols,
@@ -312,6 +320,9 @@ pub(super) struct Messaging {
     /// Publishes with a send buffer, in service then publish order.
     producers: Vec<Producer>,
     next_id: u64,
+    /// Records to send again after a retriable produce error, oldest first (they all
+    /// wait `retry.backoff.ms`): topic, record, acks=all.
+    resends: VecDeque<(u32, Msg, bool)>,
     /// Per service: crash-before-publish draws.
     rng_publish: Vec<Stream>,
     /// Active partitions between two endpoints: `(a, b, one_way, count)`; one-way drops
@@ -442,6 +453,8 @@ impl Messaging {
                         ..TopicSummary::default()
                     },
                     rng_dup: stream(p.seed, &format!("topic/{}/duplicates", t.name)),
+                    rng_retry: stream(p.seed, &format!("topic/{}/produce_retries", t.name)),
+                    stale: cause("status update applied before its create (out of order)"),
                     lost_publish: cause("published while the broker was unreachable (acks=None)"),
                     restart: cause("held in memory by a restarting broker"),
                     power_lost: cause("held in memory by its broker when the power went (outage)"),
@@ -456,6 +469,16 @@ impl Messaging {
                 }
             })
             .collect();
+        // Per-key order is reported where it can go wrong: updates, or retried produces.
+        let updates = p.services.iter().flat_map(|s| &s.publish);
+        for pb in updates.filter(|pb| pb.updates > 0) {
+            topics[pb.topic as usize].stats.ordering = Some(OrderingSummary::default());
+        }
+        for f in &p.faults {
+            if let FaultKind::ProduceRetry { topic, .. } = f.kind {
+                topics[topic as usize].stats.ordering = Some(OrderingSummary::default());
+            }
+        }
         let mut groups = Vec::new();
         let mut consumers = Vec::new();
         let mut service_group = vec![NONE; p.services.len()];
@@ -476,6 +499,7 @@ impl Messaging {
                 token: 0,
                 stats: GroupSummary::default(),
                 seen: Vec::new(),
+                key_seq: Vec::new(),
                 level: 0,
                 cols: Cols::default(),
                 time: Waiting::new(),
@@ -500,6 +524,7 @@ impl Messaging {
                     msg: Msg {
                         id: 0,
                         order: NO_ORDER,
+                        seq: 0,
                     },
                     deliveries: 0,
                     backoff: false,
@@ -560,6 +585,7 @@ impl Messaging {
             relayed: ledger.cause("outbox: relayed"),
             producers,
             next_id: 0,
+            resends: VecDeque::new(),
             rng_publish: p
                 .services
                 .iter()
@@ -725,6 +751,10 @@ impl<O: Observer> Sim<'_, O> {
             }
             BrokerEvent::Retention { topic } => self.expire(now, topic),
             BrokerEvent::ProducerRetry { producer } => self.producer_retry(now, producer),
+            BrokerEvent::Resend => {
+                let (topic, msg, all) = self.msg.resends.pop_front().expect("one per resend");
+                self.append(now, topic, msg, all);
+            }
             BrokerEvent::ProducerBlockDue {
                 producer,
                 req,
@@ -924,7 +954,7 @@ impl<O: Observer> Sim<'_, O> {
         for (k, pb) in spec.publish.iter().enumerate() {
             let id = self.msg.next_id;
             self.msg.next_id += 1;
-            let msg = Msg { id, order };
+            let msg = Msg { id, order, seq: 0 };
             let uid = self.reqs[req as usize].uid;
             self.obs
                 .produced(now, uid, super::Destination::Topic(pb.topic), id);
@@ -959,7 +989,7 @@ impl<O: Observer> Sim<'_, O> {
                     }
                 }
             } else {
-                self.publish(now, s as u32, k as u32, msg)
+                self.publish_keyed(now, s as u32, k as u32, msg)
             };
             if let Sent::Acked(delay) = sent {
                 match pb.acks {
@@ -1122,12 +1152,42 @@ impl<O: Observer> Sim<'_, O> {
 
     /// Appends `msg` for service `s`'s producer `k`; false if the broker is unreachable.
     fn publish(&mut self, now: SimTime, s: u32, k: u32, msg: Msg) -> Sent {
+        self.publish_held(now, s, k, msg, false).0
+    }
+
+    /// [`Self::publish`], where a produce may fail retriably (`ProduceRetry`): the record
+    /// is sent again after `retry.backoff.ms` and lands behind what the producer sent
+    /// meanwhile. `held`: an earlier record of this key is being resent by a producer
+    /// that keeps order (idempotent, or `max_in_flight` 1), so this one waits behind it.
+    /// Returns whether the record is resent. Simplification: only the key's later records
+    /// wait; Kafka holds the partition's.
+    fn publish_held(&mut self, now: SimTime, s: u32, k: u32, msg: Msg, held: bool) -> (Sent, bool) {
         let p = self.p;
         let pb = &p.services[s as usize].publish[k as usize];
         let b = self.msg.topics[pb.topic as usize].broker;
         let (lost, unacked, delay) = self.produce_path(s, b);
         if lost {
-            return Sent::Lost;
+            return (Sent::Lost, false);
+        }
+        let mut resend = held;
+        for f in &p.faults {
+            if let FaultKind::ProduceRetry { topic, rate } = f.kind {
+                if topic == pb.topic && f.start <= now && now < f.end {
+                    let t = &mut self.msg.topics[pb.topic as usize];
+                    resend |= t.rng_retry.random::<f64>() < rate;
+                }
+            }
+        }
+        let all = pb.acks == Acks::All;
+        if resend {
+            let t = &mut self.msg.topics[pb.topic as usize];
+            if let Some(o) = t.stats.ordering.as_mut() {
+                o.produce_retries += !held as u64;
+            }
+            self.msg.resends.push_back((pb.topic, msg, all));
+            self.queue
+                .push(now.after(RETRY_BACKOFF), Event::Broker(BrokerEvent::Resend));
+            return (Sent::Acked(delay.after(RETRY_BACKOFF)), true);
         }
         let mut copies = 1;
         for f in &p.faults {
@@ -1141,16 +1201,39 @@ impl<O: Observer> Sim<'_, O> {
                 }
             }
         }
-        let all = pb.acks == Acks::All;
         for _ in 0..copies {
             self.append(now, pb.topic, msg, all);
         }
         self.msg.topics[pb.topic as usize].stats.duplicate_appends += copies - 1;
         if unacked {
-            Sent::Unacked
+            (Sent::Unacked, false)
         } else {
-            Sent::Acked(delay)
+            (Sent::Acked(delay), false)
         }
+    }
+
+    /// Publishes the order's record `msg` and then its `updates` status updates (same
+    /// key) through service `s`'s producer `k`: the first answer that is not an ack is
+    /// the call's, else the latest ack. A producer that keeps order (idempotent, or
+    /// `max_in_flight` 1; Kafka producer docs, `enable.idempotence`) holds the key's
+    /// later records behind a resent one; one that does not lets them land first.
+    fn publish_keyed(&mut self, now: SimTime, s: u32, k: u32, msg: Msg) -> Sent {
+        let pb = &self.p.services[s as usize].publish[k as usize];
+        let ordered = pb.idempotent || pb.max_in_flight == 1;
+        let (mut sent, mut held) = self.publish_held(now, s, k, msg, false);
+        for seq in 1..=pb.updates {
+            let id = self.msg.next_id;
+            self.msg.next_id += 1;
+            let update = Msg { id, seq, ..msg };
+            let (next, resent) = self.publish_held(now, s, k, update, held && ordered);
+            held |= resent;
+            sent = match (sent, next) {
+                (Sent::Acked(a), Sent::Acked(b)) => Sent::Acked(a.max(b)),
+                (Sent::Acked(_), other) => other,
+                (first, _) => first,
+            };
+        }
+        sent
     }
 
     /// Index of service `s`'s producer `k` in `producers` (it has a buffer).
@@ -1702,6 +1785,9 @@ impl<O: Observer> Sim<'_, O> {
                 .expect("a delivered message is in the log");
             if !again {
                 self.waited(now, WaitOf::Group(g), s, published);
+                if msg.order != NO_ORDER {
+                    self.key_order(g, msg);
+                }
             }
             self.streams.delivered(s, msg.id, published);
             self.read_models
@@ -1739,7 +1825,8 @@ impl<O: Observer> Sim<'_, O> {
                 deadline: SimTime::MAX,
                 client: NONE,
                 depth: 0,
-                order: msg.order,
+                // A status update does not do the step again.
+                order: if msg.seq == 0 { msg.order } else { NO_ORDER },
                 replica,
                 parent: super::Parent::Message {
                     topic,
@@ -1757,6 +1844,33 @@ impl<O: Observer> Sim<'_, O> {
                 None => self.delivery_done(now, c, Outcome::Rejected),
             }
             return;
+        }
+    }
+
+    /// Group `g` takes `msg` for the first time: counts it out of order if a later record
+    /// of its key came first, and an order record behind its own update leaves the order
+    /// stale (the create overwrote the newer status). Counted by the topic's first group.
+    fn key_order(&mut self, g: u32, msg: Msg) {
+        let group = &mut self.msg.groups[g as usize];
+        let o = msg.order as usize;
+        if group.index != 0 || (msg.seq == 0 && o >= group.key_seq.len()) {
+            return;
+        }
+        if o >= group.key_seq.len() {
+            group.key_seq.resize(o + 1, 0);
+        }
+        let seen = group.key_seq[o];
+        let seq = msg.seq.min(u8::MAX as u32) as u8;
+        if seq >= seen {
+            group.key_seq[o] = seq;
+            return;
+        }
+        let t = &mut self.msg.topics[group.topic as usize];
+        let ordering = t.stats.ordering.get_or_insert_with(Default::default);
+        ordering.out_of_order += 1;
+        if seq == 0 {
+            ordering.update_before_create += 1;
+            self.ledger.stale(msg.order, t.stale);
         }
     }
 

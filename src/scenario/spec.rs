@@ -323,6 +323,15 @@ pub struct PublishSpec {
     /// send to an unreachable broker fails (or is lost) at once, as before buffers.
     #[serde(default)]
     pub buffer: Option<ProducerBufferSpec>,
+    /// Kafka `max.in.flight.requests.per.connection` (Kafka's default 5): above 1, a
+    /// record retried after a retriable error lands behind the later records sent
+    /// meanwhile, unless the producer is idempotent.
+    #[serde(default)]
+    pub max_in_flight: Option<u32>,
+    /// Status updates of the order published after its record, with the same key (the
+    /// order id), by the same producer; their consumers do not do the step again.
+    #[serde(default)]
+    pub updates: u32,
 }
 
 /// `ProducerBuffer(records: 5000, max_block: "60s", delivery_timeout: "120s", on_full:
@@ -1601,6 +1610,16 @@ pub enum FaultSpec {
     /// Messages published to `topic` during the fault are appended twice with a share of
     /// `rate` (a producer retry after a lost ack), unless the producer is idempotent.
     DuplicateDelivery {
+        topic: String,
+        at: String,
+        duration: String,
+        #[serde(default = "one_f64")]
+        rate: f64,
+    },
+    /// Produce requests to `topic` during the fault fail with a retriable error with a
+    /// share of `rate` (Kafka `NOT_LEADER_OR_FOLLOWER`, a request timeout) and the
+    /// producer sends them again after `retry.backoff.ms`.
+    ProduceRetry {
         topic: String,
         at: String,
         duration: String,

@@ -68,6 +68,7 @@ mod explore;
 mod fault_matrix;
 mod fuzz;
 mod health;
+mod key_order;
 mod kubernetes;
 mod kubernetes_pods;
 mod layers;

@@ -149,6 +149,7 @@ fn every_fault_kind_and_mechanism_appears_in_a_shipped_scenario() {
         "stateful",
         "buffer",
         "read_model",
+        "updates",
     ] {
         if !fields.contains(field) {
             missing.push(format!("field {field}"));
