@@ -5,7 +5,7 @@
 //! parent chosen before the round began): the same with any `--jobs`.
 
 use super::budget::Budget;
-use super::vocab::{Fault, Kind, Vocabulary};
+use super::vocab::{Fault, Vocabulary};
 use crate::engine::{stream, Stream};
 use rand::Rng;
 
@@ -41,7 +41,7 @@ fn draw(rng: &mut Stream, vocab: &Vocabulary, budget: &Budget) -> Fault {
     let (kind, target) = vocab.options[rng.random_range(0..vocab.options.len())].clone();
     let window_ms = (budget.window().0 / 1_000_000).max(1);
     let longest_ms = (budget.max_duration.0 / 1_000_000).clamp(1, window_ms);
-    let duration_ms = if kind == Kind::KillConsumer {
+    let duration_ms = if kind.instant() {
         1
     } else {
         rng.random_range(1..=longest_ms)
