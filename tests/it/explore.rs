@@ -349,7 +349,9 @@ fn check_refuses_a_nonsense_explore_budget() {
 /// Runs to the first failure of the two-fault scenario, guided and pure random, seeds 1
 /// to 10 (`--stop-at-first`: the search stops after the round that found it). The random
 /// draws are the same in both modes for the first round of 16; after it, guidance
-/// mutates schedules that reached rare states near the checked path.
+/// mutates schedules that reached rare states near the checked path (adds a fault on
+/// another component beside one of theirs, splices in another's fault, widens, moves or
+/// retargets one). Guided reaches it first for 3 seeds, random for 1.
 #[test]
 fn runs_to_the_two_fault_failure_guided_and_random() {
     let first = |seed: u32, guide: bool| -> u64 {
@@ -378,11 +380,11 @@ fn runs_to_the_two_fault_failure_guided_and_random() {
     };
     let guided: Vec<u64> = (1..=10).map(|s| first(s, true)).collect();
     let random: Vec<u64> = (1..=10).map(|s| first(s, false)).collect();
-    assert_eq!(guided, [2, 64, 10, 15, 2, 26, 16, 71, 29, 15]);
+    assert_eq!(guided, [2, 22, 10, 15, 2, 26, 16, 32, 85, 15]);
     assert_eq!(random, [2, 90, 10, 15, 2, 82, 16, 44, 28, 15]);
     assert_eq!(
         (guided.iter().sum::<u64>(), random.iter().sum::<u64>()),
-        (250, 304)
+        (225, 304)
     );
 }
 
