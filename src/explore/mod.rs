@@ -552,7 +552,8 @@ impl Search<'_> {
         }
         if self.guide && !corpus.schedules.is_empty() && rng.random_bool(0.75) {
             if let Some(parent) = corpus.parent(&mut rng, coverage) {
-                return schedule::mutate(&mut rng, parent, vocab, self.budget);
+                let donor = corpus.parent(&mut rng, coverage);
+                return schedule::mutate(&mut rng, parent, donor, vocab, self.budget);
             }
         }
         schedule::random(&mut rng, vocab, self.budget)

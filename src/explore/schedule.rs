@@ -5,7 +5,7 @@
 //! parent chosen before the round began): the same with any `--jobs`.
 
 use super::budget::Budget;
-use super::vocab::{Fault, Kind, Vocabulary};
+use super::vocab::{Fault, Vocabulary};
 use crate::engine::{stream, Stream};
 use rand::Rng;
 
@@ -41,7 +41,7 @@ fn draw(rng: &mut Stream, vocab: &Vocabulary, budget: &Budget) -> Fault {
     let (kind, target) = vocab.options[rng.random_range(0..vocab.options.len())].clone();
     let window_ms = (budget.window().0 / 1_000_000).max(1);
     let longest_ms = (budget.max_duration.0 / 1_000_000).clamp(1, window_ms);
-    let duration_ms = if kind == Kind::KillConsumer {
+    let duration_ms = if kind.instant() {
         1
     } else {
         rng.random_range(1..=longest_ms)
@@ -89,42 +89,32 @@ pub fn fits(faults: &[Fault], f: &Fault, vocab: &Vocabulary, budget: &Budget) ->
     true
 }
 
-/// A schedule near `parent`: a fault added at a moment when one of the parent's is
-/// active (two components down together), or anywhere; one dropped, moved, or redrawn;
-/// chosen by `rng`.
+/// A schedule near `parent`, as a coverage-guided fuzzer mutates an input (AFL's
+/// deterministic and havoc stages, reduced to what a schedule is): a fault added while
+/// one of the parent's is active, on a component the parent leaves alone (components
+/// down together); a fault of `donor` (another schedule of the corpus) spliced in beside
+/// one of the parent's (AFL's splice); one fault dropped, moved, widened (longer, more
+/// severe) or aimed at another target of its kind; or one redrawn. Chosen by `rng`.
 pub fn mutate(
     rng: &mut Stream,
     parent: &[Fault],
+    donor: Option<&[Fault]>,
     vocab: &Vocabulary,
     budget: &Budget,
 ) -> Vec<Fault> {
     let mut faults = parent.to_vec();
-    // Adding a fault beside one of the parent's is drawn most often: a failure that needs
-    // two faults together is one fault added, at the right moment, to a schedule that
-    // reached half of it.
-    let choice = rng.random_range(0..6);
+    let choice = rng.random_range(0..9);
     let i = rng.random_range(0..faults.len().max(1));
-    let room = faults.len() < budget.max_faults as usize;
     match choice {
         0..=2 if !faults.is_empty() => {
-            let f = beside(rng, &faults[i], vocab, budget);
-            if room {
-                if fits(&faults, &f, vocab, budget) {
-                    faults.push(f);
-                }
-            } else if faults.len() > 1 {
-                // Full: it takes the place of another fault.
-                let j = (i + 1 + rng.random_range(0..faults.len() - 1)) % faults.len();
-                if fits(&without(&faults, j), &f, vocab, budget) {
-                    faults[j] = f;
-                }
-            }
+            let f = beside(rng, &faults[i], parent, vocab, budget);
+            add_or_replace(rng, &mut faults, i, f, vocab, budget);
         }
-        3 if room => {
-            let f = draw(rng, vocab, budget);
-            if fits(&faults, &f, vocab, budget) {
-                faults.push(f);
-            }
+        3 if !faults.is_empty() && donor.is_some_and(|d| !d.is_empty()) => {
+            let donor = donor.unwrap_or_default();
+            let mut f = donor[rng.random_range(0..donor.len())].clone();
+            f.at_ms = overlapping(rng, &faults[i], f.duration_ms, budget);
+            add_or_replace(rng, &mut faults, i, f, vocab, budget);
         }
         4 if faults.len() > 1 => {
             faults.remove(i);
@@ -135,15 +125,45 @@ pub fn mutate(
             let window_ms = (budget.window().0 / 1_000_000).max(1);
             let from_ms = budget.from.0.div_ceil(1_000_000);
             f.at_ms = from_ms + rng.random_range(0..=window_ms.saturating_sub(f.duration_ms));
-            let rest = without(&faults, i);
-            if fits(&rest, &f, vocab, budget) {
-                faults[i] = f;
+            replace(&mut faults, i, f, vocab, budget);
+        }
+        6 if !faults.is_empty() => {
+            // Wider: twice as long (within the budget and the window), halfway to full
+            // severity.
+            let mut f = faults[i].clone();
+            let (from_ms, until_ms) = (
+                budget.from.0.div_ceil(1_000_000),
+                budget.until.0 / 1_000_000,
+            );
+            let longest_ms = (budget.max_duration.0 / 1_000_000).max(1);
+            if !f.kind.instant() {
+                f.duration_ms = (f.duration_ms * 2).min(longest_ms);
+                f.at_ms = f
+                    .at_ms
+                    .min(until_ms.saturating_sub(f.duration_ms))
+                    .max(from_ms);
             }
+            if f.kind.has_severity() {
+                f.severity += (1000 - f.severity).div_ceil(2);
+            }
+            replace(&mut faults, i, f, vocab, budget);
+        }
+        7 if !faults.is_empty() => {
+            // The same kind, timing and severity on another target of that kind.
+            let kind = faults[i].kind;
+            let targets: Vec<_> = vocab.options.iter().filter(|(k, _)| *k == kind).collect();
+            let mut f = faults[i].clone();
+            f.target = targets[rng.random_range(0..targets.len())].1.clone();
+            replace(&mut faults, i, f, vocab, budget);
         }
         _ => {
             let f = draw(rng, vocab, budget);
-            if !faults.is_empty() && fits(&without(&faults, i), &f, vocab, budget) {
-                faults[i] = f;
+            if faults.len() < budget.max_faults as usize {
+                if fits(&faults, &f, vocab, budget) {
+                    faults.push(f);
+                }
+            } else {
+                replace(&mut faults, i, f, vocab, budget);
             }
         }
     }
@@ -151,16 +171,61 @@ pub fn mutate(
     faults
 }
 
-/// A fresh fault that starts while `anchor` is active (or, when that is too late for
-/// its length, ends after `anchor` started): the two overlap.
-fn beside(rng: &mut Stream, anchor: &Fault, vocab: &Vocabulary, budget: &Budget) -> Fault {
+/// Adds `f` (kept beside fault `i`); when the schedule is full, `f` takes the place of
+/// another fault than `i`.
+fn add_or_replace(
+    rng: &mut Stream,
+    faults: &mut Vec<Fault>,
+    i: usize,
+    f: Fault,
+    vocab: &Vocabulary,
+    budget: &Budget,
+) {
+    if faults.len() < budget.max_faults as usize {
+        if fits(faults, &f, vocab, budget) {
+            faults.push(f);
+        }
+    } else if faults.len() > 1 {
+        let j = (i + 1 + rng.random_range(0..faults.len() - 1)) % faults.len();
+        replace(faults, j, f, vocab, budget);
+    }
+}
+
+/// Puts `f` in place of fault `i` when the budget allows it.
+fn replace(faults: &mut [Fault], i: usize, f: Fault, vocab: &Vocabulary, budget: &Budget) {
+    if fits(&without(faults, i), &f, vocab, budget) {
+        faults[i] = f;
+    }
+}
+
+/// A fresh fault that starts while `anchor` is active, on a target no fault of `parent`
+/// strikes when a few draws find one: the two overlap.
+fn beside(
+    rng: &mut Stream,
+    anchor: &Fault,
+    parent: &[Fault],
+    vocab: &Vocabulary,
+    budget: &Budget,
+) -> Fault {
     let mut f = draw(rng, vocab, budget);
+    for _ in 0..REDRAWS {
+        if parent.iter().all(|p| p.target != f.target) {
+            break;
+        }
+        f = draw(rng, vocab, budget);
+    }
+    f.at_ms = overlapping(rng, anchor, f.duration_ms, budget);
+    f
+}
+
+/// A start for a fault `duration_ms` long that falls while `anchor` is active (or, when
+/// that is too late for its length, ends after `anchor` started).
+fn overlapping(rng: &mut Stream, anchor: &Fault, duration_ms: u64, budget: &Budget) -> u64 {
     let window_ms = (budget.window().0 / 1_000_000).max(1);
     let from_ms = budget.from.0.div_ceil(1_000_000);
-    let latest = from_ms + window_ms - f.duration_ms.min(window_ms);
+    let latest = from_ms + window_ms - duration_ms.min(window_ms);
     let start = anchor.at_ms + rng.random_range(0..anchor.duration_ms.max(1));
-    f.at_ms = start.min(latest).max(from_ms);
-    f
+    start.min(latest).max(from_ms)
 }
 
 /// `faults` without its i-th.

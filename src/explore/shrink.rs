@@ -4,7 +4,7 @@
 //! it, move it later. A step is kept only when the run still fails the same check; every
 //! run counts against `max_steps`, so a shrink always ends.
 
-use super::vocab::{Fault, Kind, Target};
+use super::vocab::{Fault, Target};
 
 /// What a shrink did.
 #[derive(Debug, Clone)]
@@ -148,7 +148,7 @@ fn simpler(f: &Fault, until_ms: u64, components: &[String]) -> Vec<Fault> {
             ..f.clone()
         });
     }
-    if f.kind != Kind::KillConsumer && f.duration_ms > 1 {
+    if !f.kind.instant() && f.duration_ms > 1 {
         out.push(Fault {
             duration_ms: f.duration_ms / 2,
             ..f.clone()
@@ -167,6 +167,7 @@ fn simpler(f: &Fault, until_ms: u64, components: &[String]) -> Vec<Fault> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::explore::vocab::Kind;
 
     fn fault(at_ms: u64, name: &str) -> Fault {
         Fault {

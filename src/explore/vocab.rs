@@ -17,11 +17,23 @@
 //! | `OneWayPartition` | each direction between two services that call each other | (none)    |
 //! | `ForceOpenBreaker`, `DisableBreaker` | each call edge and each workload with a breaker | (none) |
 //! | `Deploy`        | each service run as pods without an autoscaler | error rate of the new version |
+//! | `Flush`         | each service a call caches in                | (none)                       |
+//! | `DeletePods`    | each service run as pods                     | share of its pods            |
+//! | `Hang`          | each service run as pods                     | share of its replicas        |
+//! | `Leak`          | each service with a Kubernetes memory limit  | limit leaked per second      |
+//! | `CrashBeforePublish` | each service that publishes or pushes   | share of its requests        |
+//! | `NodeAdd`, `NodeRemove` | each partitioned store with room for one more (one fewer) node and no scheduled change | (none) |
+//! | `DuplicateDelivery` | each topic                               | share of publishes doubled   |
 //!
+//! `Flush`, `DeletePods`, `KillConsumer`, `NodeAdd` and `NodeRemove` happen at one
+//! moment. Every scenario fault kind is here but those in [`EXCLUDED`], each with its
+//! reason (a test holds it). Failovers, database leader and 2PC coordinator crashes are
+//! `Crash` of the database or coordinator service.
 //! A `Deploy` is a rolling update (Kubernetes' 25 % surge and unavailable) to a version
 //! that fails `severity` ‰ of requests, rolled back `duration` later (unless the run has
-//! ended): its duration and severity shrink as a fault's do. The last four kinds come after
-//! the others, so a scenario without what they need keeps its options and its schedules.
+//! ended): its duration and severity shrink as a fault's do. The kinds from `OneWayPartition`
+//! on come after the others, so a scenario without what they need keeps its options and
+//! its schedules.
 //! A kind a scenario has nothing for is not in its vocabulary.
 
 use crate::engine::time::parse_duration;
@@ -51,7 +63,30 @@ pub enum Kind {
     /// A rolling update to a version failing `severity` ‰ of requests, rolled back after
     /// `duration` (when that is before the end of the run).
     Deploy,
+    /// A cache service loses every key (FLUSHALL).
+    Flush,
+    /// Kubernetes: a share of a service's pods deleted (an eviction).
+    DeletePods,
+    /// Kubernetes: a share of a service's pods hang (a deadlock).
+    Hang,
+    /// Kubernetes: containers' memory grows towards their limit.
+    Leak,
+    /// A topic's publishes appended twice (a producer retry after a lost ack).
+    DuplicateDelivery,
+    /// A service dies between its write and its publish (the dual-write gap).
+    CrashBeforePublish,
+    /// A partitioned store gains a node for good (a scale-out).
+    NodeAdd,
+    /// A partitioned store loses its highest node for good (a decommission).
+    NodeRemove,
 }
+
+/// Scenario fault kinds the vocabulary never draws, and why.
+pub const EXCLUDED: &[(&str, &str)] = &[(
+    "Spike",
+    "extra load, not a component failing: which load breaks a platform is a sweep over \
+     the workload's rate",
+)];
 
 impl Kind {
     /// Whether severity changes what the fault does (else it stays at 1000 ‰).
@@ -65,7 +100,50 @@ impl Kind {
                 | Kind::LinkLatency
                 | Kind::LinkLoss
                 | Kind::Deploy
+                | Kind::DeletePods
+                | Kind::Hang
+                | Kind::Leak
+                | Kind::DuplicateDelivery
+                | Kind::CrashBeforePublish
         )
+    }
+
+    /// Whether the fault happens at one moment (its length means nothing and is 1 ms).
+    pub fn instant(self) -> bool {
+        matches!(
+            self,
+            Kind::KillConsumer | Kind::Flush | Kind::DeletePods | Kind::NodeAdd | Kind::NodeRemove
+        )
+    }
+
+    /// The scenario fault kind (`FaultSpec` variant) it is written as; `None` for a
+    /// deploy, which is a deployment.
+    pub fn fault_kind(self) -> Option<&'static str> {
+        Some(match self {
+            Kind::Crash => "Crash",
+            Kind::Pause => "Pause",
+            Kind::Latency => "Latency",
+            Kind::Errors => "Errors",
+            Kind::Capacity => "Capacity",
+            Kind::Partition | Kind::OneWayPartition => "Partition",
+            Kind::LinkLatency => "LinkLatency",
+            Kind::LinkLoss => "LinkLoss",
+            Kind::BrokerRestart => "BrokerRestart",
+            Kind::KillConsumer => "KillConsumer",
+            Kind::NodeKill => "NodeKill",
+            Kind::Outage => "Outage",
+            Kind::ForceOpenBreaker => "ForceOpenBreaker",
+            Kind::DisableBreaker => "DisableBreaker",
+            Kind::Deploy => return None,
+            Kind::Flush => "Flush",
+            Kind::DeletePods => "DeletePods",
+            Kind::Hang => "Hang",
+            Kind::Leak => "Leak",
+            Kind::DuplicateDelivery => "DuplicateDelivery",
+            Kind::CrashBeforePublish => "CrashBeforePublish",
+            Kind::NodeAdd => "NodeAdd",
+            Kind::NodeRemove => "NodeRemove",
+        })
     }
 }
 
@@ -81,6 +159,8 @@ pub enum Target {
     Platform(Option<Vec<String>>),
     /// A workload's client (its breaker), by the workload's name.
     Workload(String),
+    /// A topic, by name.
+    Topic(String),
 }
 
 impl fmt::Display for Target {
@@ -92,6 +172,7 @@ impl fmt::Display for Target {
             Target::Platform(None) => f.write_str("platform"),
             Target::Platform(Some(names)) => f.write_str(&names.join("+")),
             Target::Workload(w) => write!(f, "workload {w}"),
+            Target::Topic(t) => write!(f, "topic {t}"),
         }
     }
 }
@@ -112,8 +193,13 @@ pub struct Fault {
 pub struct Vocabulary {
     /// Every (kind, target) the search may draw, in a fixed order.
     pub options: Vec<(Kind, Target)>,
-    /// Replicas of each service, by name (for `Crash` severity).
+    /// Replicas of each service, by name (for `Crash` and `Hang` severity).
     replicas: Vec<(String, u32)>,
+    /// The most pods each service run as pods can have (its autoscaler's `max`, else
+    /// its replicas), for `DeletePods` severity.
+    pods: Vec<(String, u32)>,
+    /// Each Kubernetes memory limit in MB, for `Leak` severity.
+    memory_limits: Vec<(String, f64)>,
     /// Services and brokers: the platform's size for the share budget.
     pub components: Vec<String>,
     /// The run's length in ms: a deploy's rollback at or after it is left out.
@@ -197,6 +283,53 @@ impl Vocabulary {
         if whole_platform {
             options.push((Kind::Outage, Target::Platform(None)));
         }
+        // The kinds added last (caches, pods, dual writes, partitioned stores, topics),
+        // each only where the scenario has what it needs.
+        for s in &spec.services {
+            let service = || Target::Service(s.name.clone());
+            let cached = spec
+                .services
+                .iter()
+                .flat_map(|c| &c.calls)
+                .any(|c| c.cache.as_ref().is_some_and(|c| c.service == s.name));
+            if cached {
+                options.push((Kind::Flush, service()));
+            }
+            if s.kubernetes.is_some() || s.autoscale.is_some() {
+                options.push((Kind::DeletePods, service()));
+                options.push((Kind::Hang, service()));
+            }
+            if s.kubernetes
+                .as_ref()
+                .is_some_and(|k| k.memory_limit.is_some())
+            {
+                options.push((Kind::Leak, service()));
+            }
+            if s.push.is_some() || !s.publish.is_empty() {
+                options.push((Kind::CrashBeforePublish, service()));
+            }
+            // A store whose node count the scenario changes on a schedule is left alone:
+            // a drawn change on top could take it past its replicas or below one node.
+            let store = s.partitioning.as_ref().filter(|p| {
+                p.rebalance
+                    .as_ref()
+                    .is_none_or(|r| r.at.is_none() && r.to_nodes.is_none())
+            });
+            if let Some(p) = store {
+                let nodes = p.initial_nodes.unwrap_or(s.replicas);
+                if nodes < s.replicas {
+                    options.push((Kind::NodeAdd, service()));
+                }
+                if nodes > 1 {
+                    options.push((Kind::NodeRemove, service()));
+                }
+            }
+        }
+        for b in &spec.brokers {
+            for t in &b.topics {
+                options.push((Kind::DuplicateDelivery, Target::Topic(t.name.clone())));
+            }
+        }
         let mut components: Vec<String> = spec.services.iter().map(|s| s.name.clone()).collect();
         components.extend(spec.brokers.iter().map(|b| b.name.clone()));
         Vocabulary {
@@ -205,6 +338,21 @@ impl Vocabulary {
                 .services
                 .iter()
                 .map(|s| (s.name.clone(), s.replicas))
+                .collect(),
+            pods: spec
+                .services
+                .iter()
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        s.autoscale.as_ref().map_or(s.replicas, |a| a.max),
+                    )
+                })
+                .collect(),
+            memory_limits: spec
+                .services
+                .iter()
+                .filter_map(|s| Some((s.name.clone(), s.kubernetes.as_ref()?.memory_limit?)))
                 .collect(),
             components,
             run_ms: parse_duration(&spec.duration).map_or(u64::MAX, |d| d.0 / 1_000_000),
@@ -217,6 +365,7 @@ impl Vocabulary {
         match self.deploy(fault) {
             Some(d) => spec.deployments.extend(d),
             None if self.overrides_overridden(fault, spec) => {}
+            None if self.changes_nodes_again(fault, spec) => {}
             None => spec.faults.push(self.to_spec(fault)),
         }
     }
@@ -260,6 +409,20 @@ impl Vocabulary {
                 at,
                 duration,
             } => (x, y, v) == (&a, &b, &w) && ms(at) < end && start < ms(at) + ms(duration).max(1),
+            _ => false,
+        })
+    }
+
+    /// Whether `fault` is a second `NodeAdd` (or `NodeRemove`) of one store: two could
+    /// take it past its replicas (or below one node), which validation refuses. One of
+    /// each stays within them, as the vocabulary offers them only with room for one.
+    fn changes_nodes_again(&self, fault: &Fault, spec: &Spec) -> bool {
+        let Target::Service(name) = &fault.target else {
+            return false;
+        };
+        spec.faults.iter().any(|f| match (fault.kind, f) {
+            (Kind::NodeAdd, FaultSpec::NodeAdd { target, .. })
+            | (Kind::NodeRemove, FaultSpec::NodeRemove { target, .. }) => target == name,
             _ => false,
         })
     }
@@ -315,6 +478,11 @@ impl Vocabulary {
             .map_or(1, |(_, r)| *r)
     }
 
+    /// `severity` ‰ of `all`, rounded up, at least 1.
+    fn share(all: u32, severity: u32) -> u32 {
+        ((u64::from(all) * u64::from(severity)).div_ceil(1000) as u32).max(1)
+    }
+
     /// How many components `fault` puts under a fault (for the share budget).
     pub fn reach(&self, fault: &Fault) -> usize {
         match &fault.target {
@@ -332,7 +500,7 @@ impl Vocabulary {
         let added =
             || DistSpec::Constant(SimTime::from_millis(2 * u64::from(fault.severity)).to_string());
         let (service, link) = match &fault.target {
-            Target::Service(s) | Target::Broker(s) | Target::Workload(s) => {
+            Target::Service(s) | Target::Broker(s) | Target::Workload(s) | Target::Topic(s) => {
                 (s.clone(), (String::new(), String::new()))
             }
             Target::Link(a, b) => (String::new(), (a.clone(), b.clone())),
@@ -342,12 +510,12 @@ impl Vocabulary {
         match (fault.kind, &fault.target) {
             (Kind::Crash, _) => {
                 let all = self.replicas(&service);
-                let some = (u64::from(all) * u64::from(fault.severity)).div_ceil(1000) as u32;
+                let some = Self::share(all, fault.severity);
                 FaultSpec::Crash {
                     target: service,
                     at,
                     duration,
-                    replicas: (some.max(1) < all).then_some(some.max(1)),
+                    replicas: (some < all).then_some(some),
                 }
             }
             (Kind::Pause, _) => FaultSpec::Pause {
@@ -464,6 +632,65 @@ impl Vocabulary {
                     .filter(|v| !v.is_empty()),
             },
             (Kind::Outage, _) => unreachable!("an outage always targets the platform"),
+            (Kind::Flush, _) => FaultSpec::Flush {
+                target: service,
+                at,
+                duration: "1ns".into(),
+            },
+            (Kind::DeletePods, _) => {
+                let most = self
+                    .pods
+                    .iter()
+                    .find(|(n, _)| *n == service)
+                    .map_or(1, |(_, m)| *m);
+                FaultSpec::DeletePods {
+                    target: service,
+                    at,
+                    pods: Some(Self::share(most, fault.severity)),
+                }
+            }
+            (Kind::Hang, _) => FaultSpec::Hang {
+                pods: Some(Self::share(self.replicas(&service), fault.severity)),
+                target: service,
+                at,
+                duration,
+            },
+            (Kind::Leak, _) => {
+                let limit = self
+                    .memory_limits
+                    .iter()
+                    .find(|(n, _)| *n == service)
+                    .map_or(1000.0, |(_, m)| *m);
+                // Severity 1000 ‰ leaks the whole limit each second.
+                FaultSpec::Leak {
+                    target: service,
+                    at,
+                    duration,
+                    rate: limit * rate,
+                }
+            }
+            (Kind::DuplicateDelivery, _) => FaultSpec::DuplicateDelivery {
+                topic: service,
+                at,
+                duration,
+                rate,
+            },
+            (Kind::CrashBeforePublish, _) => FaultSpec::CrashBeforePublish {
+                target: service,
+                at,
+                duration,
+                rate,
+            },
+            (Kind::NodeAdd, _) => FaultSpec::NodeAdd {
+                target: service,
+                at,
+                nodes: 1,
+            },
+            (Kind::NodeRemove, _) => FaultSpec::NodeRemove {
+                target: service,
+                at,
+                nodes: 1,
+            },
         }
     }
 
@@ -550,10 +777,134 @@ mod tests {
                 "ForceOpenBreaker workload api",
                 "DisableBreaker workload api",
                 "Outage platform",
+                // The api runs as pods.
+                "DeletePods api",
+                "Hang api",
             ]
             .map(String::from),
         );
         assert_eq!(got, want);
+    }
+
+    /// The scenario fault kinds, as serde names them (the variants of `FaultSpec`).
+    fn fault_kinds() -> Vec<String> {
+        let err = serde_json::from_str::<FaultSpec>("\"NoSuchKind\"")
+            .unwrap_err()
+            .to_string();
+        let expected = err.split("expected").nth(1).unwrap_or("");
+        expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(String::from)
+            .collect()
+    }
+
+    const ALL: [Kind; 24] = [
+        Kind::Crash,
+        Kind::Pause,
+        Kind::Latency,
+        Kind::Errors,
+        Kind::Capacity,
+        Kind::Partition,
+        Kind::LinkLatency,
+        Kind::LinkLoss,
+        Kind::BrokerRestart,
+        Kind::KillConsumer,
+        Kind::NodeKill,
+        Kind::Outage,
+        Kind::OneWayPartition,
+        Kind::ForceOpenBreaker,
+        Kind::DisableBreaker,
+        Kind::Deploy,
+        Kind::Flush,
+        Kind::DeletePods,
+        Kind::Hang,
+        Kind::Leak,
+        Kind::DuplicateDelivery,
+        Kind::CrashBeforePublish,
+        Kind::NodeAdd,
+        Kind::NodeRemove,
+    ];
+
+    #[test]
+    fn every_scenario_fault_kind_is_drawn_or_excluded_with_its_reason() {
+        let drawn: Vec<&str> = ALL.iter().filter_map(|k| k.fault_kind()).collect();
+        let kinds = fault_kinds();
+        assert!(kinds.len() >= 23, "{kinds:?}");
+        for k in &kinds {
+            let excluded = EXCLUDED.iter().find(|(name, _)| name == k);
+            assert!(
+                drawn.contains(&k.as_str()) != excluded.is_some(),
+                "fault kind {k}: either in the vocabulary or in EXCLUDED with a reason, not both"
+            );
+        }
+        for (name, why) in EXCLUDED {
+            assert!(kinds.iter().any(|k| k == name) && !why.is_empty(), "{name}");
+        }
+    }
+
+    /// One of each: a cache, pods with a memory limit, a publisher, a partitioned store
+    /// with a standby node, a topic.
+    const EVERYTHING: &str = r#"Scenario(name: "all", duration: "60s",
+        services: [
+            Service(name: "api", replicas: 3, service_time: Constant("2ms"),
+                    kubernetes: Some(Kube(memory_limit: Some(512.0))),
+                    calls: [Call(to: "db", cache: Some(Cache(service: "redis"))),
+                            Call(to: "store")],
+                    publish: [Publish(topic: "orders")]),
+            Service(name: "redis", service_time: Constant("1ms")),
+            Service(name: "db", service_time: Constant("2ms")),
+            Service(name: "store", replicas: 3, service_time: Constant("2ms"),
+                    partitioning: Some(Partitioning(initial_nodes: Some(2)))),
+            Service(name: "worker", service_time: Constant("2ms"),
+                    consume: Some(Consume(topic: "orders"))),
+        ],
+        brokers: [Broker(name: "kafka", topics: [Topic(name: "orders")])],
+        workload: [Open(target: "api", rate: 20.0)])"#;
+
+    #[test]
+    fn each_newer_kind_is_drawn_where_the_scenario_has_what_it_needs_and_validates() {
+        let spec = crate::scenario::parse(EVERYTHING, "test").unwrap();
+        let vocab = Vocabulary::of(&spec, true);
+        let got: Vec<String> = vocab
+            .options
+            .iter()
+            .filter(|(k, _)| *k >= Kind::Flush)
+            .map(|(k, t)| format!("{k:?} {t}"))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "DeletePods api",
+                "Hang api",
+                "Leak api",
+                "CrashBeforePublish api",
+                "Flush redis",
+                "NodeAdd store",
+                "NodeRemove store",
+                "DuplicateDelivery topic orders",
+            ]
+        );
+        // Every option, alone and twice over (two node changes of one store included),
+        // at full and at the least severity, is a scenario validation accepts.
+        for (kind, target) in &vocab.options {
+            for severity in [1, 1000] {
+                let f = |at_ms| Fault {
+                    at_ms,
+                    duration_ms: if kind.instant() { 1 } else { 5_000 },
+                    kind: *kind,
+                    target: target.clone(),
+                    severity,
+                };
+                let mut s = spec.clone();
+                vocab.add_to(&f(10_000), &mut s);
+                vocab.add_to(&f(20_000), &mut s);
+                if let Err(e) = crate::model::validate(&s, "test") {
+                    panic!("{kind:?} {target} at {severity}: {e}");
+                }
+            }
+        }
     }
 
     #[test]
