@@ -35,6 +35,45 @@ pub enum Scheme {
     Ring { vnodes: u32 },
     /// Contiguous ranges of keys (in popularity order), equal in key count.
     Range,
+    /// A directory lists each key's partition; it starts as `Hash` places them, and a key
+    /// can then move alone (`Directory`).
+    Directory,
+}
+
+/// Directory-based partitioning (DDIA ch. 6, "Request Routing"; MongoDB's config servers
+/// and the routers' cached routing table, Vitess's topology service): a lookup service
+/// holds each key's partition, so moving a key is an update of its entry, not a change of
+/// the hash. The price is the directory on the request path:
+/// 1. The clients (one shared cache, as a routing tier's) keep each answer for `ttl`. A
+///    request whose key is cached goes straight to the partition the cache names; one
+///    whose key is not asks the directory first and pays `lookup` (as off-CPU wait, like a
+///    redirect hop), then caches the answer. With requests for a key arriving at rate `r`,
+///    an entry lives `ttl` and is renewed by the first request after it expires, so the
+///    share of requests that look up is `1 / (1 + r x ttl)` (a renewal cycle of `ttl +
+///    1/r` holds one lookup and `1 + r x ttl` requests).
+/// 2. During an `outage` the directory answers nothing: a request whose key is not cached
+///    fails (`Unavailable`); cached keys keep working until their entries expire.
+/// 3. A key move (`KeyMove`) copies the key's data into a new partition of its own on the
+///    chosen node; the key is served there once the copy is done, the directory lists it
+///    `routing_lag` later. Until then requests go to the old owner, which redirects or
+///    refuses them as the rebalance's `stale` says and tells the client, which drops its
+///    entry (MongoDB's routers refresh on `StaleConfig`): each request in the lag asks
+///    the directory again, and the first one after it learns the new place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Directory {
+    pub lookup: crate::engine::SimTime,
+    pub ttl: crate::engine::SimTime,
+    /// `(from, to)`: the directory is down in `from..to`.
+    pub outage: Option<(crate::engine::SimTime, crate::engine::SimTime)>,
+    pub moves: Vec<KeyMove>,
+}
+
+/// Key `key` moves alone to a new partition on node `to_node`, starting at `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyMove {
+    pub at: crate::engine::SimTime,
+    pub key: u32,
+    pub to_node: u32,
 }
 
 /// A validated key space and partitioning of one service.
@@ -53,6 +92,8 @@ pub struct Partitioning {
     /// The node count's changes (a scheduled rebalance, `NodeAdd` / `NodeRemove` faults),
     /// in time order.
     pub changes: Vec<NodeChange>,
+    /// The lookup service of `Scheme::Directory`.
+    pub directory: Option<Directory>,
 }
 
 /// From `at` on, the partitions belong on nodes `0..nodes`.
@@ -118,7 +159,9 @@ impl KeyRouter {
         };
         let place = |key: u32, salt: u32| -> u32 {
             match cfg.scheme {
-                Scheme::Hash => (key_hash(key, salt) % partitions as u64) as u32,
+                Scheme::Hash | Scheme::Directory => {
+                    (key_hash(key, salt) % partitions as u64) as u32
+                }
                 Scheme::Ring { .. } => on_ring(&ring, key_hash(key, salt)),
                 // A salted key lands in the range of its suffix: a key prefixed by its
                 // salt (HBase's salted row keys) sorts into the salt's share of the range.
@@ -241,6 +284,7 @@ mod tests {
             initial_nodes: 1,
             rebalance: None,
             changes: Vec::new(),
+            directory: None,
         }
     }
 

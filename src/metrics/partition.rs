@@ -25,6 +25,41 @@ pub struct PartitionedSummary {
     /// The scheduled rebalance, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rebalance: Option<RebalanceSummary>,
+    /// `scheme: Directory`: how the lookups went.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub directory: Option<DirectorySummary>,
+}
+
+/// The directory of `scheme: Directory`, counted after the warmup.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DirectorySummary {
+    /// Requests whose key the clients' cache held, and those that asked the directory.
+    pub cache_hits: u64,
+    pub lookups: u64,
+    /// `lookups / (cache_hits + lookups + failed)`.
+    pub lookup_share: f64,
+    /// Requests whose key was not cached while the directory was down: failed.
+    pub failed: u64,
+    /// Requests sent to a moved key's old owner by a stale entry: forwarded or refused.
+    pub redirected: u64,
+    pub refused: u64,
+    /// Keys moved alone, and when each was served at its new node (`null`: not yet), in
+    /// the order of the moves.
+    pub key_moves: Vec<KeyMoveSummary>,
+}
+
+/// One key's move.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyMoveSummary {
+    pub key: u32,
+    /// Its new partition, and that partition's node.
+    pub partition: u32,
+    pub node: u32,
+    pub copied_mb: f64,
+    pub start_s: f64,
+    pub copied_s: Option<f64>,
+    /// When the directory listed it there.
+    pub listed_s: Option<f64>,
 }
 
 /// How a rebalance went.

@@ -40,6 +40,21 @@ pub fn render(out: &mut String, s: &Summary) {
                 k.partitions.len() - MAX_ROWS
             );
         }
+        if let Some(d) = &k.directory {
+            let _ = writeln!(
+                out,
+                "directory: {} lookups ({:.3} of requests), {} cache hits, {} failed while it was down, {} redirected and {} refused by a moved key's old owner",
+                d.lookups, d.lookup_share, d.cache_hits, d.failed, d.redirected, d.refused
+            );
+            for m in &d.key_moves {
+                let at = |t: Option<f64>| t.map_or("-".to_string(), |t| format!("{t:.3} s"));
+                let _ = writeln!(
+                    out,
+                    "key {} moved alone to partition {} on node {}: from {:.3} s, copied {}, listed {}",
+                    m.key, m.partition, m.node, m.start_s, at(m.copied_s), at(m.listed_s)
+                );
+            }
+        }
         if k.nodes.len() < k.partitions.len() {
             for (n, node) in k.nodes.iter().enumerate().take(MAX_ROWS) {
                 let _ = writeln!(

@@ -21,10 +21,11 @@
 
 use super::{Event, Observer, Sim, NONE};
 use crate::engine::{stream, SimTime, Stream};
-use crate::mech::partition::{initial_node, KeyRouter, Partitioning, Scheme};
+use crate::mech::partition::{initial_node, Directory, KeyRouter, Partitioning, Scheme};
 use crate::mech::rebalance::{plan, split_point, Move, Strategy};
 use crate::metrics::partition::{
-    NodeLoadSummary, PartitionSummary, PartitionedSummary, RebalanceSummary,
+    DirectorySummary, KeyMoveSummary, NodeLoadSummary, PartitionSummary, PartitionedSummary,
+    RebalanceSummary,
 };
 use crate::metrics::{LatencyHistogram, Level, Outcome};
 use crate::model::Platform;
@@ -55,8 +56,23 @@ impl Growth {
     }
 }
 
+/// The directory of `Scheme::Directory` and the clients' cache of it, per key.
+struct Lookups {
+    cfg: Directory,
+    /// The partition the directory lists for each key.
+    listed: Vec<u32>,
+    /// The clients' cached answer for each key, and until when it holds.
+    cached: Vec<u32>,
+    expires: Vec<SimTime>,
+    /// Per key move: the node it leaves.
+    from: Vec<u32>,
+    stats: DirectorySummary,
+}
+
 struct Table {
     service: u32,
+    /// `Some` for `scheme: Directory`.
+    dir: Option<Lookups>,
     cfg: Partitioning,
     router: KeyRouter,
     rng: Stream,
@@ -104,6 +120,11 @@ pub(super) enum RebalanceStep {
     CopyDone(u32),
     /// The clients learned where move `i` took its partition.
     Learned(u32),
+    /// Key move `i` of the directory starts copying, its copy is done, the directory
+    /// lists it.
+    KeyMove(u32),
+    KeyCopied(u32),
+    KeyListed(u32),
 }
 
 /// Every partitioned service's router and load.
@@ -130,10 +151,23 @@ impl Partitions {
         for (i, s) in p.services.iter().enumerate() {
             let Some(cfg) = &s.partitioning else { continue };
             of[i] = tables.len() as u32;
+            let router = KeyRouter::new(cfg);
+            let dir = cfg.directory.as_ref().map(|d| {
+                let listed: Vec<u32> = (0..cfg.keys).map(|k| router.owner(k, 0)).collect();
+                Lookups {
+                    cfg: d.clone(),
+                    cached: listed.clone(),
+                    listed,
+                    expires: vec![SimTime::ZERO; cfg.keys as usize],
+                    from: Vec::new(),
+                    stats: DirectorySummary::default(),
+                }
+            });
             tables.push(Table {
                 service: i as u32,
+                dir,
                 cfg: cfg.clone(),
-                router: KeyRouter::new(cfg),
+                router,
                 rng: stream(p.seed, &format!("service/{}/partition_key", s.name)),
                 owner: (0..cfg.partitions)
                     .map(|k| initial_node(k, cfg.initial_nodes))
@@ -202,7 +236,7 @@ impl Partitions {
 
     /// The node a new request at service `s` goes to (`NONE`: refused by the old owner
     /// of its partition), or `None` if `s` is not partitioned.
-    pub fn route(&mut self, s: usize, counted: bool) -> Option<u32> {
+    pub fn route(&mut self, s: usize, counted: bool, now: SimTime) -> Option<u32> {
         let table = match self.of.get(s) {
             Some(&t) if t != NONE => t,
             _ => return None,
@@ -220,6 +254,36 @@ impl Partitions {
         }
         let node = t.owner[part as usize];
         let mut hop = SimTime::ZERO;
+        if let Some(d) = &mut t.dir {
+            let k = key as usize;
+            if now < d.expires[k] {
+                d.stats.cache_hits += counted as u64;
+            } else if d.cfg.outage.is_some_and(|(a, b)| a <= now && now < b) {
+                d.stats.failed += counted as u64;
+                return Some(NONE);
+            } else {
+                d.stats.lookups += counted as u64;
+                d.cached[k] = d.listed[k];
+                d.expires[k] = now.after(d.cfg.ttl);
+                hop = d.cfg.lookup;
+            }
+            if d.cached[k] != part {
+                // A moved key, sent where it was: the old owner says so (MongoDB's
+                // `StaleConfig`), and the clients drop the entry, so the next request
+                // asks the directory again (which may still list the old owner).
+                d.expires[k] = SimTime::ZERO;
+                match t.cfg.rebalance.as_ref().and_then(|r| r.redirect) {
+                    Some(h) => {
+                        d.stats.redirected += counted as u64;
+                        hop = hop.after(h);
+                    }
+                    None => {
+                        d.stats.refused += counted as u64;
+                        return Some(NONE);
+                    }
+                }
+            }
+        }
         if t.view[part as usize] != node {
             // Sent to the old owner by a stale table.
             let redirect = t.cfg.rebalance.as_ref().and_then(|r| r.redirect);
@@ -354,6 +418,7 @@ impl Partitions {
                 Scheme::Hash => "Hash",
                 Scheme::Ring { .. } => "Ring",
                 Scheme::Range => "Range",
+                Scheme::Directory => "Directory",
             };
             out.insert(
                 spec.name.clone(),
@@ -369,6 +434,12 @@ impl Partitions {
                     partitions,
                     nodes,
                     rebalance: t.rebalance.clone(),
+                    directory: t.dir.as_ref().map(|d| {
+                        let mut stats = d.stats.clone();
+                        let asked = stats.cache_hits + stats.lookups + stats.failed;
+                        stats.lookup_share = stats.lookups as f64 / asked.max(1) as f64;
+                        stats
+                    }),
                 },
             );
         }
@@ -381,7 +452,7 @@ impl<O: Observer> Sim<'_, O> {
     /// is up: `Some(None)` when it is down, `None` when `s` is not partitioned.
     pub(super) fn partition_pick(&mut self, s: u32, now: SimTime) -> Option<Option<u32>> {
         let counted = now >= self.p.warmup;
-        let node = self.parts.route(s as usize, counted)?;
+        let node = self.parts.route(s as usize, counted, now)?;
         if let Some((table, part)) = self.parts.split_due.take() {
             self.split(now, table, part);
         }
@@ -398,6 +469,17 @@ impl<O: Observer> Sim<'_, O> {
     /// Schedules every partitioned service's node changes.
     pub(super) fn rebalance_start(&mut self) {
         for (i, t) in self.parts.tables.iter().enumerate() {
+            let moves = t.dir.iter().flat_map(|d| &d.cfg.moves);
+            for (m, km) in moves.enumerate() {
+                let step = RebalanceStep::KeyMove(m as u32);
+                self.queue.push(
+                    km.at,
+                    Event::Rebalance {
+                        table: i as u32,
+                        step,
+                    },
+                );
+            }
             for c in &t.cfg.changes {
                 let step = RebalanceStep::Nodes(c.nodes);
                 self.queue.push(
@@ -442,6 +524,57 @@ impl<O: Observer> Sim<'_, O> {
             RebalanceStep::Learned(i) => {
                 let m = t.moves[i as usize];
                 t.view[m.partition as usize] = m.to;
+            }
+            RebalanceStep::KeyMove(i) => {
+                let d = t.dir.as_mut().expect("a key move has a directory");
+                let km = d.cfg.moves[i as usize];
+                let old = t.router.owner(km.key, 0) as usize;
+                let from = t.owner[old];
+                // Keys hold equal shares of the data placed at the start.
+                let mb = r.partition_mb * t.cfg.partitions as f64 / t.cfg.keys as f64;
+                let new = t.owner.len() as u32;
+                d.from.push(from);
+                d.stats.key_moves.push(KeyMoveSummary {
+                    key: km.key,
+                    partition: new,
+                    node: km.to_node,
+                    copied_mb: mb,
+                    start_s: now.as_secs_f64(),
+                    copied_s: None,
+                    listed_s: None,
+                });
+                t.owner.push(km.to_node);
+                t.view.push(km.to_node);
+                t.parts.push(Load::default());
+                t.size_mb.push(0.0);
+                t.copying[from as usize] += 1;
+                t.copying[km.to_node as usize] += 1;
+                let step = RebalanceStep::KeyCopied(i);
+                self.queue
+                    .push(now.after(r.copy_time(mb)), Event::Rebalance { table, step });
+            }
+            RebalanceStep::KeyCopied(i) => {
+                let d = t.dir.as_mut().expect("a key move has a directory");
+                let km = d.cfg.moves[i as usize];
+                let stats = &mut d.stats.key_moves[i as usize];
+                stats.copied_s = Some(now.as_secs_f64());
+                let (new, mb) = (stats.partition, stats.copied_mb);
+                let old = t.router.owner(km.key, 0) as usize;
+                t.size_mb[old] -= mb;
+                t.size_mb[new as usize] += mb;
+                t.copying[d.from[i as usize] as usize] -= 1;
+                t.copying[km.to_node as usize] -= 1;
+                t.router.reassign(km.key..km.key + 1, new);
+                let step = RebalanceStep::KeyListed(i);
+                self.queue
+                    .push(now.after(r.routing_lag), Event::Rebalance { table, step });
+            }
+            RebalanceStep::KeyListed(i) => {
+                let d = t.dir.as_mut().expect("a key move has a directory");
+                let key = d.cfg.moves[i as usize].key;
+                let stats = &mut d.stats.key_moves[i as usize];
+                stats.listed_s = Some(now.as_secs_f64());
+                d.listed[key as usize] = stats.partition;
             }
         }
     }

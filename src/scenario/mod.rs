@@ -13,7 +13,9 @@ pub use adaptive::AdaptiveTimeoutSpec;
 pub use error::{Problem, ScenarioError};
 pub use load::{load_file, parse, read_source, DEFAULT_ORIGIN, DEFAULT_SCENARIO};
 pub use overrides::{apply as apply_overrides, Override};
-pub use partition::{PartitioningSpec, RebalanceSpec, SchemeSpec, StaleSpec, StrategySpec};
+pub use partition::{
+    KeyMoveSpec, OutageSpec, PartitioningSpec, RebalanceSpec, SchemeSpec, StaleSpec, StrategySpec,
+};
 pub use readmodel::ReadModelSpec;
 pub use spec::*;
 pub use stream::{GuaranteeSpec, StreamSpec, WindowSpec};

@@ -49,8 +49,9 @@ impl Default for PartitioningSpec {
     }
 }
 
-/// `Hash`, `Ring(vnodes: 16)` or `Range`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// `Hash`, `Ring(vnodes: 16)`, `Range` or `Directory(...)`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum SchemeSpec {
     /// Hash of the key modulo the partition count.
     #[default]
@@ -63,6 +64,49 @@ pub enum SchemeSpec {
     },
     /// Contiguous key ranges of equal size, keys in popularity order.
     Range,
+    /// A lookup service maps each key to its partition (placed by hash at the start), so
+    /// one key can move alone (see `mech::partition::Directory`).
+    /// `Directory(lookup: "1ms", ttl: "60s", outage: Some(Outage(at: "120s", duration:
+    /// "20s")), moves: [KeyMove(at: "60s", key: 0, to_node: 8)])`.
+    Directory {
+        /// One lookup's round trip, paid by a request whose key is not cached. Default
+        /// "1ms".
+        #[serde(default = "one_ms")]
+        lookup: String,
+        /// How long the clients' cache keeps an answer; "0s" asks every time. Default
+        /// "60s".
+        #[serde(default = "sixty_s")]
+        ttl: String,
+        /// A window in which the directory answers nothing: requests whose key is not
+        /// cached fail.
+        #[serde(default)]
+        outage: Option<OutageSpec>,
+        /// Keys moved alone, each into a partition of its own on a node.
+        #[serde(default)]
+        moves: Vec<KeyMoveSpec>,
+    },
+}
+
+/// `Outage(at: "120s", duration: "20s")`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Outage", deny_unknown_fields)]
+pub struct OutageSpec {
+    pub at: String,
+    pub duration: String,
+}
+
+/// `KeyMove(at: "60s", key: 0, to_node: 8)`: from `at`, key `key` is copied into a new
+/// partition on node `to_node`; the directory lists it there `routing_lag` after the copy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "KeyMove", deny_unknown_fields)]
+pub struct KeyMoveSpec {
+    pub at: String,
+    pub key: u32,
+    pub to_node: u32,
+}
+
+fn sixty_s() -> String {
+    "60s".to_string()
 }
 
 fn sixteen() -> u32 {

@@ -72,6 +72,7 @@ fn partition_utilization_is_its_zipf_share_times_rate_times_service_time() {
         initial_nodes: 8,
         rebalance: None,
         changes: Vec::new(),
+        directory: None,
     };
     let router = KeyRouter::new(&cfg);
     let h: f64 = (1..=10_000).map(|k| 1.0 / (k as f64).powf(0.99)).sum();
@@ -363,4 +364,152 @@ fn an_empty_range_table_splits_as_it_grows_and_pre_splitting_spreads_it_at_once(
         0.01,
         "pre-split p99",
     );
+}
+
+/// `directory.ron` with uniform keys, no hot key and no key move: the renewal-theory case.
+fn uniform_directory(ttl: &str, outage: &str) -> platsim::Summary {
+    let ttl = format!("services.kv.partitioning.scheme.ttl={ttl}");
+    let outage = format!("services.kv.partitioning.scheme.outage={outage}");
+    run(
+        &scenario("directory.ron"),
+        &[
+            "services.kv.partitioning.zipf=0",
+            "services.kv.partitioning.hot_share=0",
+            "services.kv.partitioning.scheme.moves=[]",
+            "warmup=60s",
+            &ttl,
+            &outage,
+        ],
+    )
+}
+
+/// A cached entry lives `ttl` and is renewed by the first request after it expires, so
+/// each key's renewal cycle is `ttl + K/λ` long and holds one lookup among `1 + λ ttl / K`
+/// requests (Poisson arrivals, K keys): with λ = 1800/s, K = 10,000 and ttl = 5 s the
+/// share of requests that ask the directory is 1 / 1.9 = 0.526; with ttl = 0 it is 1.
+#[test]
+fn the_lookup_share_is_one_over_one_plus_rate_times_ttl_per_key() {
+    let s = uniform_directory("5s", "None");
+    let d = s.partitioned["kv"].directory.clone().expect("a directory");
+    near(d.lookup_share, 1.0 / 1.9, 0.005, "lookup share, ttl 5 s");
+    assert_eq!((d.failed, d.redirected, d.refused), (0, 0, 0));
+    let s = uniform_directory("0s", "None");
+    let d = s.partitioned["kv"].directory.clone().expect("a directory");
+    assert_eq!((d.cache_hits, d.lookup_share), (0, 1.0));
+}
+
+/// During an outage of D <= ttl, a key fails while its entry is expired: at time τ into
+/// it, the keys that were uncached already (p0 = 1 / (1 + λ ttl / K)) and the cached ones
+/// whose entry's remaining life (uniform on [0, ttl]) is under τ. Failed requests:
+/// λ (p0 D + (1 - p0) D² / (2 ttl)); ttl = 20 s, D = 20 s: p0 = 1 / 4.6 and
+/// 1800 x (4.348 + 7.826) = 21,913. Each one is refused as unavailable.
+#[test]
+fn a_directory_outage_fails_the_keys_whose_entries_expire_during_it() {
+    let s = uniform_directory("20s", "Some(Outage(at: \"120s\", duration: \"20s\"))");
+    let d = s.partitioned["kv"].directory.clone().expect("a directory");
+    let p0 = 1.0 / 4.6;
+    let want = 1800.0 * (p0 * 20.0 + (1.0 - p0) * 400.0 / 40.0);
+    near(d.failed as f64, want, 0.03 * want, "failed in the outage");
+    assert_eq!(s.services["kv"].rejected_unavailable, d.failed);
+}
+
+#[test]
+fn directory_problems_name_their_fields() {
+    let text = scenario("directory.ron")
+        .replace("ttl: \"60s\"", "ttl: \"6o\"")
+        .replace("key: 0, to_node: 4", "key: 10000, to_node: 5")
+        .replace("hot_share: 0.2,", "hot_share: 0.2, salt: 4,");
+    let err = platsim::scenario::parse(&text, "t")
+        .map_err(|e| e.to_string())
+        .and_then(|spec| platsim::model::validate(&spec, "t").map_err(|e| e.to_string()))
+        .expect_err("refused");
+    for want in [
+        "services[0].partitioning.scheme.ttl:",
+        "services[0].partitioning.scheme.moves[0].key: 10000 is not a key: keys are 0 to 9999",
+        "services[0].partitioning.scheme.moves[0].to_node: 5 is not a node",
+        "services[0].partitioning.scheme: the directory lists whole keys",
+    ] {
+        assert!(err.contains(want), "{want:?} not in:\n{err}");
+    }
+    let typo = scenario("directory.ron").replace("lookup:", "lookups:");
+    let err = platsim::scenario::parse(&typo, "t")
+        .expect_err("unknown field")
+        .to_string();
+    assert!(err.contains("lookups") && err.contains("lookup"), "{err}");
+}
+
+/// The header of `scenarios/data/directory.ron`: moving key 0 alone takes load off its
+/// node; the directory's lag, lookups and outage are what it costs.
+#[test]
+fn a_directory_moves_one_hot_key_alone_at_the_price_of_lookups() {
+    let text = scenario("directory.ron");
+    let s = run(&text, &[]);
+    let kv = &s.partitioned["kv"];
+    let d = kv.directory.clone().expect("a directory");
+    let m = &d.key_moves[0];
+    assert_eq!((m.key, m.partition, m.node), (0, 4, 4));
+    // 1024 MB x 4 partitions / 10,000 keys at 40 MB/s: 10.24 ms; listed 1 s later.
+    assert_eq!((m.copied_s, m.listed_s), (Some(60.01024), Some(61.01024)));
+    near(m.copied_mb, 0.4096, 1e-9, "key 0's data");
+    near(
+        kv.nodes[3].utilization,
+        0.484,
+        0.0005,
+        "node 3 with the move",
+    );
+    near(
+        kv.nodes[4].utilization,
+        0.303,
+        0.0005,
+        "node 4: key 0 alone",
+    );
+    near(
+        kv.partitions[4].sojourn_ms.p99,
+        282.9,
+        0.1,
+        "partition 4 p99",
+    );
+    // Key 0's share 0.2 + 0.8 / H of 1800/s, for the 1 s lag: 500 by hand.
+    let h: f64 = (1..=10_000).map(|k| 1.0 / (k as f64).powf(0.99)).sum();
+    let hot = 0.2 + 0.8 / h;
+    near(
+        d.redirected as f64,
+        hot * 1800.0,
+        70.0,
+        "redirected in the lag",
+    );
+    assert_eq!((d.redirected, d.refused, d.failed), (521, 0, 28_820));
+    assert_eq!(s.services["kv"].rejected_unavailable, d.failed);
+    near(d.lookup_share, 0.0617, 0.00005, "lookup share");
+    // By hand: each key's share p over 1 + its requests in a TTL (stationary; the run
+    // starts with an empty cache and counts the lag's extra lookups).
+    let expected: f64 = (1..=10_000)
+        .map(|k| {
+            let p = 0.8 / (k as f64).powf(0.99) / h + if k == 1 { 0.2 } else { 0.0 };
+            p / (1.0 + 1800.0 * p * 60.0)
+        })
+        .sum();
+    near(d.lookup_share, expected, 0.003, "lookup share by hand");
+
+    let unmoved = run(&text, &["services.kv.partitioning.scheme.moves=[]"]);
+    let kv = &unmoved.partitioned["kv"];
+    near(
+        kv.nodes[3].utilization,
+        0.779,
+        0.0005,
+        "node 3 without the move",
+    );
+    near(
+        kv.nodes[3].sojourn_ms.p99,
+        19.46,
+        0.01,
+        "node 3 p99 without the move",
+    );
+    let short = run(&text, &["services.kv.partitioning.scheme.ttl=10s"]);
+    let d = short.partitioned["kv"]
+        .directory
+        .clone()
+        .expect("a directory");
+    near(d.lookup_share, 0.1555, 0.0001, "lookup share, ttl 10 s");
+    assert_eq!(d.failed, 31_972);
 }

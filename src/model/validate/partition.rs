@@ -2,11 +2,12 @@
 
 use super::Check;
 use crate::engine::SimTime;
-use crate::mech::partition::{NodeChange, Partitioning, Rebalance, Scheme};
+use crate::mech::partition::{Directory, KeyMove, NodeChange, Partitioning, Rebalance, Scheme};
 use crate::mech::rebalance::Strategy;
 use crate::model::Service;
 use crate::scenario::{
-    FaultSpec, PartitioningSpec, RebalanceSpec, SchemeSpec, ServiceSpec, StaleSpec, StrategySpec,
+    FaultSpec, KeyMoveSpec, OutageSpec, PartitioningSpec, RebalanceSpec, SchemeSpec, ServiceSpec,
+    StaleSpec, StrategySpec,
 };
 use std::collections::BTreeMap;
 
@@ -19,6 +20,14 @@ impl FaultSpec {
             FaultSpec::NodeAdd { .. } | FaultSpec::NodeRemove { .. }
         )
     }
+}
+
+/// The fields of `SchemeSpec::Directory`.
+struct DirectoryFields<'a> {
+    lookup: &'a str,
+    ttl: &'a str,
+    outage: Option<&'a OutageSpec>,
+    moves: &'a [KeyMoveSpec],
 }
 
 /// Most keys of one partitioned service: the router keeps a popularity and an owner entry
@@ -67,10 +76,26 @@ impl Check {
                 format!("{} is not between 1 (no salting) and {MAX_SALT}", k.salt),
             );
         }
-        let scheme = match k.scheme {
+        let mut directory = None;
+        let scheme = match &k.scheme {
             SchemeSpec::Hash => Scheme::Hash,
             SchemeSpec::Range => Scheme::Range,
-            SchemeSpec::Ring { vnodes } => {
+            SchemeSpec::Directory {
+                lookup,
+                ttl,
+                outage,
+                moves,
+            } => {
+                let d = DirectoryFields {
+                    lookup,
+                    ttl,
+                    outage: outage.as_ref(),
+                    moves,
+                };
+                directory = self.directory(&format!("{p}.scheme"), d, k, s.replicas);
+                Scheme::Directory
+            }
+            &SchemeSpec::Ring { vnodes } => {
                 if vnodes == 0 || vnodes > MAX_VNODES {
                     self.fail(
                         format!("{p}.scheme.vnodes"),
@@ -140,6 +165,71 @@ impl Check {
             initial_nodes,
             changes: rebalance.iter().flat_map(|r| r.1).collect(),
             rebalance: rebalance.map(|r| r.0),
+            directory,
+        })
+    }
+
+    /// The directory's settings (at path `p`, the scheme's path).
+    fn directory(
+        &mut self,
+        p: &str,
+        d: DirectoryFields,
+        k: &PartitioningSpec,
+        replicas: u32,
+    ) -> Option<Directory> {
+        let before = self.problems.len();
+        let lookup = self.duration(&format!("{p}.lookup"), d.lookup);
+        let ttl = self.duration(&format!("{p}.ttl"), d.ttl);
+        let outage = d.outage.and_then(|o| {
+            let at = self.duration(&format!("{p}.outage.at"), &o.at)?;
+            let len = self.duration(&format!("{p}.outage.duration"), &o.duration)?;
+            Some((at, at.after(len)))
+        });
+        if k.salt > 1 {
+            self.fail(
+                p,
+                "the directory lists whole keys; use `salt: 1` with `Directory` (or move the hot key alone with a `KeyMove`)",
+            );
+        }
+        let mut moves = Vec::new();
+        for (i, m) in d.moves.iter().enumerate() {
+            let q = format!("{p}.moves[{i}]");
+            if m.key >= k.keys {
+                self.fail(
+                    format!("{q}.key"),
+                    format!(
+                        "{} is not a key: keys are 0 to {}",
+                        m.key,
+                        k.keys.saturating_sub(1)
+                    ),
+                );
+            }
+            if m.to_node >= replicas {
+                self.fail(
+                    format!("{q}.to_node"),
+                    format!(
+                        "{} is not a node: the service's replicas are nodes 0 to {}",
+                        m.to_node,
+                        replicas - 1
+                    ),
+                );
+            }
+            if let Some(at) = self.duration(&format!("{q}.at"), &m.at) {
+                moves.push(KeyMove {
+                    at,
+                    key: m.key,
+                    to_node: m.to_node,
+                });
+            }
+        }
+        if self.problems.len() != before {
+            return None;
+        }
+        Some(Directory {
+            lookup: lookup?,
+            ttl: ttl?,
+            outage,
+            moves,
         })
     }
 
