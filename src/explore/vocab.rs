@@ -24,6 +24,7 @@
 //! | `CrashBeforePublish` | each service that publishes or pushes   | share of its requests        |
 //! | `NodeAdd`, `NodeRemove` | each partitioned store with room for one more (one fewer) node and no scheduled change | (none) |
 //! | `DuplicateDelivery` | each topic                               | share of publishes doubled   |
+//! | `ProduceRetry`  | each topic a publisher sends per-key updates to (where a retry can reorder) | share of produce requests retried |
 //!
 //! `Flush`, `DeletePods`, `KillConsumer`, `NodeAdd` and `NodeRemove` happen at one
 //! moment. Every scenario fault kind is here but those in [`EXCLUDED`], each with its
@@ -79,6 +80,10 @@ pub enum Kind {
     NodeAdd,
     /// A partitioned store loses its highest node for good (a decommission).
     NodeRemove,
+    /// A topic's produce requests fail retriably and are sent again (Kafka
+    /// `NOT_LEADER_OR_FOLLOWER`): with several requests in flight and no idempotence,
+    /// a key's updates can overtake each other.
+    ProduceRetry,
 }
 
 /// Scenario fault kinds the vocabulary never draws, and why.
@@ -105,6 +110,7 @@ impl Kind {
                 | Kind::Leak
                 | Kind::DuplicateDelivery
                 | Kind::CrashBeforePublish
+                | Kind::ProduceRetry
         )
     }
 
@@ -143,6 +149,7 @@ impl Kind {
             Kind::CrashBeforePublish => "CrashBeforePublish",
             Kind::NodeAdd => "NodeAdd",
             Kind::NodeRemove => "NodeRemove",
+            Kind::ProduceRetry => "ProduceRetry",
         })
     }
 }
@@ -328,6 +335,19 @@ impl Vocabulary {
         for b in &spec.brokers {
             for t in &b.topics {
                 options.push((Kind::DuplicateDelivery, Target::Topic(t.name.clone())));
+            }
+        }
+        // Only where ordering can break: a topic some publisher sends a key's updates to.
+        for b in &spec.brokers {
+            for t in &b.topics {
+                let updated = spec
+                    .services
+                    .iter()
+                    .flat_map(|s| &s.publish)
+                    .any(|p| p.topic == t.name && p.updates > 0);
+                if updated {
+                    options.push((Kind::ProduceRetry, Target::Topic(t.name.clone())));
+                }
             }
         }
         let mut components: Vec<String> = spec.services.iter().map(|s| s.name.clone()).collect();
@@ -675,6 +695,12 @@ impl Vocabulary {
                 duration,
                 rate,
             },
+            (Kind::ProduceRetry, _) => FaultSpec::ProduceRetry {
+                topic: service,
+                at,
+                duration,
+                rate,
+            },
             (Kind::CrashBeforePublish, _) => FaultSpec::CrashBeforePublish {
                 target: service,
                 at,
@@ -800,7 +826,7 @@ mod tests {
             .collect()
     }
 
-    const ALL: [Kind; 24] = [
+    const ALL: [Kind; 25] = [
         Kind::Crash,
         Kind::Pause,
         Kind::Latency,
@@ -825,6 +851,7 @@ mod tests {
         Kind::CrashBeforePublish,
         Kind::NodeAdd,
         Kind::NodeRemove,
+        Kind::ProduceRetry,
     ];
 
     #[test]
@@ -852,7 +879,7 @@ mod tests {
                     kubernetes: Some(Kube(memory_limit: Some(512.0))),
                     calls: [Call(to: "db", cache: Some(Cache(service: "redis"))),
                             Call(to: "store")],
-                    publish: [Publish(topic: "orders")]),
+                    publish: [Publish(topic: "orders", updates: 2)]),
             Service(name: "redis", service_time: Constant("1ms")),
             Service(name: "db", service_time: Constant("2ms")),
             Service(name: "store", replicas: 3, service_time: Constant("2ms"),
@@ -884,6 +911,7 @@ mod tests {
                 "NodeAdd store",
                 "NodeRemove store",
                 "DuplicateDelivery topic orders",
+                "ProduceRetry topic orders",
             ]
         );
         // Every option, alone and twice over (two node changes of one store included),
