@@ -220,15 +220,21 @@ fn phase3_leak_names_payment_by_memory() {
     assert!(b.oom_kills > 0, "{b:?}");
 }
 
+const THROTTLED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/scenarios/kubernetes/autoscaling-throttled.ron"
+);
+
+/// `kubernetes/autoscaling-throttled.ron` as shipped.
+fn throttled_run() -> Summary {
+    run_scenario(&std::fs::read_to_string(THROTTLED).unwrap(), &[])
+}
+
 /// CFS throttling (`kubernetes/autoscaling-throttled.ron`): the api is named, and its
 /// line says how much of its requests' time they spent throttled.
 #[test]
 fn throttled_api_line_shows_its_throttled_share() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scenarios/kubernetes/autoscaling-throttled.ron"
-    );
-    let s = run_scenario(&std::fs::read_to_string(path).unwrap(), &[]);
+    let s = throttled_run();
     let b = s.bottleneck.as_ref().expect("a bottleneck");
     assert_eq!(b.service, "api", "{b:?}");
     let pods = s.services["api"].pods.as_ref().unwrap();
@@ -254,11 +260,7 @@ fn throttled_api_line_shows_its_throttled_share() {
 /// HPA acts at 210 s).
 #[test]
 fn throttled_api_is_the_bottleneck_at_the_start_and_in_the_surge() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scenarios/kubernetes/autoscaling-throttled.ron"
-    );
-    let s = run_scenario(&std::fs::read_to_string(path).unwrap(), &[]);
+    let s = throttled_run();
     let b = s.bottleneck.as_ref().expect("a bottleneck");
     assert!(b.throttled_share < 0.05, "{b:?}");
     let t = &s.throttling;
@@ -279,7 +281,7 @@ fn throttled_api_is_the_bottleneck_at_the_start_and_in_the_surge() {
     let want = platsim::metrics::bottleneck::throttling_line(surge[0]);
     assert!(want.starts_with("bottleneck 200-230 s: api ("), "{want}");
     let report = crate::common::platsim()
-        .args(["report", path])
+        .args(["report", THROTTLED])
         .output()
         .unwrap();
     crate::common::assert_code(&report, 0, "platsim report");
