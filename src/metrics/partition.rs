@@ -99,7 +99,8 @@ pub struct PartitionSummary {
     /// of its node's utilization.
     pub utilization: f64,
     pub sojourn_ms: Latency,
-    /// Dynamic partitioning: its keys (`[first, end)`) and data at the end of the run.
+    /// Dynamic partitioning: its keys (`[first, end)`); dynamic and proportional: its data,
+    /// at the end of the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_range: Option<[u32; 2]>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -114,4 +115,7 @@ pub struct NodeLoadSummary {
     /// Busy server time / (servers x measured time).
     pub utilization: f64,
     pub sojourn_ms: Latency,
+    /// Proportional partitioning: the data of its partitions at the end of the run, MB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_mb: Option<f64>,
 }
