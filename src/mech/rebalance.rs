@@ -145,7 +145,8 @@ pub struct ProportionalPlan {
 ///    the least-loaded one is what its token allocation algorithm aims for.
 /// 2. Each member that holds no partition (a node that joins), in node order, picks
 ///    `per_node` distinct partitions at random from `rng` among those with two keys or
-///    more ("randomly chooses a fixed number of existing partitions to split"; Cassandra's
+///    more that stay where they are in this plan (a half is copied from where its data
+///    is) ("randomly chooses a fixed number of existing partitions to split"; Cassandra's
 ///    bootstrap picks `num_tokens` random tokens, each splitting the range it lands in),
 ///    splits each in half and takes the upper half: `per_node` moves of half a partition.
 ///
@@ -204,8 +205,9 @@ pub fn plan_proportional<R: Rng>(
         if held[n as usize] > 0 {
             continue;
         }
-        let mut candidates: Vec<u32> = (0..after.len() as u32)
-            .filter(|&p| keys[p as usize] >= 2)
+        let mut candidates: Vec<u32> = (0..owner.len())
+            .filter(|&p| keys[p] >= 2 && after[p] == owner[p])
+            .map(|p| p as u32)
             .collect();
         let take = (per_node as usize).min(candidates.len());
         for i in 0..take {
@@ -401,6 +403,34 @@ mod tests {
         let to: Vec<(u32, u32)> = plan.moves.iter().map(|m| (m.partition, m.to)).collect();
         assert_eq!(to, vec![(9, 1), (10, 2), (11, 0)]);
         assert!(plan.moves.iter().all(|m| m.from == 3));
+    }
+
+    /// Two nodes join 2 at once (4 partitions of 1024 MB, 2 per node, `per_node: 2`):
+    /// each splits 2 partitions that stay put, so every half is copied from node 0 or 1,
+    /// where its data is; node 3 may split what node 2 split first (a lower half of 512
+    /// MB, giving 256). The data is conserved and the new nodes hold what moved.
+    #[test]
+    fn nodes_joining_together_split_only_partitions_that_stay() {
+        use rand::SeedableRng;
+        for seed in 0..20 {
+            let owner = [0, 1, 0, 1];
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let plan = plan_proportional(&owner, &[1024.0; 4], &[100; 4], 4, 2, &mut rng);
+            assert_eq!((plan.splits.len(), plan.moves.len()), (4, 4));
+            assert!(plan.splits.iter().all(|s| s.partition < 4), "{plan:?}");
+            assert!(
+                plan.moves.iter().all(|m| m.from < 2 && m.to >= 2),
+                "{plan:?}"
+            );
+            let mut size = vec![1024.0; 4];
+            for s in &plan.splits {
+                size[s.partition as usize] /= 2.0;
+                size.push(size[s.partition as usize]);
+            }
+            assert_eq!(size.iter().sum::<f64>(), 4096.0);
+            let moved: f64 = plan.moves.iter().map(|m| size[m.partition as usize]).sum();
+            assert!((1536.0..=2048.0).contains(&moved), "{moved}");
+        }
     }
 
     #[test]

@@ -790,3 +790,41 @@ fn proportional_partitioning_problems_name_their_fields() {
         assert!(stderr.contains(want), "{set}: {want:?} not in:\n{stderr}");
     }
 }
+
+/// A scheduled change (`Rebalance(at, to_nodes)`) joins as a `NodeAdd` does: the same
+/// picks from the same stream, the same 4 halves copied in 2 x 12.8 s. Under `scheme:
+/// Ring` (Cassandra's own layout, a partition a token range) the join moves the same
+/// data, since a split halves a partition's data whatever its keys.
+#[test]
+fn a_scheduled_proportional_join_is_the_node_add() {
+    let by_fault = proportional_join("90s");
+    let text = scenario("proportional.ron")
+        .replace(
+            "Rebalance(strategy:",
+            "Rebalance(at: \"60s\", to_nodes: 4, strategy:",
+        )
+        .replace("        NodeAdd(target: \"kv\", at: \"60s\"),\n", "")
+        .replace("        NodeRemove(target: \"kv\", at: \"150s\"),\n", "");
+    let scheduled = run(&text, &["warmup=90s"]);
+    let (a, b) = (&by_fault.partitioned["kv"], &scheduled.partitioned["kv"]);
+    let ra = a.rebalance.clone().expect("a rebalance");
+    let rb = b.rebalance.clone().expect("a rebalance");
+    assert_eq!(
+        (ra.start_s, ra.end_s, ra.moves, ra.moved_mb, ra.splits),
+        (rb.start_s, rb.end_s, rb.moves, rb.moved_mb, rb.splits)
+    );
+    let data = |k: &platsim::metrics::partition::PartitionedSummary| -> Vec<Option<f64>> {
+        k.nodes.iter().map(|n| n.data_mb).collect()
+    };
+    assert_eq!(data(a), data(b));
+    let ring = run(
+        &scenario("proportional.ron").replace("zipf: 0.0,", "zipf: 0.0, scheme: Ring(vnodes: 1),"),
+        &[],
+    );
+    let r = ring.partitioned["kv"]
+        .rebalance
+        .clone()
+        .expect("a rebalance");
+    assert_eq!((r.splits, r.moves, r.moved_mb), (4, 8, 4096.0));
+    assert!((r.end_s.expect("done") - 175.6).abs() < 1e-9, "{r:?}");
+}
