@@ -7,7 +7,7 @@ use serde::Serialize;
 /// One partitioned service: how its key space was cut, and the load each part carried.
 #[derive(Debug, Clone, Serialize)]
 pub struct PartitionedSummary {
-    /// `Hash`, `Ring` or `Range`.
+    /// `Hash`, `Ring`, `Range` or `Directory`.
     pub scheme: String,
     pub keys: u32,
     pub zipf: f64,
@@ -75,7 +75,7 @@ pub struct RebalanceSummary {
     /// refused.
     pub redirected: u64,
     pub refused: u64,
-    /// Partitions split by dynamic partitioning (left out when none).
+    /// Partitions split by dynamic or proportional partitioning (left out when none).
     #[serde(skip_serializing_if = "is_zero")]
     pub splits: u32,
 }

@@ -114,8 +114,8 @@ fn sixteen() -> u32 {
 }
 
 /// `Rebalance(at: "60s", to_nodes: 4)`: at `at`, the partitions are rebalanced over nodes
-/// `0..to_nodes` (a node joins or leaves) with a fixed partition count (see
-/// `mech::rebalance`). `at` and `to_nodes` go together; without them the block only says
+/// `0..to_nodes` (a node joins or leaves) as `strategy` says (a fixed partition count by
+/// default; see `mech::rebalance`). `at` and `to_nodes` go together; without them the block only says
 /// how `NodeAdd` / `NodeRemove` faults move data. Defaults are Elasticsearch's where it
 /// has one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
