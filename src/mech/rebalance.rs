@@ -19,6 +19,11 @@
 //!
 //! Failure modes it shows: a rebalance under load slows the nodes that were already
 //! busiest, for as long as the copies take; a lagging routing table adds hops or errors.
+//!
+//! `Strategy::Proportional` plans differently (`plan_proportional`): the partition count
+//! follows the node count, and a join splits partitions instead of moving whole ones.
+
+use rand::Rng;
 
 /// How a store's partitions change (DDIA ch. 6, "Rebalancing Partitions").
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -31,6 +36,10 @@ pub enum Strategy {
     /// `write_mb` to its key. A one-key partition cannot split, however big: a hot key
     /// stays on one node.
     Dynamic { split_mb: f64, write_mb: f64 },
+    /// Partitions proportional to nodes (DDIA ch. 6, "Partitioning proportionally to
+    /// nodes"; Cassandra's `num_tokens`): `per_node` partitions per node, split and
+    /// handed over by `plan_proportional`.
+    Proportional { per_node: u32 },
 }
 
 /// Where the key range `lo..hi` splits: at the first key with at least half of the
@@ -109,6 +118,129 @@ pub fn plan(owner: &mut [u32], members: u32) -> Vec<Move> {
         give(owner, &mut count, partition, to);
     }
     moves
+}
+
+/// A split made by a proportional rebalance: `partition` keeps the lower half of its data
+/// and of its keys in hash order, and a new partition numbered `new` takes the upper half,
+/// on the same node until its move copies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Split {
+    pub partition: u32,
+    pub new: u32,
+}
+
+/// A proportional rebalance: the splits to make at once (metadata only), then the moves.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProportionalPlan {
+    pub splits: Vec<Split>,
+    pub moves: Vec<Move>,
+}
+
+/// The plan that takes the partitions (`owner`, `size_mb`, `keys`: node, data and key
+/// count per partition) to nodes `0..members` with partitions proportional to nodes (DDIA
+/// ch. 6, "Partitioning proportionally to nodes"; Cassandra's vnodes):
+/// 1. Each partition on a node that leaves goes, whole, to the member holding the least
+///    data (ties to the lowest number). Cassandra streams a decommissioned node's ranges
+///    to the nodes that take them over; with random tokens those are nodes at random, and
+///    the least-loaded one is what its token allocation algorithm aims for.
+/// 2. Each member that holds no partition (a node that joins), in node order, picks
+///    `per_node` distinct partitions at random from `rng` among those with two keys or
+///    more that stay where they are in this plan (a half is copied from where its data
+///    is) ("randomly chooses a fixed number of existing partitions to split"; Cassandra's
+///    bootstrap picks `num_tokens` random tokens, each splitting the range it lands in),
+///    splits each in half and takes the upper half: `per_node` moves of half a partition.
+///
+/// From `P` equal partitions on `n` nodes a join moves `per_node` halves: `1 / (2n)` of
+/// the data, where a fixed count's stealing moves `1 / (n + 1)` (the same for `n = 1`).
+/// The new node starts with half a fair share until later joins even the sizes out, the
+/// "unfair splits" DDIA says Cassandra 3.0's allocation algorithm avoids. Pure: the
+/// partition count grows by the splits, numbered from `owner.len()` in order.
+pub fn plan_proportional<R: Rng>(
+    owner: &[u32],
+    size_mb: &[f64],
+    keys: &[u32],
+    members: u32,
+    per_node: u32,
+    rng: &mut R,
+) -> ProportionalPlan {
+    let mut after = owner.to_vec();
+    let mut size = size_mb.to_vec();
+    let mut keys = keys.to_vec();
+    let nodes = after
+        .iter()
+        .copied()
+        .max()
+        .map_or(members, |m| m.max(members - 1) + 1) as usize;
+    let mut data = vec![0.0; nodes];
+    let mut held = vec![0u32; nodes];
+    for (p, &n) in after.iter().enumerate() {
+        data[n as usize] += size[p];
+        held[n as usize] += 1;
+    }
+    let mut plan = ProportionalPlan::default();
+    for p in 0..after.len() {
+        let from = after[p];
+        if from < members {
+            continue;
+        }
+        let to = (0..members)
+            .min_by(|&a, &b| {
+                data[a as usize]
+                    .total_cmp(&data[b as usize])
+                    .then(a.cmp(&b))
+            })
+            .expect("at least one member");
+        data[from as usize] -= size[p];
+        data[to as usize] += size[p];
+        held[from as usize] -= 1;
+        held[to as usize] += 1;
+        after[p] = to;
+        plan.moves.push(Move {
+            partition: p as u32,
+            from,
+            to,
+        });
+    }
+    for n in 0..members {
+        if held[n as usize] > 0 {
+            continue;
+        }
+        let mut candidates: Vec<u32> = (0..owner.len())
+            .filter(|&p| keys[p] >= 2 && after[p] == owner[p])
+            .map(|p| p as u32)
+            .collect();
+        let take = (per_node as usize).min(candidates.len());
+        for i in 0..take {
+            let j = rng.random_range(i..candidates.len());
+            candidates.swap(i, j);
+        }
+        let mut picked = candidates[..take].to_vec();
+        picked.sort_unstable();
+        for q in picked {
+            let (q, new) = (q as usize, after.len() as u32);
+            let from = after[q];
+            let half = size[q] / 2.0;
+            let upper = keys[q] / 2;
+            size[q] -= half;
+            keys[q] -= upper;
+            data[from as usize] -= half;
+            data[n as usize] += half;
+            held[n as usize] += 1;
+            after.push(n);
+            size.push(half);
+            keys.push(upper);
+            plan.splits.push(Split {
+                partition: q as u32,
+                new,
+            });
+            plan.moves.push(Move {
+                partition: new,
+                from,
+                to: n,
+            });
+        }
+    }
+    plan
 }
 
 /// How long `moves` take, `concurrent` at a time, each `each` long: the rebalance's
@@ -208,6 +340,97 @@ mod tests {
             ]
         );
         assert_eq!(owner, vec![0, 1, 2, 3]);
+    }
+
+    /// 12 partitions of 1024 MB on 3 nodes, 4 per node; a 4th node joins with
+    /// `per_node: 4`: it splits 4 distinct partitions and takes the upper half of each, 4
+    /// moves of 512 MB = 2048 MB, 1/6 of the 12,288 MB (1 / (2n), n = 3). Every old node
+    /// keeps its 4 partitions (each split leaves one half in place), the new one holds 4.
+    #[test]
+    fn a_joining_node_splits_per_node_partitions_and_takes_a_half_of_each() {
+        use rand::SeedableRng;
+        let owner: Vec<u32> = (0..12).map(|k| k % 3).collect();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let plan = plan_proportional(&owner, &[1024.0; 12], &[100; 12], 4, 4, &mut rng);
+        assert_eq!(plan.splits.len(), 4);
+        assert_eq!(plan.moves.len(), 4);
+        let mut split: Vec<u32> = plan.splits.iter().map(|s| s.partition).collect();
+        split.dedup();
+        assert_eq!(split.len(), 4, "distinct partitions: {plan:?}");
+        for (i, (s, m)) in plan.splits.iter().zip(&plan.moves).enumerate() {
+            assert_eq!(s.new, 12 + i as u32);
+            assert_eq!(
+                *m,
+                Move {
+                    partition: s.new,
+                    from: owner[s.partition as usize],
+                    to: 3
+                }
+            );
+        }
+        // The same stream picks the same partitions.
+        let mut again = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        assert_eq!(
+            plan_proportional(&owner, &[1024.0; 12], &[100; 12], 4, 4, &mut again),
+            plan
+        );
+        // A one-key partition cannot split: only the others are picked.
+        let mut keys = [1u32; 12];
+        keys[5] = 2;
+        let plan = plan_proportional(&owner, &[1024.0; 12], &keys, 4, 4, &mut rng);
+        assert_eq!(
+            plan.splits,
+            vec![Split {
+                partition: 5,
+                new: 12
+            }]
+        );
+    }
+
+    /// Node 3 leaves holding partitions of 512, 512, 1024 MB while nodes 0-2 hold 3072,
+    /// 2560, 2560 MB: each goes whole to the member with least data at that point: 512 to
+    /// node 1 (tie with 2, lowest number), 512 to node 2, 1024 to node 0 (3072 against
+    /// 3072 and 3072: the lowest). Nothing else moves and nothing splits.
+    #[test]
+    fn a_leaving_node_hands_each_partition_to_the_least_loaded_member() {
+        let owner = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3];
+        let mut size = [1024.0; 12];
+        (size[4], size[7], size[9], size[10]) = (512.0, 512.0, 512.0, 512.0);
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::from_seed([0; 32]);
+        let plan = plan_proportional(&owner, &size, &[100; 12], 3, 4, &mut rng);
+        assert!(plan.splits.is_empty());
+        let to: Vec<(u32, u32)> = plan.moves.iter().map(|m| (m.partition, m.to)).collect();
+        assert_eq!(to, vec![(9, 1), (10, 2), (11, 0)]);
+        assert!(plan.moves.iter().all(|m| m.from == 3));
+    }
+
+    /// Two nodes join 2 at once (4 partitions of 1024 MB, 2 per node, `per_node: 2`):
+    /// each splits 2 partitions that stay put, so every half is copied from node 0 or 1,
+    /// where its data is; node 3 may split what node 2 split first (a lower half of 512
+    /// MB, giving 256). The data is conserved and the new nodes hold what moved.
+    #[test]
+    fn nodes_joining_together_split_only_partitions_that_stay() {
+        use rand::SeedableRng;
+        for seed in 0..20 {
+            let owner = [0, 1, 0, 1];
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let plan = plan_proportional(&owner, &[1024.0; 4], &[100; 4], 4, 2, &mut rng);
+            assert_eq!((plan.splits.len(), plan.moves.len()), (4, 4));
+            assert!(plan.splits.iter().all(|s| s.partition < 4), "{plan:?}");
+            assert!(
+                plan.moves.iter().all(|m| m.from < 2 && m.to >= 2),
+                "{plan:?}"
+            );
+            let mut size = vec![1024.0; 4];
+            for s in &plan.splits {
+                size[s.partition as usize] /= 2.0;
+                size.push(size[s.partition as usize]);
+            }
+            assert_eq!(size.iter().sum::<f64>(), 4096.0);
+            let moved: f64 = plan.moves.iter().map(|m| size[m.partition as usize]).sum();
+            assert!((1536.0..=2048.0).contains(&moved), "{moved}");
+        }
     }
 
     #[test]

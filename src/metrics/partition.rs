@@ -7,7 +7,7 @@ use serde::Serialize;
 /// One partitioned service: how its key space was cut, and the load each part carried.
 #[derive(Debug, Clone, Serialize)]
 pub struct PartitionedSummary {
-    /// `Hash`, `Ring` or `Range`.
+    /// `Hash`, `Ring`, `Range` or `Directory`.
     pub scheme: String,
     pub keys: u32,
     pub zipf: f64,
@@ -75,7 +75,7 @@ pub struct RebalanceSummary {
     /// refused.
     pub redirected: u64,
     pub refused: u64,
-    /// Partitions split by dynamic partitioning (left out when none).
+    /// Partitions split by dynamic or proportional partitioning (left out when none).
     #[serde(skip_serializing_if = "is_zero")]
     pub splits: u32,
 }
@@ -99,7 +99,8 @@ pub struct PartitionSummary {
     /// of its node's utilization.
     pub utilization: f64,
     pub sojourn_ms: Latency,
-    /// Dynamic partitioning: its keys (`[first, end)`) and data at the end of the run.
+    /// Dynamic partitioning: its keys (`[first, end)`); dynamic and proportional: its data,
+    /// at the end of the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_range: Option<[u32; 2]>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -114,4 +115,7 @@ pub struct NodeLoadSummary {
     /// Busy server time / (servers x measured time).
     pub utilization: f64,
     pub sojourn_ms: Latency,
+    /// Proportional partitioning: the data of its partitions at the end of the run, MB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_mb: Option<f64>,
 }

@@ -15,14 +15,17 @@
 //! routed by a stale entry are redirected (a hop) or refused. Under dynamic partitioning
 //! every request adds its write to its partition's data, and a partition past the split
 //! size splits at once (a metadata change, as an HBase region split is), then the moves
-//! are planned. A change that comes while
+//! are planned. Under proportional partitioning a change's plan splits partitions first
+//! (`plan_proportional`: each split halves a partition's data and its keys in hash order,
+//! a metadata change), then copies the halves that go to a joining node. A change that
+//! comes while
 //! copies run waits for them: the plan is made again from where the partitions are once
 //! the last one is done, as Elasticsearch's allocator does with one recovery queue.
 
 use super::{Event, Observer, Sim, NONE};
 use crate::engine::{stream, SimTime, Stream};
-use crate::mech::partition::{initial_node, Directory, KeyRouter, Partitioning, Scheme};
-use crate::mech::rebalance::{plan, split_point, Move, Strategy};
+use crate::mech::partition::{initial_node, key_hash, Directory, KeyRouter, Partitioning, Scheme};
+use crate::mech::rebalance::{plan, plan_proportional, split_point, Move, Split, Strategy};
 use crate::metrics::partition::{
     DirectorySummary, KeyMoveSummary, NodeLoadSummary, PartitionSummary, PartitionedSummary,
     RebalanceSummary,
@@ -76,6 +79,10 @@ struct Table {
     cfg: Partitioning,
     router: KeyRouter,
     rng: Stream,
+    /// Proportional partitioning: the partitions a joining node picks to split.
+    join_rng: Stream,
+    /// Proportional partitioning: each partition's keys in hash order (empty otherwise).
+    keys_of: Vec<Vec<u32>>,
     /// The node each partition is on.
     owner: Vec<u32>,
     /// The clients' routing table: where they send each partition's requests.
@@ -97,6 +104,25 @@ struct Table {
 }
 
 impl Table {
+    /// Makes split `s` of a proportional plan: partition `s.new` (numbered next) takes the
+    /// upper half of `s.partition`'s keys in hash order and half its data, on its node.
+    fn split_half(&mut self, s: Split) {
+        let i = s.partition as usize;
+        debug_assert_eq!(s.new as usize, self.owner.len());
+        let keys = &mut self.keys_of[i];
+        let upper = keys.split_off(keys.len() - keys.len() / 2);
+        for &k in &upper {
+            self.router.reassign(k..k + 1, s.new);
+        }
+        self.keys_of.push(upper);
+        self.size_mb[i] /= 2.0;
+        self.size_mb.push(self.size_mb[i]);
+        // Clients find the new partition where it is until its move (as a dynamic split).
+        self.owner.push(self.owner[i]);
+        self.view.push(self.owner[i]);
+        self.parts.push(Load::default());
+    }
+
     /// The rebalance's summary, started at `now` if this is its first step.
     fn stats(&mut self, now: SimTime) -> &mut RebalanceSummary {
         self.rebalance.get_or_insert(RebalanceSummary {
@@ -169,6 +195,8 @@ impl Partitions {
                 cfg: cfg.clone(),
                 router,
                 rng: stream(p.seed, &format!("service/{}/partition_key", s.name)),
+                join_rng: stream(p.seed, &format!("service/{}/partition_join", s.name)),
+                keys_of: Vec::new(),
                 owner: (0..cfg.partitions)
                     .map(|k| initial_node(k, cfg.initial_nodes))
                     .collect(),
@@ -193,6 +221,15 @@ impl Partitions {
                 None => (0.0, Strategy::Fixed),
             };
             t.size_mb = vec![mb; t.cfg.partitions as usize];
+            if let Strategy::Proportional { .. } = strategy {
+                t.keys_of = vec![Vec::new(); t.cfg.partitions as usize];
+                for k in 0..t.cfg.keys {
+                    t.keys_of[t.router.owner(k, 0) as usize].push(k);
+                }
+                for keys in &mut t.keys_of {
+                    keys.sort_unstable_by_key(|&k| (key_hash(k, 0), k));
+                }
+            }
             if let Strategy::Dynamic { split_mb, write_mb } = strategy {
                 let mut bounds = vec![(u32::MAX, 0); t.cfg.partitions as usize];
                 for k in 0..t.cfg.keys {
@@ -386,12 +423,15 @@ impl Partitions {
             let servers = spec.concurrency as f64;
             let shares = t.router.expected_shares(t.owner.len() as u32);
             let growth = t.growth.as_ref();
+            // Data per partition is reported where it changes: dynamic and proportional.
+            let proportional = !t.keys_of.is_empty();
+            let sized = growth.is_some() || proportional;
             let partitions: Vec<PartitionSummary> = (t.parts.iter_mut().zip(&shares))
                 .zip(&t.owner)
                 .enumerate()
                 .map(|(i, ((load, &share), &node))| PartitionSummary {
                     key_range: growth.map(|g| [g.bounds[i].0, g.bounds[i].1]),
-                    size_mb: growth.map(|_| t.size_mb[i]),
+                    size_mb: sized.then(|| t.size_mb[i]),
                     node,
                     arrivals: load.arrivals,
                     ok: load.ok,
@@ -408,6 +448,11 @@ impl Partitions {
                         .collect(),
                     arrivals: load.arrivals,
                     sojourn_ms: load.sojourn.summary_ms(),
+                    data_mb: proportional.then(|| {
+                        (t.owner.iter().zip(&t.size_mb))
+                            .filter(|&(&o, _)| o == n as u32)
+                            .fold(0.0, |sum, (_, mb)| sum + mb)
+                    }),
                 })
                 .collect();
             // Skew is a node's load against the others': nodes carry the servers.
@@ -589,8 +634,22 @@ impl<O: Observer> Sim<'_, O> {
             .rebalance
             .as_ref()
             .expect("a node change has its settings");
-        let mut after = t.owner.clone();
-        let moves = plan(&mut after, t.nodes_wanted);
+        let moves = if let Strategy::Proportional { per_node } = r.strategy {
+            let keys: Vec<u32> = t.keys_of.iter().map(|k| k.len() as u32).collect();
+            let (owner, size, n) = (&t.owner, &t.size_mb, t.nodes_wanted);
+            let p = plan_proportional(owner, size, &keys, n, per_node, &mut t.join_rng);
+            for &s in &p.splits {
+                t.split_half(s);
+            }
+            if !p.splits.is_empty() {
+                t.stats(now).splits += p.splits.len() as u32;
+            }
+            p.moves
+        } else {
+            let mut after = t.owner.clone();
+            plan(&mut after, t.nodes_wanted)
+        };
+        let r = t.cfg.rebalance.as_ref().expect("checked above");
         let concurrent = r.concurrent;
         let moved_mb: f64 = moves.iter().map(|m| t.size_mb[m.partition as usize]).sum();
         let stats = t.stats(now);

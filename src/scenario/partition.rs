@@ -114,8 +114,8 @@ fn sixteen() -> u32 {
 }
 
 /// `Rebalance(at: "60s", to_nodes: 4)`: at `at`, the partitions are rebalanced over nodes
-/// `0..to_nodes` (a node joins or leaves) with a fixed partition count (see
-/// `mech::rebalance`). `at` and `to_nodes` go together; without them the block only says
+/// `0..to_nodes` (a node joins or leaves) as `strategy` says (a fixed partition count by
+/// default; see `mech::rebalance`). `at` and `to_nodes` go together; without them the block only says
 /// how `NodeAdd` / `NodeRemove` faults move data. Defaults are Elasticsearch's where it
 /// has one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,7 +148,7 @@ pub struct RebalanceSpec {
     pub strategy: StrategySpec,
 }
 
-/// `Fixed` or `Dynamic(split_mb: 10240, write_kb: 1)`.
+/// `Fixed`, `Dynamic(split_mb: 10240, write_kb: 1)` or `Proportional(per_node: 16)`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub enum StrategySpec {
     /// A fixed number of partitions; whole partitions move (Riak, Elasticsearch).
@@ -167,6 +167,15 @@ pub enum StrategySpec {
         /// Default 1 KB, a YCSB record (10 fields of 100 bytes).
         #[serde(default = "one_kb")]
         write_kb: f64,
+    },
+    /// Partitions proportional to nodes (Cassandra's `num_tokens`; `scheme: Hash` or
+    /// `Ring`): each node starts with `per_node` partitions; a joining node splits
+    /// `per_node` partitions picked at random and takes one half of each; a leaving node's
+    /// partitions go to the others (see `mech::rebalance::plan_proportional`).
+    Proportional {
+        /// Default 16: Cassandra 4.0's `num_tokens` (256 before it, CASSANDRA-13701).
+        #[serde(default = "sixteen")]
+        per_node: u32,
     },
 }
 

@@ -513,3 +513,318 @@ fn a_directory_moves_one_hot_key_alone_at_the_price_of_lookups() {
     near(d.lookup_share, 0.1555, 0.0001, "lookup share, ttl 10 s");
     assert_eq!(d.failed, 31_972);
 }
+
+/// `proportional.ron` with only its `NodeAdd` (at 60 s), measured from `warmup` on.
+fn proportional_join(warmup: &str) -> platsim::Summary {
+    let text = scenario("proportional.ron")
+        .replace("        NodeRemove(target: \"kv\", at: \"150s\"),\n", "");
+    run(&text, &[&format!("warmup={warmup}")])
+}
+
+/// DDIA ch. 6, "Partitioning proportionally to nodes": "When a new node joins the
+/// cluster, it randomly chooses a fixed number of existing partitions to split, and then
+/// takes ownership of one half of each". 12 partitions of 1024 MB, 4 per node on 3 nodes;
+/// the 4th node (`per_node: 4`) splits 4 and copies 4 halves of 512 MB = 2048 MB, 1/6 of
+/// the data (1 / (2n), n = 3), two at a time at 40 MB/s: 12.8 s a round, done at 85.6 s.
+/// Each old node keeps 4 partitions and loses 512 MB per split of its own. The load
+/// follows the keys: a split gives the new partition the upper half (rounded down) of
+/// its parent's keys in hash order, so with uniform keys each node's utilization after
+/// the copies is its keys / 100,000 x 3600/s x 2 ms / 4 servers.
+#[test]
+fn a_proportional_join_splits_per_node_partitions_and_takes_half_of_each() {
+    let s = proportional_join("90s");
+    let kv = &s.partitioned["kv"];
+    let r = kv.rebalance.clone().expect("a rebalance");
+    assert_eq!(
+        (r.start_s, r.splits, r.moves, r.moved_mb),
+        (60.0, 4, 4, 2048.0)
+    );
+    assert!((r.end_s.expect("done") - 85.6).abs() < 1e-9, "{r:?}");
+    assert_eq!(kv.partitions.len(), 16);
+    assert_eq!(kv.nodes[3].partitions, vec![12, 13, 14, 15]);
+    assert_eq!(kv.nodes[3].data_mb, Some(2048.0));
+    let size = |p: &platsim::metrics::partition::PartitionSummary| p.size_mb.expect("sized");
+    let parents: Vec<usize> = (0..12)
+        .filter(|&i| size(&kv.partitions[i]) == 512.0)
+        .collect();
+    assert_eq!(parents.len(), 4, "{parents:?}");
+    for n in 0..3 {
+        let node = &kv.nodes[n];
+        assert_eq!(node.partitions.len(), 4);
+        let split = parents.iter().filter(|&&q| q % 3 == n).count() as f64;
+        assert_eq!(node.data_mb, Some(4096.0 - 512.0 * split), "node {n}");
+    }
+    // Key counts by hand: the partitions' keys from the router as it starts.
+    let router = KeyRouter::new(&Partitioning {
+        keys: 100_000,
+        zipf: 0.0,
+        hot_share: 0.0,
+        salt: 1,
+        scheme: Scheme::Hash,
+        partitions: 12,
+        initial_nodes: 3,
+        rebalance: None,
+        changes: Vec::new(),
+        directory: None,
+    });
+    let mut keys = [0u32; 12];
+    for k in 0..100_000 {
+        keys[router.owner(k, 0) as usize] += 1;
+    }
+    let mut node_keys = [0u32; 4];
+    for (q, &m) in keys.iter().enumerate() {
+        let moved = if parents.contains(&q) { m / 2 } else { 0 };
+        node_keys[q % 3] += m - moved;
+        node_keys[3] += moved;
+    }
+    for (n, &k) in node_keys.iter().enumerate() {
+        let share = k as f64 / 100_000.0;
+        let expected: f64 = (kv.nodes[n].partitions.iter())
+            .map(|&p| kv.partitions[p as usize].expected_share)
+            .sum();
+        near(expected, share, 1e-9, &format!("node {n}'s key share"));
+        near(
+            kv.nodes[n].utilization,
+            share * 3600.0 * 0.002 / 4.0,
+            0.01,
+            &format!("node {n}'s utilization"),
+        );
+    }
+    // The new node holds about 1/6 of the keys: half a fair share.
+    near(node_keys[3] as f64 / 100_000.0, 1.0 / 6.0, 0.01, "new node");
+}
+
+/// The header of `scenarios/data/proportional.ron`: the join as above, then at 150 s the
+/// 4th node leaves and each of its four 512 MB halves goes whole to the node holding the
+/// least data at that point (ties to the lowest number): worked out here from the data
+/// per node after the join. The leave copies 2048 MB in two rounds of 12.8 s (done at
+/// 175.6 s) and splits nothing.
+#[test]
+fn a_proportional_leave_hands_its_halves_to_the_least_loaded_nodes() {
+    let joined = proportional_join("10s");
+    let mut data: Vec<f64> = joined.partitioned["kv"].nodes[..3]
+        .iter()
+        .map(|n| n.data_mb.expect("data"))
+        .collect();
+    for _ in 0..4 {
+        let to = (0..3)
+            .min_by(|&a, &b| data[a].total_cmp(&data[b]).then(a.cmp(&b)))
+            .expect("nodes");
+        data[to] += 512.0;
+    }
+    let s = run(&scenario("proportional.ron"), &[]);
+    let kv = &s.partitioned["kv"];
+    let r = kv.rebalance.clone().expect("a rebalance");
+    assert_eq!(
+        (r.start_s, r.splits, r.moves, r.moved_mb),
+        (60.0, 4, 8, 4096.0)
+    );
+    assert!((r.end_s.expect("done") - 175.6).abs() < 1e-9, "{r:?}");
+    assert!(kv.nodes[3].partitions.is_empty());
+    assert_eq!(kv.nodes[3].data_mb, Some(0.0));
+    let after: Vec<f64> = kv.nodes[..3].iter().map(|n| n.data_mb.unwrap()).collect();
+    assert_eq!(after, data);
+    assert_eq!(after.iter().sum::<f64>(), 12.0 * 1024.0);
+    assert_eq!(kv.partitions.len(), 16);
+    // The seed-1 figures of the header.
+    let held: Vec<&[u32]> = kv.nodes.iter().map(|n| n.partitions.as_slice()).collect();
+    assert_eq!(
+        held,
+        vec![
+            &[0, 3, 6, 9, 14][..],
+            &[1, 4, 7, 10, 12, 13, 15],
+            &[2, 5, 8, 11],
+            &[]
+        ]
+    );
+    assert_eq!(r.redirected, 1233);
+    let p99 = "kv.sojourn_p99_ms";
+    near(mean_in(&s, p99, 10.0, 60.0), 9.97, 0.01, "3 nodes");
+    near(mean_in(&s, p99, 60.0, 86.0), 10.88, 0.01, "joining");
+    near(mean_in(&s, p99, 112.0, 150.0), 9.58, 0.01, "4 uneven nodes");
+    near(mean_in(&s, p99, 150.0, 176.0), 10.23, 0.01, "leaving");
+    near(mean_in(&s, p99, 177.0, 240.0), 10.05, 0.01, "after");
+    let joined = proportional_join("90s");
+    let util: Vec<f64> = joined.partitioned["kv"]
+        .nodes
+        .iter()
+        .map(|n| n.utilization)
+        .collect();
+    for (got, want) in util.iter().zip([0.527, 0.376, 0.592, 0.306]) {
+        near(*got, want, 0.0005, "utilization after the join");
+    }
+    let data: Vec<Option<f64>> = joined.partitioned["kv"]
+        .nodes
+        .iter()
+        .map(|n| n.data_mb)
+        .collect();
+    assert_eq!(
+        data,
+        vec![Some(3584.0), Some(2560.0), Some(4096.0), Some(2048.0)]
+    );
+}
+
+/// The same seed gives the same picks and the same run; the join's picks come from their
+/// own stream (`service/kv/partition_join`), so the requests' keys are unchanged.
+#[test]
+fn proportional_rebalancing_is_deterministic() {
+    let text = scenario("proportional.ron");
+    let a = serde_json::to_string(&run(&text, &[])).expect("json");
+    let b = serde_json::to_string(&run(&text, &[])).expect("json");
+    assert_eq!(a, b);
+    let fixed = run(
+        &text,
+        &["services.kv.partitioning.rebalance.strategy=Fixed"],
+    );
+    let node_changes = run(&scenario("node-changes.ron"), &[]);
+    let total = |s: &platsim::Summary| {
+        s.partitioned["kv"]
+            .nodes
+            .iter()
+            .map(|n| n.arrivals)
+            .sum::<u64>()
+    };
+    assert_eq!(total(&fixed), total(&node_changes));
+    // Flipped to a fixed count it is node-changes.ron: 6 whole partitions move.
+    let r = fixed.partitioned["kv"]
+        .rebalance
+        .clone()
+        .expect("a rebalance");
+    assert_eq!((r.moves, r.moved_mb, r.redirected), (6, 6144.0, 1848));
+    // The fixed column of the windows table in scenarios/README.md.
+    let p99 = "kv.sojourn_p99_ms";
+    near(
+        mean_in(&fixed, p99, 60.0, 86.0),
+        11.30,
+        0.01,
+        "fixed, joining",
+    );
+    near(
+        mean_in(&fixed, p99, 112.0, 150.0),
+        9.40,
+        0.01,
+        "fixed, 4 nodes",
+    );
+    near(
+        mean_in(&fixed, p99, 150.0, 176.0),
+        10.28,
+        0.01,
+        "fixed, leaving",
+    );
+    near(
+        mean_in(&fixed, p99, 177.0, 240.0),
+        10.08,
+        0.01,
+        "fixed, after",
+    );
+}
+
+#[test]
+fn proportional_partitioning_problems_name_their_fields() {
+    let err = |text: &str| -> String {
+        platsim::scenario::parse(text, "t")
+            .map_err(|e| e.to_string())
+            .and_then(|spec| platsim::model::validate(&spec, "t").map_err(|e| e.to_string()))
+            .expect_err("refused")
+    };
+    let text = scenario("proportional.ron");
+    let e = err(&text.replace("zipf: 0.0,", "zipf: 0.0, scheme: Range, salt: 2,"));
+    for want in [
+        "services[0].partitioning.rebalance.strategy: proportional partitioning splits partitions at points of the hash range",
+        "services[0].partitioning.rebalance.strategy: a salted key's forms",
+    ] {
+        assert!(e.contains(want), "{want:?} not in:\n{e}");
+    }
+    let e = err(&text.replace("per_node: 4", "per_node: 0"));
+    assert!(
+        e.contains(
+            "services[0].partitioning.rebalance.strategy.per_node: 0 is not between 1 and 4096"
+        ),
+        "{e}"
+    );
+    let e = err(&text.replace("partitions: Some(12)", "partitions: Some(10)"));
+    assert!(
+        e.contains("services[0].partitioning.partitions: 10 is not `per_node` (4) x the initial nodes (3) = 12"),
+        "{e}"
+    );
+    let e = err(&text
+        .replace("replicas: 4,", "replicas: 40,")
+        .replace("partitions: Some(12),", "")
+        .replace("per_node: 4", "per_node: 4096")
+        .replace("at: \"60s\")", "at: \"60s\", nodes: 30)"));
+    assert!(
+        e.contains("services[0].partitioning.rebalance.strategy.per_node: 4096 per node over 30 joining nodes makes 135168 partitions, more than 100000"),
+        "{e}"
+    );
+    // Without `partitions` the store starts with per_node x initial nodes.
+    let s = run(
+        &text
+            .replace("partitions: Some(12),", "")
+            .replace("per_node: 4", "per_node: 2"),
+        &["duration=20s", "faults=[]"],
+    );
+    assert_eq!(s.partitioned["kv"].partitions.len(), 6);
+    // Misspelt, from the command line: exit 2 with the name it meant.
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/data/proportional.ron");
+    for (set, want) in [
+        (
+            "services.kv.partitioning.rebalance.strategy=Proportinal(per_node: 4)",
+            "Proportional",
+        ),
+        (
+            "services.kv.partitioning.rebalance.strategy=Proportional(per_nodes: 4)",
+            "per_node",
+        ),
+        (
+            "services.kv.partitioning.rebalance.strategy.per_node=0",
+            "strategy.per_node",
+        ),
+    ] {
+        let out = super::common::platsim()
+            .args(["run", path.to_str().expect("utf-8"), "--set", set])
+            .output()
+            .expect("runs");
+        super::common::assert_code(&out, 2, set);
+        let stderr = super::common::text(&out.stderr);
+        assert!(stderr.contains(want), "{set}: {want:?} not in:\n{stderr}");
+    }
+}
+
+/// A scheduled change (`Rebalance(at, to_nodes)`) joins as a `NodeAdd` does: the same
+/// picks from the same stream, the same 4 halves copied in 2 x 12.8 s. Under `scheme:
+/// Ring` (Cassandra's own layout, a partition a token range) the join moves the same
+/// data, since a split halves a partition's data whatever its keys.
+#[test]
+fn a_scheduled_proportional_join_is_the_node_add() {
+    let by_fault = proportional_join("90s");
+    let text = scenario("proportional.ron")
+        .replace(
+            "Rebalance(strategy:",
+            "Rebalance(at: \"60s\", to_nodes: 4, strategy:",
+        )
+        .replace("        NodeAdd(target: \"kv\", at: \"60s\"),\n", "")
+        .replace("        NodeRemove(target: \"kv\", at: \"150s\"),\n", "");
+    let scheduled = run(&text, &["warmup=90s"]);
+    let (a, b) = (&by_fault.partitioned["kv"], &scheduled.partitioned["kv"]);
+    let ra = a.rebalance.clone().expect("a rebalance");
+    let rb = b.rebalance.clone().expect("a rebalance");
+    assert_eq!(
+        (ra.start_s, ra.end_s, ra.moves, ra.moved_mb, ra.splits),
+        (rb.start_s, rb.end_s, rb.moves, rb.moved_mb, rb.splits)
+    );
+    let data = |k: &platsim::metrics::partition::PartitionedSummary| -> Vec<Option<f64>> {
+        k.nodes.iter().map(|n| n.data_mb).collect()
+    };
+    assert_eq!(data(a), data(b));
+    let ring = run(
+        &scenario("proportional.ron").replace("zipf: 0.0,", "zipf: 0.0, scheme: Ring(vnodes: 1),"),
+        &[],
+    );
+    let r = ring.partitioned["kv"]
+        .rebalance
+        .clone()
+        .expect("a rebalance");
+    assert_eq!((r.splits, r.moves, r.moved_mb), (4, 8, 4096.0));
+    assert!((r.end_s.expect("done") - 175.6).abs() < 1e-9, "{r:?}");
+}

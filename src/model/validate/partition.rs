@@ -105,14 +105,23 @@ impl Check {
                 Scheme::Ring { vnodes }
             }
         };
-        let partitions = k.partitions.unwrap_or(s.replicas);
+        let initial_nodes = k.initial_nodes.unwrap_or(s.replicas);
+        // Proportional partitioning starts with `per_node` partitions on each node.
+        let per_node = match k.rebalance.as_ref().map(|r| &r.strategy) {
+            Some(&StrategySpec::Proportional { per_node }) => Some(per_node),
+            _ => None,
+        };
+        let partitions = match (k.partitions, per_node) {
+            (Some(n), _) => n,
+            (None, Some(per)) => per.saturating_mul(initial_nodes),
+            (None, None) => s.replicas,
+        };
         if partitions == 0 || partitions > MAX_PARTITIONS {
             self.fail(
                 format!("{p}.partitions"),
                 format!("{partitions} is not between 1 and {MAX_PARTITIONS}"),
             );
         }
-        let initial_nodes = k.initial_nodes.unwrap_or(s.replicas);
         self.node_count(&format!("{p}.initial_nodes"), initial_nodes, s.replicas);
         let rebalance = self.rebalance(
             &format!("{p}.rebalance"),
@@ -141,6 +150,30 @@ impl Check {
                 );
             }
         }
+        if let (Some(per), Some(n)) = (per_node, k.partitions) {
+            let want = per.saturating_mul(initial_nodes);
+            if n != want && (1..=MAX_VNODES).contains(&per) {
+                self.fail(
+                    format!("{p}.partitions"),
+                    format!("{n} is not `per_node` ({per}) x the initial nodes ({initial_nodes}) = {want}: proportional partitioning starts with `per_node` partitions on each node; set {want} or leave `partitions` out"),
+                );
+            }
+        }
+        if per_node.is_some() {
+            let path = format!("{p}.rebalance.strategy");
+            if !matches!(scheme, Scheme::Hash | Scheme::Ring { .. }) {
+                self.fail(
+                    path.clone(),
+                    "proportional partitioning splits partitions at points of the hash range, so it needs hash partitioning (DDIA ch. 6); use `scheme: Hash` or `scheme: Ring(...)`",
+                );
+            }
+            if k.salt > 1 {
+                self.fail(
+                    path,
+                    "a salted key's forms are placed by their salt, not split with a partition; use `salt: 1` with proportional partitioning",
+                );
+            }
+        }
         let pinned = [
             ("autoscale", s.autoscale.is_some()),
             ("kubernetes", s.kubernetes.is_some()),
@@ -155,7 +188,10 @@ impl Check {
                 );
             }
         }
-        (self.problems.len() == before).then_some(Partitioning {
+        if self.problems.len() != before {
+            return None;
+        }
+        let out = Partitioning {
             keys: k.keys,
             zipf: k.zipf,
             hot_share: k.hot_share,
@@ -166,7 +202,36 @@ impl Check {
             changes: rebalance.iter().flat_map(|r| r.1).collect(),
             rebalance: rebalance.map(|r| r.0),
             directory,
-        })
+        };
+        self.proportional_growth(&p, &out);
+        Some(out)
+    }
+
+    /// Under proportional partitioning each joining node adds `per_node` partitions: the
+    /// count they reach over `k.changes` must stay within `MAX_PARTITIONS`.
+    fn proportional_growth(&mut self, p: &str, k: &Partitioning) {
+        let Some(Rebalance {
+            strategy: Strategy::Proportional { per_node },
+            ..
+        }) = k.rebalance
+        else {
+            return;
+        };
+        let mut before = k.initial_nodes;
+        let joins: u64 = (k.changes.iter())
+            .map(|c| {
+                let joined = c.nodes.saturating_sub(before);
+                before = c.nodes;
+                joined as u64
+            })
+            .sum();
+        let most = k.partitions as u64 + joins * per_node as u64;
+        if most > MAX_PARTITIONS as u64 {
+            self.fail(
+                format!("{p}.rebalance.strategy.per_node"),
+                format!("{per_node} per node over {joins} joining nodes makes {most} partitions, more than {MAX_PARTITIONS}; lower `per_node`"),
+            );
+        }
     }
 
     /// The directory's settings (at path `p`, the scheme's path).
@@ -293,6 +358,15 @@ impl Check {
                     write_mb: write_kb / 1024.0,
                 }
             }
+            StrategySpec::Proportional { per_node } => {
+                if per_node == 0 || per_node > MAX_VNODES {
+                    self.fail(
+                        format!("{p}.strategy.per_node"),
+                        format!("{per_node} is not between 1 and {MAX_VNODES}"),
+                    );
+                }
+                Strategy::Proportional { per_node }
+            }
         };
         // A dynamic store may start empty; a fixed one's partitions hold data to move.
         let empty_ok = matches!(strategy, Strategy::Dynamic { .. });
@@ -337,7 +411,7 @@ impl Check {
         }
         let biggest = match strategy {
             Strategy::Dynamic { split_mb, .. } => split_mb.max(r.partition_mb),
-            Strategy::Fixed => r.partition_mb,
+            Strategy::Fixed | Strategy::Proportional { .. } => r.partition_mb,
         };
         let copy_s = biggest / r.bandwidth_mb_s;
         if copy_s > 1e9 {
@@ -442,6 +516,7 @@ impl Check {
                 });
             }
             k.changes = changes;
+            self.proportional_growth(&format!("services[{t}].partitioning"), k);
         }
     }
 }
