@@ -527,6 +527,7 @@ struct ServiceHot {
     faulted: bool,
     drop_expired: bool,
     discipline: crate::model::Discipline,
+    balancer: crate::model::Balancer,
     /// How many calls it makes (its edges start at `Sim::edge_base`).
     calls: u32,
     /// A success does more than answer: it is an order's step, writes, pushes a job or
@@ -813,6 +814,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                 faulted: !st.faults.is_empty(),
                 drop_expired: s.drop_expired,
                 discipline: s.discipline,
+                balancer: s.balancer,
                 calls: s.calls.len() as u32,
                 effects: s.writes.is_some() || s.push.is_some() || !s.publish.is_empty(),
             })

@@ -170,7 +170,6 @@ impl<O: Observer> Sim<'_, O> {
 
     /// One of several slots, some up, by the service's balancer.
     fn balance(&mut self, s: u32) -> u32 {
-        let p = self.p;
         let hot = &mut self.hot[s as usize];
         let state = &mut self.services[s as usize];
         let n = state.replicas.len() as u32;
@@ -191,7 +190,7 @@ impl<O: Observer> Sim<'_, O> {
             }
             unreachable!("k < number of replicas up")
         };
-        match p.services[s as usize].balancer {
+        match hot.balancer {
             Balancer::RoundRobin => {
                 let k = hot.next_rr % up;
                 hot.next_rr = (k + 1) % up;
