@@ -262,8 +262,9 @@ impl<O: Observer> Sim<'_, O> {
             self.pool_take(req, e);
         }
         let r = &mut self.reqs[req as usize];
-        let edge = &mut self.edges[e];
-        edge.active += 1;
+        if hot.budgeted {
+            self.edges[e].active += 1;
+        }
         r.sent = true;
         r.limit_from = limit_from;
         if hot.order == Order::Envoy {
@@ -389,7 +390,9 @@ impl<O: Observer> Sim<'_, O> {
         }
         if r.sent {
             r.sent = false;
-            edge.active -= 1;
+            if hot.budgeted {
+                edge.active -= 1;
+            }
             // The flags first: a plain call never loads the options.
             if let Some(a) = hot
                 .adaptive

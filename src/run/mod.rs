@@ -558,6 +558,9 @@ struct EdgeHot {
     stored: bool,
     bulkhead: bool,
     pool: bool,
+    /// Its retry policy has a budget: the one reader of `Edge::active`, so only then is
+    /// it kept.
+    budgeted: bool,
 }
 
 struct ServiceState {
@@ -595,7 +598,8 @@ struct Edge {
     bulkhead_active: u32,
     /// `(request, generation, call token, since)` of each attempt waiting for a permit.
     bulkhead_waiting: VecDeque<(u32, u32, u32, SimTime)>,
-    /// Attempts in flight, and those of them that are retries (retry budget).
+    /// Attempts in flight, and those of them that are retries (retry budget; a call
+    /// edge keeps `active` only if it has one, `EdgeHot::budgeted`).
     active: u64,
     active_retries: u64,
     throttle: Option<RetryThrottle>,
@@ -858,6 +862,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                     stored: c.cache.is_some() || c.fallback.is_some(),
                     bulkhead: c.bulkhead.is_some(),
                     pool: c.pool.is_some(),
+                    budgeted: c.retry.as_ref().is_some_and(|r| r.budget.is_some()),
                 });
                 edges.push(edge);
             }
