@@ -109,7 +109,10 @@ pub enum Effect {
 }
 
 /// Counts and latencies of the current time-series window.
+/// `counts` first: a service's are written at every arrival and answer, next to its
+/// run-wide counts (`ServiceStats`).
 #[derive(Debug, Clone)]
+#[repr(C)]
 struct Window {
     counts: Counts,
     latency: WindowHistogram,
@@ -128,30 +131,34 @@ impl Window {
     }
 }
 
+// What every arrival and answer writes comes first, in as few cache lines as it fits
+// (`counts`, the window's counts, `busy`, then the scalars): with a thousand services
+// they are not in the cache when a request comes, and each line is a miss.
+#[repr(C, align(64))]
 struct ServiceStats {
     counts: Counts,
-    refused: [u64; 4],
-    effects: [u64; 3],
-    degraded: u64,
-    wait: LatencyHistogram,
-    sojourn: LatencyHistogram,
+    window: Window,
     /// Requests in the system are `busy + queued` (every change moves one of those with
     /// it), so only the two are kept: one level update less per arrival and per answer.
     busy: Level,
+    /// SLI events on the fixed grid (see `metrics::events`): those of bucket `slot`, and
+    /// the earlier buckets that saw any.
+    slot: u32,
+    sli: SliCounts,
+    degraded: u64,
+    /// Successful requests within the latency objective's threshold, if it has one.
+    latency_threshold: Option<SimTime>,
+    latency_good: u64,
+    wait: LatencyHistogram,
     queued: Level,
+    refused: [u64; 4],
+    effects: [u64; 3],
+    sojourn: LatencyHistogram,
     /// Replicas up and ready (replica-hours), and whether any is (uptime).
     replicas_up: Level,
     up: Level,
     /// Periods with no replica up and ready: `(start, end)`, `end` None while down.
     downtime: Vec<(SimTime, Option<SimTime>)>,
-    /// Successful requests within the latency objective's threshold, if it has one.
-    latency_threshold: Option<SimTime>,
-    latency_good: u64,
-    window: Window,
-    /// SLI events on the fixed grid (see `metrics::events`): those of bucket `slot`, and
-    /// the earlier buckets that saw any.
-    slot: u32,
-    sli: SliCounts,
     events: Vec<(u32, SliCounts)>,
 }
 

@@ -55,10 +55,14 @@ impl<O: Observer> Sim<'_, O> {
     /// The time limit of an attempt on edge `e` that starts now: the adaptive timeout's
     /// current value if the call has one, else the call's fixed `timeout`.
     #[inline]
-    fn attempt_timeout(&self, e: usize, fixed: Option<SimTime>) -> Option<SimTime> {
+    fn attempt_timeout(&self, e: usize) -> Option<SimTime> {
+        let hot = &self.edge_hot[e];
+        if !hot.adaptive {
+            return hot.timeout;
+        }
         match &self.edges[e].adaptive {
             Some(a) => Some(a.current()),
-            None => fixed,
+            None => hot.timeout,
         }
     }
 
@@ -70,30 +74,28 @@ impl<O: Observer> Sim<'_, O> {
             self.answer(now, req, Outcome::Shed);
             return;
         }
-        let p = self.p;
         let r = &mut self.reqs[req as usize];
-        let calls = &p.services[r.service as usize].calls;
+        let calls = self.hot[r.service as usize].calls;
         let base = self.edge_base[r.service as usize];
-        loop {
-            let Some(call) = calls.get(r.next_call as usize) else {
+        let e = loop {
+            if r.next_call >= calls {
                 self.answer(now, req, Outcome::Ok);
                 return;
-            };
+            }
             // A call made only on some code paths.
-            let edge = &mut self.edges[(base + r.next_call) as usize];
-            if call.probability < 1.0 && edge.rng.random::<f64>() >= call.probability {
+            let e = (base + r.next_call) as usize;
+            let probability = self.edge_hot[e].probability;
+            if probability < 1.0 && self.edges[e].rng.random::<f64>() >= probability {
                 r.next_call += 1;
                 continue;
             }
-            break;
-        }
+            break e;
+        };
         r.attempt = 0;
         r.prev_sleep = SimTime::ZERO;
-        let counted = r.counted as u64;
-        let e = self.edge_of(req);
-        self.edges[e].stats.calls += counted;
-        let call = &calls[self.reqs[req as usize].next_call as usize];
-        if call.cache.is_some() || call.fallback.is_some() {
+        let hot = &mut self.edge_hot[e];
+        hot.calls += r.counted as u64;
+        if hot.stored {
             self.start_store_call(now, req);
             return;
         }
@@ -102,18 +104,21 @@ impl<O: Observer> Sim<'_, O> {
 
     /// One attempt of the current call: breaker, then bulkhead, then the callee.
     pub(super) fn attempt(&mut self, now: SimTime, req: u32) {
-        let p = self.p;
         let e = self.edge_of(req);
         let r = &mut self.reqs[req as usize];
-        let call = &p.services[r.service as usize].calls[r.next_call as usize];
         r.attempt += 1;
         self.obs.call_attempt(now, r.uid, r.next_call, r.attempt);
         let counted = r.counted as u64;
-        let edge = &mut self.edges[e];
-        edge.stats.attempts += counted;
+        let hot = &mut self.edge_hot[e];
+        hot.attempts += counted;
+        if !hot.guarded {
+            self.past_limiter(now, req);
+            return;
+        }
         // Resilience4j retries a local rejection like any failure; Envoy never retries an
         // overflow (see `Order`).
-        let retry_local = call.order == Order::Resilience4j;
+        let retry_local = hot.order == Order::Resilience4j;
+        let edge = &mut self.edges[e];
         if let Some(breaker) = edge.breaker.as_mut() {
             if !breaker.try_acquire(now) {
                 edge.stats.breaker_rejected += counted;
@@ -184,13 +189,18 @@ impl<O: Observer> Sim<'_, O> {
     /// The attempt holds its breaker and rate-limiter permits: the bulkhead or the pool,
     /// then the callee.
     fn past_limiter(&mut self, now: SimTime, req: u32) {
-        let p = self.p;
         let e = self.edge_of(req);
+        let hot = self.edge_hot[e];
+        if !hot.bulkhead && !hot.pool {
+            self.send_attempt(now, req);
+            return;
+        }
+        let p = self.p;
         let r = &mut self.reqs[req as usize];
         let call = &p.services[r.service as usize].calls[r.next_call as usize];
         let counted = r.counted as u64;
         let retry_local = call.order == Order::Resilience4j;
-        let timeout = self.attempt_timeout(e, call.timeout);
+        let timeout = self.attempt_timeout(e);
         let r = &mut self.reqs[req as usize];
         let edge = &mut self.edges[e];
         if let Some(bulkhead) = call.bulkhead {
@@ -238,32 +248,33 @@ impl<O: Observer> Sim<'_, O> {
     fn send_attempt_timed(&mut self, now: SimTime, limit_from: SimTime, req: u32) {
         let p = self.p;
         let e = self.edge_of(req);
+        let hot = self.edge_hot[e];
         let r = &mut self.reqs[req as usize];
-        let call = &p.services[r.service as usize].calls[r.next_call as usize];
         let edge = &mut self.edges[e];
-        if call.bulkhead.is_some() {
+        if hot.bulkhead {
             edge.bulkhead_active += 1;
             r.bulkhead_permit = true;
         }
-        if call.pool.is_some() {
+        if hot.pool {
             // A pool's connection is held with the bulkhead's permit flag (a call has
             // one or the other).
             r.bulkhead_permit = true;
             self.pool_take(req, e);
         }
         let r = &mut self.reqs[req as usize];
-        let edge = &mut self.edges[e];
-        edge.active += 1;
+        if hot.budgeted {
+            self.edges[e].active += 1;
+        }
         r.sent = true;
         r.limit_from = limit_from;
-        if call.order == Order::Envoy {
+        if hot.order == Order::Envoy {
             r.attempt_sent = now;
         }
         if r.depth >= MAX_CALL_DEPTH {
             self.attempt_done(now, req, Outcome::Rejected, false);
             return;
         }
-        let (from, to) = (r.service, call.to.0);
+        let (from, to) = (r.service, hot.to);
         let from_slot = r.replica;
         if self.partitioned(from, to) {
             // A network partition: the connection fails (retried like a refusal).
@@ -290,7 +301,7 @@ impl<O: Observer> Sim<'_, O> {
             }
             if lost || delay > SimTime::ZERO {
                 let token = self.reqs[req as usize].call_token;
-                if let Some(timeout) = self.attempt_timeout(e, call.timeout) {
+                if let Some(timeout) = self.attempt_timeout(e) {
                     self.queue
                         .push(limit_from.after(timeout), Event::CallTimeout { req, token });
                 }
@@ -322,10 +333,9 @@ impl<O: Observer> Sim<'_, O> {
         arm: bool,
         replica: u32,
     ) {
-        let p = self.p;
+        let e = self.edge_of(req);
+        let timeout = self.attempt_timeout(e);
         let r = &self.reqs[req as usize];
-        let call = &p.services[r.service as usize].calls[r.next_call as usize];
-        let timeout = self.attempt_timeout(self.edge_of(req), call.timeout);
         let deadline = match timeout {
             Some(t) => r.deadline.min(sent.after(t)),
             None => r.deadline,
@@ -339,7 +349,7 @@ impl<O: Observer> Sim<'_, O> {
             replica,
             parent: Parent::Call { caller: r.uid },
         };
-        match self.arrive(now, call.to.0, origin) {
+        match self.arrive(now, self.edge_hot[e].to, origin) {
             Some(child) => {
                 let r = &mut self.reqs[req as usize];
                 r.child = child;
@@ -361,8 +371,8 @@ impl<O: Observer> Sim<'_, O> {
     pub(super) fn settle_attempt(&mut self, now: SimTime, req: u32, outcome: Outcome, status: u16) {
         let p = self.p;
         let e = self.edge_of(req);
+        let hot = self.edge_hot[e];
         let r = &mut self.reqs[req as usize];
-        let call = &p.services[r.service as usize].calls[r.next_call as usize];
         r.child = NONE;
         r.call_token = r.call_token.wrapping_add(1);
         let edge = &mut self.edges[e];
@@ -380,13 +390,25 @@ impl<O: Observer> Sim<'_, O> {
         }
         if r.sent {
             r.sent = false;
-            edge.active -= 1;
-            if let Some(a) = edge.adaptive.as_mut() {
+            if hot.budgeted {
+                edge.active -= 1;
+            }
+            // The flags first: a plain call never loads the options.
+            if let Some(a) = hot
+                .adaptive
+                .then_some(&mut edge.adaptive)
+                .and_then(Option::as_mut)
+            {
                 if outcome != Outcome::Rejected {
                     a.observe(now.since(r.limit_from));
                 }
             }
-            if let Some(t) = edge.throttle.as_mut() {
+            if let Some(t) = hot
+                .throttle
+                .then_some(&mut edge.throttle)
+                .and_then(Option::as_mut)
+            {
+                let call = &p.services[r.service as usize].calls[r.next_call as usize];
                 if outcome == Outcome::Ok {
                     t.on_success();
                 } else if call
@@ -400,7 +422,7 @@ impl<O: Observer> Sim<'_, O> {
         }
         if r.bulkhead_permit {
             r.bulkhead_permit = false;
-            if call.pool.is_some() {
+            if hot.pool {
                 self.pool_release(now, req, e);
             } else {
                 edge.bulkhead_active -= 1;
@@ -486,27 +508,30 @@ impl<O: Observer> Sim<'_, O> {
         self.settle_attempt(now, req, outcome, status);
         self.obs
             .call_attempt_end(now, self.reqs[req as usize].uid, outcome);
-        let p = self.p;
         let e = self.edge_of(req);
-        let r = &self.reqs[req as usize];
-        let call = &p.services[r.service as usize].calls[r.next_call as usize];
-        let stored = call.cache.is_some() || call.fallback.is_some();
+        let stored = self.edge_hot[e].stored;
         if stored && self.store_answer(now, req, outcome) {
             return;
         }
         let r = &mut self.reqs[req as usize];
         let counted = r.counted as u64;
+        if outcome == Outcome::Ok {
+            self.edge_hot[e].ok += counted;
+            if stored
+                && self.p.services[r.service as usize].calls[r.next_call as usize]
+                    .cache
+                    .is_some()
+            {
+                self.cache_resolved(now, req, true);
+            }
+            self.reqs[req as usize].next_call += 1;
+            self.next_call(now, req);
+            return;
+        }
+        let p = self.p;
+        let call = &p.services[r.service as usize].calls[r.next_call as usize];
         let edge = &mut self.edges[e];
         match outcome {
-            Outcome::Ok => {
-                edge.stats.ok += counted;
-                if call.cache.is_some() {
-                    self.cache_resolved(now, req, true);
-                }
-                self.reqs[req as usize].next_call += 1;
-                self.next_call(now, req);
-                return;
-            }
             Outcome::Timeout => edge.stats.attempt_timeouts += counted,
             Outcome::Rejected => edge.stats.attempt_rejected += counted,
             _ => edge.stats.attempt_errors += counted,

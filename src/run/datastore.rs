@@ -481,7 +481,7 @@ impl<O: Observer> Sim<'_, O> {
     ) -> Option<SimTime> {
         let p = self.p;
         let writes = p.services[s].writes.as_ref()?;
-        if self.services[s].up > 0 {
+        if self.hot[s].up > 0 {
             return None;
         }
         let w = self.ds.writes[s].as_mut()?;
@@ -650,7 +650,7 @@ impl<O: Observer> Sim<'_, O> {
                 .expect("a cached call has a cache");
             c.stats.hits += counted;
             self.ds.aux(req).stage = Stage::Idle;
-            self.edges[e].stats.ok += counted;
+            self.edge_hot[e].ok += counted;
             self.reqs[req as usize].next_call += 1;
             self.next_call(now, req);
             return;
@@ -757,7 +757,7 @@ impl<O: Observer> Sim<'_, O> {
             self.ds.aux(w).stage = Stage::Idle;
             let counted = self.reqs[w as usize].counted as u64;
             if ok {
-                self.edges[e].stats.ok += counted;
+                self.edge_hot[e].ok += counted;
                 self.reqs[w as usize].next_call += 1;
                 self.next_call(now, w);
             } else {

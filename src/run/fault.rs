@@ -98,8 +98,8 @@ impl<O: Observer> Sim<'_, O> {
                     let s = s.0 as usize;
                     let slots: Vec<u32> = (0..self.services[s].replicas.len() as u32).collect();
                     self.crash(now, s, &slots);
+                    self.hot[s].ready = false;
                     let state = &mut self.services[s];
-                    state.ready = false;
                     state.powered = false;
                     state.starting = false;
                     state.life_token = state.life_token.wrapping_add(1);
@@ -191,8 +191,8 @@ impl<O: Observer> Sim<'_, O> {
 
     /// Tells the recorder how many replicas of `s` take traffic now.
     pub(super) fn refresh_availability(&mut self, now: SimTime, s: usize) {
-        let state = &self.services[s];
-        let n = if state.ready { state.up } else { 0 };
+        let hot = &self.hot[s];
+        let n = if hot.ready { hot.up } else { 0 };
         self.rec.availability(s, now, n);
         self.messaging_availability(now, s);
     }
@@ -201,13 +201,14 @@ impl<O: Observer> Sim<'_, O> {
         self.p.services[s as usize]
             .hard_deps
             .iter()
-            .all(|d| self.services[d.0 as usize].ready)
+            .all(|d| self.hot[d.0 as usize].ready)
     }
 
     /// Orchestrated recovery: start `s` if it is down, powered, and its deps are ready.
     fn try_start(&mut self, now: SimTime, s: u32) {
         let state = &self.services[s as usize];
-        if state.powered && !state.ready && !state.starting && self.deps_ready(s) {
+        let ready = self.hot[s as usize].ready;
+        if state.powered && !ready && !state.starting && self.deps_ready(s) {
             self.boot(now, s);
         }
     }
@@ -263,8 +264,8 @@ impl<O: Observer> Sim<'_, O> {
     }
 
     fn become_ready(&mut self, now: SimTime, s: u32) {
+        self.hot[s as usize].ready = true;
         let state = &mut self.services[s as usize];
-        state.ready = true;
         state.backoff = SimTime::ZERO;
         let outage = state.outage;
         if outage != NONE {
@@ -304,7 +305,7 @@ impl<O: Observer> Sim<'_, O> {
             if r.down == 1 {
                 dying[i as usize] = true;
                 if r.listed {
-                    state.up -= 1;
+                    self.hot[s].up -= 1;
                 }
             }
         }
@@ -375,7 +376,7 @@ impl<O: Observer> Sim<'_, O> {
             let r = &mut state.replicas[i as usize];
             r.down -= 1;
             if r.down == 0 && r.listed {
-                state.up += 1;
+                self.hot[s].up += 1;
             }
         }
     }

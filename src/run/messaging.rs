@@ -293,7 +293,7 @@ pub(super) struct Messaging {
     /// publish", then "killed consumer".
     req_causes: Vec<[Cause; 9]>,
     /// Per service: its step in the order ledger, or `NONE`.
-    step_of: Vec<u32>,
+    pub(super) step_of: Vec<u32>,
     queues: Vec<QueueState>,
     workers: Vec<Worker>,
     /// Per service: its workers' indices.
@@ -1554,8 +1554,8 @@ impl<O: Observer> Sim<'_, O> {
 
     fn worker_up(&self, w: u32) -> bool {
         let wk = &self.msg.workers[w as usize];
-        let s = &self.services[wk.service as usize];
-        s.ready && s.replicas[wk.replica as usize].down == 0
+        let s = wk.service as usize;
+        self.hot[s].ready && self.services[s].replicas[wk.replica as usize].down == 0
     }
 
     /// Idle workers whose replica is up take jobs while there are any.
@@ -1711,10 +1711,11 @@ impl<O: Observer> Sim<'_, O> {
         let con = &self.msg.consumers[c as usize];
         let s = self.msg.groups[con.group as usize].service as usize;
         let st = &self.services[s];
-        if !st.ready || st.up == 0 {
+        let hot = &self.hot[s];
+        if !hot.ready || hot.up == 0 {
             return None;
         }
-        let k = con.partition % st.up;
+        let k = con.partition % hot.up;
         st.replicas
             .iter()
             .enumerate()
@@ -2075,8 +2076,8 @@ impl<O: Observer> Sim<'_, O> {
         }
         let g = self.msg.service_group[s];
         if g != NONE {
-            let st = &self.services[s];
-            let up = if st.ready { st.up } else { 0 };
+            let hot = &self.hot[s];
+            let up = if hot.ready { hot.up } else { 0 };
             let group = &mut self.msg.groups[g as usize];
             if up != group.members {
                 // Consumers left or joined: partitions move.
@@ -2095,7 +2096,7 @@ impl<O: Observer> Sim<'_, O> {
         let Some((_, cfg)) = &p.queues[q as usize].store else {
             return;
         };
-        let (alive, ready) = (self.services[s].up > 0, self.services[s].ready);
+        let (alive, ready) = (self.hot[s].up > 0, self.hot[s].ready);
         let st = &mut self.msg.queues[q as usize];
         if st.alive && !alive {
             let first = st.persist.crash(cfg, now);

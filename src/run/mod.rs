@@ -461,35 +461,110 @@ struct Request {
     status: u16,
 }
 
+/// One replica slot. Its first cache line holds all that admitting and answering a
+/// request reads (the limits behind pointers, so that their absence is one word each);
+/// the pod's bookkeeping follows (see `ServiceHot` for why lines matter).
 #[derive(Debug, Default)]
+#[repr(C, align(64))]
 struct Replica {
+    waiting: VecDeque<u32>,
     /// Crash faults holding this replica down (0 = up).
     down: u32,
-    /// Its pod's lifecycle (always `Ready` unless the service runs as pods).
-    pod: pods::Pod,
-    /// In the load balancers' endpoints: only a listed replica that is up gets traffic.
-    listed: bool,
-    /// The node its pod runs on (`NONE`: not scheduled; 0 without nodes).
-    node: u32,
-    /// Its pod's version: 0 the scenario's, `d + 1` that of deployment `d`.
-    version: u16,
-    /// Grows when a pod leaves the slot, voiding its timers.
-    pod_token: u32,
     busy: u32,
     /// Requests held: waiting or in service (least-outstanding balancing, limits).
     held: u32,
-    waiting: VecDeque<u32>,
+    /// In the load balancers' endpoints: only a listed replica that is up gets traffic.
+    listed: bool,
+    /// Its pod's lifecycle (always `Ready` unless the service runs as pods).
+    pod: pods::Pod,
+    limit: Option<Box<ConcurrencyLimit>>,
+    rate_limits: Option<Box<RateLimits>>,
     /// When the waiting room last went from empty to not empty (adaptive LIFO).
     nonempty_since: SimTime,
-    rate_limiter: Option<RateLimiter>,
-    local_limit: Option<LocalRateLimit>,
-    limit: Option<ConcurrencyLimit>,
+    /// The node its pod runs on (`NONE`: not scheduled; 0 without nodes).
+    node: u32,
+    /// Grows when a pod leaves the slot, voiding its timers.
+    pod_token: u32,
+    /// Its pod's version: 0 the scenario's, `d + 1` that of deployment `d`.
+    version: u16,
+}
+
+/// A replica's rate limits: a token bucket, Envoy's local rate limit, or both.
+#[derive(Debug)]
+struct RateLimits {
+    bucket: Option<RateLimiter>,
+    local: Option<LocalRateLimit>,
+}
+
+// The request path's fields in one line each (`ServiceHot`, `Replica`).
+const _: () = assert!(std::mem::size_of::<ServiceHot>() == 64);
+const _: () = assert!(std::mem::size_of::<EdgeHot>() == 64);
+const _: () = assert!(std::mem::offset_of!(Replica, rate_limits) + 8 <= 64);
+
+/// What a request reads and writes of its service at every event, in one cache line: the
+/// spec's scalars the request path needs, copied, and the state it changes. With a
+/// thousand services the per-service structs (`ServiceState`, `model::Service`) no longer
+/// stay in the caches, and their fields lie lines apart: each touch was a miss. Fields
+/// that only faults, pods and messaging read stay in `ServiceState`.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct ServiceHot {
+    /// The spec's `error_rate`, `concurrency` and `queue_capacity`.
+    error_rate: f64,
+    queue_capacity: Option<u32>,
+    concurrency: u32,
+    /// Arrivals since time zero (the autoscaler's requests per second).
+    arrivals: u64,
+    /// Replica slots up: listed in the endpoints and not held down by a crash.
+    up: u32,
+    next_rr: u32,
+    /// Lifecycle: takes traffic (the rest is in `ServiceState`).
+    ready: bool,
+    /// Neither a data store's write path, nor Kubernetes pods, nor off-CPU `io_time`, nor
+    /// partitions: service times, errors and answers skip their hooks with this one test.
+    plain: bool,
+    /// `ServiceState::faults` is not empty.
+    faulted: bool,
+    drop_expired: bool,
+    discipline: crate::model::Discipline,
+    balancer: crate::model::Balancer,
+    /// How many calls it makes (its edges start at `Sim::edge_base`).
+    calls: u32,
+    /// A success does more than answer: it is an order's step, writes, pushes a job or
+    /// publishes (`Sim::succeeded`).
+    effects: bool,
+}
+
+/// What an attempt reads of its call edge, in one cache line (see `ServiceHot`): the
+/// call's scalars copied from `model::Call`, which of the edge's mechanisms exist (so
+/// that a plain call never loads `Edge`'s options), and the counts every call adds to,
+/// added to its `CallSummary` when the run ends.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct EdgeHot {
+    probability: f64,
+    timeout: Option<SimTime>,
+    calls: u64,
+    attempts: u64,
+    ok: u64,
+    to: u32,
+    order: crate::model::Order,
+    /// It has a breaker or a rate limiter (`Edge::breaker`, `Edge::limiter`), an adaptive
+    /// timeout, a retry throttle.
+    guarded: bool,
+    adaptive: bool,
+    throttle: bool,
+    /// A cache or a fallback (`datastore.rs`), a bulkhead, a connection pool.
+    stored: bool,
+    bulkhead: bool,
+    pool: bool,
+    /// Its retry policy has a budget: the one reader of `Edge::active`, so only then is
+    /// it kept.
+    budgeted: bool,
 }
 
 struct ServiceState {
     replicas: Vec<Replica>,
-    up: u32,
-    next_rr: u32,
     rng_time: Stream,
     rng_error: Stream,
     rng_balance: Stream,
@@ -500,8 +575,7 @@ struct ServiceState {
     pauses: Vec<(SimTime, SimTime)>,
     /// Index among side-effect services, or `NONE`.
     tracked: u32,
-    /// Lifecycle: takes traffic / has power / a startup is under way.
-    ready: bool,
+    /// Lifecycle (with `ServiceHot::ready`): has power / a startup is under way.
     powered: bool,
     starting: bool,
     /// Grows when an outage voids pending startups.
@@ -514,11 +588,6 @@ struct ServiceState {
     rng_startup: Stream,
     /// The Horizontal Pod Autoscaler and its records, if the service has one.
     auto: Option<Box<pods::AutoState>>,
-    /// Arrivals since time zero (the autoscaler's requests per second).
-    arrivals: u64,
-    /// Neither a data store's write path, nor Kubernetes pods, nor off-CPU `io_time`:
-    /// service times, errors and answers skip their hooks with this one test.
-    plain: bool,
 }
 
 /// Retry and protection state of one call edge, or of one workload's clients.
@@ -529,7 +598,8 @@ struct Edge {
     bulkhead_active: u32,
     /// `(request, generation, call token, since)` of each attempt waiting for a permit.
     bulkhead_waiting: VecDeque<(u32, u32, u32, SimTime)>,
-    /// Attempts in flight, and those of them that are retries (retry budget).
+    /// Attempts in flight, and those of them that are retries (retry budget; a call
+    /// edge keeps `active` only if it has one, `EdgeHot::budgeted`).
     active: u64,
     active_retries: u64,
     throttle: Option<RetryThrottle>,
@@ -595,9 +665,13 @@ struct Sim<'a, O: Observer> {
     effects: Vec<u16>,
     tracked: usize,
     services: Vec<ServiceState>,
+    /// Per service: what every event reads (`ServiceHot`).
+    hot: Vec<ServiceHot>,
     /// Index of each service's first call edge in `edges`.
     edge_base: Vec<u32>,
     edges: Vec<Edge>,
+    /// Per call edge: what every attempt reads (`EdgeHot`).
+    edge_hot: Vec<EdgeHot>,
     client_edges: Vec<Edge>,
     /// The HTTP status of the last refusal on arrival (`arrive` returned `None`), for
     /// the caller that was refused.
@@ -644,7 +718,7 @@ struct Sim<'a, O: Observer> {
 impl<'a, O: Observer> Sim<'a, O> {
     fn new(p: &'a Platform, limits: Limits, obs: &'a mut O) -> Self {
         let mut tracked = 0;
-        let services = p
+        let services: Vec<ServiceState> = p
             .services
             .iter()
             .enumerate()
@@ -674,13 +748,19 @@ impl<'a, O: Observer> Sim<'a, O> {
                     .collect();
                 pauses.sort_unstable();
                 let replica = || Replica {
-                    rate_limiter: s
-                        .rate_limit
-                        .map(|(rate, burst)| RateLimiter::new(rate, burst)),
-                    local_limit: s
-                        .local_rate_limit
-                        .map(|(max, fill, every)| LocalRateLimit::new(max, fill, every)),
-                    limit: s.concurrency_limit.clone(),
+                    rate_limits: (s.rate_limit.is_some() || s.local_rate_limit.is_some()).then(
+                        || {
+                            Box::new(RateLimits {
+                                bucket: s
+                                    .rate_limit
+                                    .map(|(rate, burst)| RateLimiter::new(rate, burst)),
+                                local: s.local_rate_limit.map(|(max, fill, every)| {
+                                    LocalRateLimit::new(max, fill, every)
+                                }),
+                            })
+                        },
+                    ),
+                    limit: s.concurrency_limit.clone().map(Box::new),
                     ..Replica::default()
                 };
                 let slots = pods::slots(s);
@@ -697,19 +777,11 @@ impl<'a, O: Observer> Sim<'a, O> {
                         })
                         .collect(),
                     auto: pods::AutoState::new(s),
-                    arrivals: 0,
-                    plain: s.writes.is_none()
-                        && s.kube.is_none()
-                        && s.io_time.is_none()
-                        && s.partitioning.is_none(),
-                    up: s.replicas,
-                    next_rr: 0,
                     rng_time: stream(p.seed, &format!("service/{}/service_time", s.name)),
                     rng_error: stream(p.seed, &format!("service/{}/errors", s.name)),
                     rng_balance: stream(p.seed, &format!("service/{}/balancer", s.name)),
                     rng_fault: stream(p.seed, &format!("service/{}/faults", s.name)),
                     rng_startup: stream(p.seed, &format!("service/{}/startup", s.name)),
-                    ready: true,
                     powered: true,
                     starting: false,
                     life_token: 0,
@@ -727,8 +799,33 @@ impl<'a, O: Observer> Sim<'a, O> {
                 }
             })
             .collect();
+        let mut hot: Vec<ServiceHot> = p
+            .services
+            .iter()
+            .zip(&services)
+            .map(|(s, st)| ServiceHot {
+                error_rate: s.error_rate,
+                queue_capacity: s.queue_capacity,
+                concurrency: s.concurrency,
+                arrivals: 0,
+                up: s.replicas,
+                next_rr: 0,
+                ready: true,
+                plain: s.writes.is_none()
+                    && s.kube.is_none()
+                    && s.io_time.is_none()
+                    && s.partitioning.is_none(),
+                faulted: !st.faults.is_empty(),
+                drop_expired: s.drop_expired,
+                discipline: s.discipline,
+                balancer: s.balancer,
+                calls: s.calls.len() as u32,
+                effects: s.writes.is_some() || s.push.is_some() || !s.publish.is_empty(),
+            })
+            .collect();
         let mut edge_base = Vec::with_capacity(p.services.len());
         let mut edges = Vec::new();
+        let mut edge_hot = Vec::new();
         for s in &p.services {
             edge_base.push(edges.len() as u32);
             for (k, c) in s.calls.iter().enumerate() {
@@ -750,6 +847,22 @@ impl<'a, O: Observer> Sim<'a, O> {
                 edge.adaptive = c.adaptive_timeout.clone().map(|a| {
                     let start = c.timeout.unwrap_or(a.ceiling);
                     AdaptiveTimeout::new(a, start)
+                });
+                edge_hot.push(EdgeHot {
+                    probability: c.probability,
+                    timeout: c.timeout,
+                    calls: 0,
+                    attempts: 0,
+                    ok: 0,
+                    to: c.to.0,
+                    order: c.order,
+                    guarded: edge.breaker.is_some() || edge.limiter.is_some(),
+                    adaptive: edge.adaptive.is_some(),
+                    throttle: edge.throttle.is_some(),
+                    stored: c.cache.is_some() || c.fallback.is_some(),
+                    bulkhead: c.bulkhead.is_some(),
+                    pool: c.pool.is_some(),
+                    budgeted: c.retry.as_ref().is_some_and(|r| r.budget.is_some()),
                 });
                 edges.push(edge);
             }
@@ -817,6 +930,9 @@ impl<'a, O: Observer> Sim<'a, O> {
             p.warmup,
         );
         let msg = messaging::Messaging::new(p, &mut ledger);
+        for (h, &step) in hot.iter_mut().zip(&msg.step_of) {
+            h.effects |= step != NONE;
+        }
         let sagas = saga::Sagas::new(p, &mut ledger);
         Sim {
             sagas,
@@ -840,8 +956,10 @@ impl<'a, O: Observer> Sim<'a, O> {
             effects: Vec::new(),
             tracked,
             services,
+            hot,
             edge_base,
             edges,
+            edge_hot,
             client_edges,
             refused_status: crate::mech::retry::STATUS_UNAVAILABLE,
             workloads,
@@ -1173,8 +1291,12 @@ impl<'a, O: Observer> Sim<'a, O> {
         }
         let mut names: BTreeMap<String, usize> = BTreeMap::new();
         let calls = p.services.iter().flat_map(|s| &s.calls);
-        for (i, (edge, call)) in self.edges.iter().zip(calls).enumerate() {
+        for (i, ((edge, hot), call)) in self.edges.iter().zip(&self.edge_hot).zip(calls).enumerate()
+        {
             let mut stats = edge.stats.clone();
+            stats.calls += hot.calls;
+            stats.attempts += hot.attempts;
+            stats.ok += hot.ok;
             self.ds.call_summary(i, call, &mut stats);
             stats.retries = stats.attempts.saturating_sub(stats.calls);
             stats.amplification = ratio(stats.attempts, stats.calls);

@@ -504,9 +504,8 @@ impl<O: Observer> Sim<'_, O> {
         if node == NONE {
             return Some(None);
         }
-        let st = &self.services[s as usize];
-        let r = &st.replicas[node as usize];
-        Some((st.ready && r.down == 0 && r.listed).then_some(node))
+        let r = &self.services[s as usize].replicas[node as usize];
+        Some((self.hot[s as usize].ready && r.down == 0 && r.listed).then_some(node))
     }
 }
 

@@ -466,7 +466,7 @@ impl<O: Observer> Sim<'_, O> {
         let busy = self.cluster.cpu[si].used(now);
         let st = &mut self.services[si];
         let (ready, unready) = pod_counts(st);
-        let arrivals = st.arrivals;
+        let arrivals = self.hot[si].arrivals;
         let auto = st
             .auto
             .as_mut()
@@ -705,7 +705,7 @@ impl<O: Observer> Sim<'_, O> {
         }
         r.listed = false;
         if r.down == 0 {
-            st.up -= 1;
+            self.hot[s].up -= 1;
         }
         self.refresh_availability(now, s);
     }
@@ -729,7 +729,7 @@ impl<O: Observer> Sim<'_, O> {
                 if !r.listed && !unready {
                     r.listed = true;
                     if r.down == 0 {
-                        st.up += 1;
+                        self.hot[s].up += 1;
                     }
                 }
                 let (ready, _) = pod_counts(st);
@@ -903,7 +903,7 @@ impl<O: Observer> Sim<'_, O> {
                 if r.pod == Pod::Ready && !r.listed {
                     r.listed = true;
                     if r.down == 0 {
-                        st.up += 1;
+                        self.hot[s].up += 1;
                     }
                     self.refresh_availability(now, s);
                 }

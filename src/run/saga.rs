@@ -97,10 +97,10 @@ impl<O: Observer> Sim<'_, O> {
             return;
         };
         let s = orders.steps[step as usize].0 as usize;
-        let state = &self.services[s];
+        let hot = &self.hot[s];
         let error_rate = p.services[s].error_rate;
-        let landed = state.ready
-            && state.up > 0
+        let landed = hot.ready
+            && hot.up > 0
             && (error_rate == 0.0 || self.sagas.rng.random::<f64>() >= error_rate);
         if landed {
             self.ledger.compensated(order, step as usize);

@@ -42,16 +42,14 @@ impl<O: Observer> Sim<'_, O> {
         self.obs.arrival(now, ServiceId(s), uid);
         self.obs.visit(now, uid, origin.parent);
         self.rec.arrival(s as usize, counted);
-        let p = self.p;
-        let spec = &p.services[s as usize];
-        self.services[s as usize].arrivals += 1;
+        self.hot[s as usize].arrivals += 1;
         let picked = if origin.replica == NONE {
             self.choose_replica(now, s)
         } else {
-            let st = &self.services[s as usize];
-            let r = &st.replicas[origin.replica as usize];
-            (st.ready && r.down == 0 && r.listed).then_some(origin.replica)
+            let r = &self.services[s as usize].replicas[origin.replica as usize];
+            (self.hot[s as usize].ready && r.down == 0 && r.listed).then_some(origin.replica)
         };
+        let hot = self.hot[s as usize];
         let refusal = match picked {
             None => Err(Refusal::Unavailable),
             Some(replica) => {
@@ -65,18 +63,13 @@ impl<O: Observer> Sim<'_, O> {
                     .is_some_and(|l| state.held >= l.limit())
                 {
                     Err(Refusal::ConcurrencyLimited)
-                } else if state
-                    .rate_limiter
-                    .as_mut()
-                    .is_some_and(|l| !l.try_acquire(now))
-                    || state
-                        .local_limit
-                        .as_mut()
-                        .is_some_and(|l| !l.try_acquire(now))
-                {
+                } else if state.rate_limits.as_mut().is_some_and(|l| {
+                    l.bucket.as_mut().is_some_and(|b| !b.try_acquire(now))
+                        || l.local.as_mut().is_some_and(|b| !b.try_acquire(now))
+                }) {
                     Err(Refusal::RateLimited)
-                } else if state.busy >= spec.concurrency
-                    && spec
+                } else if state.busy >= hot.concurrency
+                    && hot
                         .queue_capacity
                         .is_some_and(|k| state.waiting.len() >= k as usize)
                 {
@@ -126,13 +119,13 @@ impl<O: Observer> Sim<'_, O> {
             retrying: false,
             status: 0,
         });
-        if !self.services[s as usize].plain {
+        if !hot.plain {
             self.parts.assign(req);
         }
         let state = &mut self.services[s as usize].replicas[replica as usize];
         self.obs.placed(uid, replica, state.node);
         state.held += 1;
-        let queued = state.busy >= spec.concurrency;
+        let queued = state.busy >= hot.concurrency;
         self.rec.admitted(s as usize, now, queued, counted);
         if queued {
             if state.waiting.is_empty() {
@@ -149,7 +142,7 @@ impl<O: Observer> Sim<'_, O> {
     /// The replica slot a request sent to service `s` now goes to, if any is up.
     #[inline(always)]
     pub(super) fn choose_replica(&mut self, now: SimTime, s: u32) -> Option<u32> {
-        match self.services[s as usize].plain {
+        match self.hot[s as usize].plain {
             true => self.pick_replica(s),
             // A partitioned service's key decides; others balance.
             false => match self.partition_pick(s, now) {
@@ -164,12 +157,12 @@ impl<O: Observer> Sim<'_, O> {
     // The common cases inline; the balancers' choice among several out of line.
     #[inline(always)]
     fn pick_replica(&mut self, s: u32) -> Option<u32> {
-        let state = &self.services[s as usize];
-        // Slots: the replicas, or an autoscaled service's most pods.
-        if state.up == 0 || !state.ready {
+        let hot = &self.hot[s as usize];
+        if hot.up == 0 || !hot.ready {
             return None;
         }
-        if state.replicas.len() == 1 {
+        // Slots: the replicas, or an autoscaled service's most pods.
+        if self.services[s as usize].replicas.len() == 1 {
             return Some(0);
         }
         Some(self.balance(s))
@@ -177,10 +170,10 @@ impl<O: Observer> Sim<'_, O> {
 
     /// One of several slots, some up, by the service's balancer.
     fn balance(&mut self, s: u32) -> u32 {
-        let p = self.p;
+        let hot = &mut self.hot[s as usize];
         let state = &mut self.services[s as usize];
         let n = state.replicas.len() as u32;
-        let up = state.up;
+        let up = hot.up;
         // The k-th replica that is up (all of them, unless a crash fault holds some).
         let nth_up = |state: &super::ServiceState, k: u32| -> u32 {
             if up == n {
@@ -197,10 +190,10 @@ impl<O: Observer> Sim<'_, O> {
             }
             unreachable!("k < number of replicas up")
         };
-        match p.services[s as usize].balancer {
+        match hot.balancer {
             Balancer::RoundRobin => {
-                let k = state.next_rr % up;
-                state.next_rr = (k + 1) % up;
+                let k = hot.next_rr % up;
+                hot.next_rr = (k + 1) % up;
                 nth_up(state, k)
             }
             Balancer::Random => {
@@ -235,7 +228,8 @@ impl<O: Observer> Sim<'_, O> {
         self.obs.served(now, r.uid);
         let token = r.generation;
         let s = r.service as usize;
-        let plain = self.services[s].plain;
+        let hot = self.hot[s];
+        let plain = hot.plain;
         // A database's write path draws its own service time.
         let write = match &self.p.services[s].writes {
             _ if plain => None,
@@ -277,7 +271,7 @@ impl<O: Observer> Sim<'_, O> {
             work = SimTime((work.0 as f64 * slow).round() as u64);
         }
         off = off.after(hop);
-        if !state.faults.is_empty() {
+        if hot.faulted {
             let p = self.p;
             for &f in &state.faults {
                 let f = &p.faults[f as usize];
@@ -297,7 +291,7 @@ impl<O: Observer> Sim<'_, O> {
         }
         let done = if !plain && self.p.services[s].kube.is_some() {
             self.pod_done(s, self.reqs[req as usize].replica, now, work, off)
-        } else if self.services[s].faults.is_empty() {
+        } else if !hot.faulted {
             now.after(work).after(off)
         } else {
             self.progress(s, now, work.after(off))
@@ -331,9 +325,10 @@ impl<O: Observer> Sim<'_, O> {
         let s = self.reqs[req as usize].service as usize;
         let p = self.p;
         let spec = &p.services[s];
-        let plain = self.services[s].plain;
+        let hot = self.hot[s];
+        let plain = hot.plain;
         let error_rate = match &spec.writes {
-            _ if plain => spec.error_rate,
+            _ if plain => hot.error_rate,
             Some(w) => {
                 let counted = self.reqs[req as usize].counted;
                 self.ds.error_rate(s, req, w, spec.error_rate, counted)
@@ -356,7 +351,7 @@ impl<O: Observer> Sim<'_, O> {
             self.ds.write_failed(s, req, counted);
         }
         let state = &mut self.services[s];
-        if !failed {
+        if !failed && hot.faulted {
             for &f in &state.faults {
                 let f = &p.faults[f as usize];
                 if let FaultKind::Errors { rate, status, .. } = f.kind {
@@ -380,7 +375,7 @@ impl<O: Observer> Sim<'_, O> {
     #[inline]
     pub(super) fn expired(&self, now: SimTime, req: u32) -> bool {
         let r = &self.reqs[req as usize];
-        self.p.services[r.service as usize].drop_expired && (r.abandoned || now >= r.deadline)
+        self.hot[r.service as usize].drop_expired && (r.abandoned || now >= r.deadline)
     }
 
     /// A server of `replica` is free: give it to the next waiting request worth serving.
@@ -388,10 +383,10 @@ impl<O: Observer> Sim<'_, O> {
     #[inline(always)]
     pub(super) fn serve_next(&mut self, now: SimTime, s: usize, replica: u32) {
         let p = self.p;
-        let spec = &p.services[s];
+        let discipline = self.hot[s].discipline;
         loop {
             let state = &mut self.services[s].replicas[replica as usize];
-            let lifo = match spec.discipline {
+            let lifo = match discipline {
                 Discipline::Fifo => false,
                 Discipline::Lifo => true,
                 Discipline::AdaptiveLifo => now.since(state.nonempty_since) > STANDING_QUEUE,
@@ -412,6 +407,7 @@ impl<O: Observer> Sim<'_, O> {
             let (arrived, counted) = (r.arrived, r.counted);
             let waited = now.since(arrived);
             // As `expired`, with the spec at hand.
+            let spec = &p.services[s];
             let stale = spec.queue_timeout.is_some_and(|t| waited > t)
                 || (spec.drop_expired && (r.abandoned || now >= r.deadline));
             if stale {
@@ -435,7 +431,8 @@ impl<O: Observer> Sim<'_, O> {
         }
         // A success writes its state, pushes its jobs and publishes its messages; a
         // publish the broker refuses fails the request.
-        let outcome = if outcome == Outcome::Ok {
+        let s = self.reqs[req as usize].service as usize;
+        let outcome = if outcome == Outcome::Ok && self.hot[s].effects {
             match self.succeeded(now, req) {
                 Some(o) => o,
                 // Waiting for the replicas' ack, still holding its server.
@@ -462,9 +459,8 @@ impl<O: Observer> Sim<'_, O> {
         let sojourn = now.since(arrived);
         self.rec
             .answered(s, now, outcome, sojourn, counted, degraded);
-        let st = &mut self.services[s];
-        let plain = st.plain;
-        let state = &mut st.replicas[replica as usize];
+        let plain = self.hot[s].plain;
+        let state = &mut self.services[s].replicas[replica as usize];
         let held = state.held;
         state.held -= 1;
         if let Some(limit) = state.limit.as_mut() {
