@@ -89,6 +89,8 @@ pub struct RunResult {
     /// The order ledger's causes of lost orders.
     pub causes: BTreeMap<String, u64>,
     pub features: Vec<String>,
+    /// Services that took over the load while its faults were on ([`coverage::absorbers`]).
+    pub absorbers: Vec<String>,
 }
 
 /// One distinct failure's first run, shrunk.
@@ -229,14 +231,17 @@ impl Runner<'_> {
     }
 
     fn summary(&self, spec: &Spec) -> Result<Result<serde_json::Value, String>, Error> {
+        Ok(self
+            .run_spec(spec)?
+            .map(|s| serde_json::to_value(&s).expect("a summary serializes")))
+    }
+
+    fn run_spec(&self, spec: &Spec) -> Result<Result<crate::Summary, String>, Error> {
         let platform = model::validate(spec, self.origin).map_err(|e| Error::Output {
             path: "a drawn fault schedule".into(),
             reason: format!("platsim drew faults its own validation refuses (a bug): {e}"),
         })?;
-        Ok(match crate::run(&platform, Limits::default()) {
-            Ok(s) => Ok(serde_json::to_value(&s).expect("a summary serializes")),
-            Err(e) => Err(format!("could not finish: {e}")),
-        })
+        Ok(crate::run(&platform, Limits::default()).map_err(|e| format!("could not finish: {e}")))
     }
 
     fn run(&self, k: usize, faults: Vec<Fault>) -> Result<RunResult, Error> {
@@ -246,21 +251,29 @@ impl Runner<'_> {
             failed: Vec::new(),
             causes: BTreeMap::new(),
             features: Vec::new(),
+            absorbers: Vec::new(),
         };
-        let summary = match self.summary(&self.spec(&result.faults))? {
+        let summary = match self.run_spec(&self.spec(&result.faults))? {
             Ok(s) => s,
             Err(why) => {
                 result.failed.push((self.checks.len(), why));
                 return Ok(result);
             }
         };
+        let services = || summary.services.keys().map(String::as_str);
+        let mut features = coverage::at_once(&summary.timeseries, services());
+        let window_ms = (summary.window_s * 1000.0).round() as u64;
+        result.absorbers =
+            coverage::absorbers(&summary.timeseries, window_ms, services(), &result.faults);
+        let summary = serde_json::to_value(&summary).expect("a summary serializes");
         for (i, c) in self.checks.iter().enumerate() {
             if let Some(why) = c.failed(&summary) {
                 result.failed.push((i, why));
             }
         }
         result.causes = causes(&summary);
-        result.features = coverage::signature(&summary).into_iter().collect();
+        features.extend(coverage::signature(&summary));
+        result.features = features.into_iter().collect();
         Ok(result)
     }
 }
@@ -431,11 +444,15 @@ struct Search<'a> {
     stop_at_first: bool,
 }
 
-/// What guidance has learnt between rounds: each schedule that reached a state first,
-/// and for each state the schedule that reached it first.
+/// What guidance has learnt between rounds: the schedules that reached a state first or
+/// with fewer faults than any before, and for each state the smallest schedule (fewest
+/// faults, the earliest of equals) that reached it: AFL's favoured entry per edge, the
+/// smallest input that covers it, so a mutation works on the faults that matter.
 #[derive(Default)]
 struct Corpus {
     schedules: Vec<Vec<Fault>>,
+    /// Each schedule's services that took over while its faults were on.
+    absorbers: Vec<Vec<String>>,
     /// Feature -> (index in `schedules`, its affinity to the checks).
     parents: BTreeMap<String, (usize, u32)>,
 }
@@ -450,11 +467,11 @@ impl Corpus {
     /// for rarely hit edges); states near the path a check reads are nearer its failure
     /// (AFLGo's directed fuzzing): a schedule that made the payment call fall back is
     /// half of "the fallback failed too".
-    fn parent<'c>(
-        &'c self,
+    fn parent(
+        &self,
         rng: &mut crate::engine::Stream,
         coverage: &BTreeMap<String, (usize, usize)>,
-    ) -> Option<&'c [Fault]> {
+    ) -> Option<usize> {
         let weight = |f: &String, affinity: u32| {
             (RARE / coverage.get(f).map_or(1, |c| c.1.max(1)) as u64) << (2 * affinity.min(8))
         };
@@ -466,7 +483,7 @@ impl Corpus {
         for (f, &(i, affinity)) in &self.parents {
             let w = weight(f, affinity);
             if x < w {
-                return Some(&self.schedules[i]);
+                return Some(i);
             }
             x -= w;
         }
@@ -511,9 +528,17 @@ impl Search<'_> {
                 let index = corpus.schedules.len();
                 let mut new = false;
                 for f in &r.features {
-                    let e = coverage.entry(f.clone()).or_insert_with(|| {
-                        if !r.faults.is_empty() {
+                    coverage.entry(f.clone()).or_insert((r.run, 0)).1 += 1;
+                    if r.faults.is_empty() {
+                        continue;
+                    }
+                    match corpus.parents.get_mut(f) {
+                        Some(p) if corpus.schedules[p.0].len() > r.faults.len() => {
+                            p.0 = index;
                             new = true;
+                        }
+                        Some(_) => {}
+                        None => {
                             let affinity = self
                                 .runner
                                 .checks
@@ -522,13 +547,13 @@ impl Search<'_> {
                                 .max()
                                 .unwrap_or(0);
                             corpus.parents.insert(f.clone(), (index, affinity));
+                            new = true;
                         }
-                        (r.run, 0)
-                    });
-                    e.1 += 1;
+                    }
                 }
                 if new {
                     corpus.schedules.push(r.faults.clone());
+                    corpus.absorbers.push(r.absorbers.clone());
                 }
                 results.push(r);
             }
@@ -552,8 +577,17 @@ impl Search<'_> {
         }
         if self.guide && !corpus.schedules.is_empty() && rng.random_bool(0.75) {
             if let Some(parent) = corpus.parent(&mut rng, coverage) {
-                let donor = corpus.parent(&mut rng, coverage);
-                return schedule::mutate(&mut rng, parent, donor, vocab, self.budget);
+                let donor = corpus
+                    .parent(&mut rng, coverage)
+                    .map(|d| &corpus.schedules[d][..]);
+                return schedule::mutate(
+                    &mut rng,
+                    &corpus.schedules[parent],
+                    donor,
+                    &corpus.absorbers[parent],
+                    vocab,
+                    self.budget,
+                );
             }
         }
         schedule::random(&mut rng, vocab, self.budget)

@@ -5,13 +5,17 @@
 //! parent chosen before the round began): the same with any `--jobs`.
 
 use super::budget::Budget;
-use super::vocab::{Fault, Vocabulary};
+use super::vocab::{Fault, Kind, Target, Vocabulary};
 use crate::engine::{stream, Stream};
 use rand::Rng;
 
 /// How often a drawn fault that breaks the share budget is drawn again before it is
 /// dropped: a bound, so a tight budget cannot loop.
 const REDRAWS: usize = 8;
+
+/// How often a fault added beside a parent's goes to a service that took over while the
+/// parent's faults were on, when it has one: that service is what kept the platform up.
+const ABSORB: f64 = 0.8;
 
 /// The stream of run `k` of a search seeded `seed`.
 pub fn rng(seed: u64, k: usize) -> Stream {
@@ -38,7 +42,13 @@ pub fn random(rng: &mut Stream, vocab: &Vocabulary, budget: &Budget) -> Vec<Faul
 
 /// One fault, uniform over the vocabulary and the budget's window.
 fn draw(rng: &mut Stream, vocab: &Vocabulary, budget: &Budget) -> Fault {
-    let (kind, target) = vocab.options[rng.random_range(0..vocab.options.len())].clone();
+    let option = rng.random_range(0..vocab.options.len());
+    draw_of(rng, option, vocab, budget)
+}
+
+/// A fault of the vocabulary's `option`, uniform over the budget's window.
+fn draw_of(rng: &mut Stream, option: usize, vocab: &Vocabulary, budget: &Budget) -> Fault {
+    let (kind, target) = vocab.options[option].clone();
     let window_ms = (budget.window().0 / 1_000_000).max(1);
     let longest_ms = (budget.max_duration.0 / 1_000_000).clamp(1, window_ms);
     let duration_ms = if kind.instant() {
@@ -91,23 +101,26 @@ pub fn fits(faults: &[Fault], f: &Fault, vocab: &Vocabulary, budget: &Budget) ->
 
 /// A schedule near `parent`, as a coverage-guided fuzzer mutates an input (AFL's
 /// deterministic and havoc stages, reduced to what a schedule is): a fault added while
-/// one of the parent's is active, on a component the parent leaves alone (components
-/// down together); a fault of `donor` (another schedule of the corpus) spliced in beside
-/// one of the parent's (AFL's splice); one fault dropped, moved, widened (longer, more
-/// severe) or aimed at another target of its kind; or one redrawn. Chosen by `rng`.
+/// one of the parent's is active, on a component the parent leaves alone, most often one
+/// of its `absorbers` (components down together); a fault of `donor` (another schedule
+/// of the corpus) spliced in beside one of the parent's (AFL's splice); one fault
+/// dropped, moved, widened (longer, more severe), aimed at another target of its kind,
+/// made another kind on the same target (a slow payment service made an erring one);
+/// or one redrawn. Chosen by `rng`.
 pub fn mutate(
     rng: &mut Stream,
     parent: &[Fault],
     donor: Option<&[Fault]>,
+    absorbers: &[String],
     vocab: &Vocabulary,
     budget: &Budget,
 ) -> Vec<Fault> {
     let mut faults = parent.to_vec();
-    let choice = rng.random_range(0..9);
+    let choice = rng.random_range(0..10);
     let i = rng.random_range(0..faults.len().max(1));
     match choice {
         0..=2 if !faults.is_empty() => {
-            let f = beside(rng, &faults[i], parent, vocab, budget);
+            let f = beside(rng, &faults[i], parent, absorbers, vocab, budget);
             add_or_replace(rng, &mut faults, i, f, vocab, budget);
         }
         3 if !faults.is_empty() && donor.is_some_and(|d| !d.is_empty()) => {
@@ -156,6 +169,22 @@ pub fn mutate(
             f.target = targets[rng.random_range(0..targets.len())].1.clone();
             replace(&mut faults, i, f, vocab, budget);
         }
+        8 if !faults.is_empty() => {
+            // Another kind on the same target: a slow payment made an erring one.
+            let target = &faults[i].target;
+            let kinds: Vec<Kind> = vocab
+                .options
+                .iter()
+                .filter(|(_, t)| t == target)
+                .map(|(k, _)| *k)
+                .collect();
+            let fresh = draw(rng, vocab, budget);
+            if !kinds.is_empty() {
+                let kind = kinds[rng.random_range(0..kinds.len())];
+                let f = with_kind(faults[i].clone(), kind, &fresh);
+                replace(&mut faults, i, f, vocab, budget);
+            }
+        }
         _ => {
             let f = draw(rng, vocab, budget);
             if faults.len() < budget.max_faults as usize {
@@ -198,15 +227,32 @@ fn replace(faults: &mut [Fault], i: usize, f: Fault, vocab: &Vocabulary, budget:
     }
 }
 
-/// A fresh fault that starts while `anchor` is active, on a target no fault of `parent`
-/// strikes when a few draws find one: the two overlap.
+/// A fresh fault that starts while `anchor` is active: the two overlap. Most often
+/// ([`ABSORB`]) on one of `absorbers` (the services that took over while the parent's
+/// faults were on), else on a target no fault of `parent` strikes when a few draws find
+/// one.
 fn beside(
     rng: &mut Stream,
     anchor: &Fault,
     parent: &[Fault],
+    absorbers: &[String],
     vocab: &Vocabulary,
     budget: &Budget,
 ) -> Fault {
+    if !absorbers.is_empty() && rng.random_bool(ABSORB) {
+        let on: Vec<usize> = (0..vocab.options.len())
+            .filter(|&o| match &vocab.options[o].1 {
+                Target::Service(s) | Target::Link(_, s) => absorbers.contains(s),
+                _ => false,
+            })
+            .collect();
+        if !on.is_empty() {
+            let option = on[rng.random_range(0..on.len())];
+            let mut f = draw_of(rng, option, vocab, budget);
+            f.at_ms = overlapping(rng, anchor, f.duration_ms, budget);
+            return f;
+        }
+    }
     let mut f = draw(rng, vocab, budget);
     for _ in 0..REDRAWS {
         if parent.iter().all(|p| p.target != f.target) {
@@ -226,6 +272,24 @@ fn overlapping(rng: &mut Stream, anchor: &Fault, duration_ms: u64, budget: &Budg
     let latest = from_ms + window_ms - duration_ms.min(window_ms);
     let start = anchor.at_ms + rng.random_range(0..anchor.duration_ms.max(1));
     start.min(latest).max(from_ms)
+}
+
+/// `f` made a fault of `kind`: its span and severity kept where the kind has them, else
+/// taken from `fresh` (a draw) or fixed (an instant lasts 1 ms; a kind without severity
+/// is at 1000).
+fn with_kind(mut f: Fault, kind: Kind, fresh: &Fault) -> Fault {
+    if kind.instant() {
+        f.duration_ms = 1;
+    } else if f.kind.instant() {
+        f.duration_ms = fresh.duration_ms;
+    }
+    f.severity = match (kind.has_severity(), f.kind.has_severity()) {
+        (false, _) => 1000,
+        (true, true) => f.severity,
+        (true, false) => fresh.severity,
+    };
+    f.kind = kind;
+    f
 }
 
 /// `faults` without its i-th.
