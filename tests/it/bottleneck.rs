@@ -95,14 +95,7 @@ fn bottleneck_rule_by_hand() {
     assert_eq!(line(Some(&b)), want);
     // `platsim report` says the same, read from summary.json.
     s.bottleneck = Some(b);
-    let run = platsim::chart::RunData {
-        dir: std::path::PathBuf::from("run"),
-        summary: serde_json::from_str(&platsim::report::summary_json(&s)).unwrap(),
-        series: Default::default(),
-        latency: Vec::new(),
-        command: None,
-    };
-    let html = platsim::chart::html::run_page(&run, &[]);
+    let html = report_html(&s);
     assert!(html.contains(want), "report.html lacks {want:?}");
 }
 
@@ -220,6 +213,18 @@ fn phase3_leak_names_payment_by_memory() {
     assert!(b.oom_kills > 0, "{b:?}");
 }
 
+/// report.html of a run, built from its summary.json alone.
+fn report_html(s: &Summary) -> String {
+    let run = platsim::chart::RunData {
+        dir: std::path::PathBuf::from("run"),
+        summary: serde_json::from_str(&platsim::report::summary_json(s)).unwrap(),
+        series: Default::default(),
+        latency: Vec::new(),
+        command: None,
+    };
+    platsim::chart::html::run_page(&run, &[])
+}
+
 const THROTTLED: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/scenarios/kubernetes/autoscaling-throttled.ron"
@@ -287,13 +292,6 @@ fn throttled_api_is_the_bottleneck_at_the_start_and_in_the_surge() {
     crate::common::assert_code(&report, 0, "platsim report");
     let report = crate::common::text(&report.stdout);
     assert!(report.lines().any(|l| l == want), "{report}");
-    let run = platsim::chart::RunData {
-        dir: std::path::PathBuf::from("run"),
-        summary: serde_json::from_str(&platsim::report::summary_json(&s)).unwrap(),
-        series: Default::default(),
-        latency: Vec::new(),
-        command: None,
-    };
-    let html = platsim::chart::html::run_page(&run, &[]);
+    let html = report_html(&s);
     assert!(html.contains(&want), "report.html lacks {want:?}");
 }
