@@ -173,9 +173,7 @@ impl<O: Observer> Sim<'_, O> {
             self.obs.call_wait(now, self.reqs[req as usize].uid, None);
             self.past_limiter(now, req);
         } else {
-            let r = &self.reqs[req as usize];
-            let call = &self.p.services[r.service as usize].calls[r.next_call as usize];
-            let retry_local = call.order == Order::Resilience4j;
+            let retry_local = self.edge_hot[self.edge_of(req)].order == Order::Resilience4j;
             self.attempt_ended(
                 now,
                 req,
@@ -199,7 +197,7 @@ impl<O: Observer> Sim<'_, O> {
         let r = &mut self.reqs[req as usize];
         let call = &p.services[r.service as usize].calls[r.next_call as usize];
         let counted = r.counted as u64;
-        let retry_local = call.order == Order::Resilience4j;
+        let retry_local = hot.order == Order::Resilience4j;
         let timeout = self.attempt_timeout(e);
         let r = &mut self.reqs[req as usize];
         let edge = &mut self.edges[e];

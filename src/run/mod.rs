@@ -820,7 +820,8 @@ impl<'a, O: Observer> Sim<'a, O> {
                 discipline: s.discipline,
                 balancer: s.balancer,
                 calls: s.calls.len() as u32,
-                effects: s.writes.is_some() || s.push.is_some() || !s.publish.is_empty(),
+                // Set below, once the order steps are known.
+                effects: false,
             })
             .collect();
         let mut edge_base = Vec::with_capacity(p.services.len());
@@ -930,8 +931,10 @@ impl<'a, O: Observer> Sim<'a, O> {
             p.warmup,
         );
         let msg = messaging::Messaging::new(p, &mut ledger);
-        for (h, &step) in hot.iter_mut().zip(&msg.step_of) {
-            h.effects |= step != NONE;
+        // What `succeeded` acts on: an order step, a write path, a push or a publish.
+        for ((h, s), &step) in hot.iter_mut().zip(&p.services).zip(&msg.step_of) {
+            h.effects =
+                step != NONE || s.writes.is_some() || s.push.is_some() || !s.publish.is_empty();
         }
         let sagas = saga::Sagas::new(p, &mut ledger);
         Sim {
