@@ -440,19 +440,22 @@ impl Partitions {
                     sojourn_ms: load.sojourn.summary_ms(),
                 })
                 .collect();
-            let nodes: Vec<NodeLoadSummary> = (t.nodes.iter_mut().enumerate())
-                .map(|(n, load)| NodeLoadSummary {
+            // Each node's partitions and data, in one pass over the partitions.
+            let mut held = vec![(Vec::new(), 0.0); t.nodes.len()];
+            for (k, &o) in t.owner.iter().enumerate() {
+                let (list, data) = &mut held[o as usize];
+                list.push(k as u32);
+                if proportional {
+                    *data += t.size_mb[k];
+                }
+            }
+            let nodes: Vec<NodeLoadSummary> = (t.nodes.iter_mut().zip(held))
+                .map(|(load, (partitions, data))| NodeLoadSummary {
                     utilization: load.busy.mean(end, p.warmup) / servers,
-                    partitions: (0..t.owner.len() as u32)
-                        .filter(|&k| t.owner[k as usize] == n as u32)
-                        .collect(),
+                    partitions,
                     arrivals: load.arrivals,
                     sojourn_ms: load.sojourn.summary_ms(),
-                    data_mb: proportional.then(|| {
-                        (t.owner.iter().zip(&t.size_mb))
-                            .filter(|&(&o, _)| o == n as u32)
-                            .fold(0.0, |sum, (_, mb)| sum + mb)
-                    }),
+                    data_mb: proportional.then_some(data),
                 })
                 .collect();
             // Skew is a node's load against the others': nodes carry the servers.
