@@ -381,6 +381,13 @@ impl Vocabulary {
 
     /// Adds `fault` to `spec`: to its faults, or a deploy (and its rollback) to its
     /// deployments.
+    /// The index in `options` of `fault`'s (kind, target).
+    pub fn option_of(&self, fault: &Fault) -> Option<usize> {
+        self.options
+            .iter()
+            .position(|(k, t)| *k == fault.kind && *t == fault.target)
+    }
+
     pub fn add_to(&self, fault: &Fault, spec: &mut Spec) {
         match self.deploy(fault) {
             Some(d) => spec.deployments.extend(d),
