@@ -9,7 +9,8 @@
 //!    a built-in invariant it already breaks is switched off, with a note.
 //! 2. Runs go in rounds of [`ROUND`]: run k's schedule is drawn from the stream of (seed,
 //!    k) ([`schedule`]), either fresh or, under coverage guidance, a mutation of a
-//!    schedule that reached new states in an earlier round ([`coverage`]). A round's runs
+//!    schedule that reached new states in an earlier round ([`coverage`]), in shares
+//!    set by what each way yielded in the rounds before ([`allot`]). A round's runs
 //!    go in parallel; their results are taken in run order, so the corpus, and every
 //!    schedule after it, is the same with any `--jobs`.
 //! 3. Each run is checked ([`check`]); every failing one is kept (`failures.jsonl`).
@@ -23,6 +24,7 @@
 //! With `--shard I/N` a search runs only the runs k with k mod N = I, without guidance (a
 //! shard cannot see the others' coverage), so run k is the same schedule in any shard.
 
+pub mod allot;
 pub mod budget;
 pub mod check;
 pub mod coverage;
@@ -501,21 +503,39 @@ impl Search<'_> {
         let mut corpus = Corpus::default();
         let mut coverage: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         let mut results: Vec<RunResult> = Vec::new();
+        let mut allot = allot::Allot::default();
+        let mut found: std::collections::BTreeSet<FailureKey> = Default::default();
+        let mut failing = 0;
+        // Times each vocabulary option was in a schedule run so far.
+        let mut tried = vec![0u64; self.runner.vocab.options.len()];
         for start in (0..runs).step_by(ROUND) {
-            if self.stop_at_first && results.iter().any(|r| !r.failed.is_empty()) {
+            if self.stop_at_first && failing > 0 {
                 break;
             }
             let ks: Vec<usize> = (start..(start + ROUND).min(runs))
                 .filter(|&k| self.shard.has(k))
                 .collect();
-            let schedules: Vec<(usize, Vec<Fault>)> = ks
+            // Operators are measured only where all of them could be drawn.
+            let measured = self.guide && !corpus.schedules.is_empty();
+            let shares = allot.shares();
+            // Fresh faults spread over the fault space once guidance is on.
+            let pick = if measured {
+                schedule::Pick::spread(&tried)
+            } else {
+                schedule::Pick::default()
+            };
+            let schedules: Vec<(usize, schedule::Op, Vec<Fault>)> = ks
                 .iter()
-                .map(|&k| (k, self.schedule(k, &corpus, &coverage)))
+                .map(|&k| {
+                    let (op, faults) = self.schedule(k, &corpus, &coverage, &shares, &pick);
+                    (k, op, faults)
+                })
                 .collect();
+            let ops: Vec<schedule::Op> = schedules.iter().map(|s| s.1).collect();
             let round: Vec<Result<RunResult, Error>> = schedules
                 .into_par_iter()
                 .with_max_len(1)
-                .map(|(k, faults)| {
+                .map(|(k, _, faults)| {
                     let r = self.runner.run(k, faults);
                     if let Ok(r) = &r {
                         self.progress.ran(!r.failed.is_empty());
@@ -523,12 +543,25 @@ impl Search<'_> {
                     r
                 })
                 .collect();
-            for r in round {
+            for (r, op) in round.into_iter().zip(ops) {
                 let r = r?;
+                for f in &r.faults {
+                    if let Some(o) = self.runner.vocab.option_of(f) {
+                        tried[o] += 1;
+                    }
+                }
                 let index = corpus.schedules.len();
                 let mut new = false;
+                let mut reached_new = false;
+                let mut new_failure = false;
+                for key in FailureKey::of(&r, self.runner.checks) {
+                    new_failure |= found.insert(key);
+                }
+                failing += usize::from(!r.failed.is_empty());
                 for f in &r.features {
-                    coverage.entry(f.clone()).or_insert((r.run, 0)).1 += 1;
+                    let c = coverage.entry(f.clone()).or_insert((r.run, 0));
+                    reached_new |= c.1 == 0;
+                    c.1 += 1;
                     if r.faults.is_empty() {
                         continue;
                     }
@@ -555,42 +588,55 @@ impl Search<'_> {
                     corpus.schedules.push(r.faults.clone());
                     corpus.absorbers.push(r.absorbers.clone());
                 }
+                if measured {
+                    let most_fail = 2 * failing > results.len() + 1;
+                    allot.record(op, new_failure || (reached_new && !most_fail));
+                }
                 results.push(r);
             }
         }
         Ok((results, coverage))
     }
 
-    /// Run k's schedule: with guidance and a corpus, three times in four a mutation of a
-    /// schedule that reached a rare state (chosen by the run's own stream), else a fresh
-    /// draw.
+    /// Run k's schedule and how it was made: with guidance and a corpus, an operator
+    /// drawn from the round's `shares` (chosen by the run's own stream): a fresh draw or
+    /// a mutation of a schedule that reached a rare state; else a fresh draw.
     fn schedule(
         &self,
         k: usize,
         corpus: &Corpus,
         coverage: &BTreeMap<String, (usize, usize)>,
-    ) -> Vec<Fault> {
+        shares: &[u64; schedule::Op::ALL.len()],
+        pick: &schedule::Pick,
+    ) -> (schedule::Op, Vec<Fault>) {
         let vocab = self.runner.vocab;
         let mut rng = schedule::rng(self.seed, k);
         if vocab.options.is_empty() {
-            return Vec::new();
+            return (schedule::Op::Fresh, Vec::new());
         }
-        if self.guide && !corpus.schedules.is_empty() && rng.random_bool(0.75) {
-            if let Some(parent) = corpus.parent(&mut rng, coverage) {
-                let donor = corpus
-                    .parent(&mut rng, coverage)
-                    .map(|d| &corpus.schedules[d][..]);
-                return schedule::mutate(
-                    &mut rng,
-                    &corpus.schedules[parent],
-                    donor,
-                    &corpus.absorbers[parent],
-                    vocab,
-                    self.budget,
-                );
+        if self.guide && !corpus.schedules.is_empty() {
+            let op = allot::Allot::draw(shares, &mut rng);
+            if op != schedule::Op::Fresh {
+                if let Some(parent) = corpus.parent(&mut rng, coverage) {
+                    let donor = corpus
+                        .parent(&mut rng, coverage)
+                        .map(|d| &corpus.schedules[d][..]);
+                    let faults = schedule::mutate(
+                        &mut rng,
+                        op,
+                        pick,
+                        &corpus.schedules[parent],
+                        donor,
+                        &corpus.absorbers[parent],
+                        vocab,
+                        self.budget,
+                    );
+                    return (op, faults);
+                }
             }
         }
-        schedule::random(&mut rng, vocab, self.budget)
+        let faults = schedule::random(&mut rng, pick, vocab, self.budget);
+        (schedule::Op::Fresh, faults)
     }
 
     /// Shrinks `first` so that it keeps showing the failure `key`, and writes nothing

@@ -22,14 +22,51 @@ pub fn rng(seed: u64, k: usize) -> Stream {
     stream(seed, &format!("explore/run/{k}"))
 }
 
-/// A fresh schedule: 1..=max_faults faults, each a uniform (kind, target), start,
-/// length and severity within the budget; sorted by start.
-pub fn random(rng: &mut Stream, vocab: &Vocabulary, budget: &Budget) -> Vec<Fault> {
+/// How a fault's (kind, target) is chosen: uniformly, or spread over the fault space.
+#[derive(Debug, Clone, Default)]
+pub struct Pick {
+    /// Each option's weight and their sum; `None`: uniform.
+    weights: Option<(Vec<u64>, u64)>,
+}
+
+impl Pick {
+    /// Weight 1/(1 + times `tried`) for each option (by index): the fault space covered
+    /// evenly, the way FATE (Gunawi et al., NSDI 2011) prefers failures not yet
+    /// exercised. Where each distinct failure needs its own kind of fault on its own
+    /// target, a search spread this way meets them all sooner than uniform draws, which
+    /// come back to options drawn before.
+    pub fn spread(tried: &[u64]) -> Pick {
+        let weights: Vec<u64> = tried.iter().map(|&n| (1 << 20) / (1 + n)).collect();
+        let total = weights.iter().sum();
+        Pick {
+            weights: Some((weights, total)),
+        }
+    }
+
+    /// An option of `len`.
+    fn option(&self, rng: &mut Stream, len: usize) -> usize {
+        let Some((weights, total)) = &self.weights else {
+            return rng.random_range(0..len);
+        };
+        let mut x = rng.random_range(0..(*total).max(1));
+        for (o, &w) in weights.iter().enumerate() {
+            if x < w {
+                return o;
+            }
+            x -= w;
+        }
+        0
+    }
+}
+
+/// A fresh schedule: 1..=max_faults faults, each a (kind, target) chosen by `pick`, a
+/// start, length and severity uniform within the budget; sorted by start.
+pub fn random(rng: &mut Stream, pick: &Pick, vocab: &Vocabulary, budget: &Budget) -> Vec<Fault> {
     let n = rng.random_range(1..=budget.max_faults) as usize;
     let mut faults: Vec<Fault> = Vec::with_capacity(n);
     for _ in 0..n {
         for _ in 0..REDRAWS {
-            let f = draw(rng, vocab, budget);
+            let f = draw(rng, pick, vocab, budget);
             if fits(&faults, &f, vocab, budget) {
                 faults.push(f);
                 break;
@@ -40,9 +77,9 @@ pub fn random(rng: &mut Stream, vocab: &Vocabulary, budget: &Budget) -> Vec<Faul
     faults
 }
 
-/// One fault, uniform over the vocabulary and the budget's window.
-fn draw(rng: &mut Stream, vocab: &Vocabulary, budget: &Budget) -> Fault {
-    let option = rng.random_range(0..vocab.options.len());
+/// One fault, its option chosen by `pick`, uniform over the budget's window.
+fn draw(rng: &mut Stream, pick: &Pick, vocab: &Vocabulary, budget: &Budget) -> Fault {
+    let option = pick.option(rng, vocab.options.len());
     draw_of(rng, option, vocab, budget)
 }
 
@@ -99,16 +136,82 @@ pub fn fits(faults: &[Fault], f: &Fault, vocab: &Vocabulary, budget: &Budget) ->
     true
 }
 
+/// How a run's schedule is made: a fresh draw or one of the mutations of a corpus
+/// schedule. Guidance measures each one's yield and shares the next round among them
+/// (MOpt's per-operator yield).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// A fresh draw ([`random`]).
+    Fresh,
+    /// A fault added while one of the parent's is active, beside it.
+    Beside,
+    /// A fault of another corpus schedule spliced in beside one of the parent's.
+    Splice,
+    Drop,
+    Move,
+    /// Twice as long, halfway to full severity.
+    Widen,
+    /// Another target of its kind.
+    Retarget,
+    /// Another kind on its target.
+    Rekind,
+    /// One fault redrawn (or added).
+    Redraw,
+}
+
+impl Op {
+    /// Every way, fresh first.
+    pub const ALL: [Op; 9] = [
+        Op::Fresh,
+        Op::Beside,
+        Op::Splice,
+        Op::Drop,
+        Op::Move,
+        Op::Widen,
+        Op::Retarget,
+        Op::Rekind,
+        Op::Redraw,
+    ];
+
+    /// Its share of the runs before any yield is measured: half fresh, half mutations
+    /// (nothing is known yet of either), of which 3/10 add a fault beside one of the
+    /// parent's and 1/10 each of the others.
+    pub fn prior(self) -> f64 {
+        match self {
+            Op::Fresh => 0.5,
+            Op::Beside => 0.5 * 0.3,
+            _ => 0.5 * 0.1,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Fresh => "fresh",
+            Op::Beside => "beside",
+            Op::Splice => "splice",
+            Op::Drop => "drop",
+            Op::Move => "move",
+            Op::Widen => "widen",
+            Op::Retarget => "retarget",
+            Op::Rekind => "rekind",
+            Op::Redraw => "redraw",
+        }
+    }
+}
+
 /// A schedule near `parent`, as a coverage-guided fuzzer mutates an input (AFL's
-/// deterministic and havoc stages, reduced to what a schedule is): a fault added while
-/// one of the parent's is active, on a component the parent leaves alone, most often one
-/// of its `absorbers` (components down together); a fault of `donor` (another schedule
-/// of the corpus) spliced in beside one of the parent's (AFL's splice); one fault
-/// dropped, moved, widened (longer, more severe), aimed at another target of its kind,
-/// made another kind on the same target (a slow payment service made an erring one);
-/// or one redrawn. Chosen by `rng`.
+/// deterministic and havoc stages, reduced to what a schedule is), by `op`: a fault added
+/// while one of the parent's is active, on a component the parent leaves alone, most
+/// often one of its `absorbers` (components down together); a fault of `donor` (another
+/// schedule of the corpus) spliced in beside one of the parent's (AFL's splice); one
+/// fault dropped, moved, widened (longer, more severe), aimed at another target of its
+/// kind, made another kind on the same target (a slow payment service made an erring
+/// one); or one redrawn (also what an `op` that does not apply does).
+#[allow(clippy::too_many_arguments)]
 pub fn mutate(
     rng: &mut Stream,
+    op: Op,
+    pick: &Pick,
     parent: &[Fault],
     donor: Option<&[Fault]>,
     absorbers: &[String],
@@ -116,23 +219,22 @@ pub fn mutate(
     budget: &Budget,
 ) -> Vec<Fault> {
     let mut faults = parent.to_vec();
-    let choice = rng.random_range(0..10);
     let i = rng.random_range(0..faults.len().max(1));
-    match choice {
-        0..=2 if !faults.is_empty() => {
-            let f = beside(rng, &faults[i], parent, absorbers, vocab, budget);
+    match op {
+        Op::Beside if !faults.is_empty() => {
+            let f = beside(rng, pick, &faults[i], parent, absorbers, vocab, budget);
             add_or_replace(rng, &mut faults, i, f, vocab, budget);
         }
-        3 if !faults.is_empty() && donor.is_some_and(|d| !d.is_empty()) => {
+        Op::Splice if !faults.is_empty() && donor.is_some_and(|d| !d.is_empty()) => {
             let donor = donor.unwrap_or_default();
             let mut f = donor[rng.random_range(0..donor.len())].clone();
             f.at_ms = overlapping(rng, &faults[i], f.duration_ms, budget);
             add_or_replace(rng, &mut faults, i, f, vocab, budget);
         }
-        4 if faults.len() > 1 => {
+        Op::Drop if faults.len() > 1 => {
             faults.remove(i);
         }
-        5 if !faults.is_empty() => {
+        Op::Move if !faults.is_empty() => {
             // The same fault at another moment: does the timing matter?
             let mut f = faults[i].clone();
             let window_ms = (budget.window().0 / 1_000_000).max(1);
@@ -140,7 +242,7 @@ pub fn mutate(
             f.at_ms = from_ms + rng.random_range(0..=window_ms.saturating_sub(f.duration_ms));
             replace(&mut faults, i, f, vocab, budget);
         }
-        6 if !faults.is_empty() => {
+        Op::Widen if !faults.is_empty() => {
             // Wider: twice as long (within the budget and the window), halfway to full
             // severity.
             let mut f = faults[i].clone();
@@ -161,7 +263,7 @@ pub fn mutate(
             }
             replace(&mut faults, i, f, vocab, budget);
         }
-        7 if !faults.is_empty() => {
+        Op::Retarget if !faults.is_empty() => {
             // The same kind, timing and severity on another target of that kind.
             let kind = faults[i].kind;
             let targets: Vec<_> = vocab.options.iter().filter(|(k, _)| *k == kind).collect();
@@ -169,7 +271,7 @@ pub fn mutate(
             f.target = targets[rng.random_range(0..targets.len())].1.clone();
             replace(&mut faults, i, f, vocab, budget);
         }
-        8 if !faults.is_empty() => {
+        Op::Rekind if !faults.is_empty() => {
             // Another kind on the same target: a slow payment made an erring one.
             let target = &faults[i].target;
             let kinds: Vec<Kind> = vocab
@@ -178,7 +280,7 @@ pub fn mutate(
                 .filter(|(_, t)| t == target)
                 .map(|(k, _)| *k)
                 .collect();
-            let fresh = draw(rng, vocab, budget);
+            let fresh = draw(rng, pick, vocab, budget);
             if !kinds.is_empty() {
                 let kind = kinds[rng.random_range(0..kinds.len())];
                 let f = with_kind(faults[i].clone(), kind, &fresh);
@@ -186,7 +288,7 @@ pub fn mutate(
             }
         }
         _ => {
-            let f = draw(rng, vocab, budget);
+            let f = draw(rng, pick, vocab, budget);
             if faults.len() < budget.max_faults as usize {
                 if fits(&faults, &f, vocab, budget) {
                     faults.push(f);
@@ -233,6 +335,7 @@ fn replace(faults: &mut [Fault], i: usize, f: Fault, vocab: &Vocabulary, budget:
 /// one.
 fn beside(
     rng: &mut Stream,
+    pick: &Pick,
     anchor: &Fault,
     parent: &[Fault],
     absorbers: &[String],
@@ -253,12 +356,12 @@ fn beside(
             return f;
         }
     }
-    let mut f = draw(rng, vocab, budget);
+    let mut f = draw(rng, pick, vocab, budget);
     for _ in 0..REDRAWS {
         if parent.iter().all(|p| p.target != f.target) {
             break;
         }
-        f = draw(rng, vocab, budget);
+        f = draw(rng, pick, vocab, budget);
     }
     f.at_ms = overlapping(rng, anchor, f.duration_ms, budget);
     f
@@ -297,4 +400,26 @@ fn without(faults: &[Fault], i: usize) -> Vec<Fault> {
     let mut rest = faults.to_vec();
     rest.remove(i);
     rest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Options tried 0, 1 and 3 times weigh 1, 1/2 and 1/4: of 7,000 picks about
+    /// 4,000, 2,000 and 1,000 (binomial, 3 standard deviations at most ~125).
+    #[test]
+    fn a_spread_pick_prefers_the_options_tried_least() {
+        let pick = Pick::spread(&[0, 1, 3]);
+        let (weights, _) = pick.weights.as_ref().unwrap();
+        assert_eq!((weights[1] * 2, weights[2] * 4), (weights[0], weights[0]));
+        let mut rng = crate::engine::stream(3, "t");
+        let mut seen = [0u32; 3];
+        for _ in 0..7000 {
+            seen[pick.option(&mut rng, 3)] += 1;
+        }
+        for (got, want) in seen.iter().zip([4000, 2000, 1000]) {
+            assert!(got.abs_diff(want) < 130, "{seen:?}");
+        }
+    }
 }

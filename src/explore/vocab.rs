@@ -22,7 +22,7 @@
 //! | `Hang`          | each service run as pods                     | share of its replicas        |
 //! | `Leak`          | each service with a Kubernetes memory limit  | limit leaked per second      |
 //! | `CrashBeforePublish` | each service that publishes or pushes   | share of its requests        |
-//! | `NodeAdd`, `NodeRemove` | each partitioned store with room for one more (one fewer) node and no scheduled change | (none) |
+//! | `NodeAdd`, `NodeRemove` | each partitioned store with room for one more (one fewer) node and no scheduled change; a join only where its `Proportional` partitions stay within the cap | (none) |
 //! | `DuplicateDelivery` | each topic                               | share of publishes doubled   |
 //! | `ProduceRetry`  | each topic a publisher sends per-key updates to (where a retry can reorder) | share of produce requests retried |
 //!
@@ -324,7 +324,7 @@ impl Vocabulary {
             });
             if let Some(p) = store {
                 let nodes = p.initial_nodes.unwrap_or(s.replicas);
-                if nodes < s.replicas {
+                if nodes < s.replicas && room_to_join(p, nodes) {
                     options.push((Kind::NodeAdd, service()));
                 }
                 if nodes > 1 {
@@ -381,6 +381,13 @@ impl Vocabulary {
 
     /// Adds `fault` to `spec`: to its faults, or a deploy (and its rollback) to its
     /// deployments.
+    /// The index in `options` of `fault`'s (kind, target).
+    pub fn option_of(&self, fault: &Fault) -> Option<usize> {
+        self.options
+            .iter()
+            .position(|(k, t)| *k == fault.kind && *t == fault.target)
+    }
+
     pub fn add_to(&self, fault: &Fault, spec: &mut Spec) {
         match self.deploy(fault) {
             Some(d) => spec.deployments.extend(d),
@@ -726,6 +733,22 @@ impl Vocabulary {
 }
 
 /// The brokers service `s` publishes to or consumes from, each once, in broker order.
+/// Whether one more of `nodes` keeps `p` within the partition cap: under `Proportional`
+/// each joining node adds `per_node` partitions, and validation refuses a store that
+/// could reach more than [`MAX_PARTITIONS`](crate::model::validate::MAX_PARTITIONS). The
+/// vocabulary adds one node at most (a second `NodeAdd` of a store is never drawn).
+fn room_to_join(p: &crate::scenario::partition::PartitioningSpec, nodes: u32) -> bool {
+    use crate::scenario::partition::StrategySpec;
+    let Some(StrategySpec::Proportional { per_node }) = p.rebalance.as_ref().map(|r| &r.strategy)
+    else {
+        return true;
+    };
+    let partitions = p
+        .partitions
+        .map_or(u64::from(*per_node) * u64::from(nodes), u64::from);
+    partitions + u64::from(*per_node) <= u64::from(crate::model::validate::MAX_PARTITIONS)
+}
+
 fn brokers_of(spec: &Spec, s: &crate::scenario::ServiceSpec) -> Vec<String> {
     let mut topics: Vec<&str> = s.publish.iter().map(|p| p.topic.as_str()).collect();
     topics.extend(s.consume.iter().map(|c| c.topic.as_str()));
@@ -957,5 +980,65 @@ mod tests {
         vocab.add_to(&deploy(50_000, 10_000), &mut s);
         assert_eq!(s.deployments.len(), 1, "no rollback at the run's end");
         assert!(crate::model::validate(&s, "test").is_ok());
+    }
+
+    /// Under `Proportional(per_node: 4096)` a store of n nodes holds 4096 n partitions
+    /// and a join adds 4096 more: from 23 nodes that makes 98,304, within the 100,000
+    /// cap, so `NodeAdd` is offered and validates; from 24 it would make 102,400, which
+    /// validation refuses, so it is not offered (`NodeRemove` still is).
+    #[test]
+    fn a_node_add_is_offered_only_within_the_partition_cap() {
+        let spec = |nodes: u32| {
+            crate::scenario::parse(
+                &format!(
+                    r#"Scenario(name: "p", duration: "60s",
+                    services: [Service(name: "store", replicas: 30,
+                        service_time: Constant("2ms"),
+                        partitioning: Some(Partitioning(initial_nodes: Some({nodes}),
+                            rebalance: Some(Rebalance(
+                                strategy: Proportional(per_node: 4096))))))],
+                    workload: [Open(target: "store", rate: 10.0)])"#
+                ),
+                "test",
+            )
+            .unwrap()
+        };
+        let kinds = |nodes| -> Vec<Kind> {
+            Vocabulary::of(&spec(nodes), true)
+                .options
+                .iter()
+                .map(|(k, _)| *k)
+                .filter(|k| matches!(k, Kind::NodeAdd | Kind::NodeRemove))
+                .collect()
+        };
+        assert_eq!(kinds(23), [Kind::NodeAdd, Kind::NodeRemove]);
+        assert_eq!(kinds(24), [Kind::NodeRemove]);
+        let (mut s, vocab) = (spec(23), Vocabulary::of(&spec(23), true));
+        vocab.add_to(
+            &Fault {
+                at_ms: 10_000,
+                duration_ms: 1,
+                kind: Kind::NodeAdd,
+                target: Target::Service("store".into()),
+                severity: 1000,
+            },
+            &mut s,
+        );
+        assert!(crate::model::validate(&s, "test").is_ok());
+        let mut over = spec(24);
+        vocab.add_to(
+            &Fault {
+                at_ms: 10_000,
+                duration_ms: 1,
+                kind: Kind::NodeAdd,
+                target: Target::Service("store".into()),
+                severity: 1000,
+            },
+            &mut over,
+        );
+        let err = crate::model::validate(&over, "test")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("102400 partitions"), "{err}");
     }
 }

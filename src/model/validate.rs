@@ -26,6 +26,7 @@ mod datastore;
 mod kube;
 mod link;
 mod partition;
+pub use partition::MAX_PARTITIONS;
 mod readmodel;
 mod resilience;
 mod stream;
