@@ -1014,28 +1014,17 @@ mod tests {
         assert_eq!(kinds(23), [Kind::NodeAdd, Kind::NodeRemove]);
         assert_eq!(kinds(24), [Kind::NodeRemove]);
         let (mut s, vocab) = (spec(23), Vocabulary::of(&spec(23), true));
-        vocab.add_to(
-            &Fault {
-                at_ms: 10_000,
-                duration_ms: 1,
-                kind: Kind::NodeAdd,
-                target: Target::Service("store".into()),
-                severity: 1000,
-            },
-            &mut s,
-        );
+        let add = Fault {
+            at_ms: 10_000,
+            duration_ms: 1,
+            kind: Kind::NodeAdd,
+            target: Target::Service("store".into()),
+            severity: 1000,
+        };
+        vocab.add_to(&add, &mut s);
         assert!(crate::model::validate(&s, "test").is_ok());
         let mut over = spec(24);
-        vocab.add_to(
-            &Fault {
-                at_ms: 10_000,
-                duration_ms: 1,
-                kind: Kind::NodeAdd,
-                target: Target::Service("store".into()),
-                severity: 1000,
-            },
-            &mut over,
-        );
+        vocab.add_to(&add, &mut over);
         let err = crate::model::validate(&over, "test")
             .unwrap_err()
             .to_string();
