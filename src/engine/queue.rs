@@ -16,6 +16,8 @@ use super::time::SimTime;
 /// Children per node: a 4-ary heap is half as deep as a binary one, and a pop's sift
 /// walks every level.
 const ARITY: usize = 4;
+// `pop` picks the earliest of a full set of children as two pairs: written for four.
+const _: () = assert!(ARITY == 4);
 
 #[derive(Clone, Copy)]
 struct Entry<E> {
