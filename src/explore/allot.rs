@@ -54,15 +54,13 @@ impl Allot {
 
     /// An operator drawn from `shares`.
     pub fn draw(shares: &[u64; Op::ALL.len()], rng: &mut Stream) -> Op {
-        let total: u64 = shares.iter().sum();
-        let mut x = rng.random_range(0..total.max(1));
-        for (i, &s) in shares.iter().enumerate() {
-            if x < s {
-                return Op::ALL[i];
-            }
-            x -= s;
-        }
-        Op::Fresh
+        draw_among(shares, &Op::ALL, rng)
+    }
+
+    /// A mutation (any operator but a fresh draw) drawn from `shares`: what a stacked
+    /// mutation adds after its first operator ([`super::schedule::STACK`]).
+    pub fn draw_mutation(shares: &[u64; Op::ALL.len()], rng: &mut Stream) -> Op {
+        draw_among(&shares[1..], &Op::ALL[1..], rng)
     }
 
     /// (operator, runs, yielding runs), for the report.
@@ -72,6 +70,19 @@ impl Allot {
             .enumerate()
             .map(|(i, &op)| (op, self.runs[i], self.hits[i]))
     }
+}
+
+/// One of `ops` drawn in proportion to `shares` (theirs, in the same order).
+fn draw_among(shares: &[u64], ops: &[Op], rng: &mut Stream) -> Op {
+    let total: u64 = shares.iter().sum();
+    let mut x = rng.random_range(0..total.max(1));
+    for (&s, &op) in shares.iter().zip(ops) {
+        if x < s {
+            return op;
+        }
+        x -= s;
+    }
+    ops[0]
 }
 
 fn index(op: Op) -> usize {
@@ -144,5 +155,16 @@ mod tests {
         shares[index(Op::Splice)] = PARTS;
         let mut rng = crate::engine::stream(1, "t");
         assert!((0..100).all(|_| Allot::draw(&shares, &mut rng) == Op::Splice));
+    }
+
+    /// A stacked mutation never draws a fresh schedule, however large fresh's share:
+    /// with fresh at 9/10 and `Widen` at 1/10, every draw is `Widen`.
+    #[test]
+    fn a_stacked_draw_is_always_a_mutation() {
+        let mut shares = [0; Op::ALL.len()];
+        shares[index(Op::Fresh)] = 9 * PARTS;
+        shares[index(Op::Widen)] = PARTS;
+        let mut rng = crate::engine::stream(1, "t");
+        assert!((0..100).all(|_| Allot::draw_mutation(&shares, &mut rng) == Op::Widen));
     }
 }

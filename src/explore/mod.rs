@@ -600,7 +600,9 @@ impl Search<'_> {
 
     /// Run k's schedule and how it was made: with guidance and a corpus, an operator
     /// drawn from the round's `shares` (chosen by the run's own stream): a fresh draw or
-    /// a mutation of a schedule that reached a rare state; else a fresh draw.
+    /// a mutation of a schedule that reached a rare state, with up to
+    /// [`schedule::STACK`] operators stacked (the run is counted as its first's); else a
+    /// fresh draw.
     fn schedule(
         &self,
         k: usize,
@@ -621,16 +623,25 @@ impl Search<'_> {
                     let donor = corpus
                         .parent(&mut rng, coverage)
                         .map(|d| &corpus.schedules[d][..]);
-                    let faults = schedule::mutate(
-                        &mut rng,
-                        op,
-                        pick,
-                        &corpus.schedules[parent],
-                        donor,
-                        &corpus.absorbers[parent],
-                        vocab,
-                        self.budget,
-                    );
+                    let absorbers = &corpus.absorbers[parent];
+                    let mutate = |rng: &mut crate::engine::Stream, op, faults: &[Fault]| {
+                        schedule::mutate(
+                            rng,
+                            op,
+                            pick,
+                            faults,
+                            donor,
+                            absorbers,
+                            vocab,
+                            self.budget,
+                        )
+                    };
+                    let mut faults = mutate(&mut rng, op, &corpus.schedules[parent]);
+                    // Stacked, as AFL's havoc stacks its tweaks.
+                    for _ in 1..rng.random_range(1..=schedule::STACK) {
+                        let more = allot::Allot::draw_mutation(shares, &mut rng);
+                        faults = mutate(&mut rng, more, &faults);
+                    }
                     return (op, faults);
                 }
             }

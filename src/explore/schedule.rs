@@ -136,6 +136,14 @@ pub fn fits(faults: &[Fault], f: &Fault, vocab: &Vocabulary, budget: &Budget) ->
     true
 }
 
+/// Most operators one mutation stacks. AFL's havoc stage applies several random tweaks to
+/// an input at once, and so does a mutation here: its operator, then 0 to `STACK - 1`
+/// more (uniformly), each drawn from the round's shares and applied to what the last one
+/// made. One small change to a schedule that passed is one new chance to fail, where a
+/// fresh draw of n faults is n of them: on `data/saga.ron`, whose failures are single
+/// long faults, single mutations failed half as often as fresh draws.
+pub const STACK: u64 = 4;
+
 /// How a run's schedule is made: a fresh draw or one of the mutations of a corpus
 /// schedule. Guidance measures each one's yield and shares the next round among them
 /// (MOpt's per-operator yield).
