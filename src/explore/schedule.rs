@@ -254,17 +254,10 @@ pub fn mutate(
             // Wider: twice as long (within the budget and the window), halfway to full
             // severity.
             let mut f = faults[i].clone();
-            let (from_ms, until_ms) = (
-                budget.from.0.div_ceil(1_000_000),
-                budget.until.0 / 1_000_000,
-            );
             let longest_ms = (budget.max_duration.0 / 1_000_000).max(1);
             if !f.kind.instant() {
                 f.duration_ms = (f.duration_ms * 2).min(longest_ms);
-                f.at_ms = f
-                    .at_ms
-                    .min(until_ms.saturating_sub(f.duration_ms))
-                    .max(from_ms);
+                f = within(f, budget);
             }
             if f.kind.has_severity() {
                 f.severity += (1000 - f.severity).div_ceil(2);
@@ -291,7 +284,8 @@ pub fn mutate(
             let fresh = draw(rng, pick, vocab, budget);
             if !kinds.is_empty() {
                 let kind = kinds[rng.random_range(0..kinds.len())];
-                let f = with_kind(faults[i].clone(), kind, &fresh);
+                // An instant made a lasting kind takes the fresh draw's length.
+                let f = within(with_kind(faults[i].clone(), kind, &fresh), budget);
                 replace(&mut faults, i, f, vocab, budget);
             }
         }
@@ -400,6 +394,19 @@ fn with_kind(mut f: Fault, kind: Kind, fresh: &Fault) -> Fault {
         (true, false) => fresh.severity,
     };
     f.kind = kind;
+    f
+}
+
+/// `f` started early enough to end by the budget's `until` (never before its `from`).
+fn within(mut f: Fault, budget: &Budget) -> Fault {
+    let (from_ms, until_ms) = (
+        budget.from.0.div_ceil(1_000_000),
+        budget.until.0 / 1_000_000,
+    );
+    f.at_ms = f
+        .at_ms
+        .min(until_ms.saturating_sub(f.duration_ms))
+        .max(from_ms);
     f
 }
 

@@ -543,6 +543,87 @@ fn bad_flags_are_bad_input_that_says_what_to_fix() {
     }
 }
 
+/// Every mutation, stacked as guidance stacks them, keeps a schedule inside its budget
+/// and valid, on every shipped scenario: at most `max_faults` faults, each within the
+/// window and `max_duration`, the share under faults within `max_share` at every
+/// instant (a tighter one than the scenario's too, so `fits` has work to do), and a
+/// scenario its own validation accepts. Each operator leads a stack of four, the next
+/// three operators after it following.
+#[test]
+fn every_stacked_mutation_stays_inside_the_budget() {
+    use schedule::Op;
+    let mut files = Vec::new();
+    ron_files(Path::new("scenarios"), &mut files);
+    files.sort();
+    let mutations = &Op::ALL[1..];
+    for file in files {
+        let origin = file.display().to_string();
+        let spec = platsim::scenario::load_file(&origin).unwrap();
+        for share in [None, Some(0.3)] {
+            let flags = BudgetFlags {
+                max_share: share,
+                ..Default::default()
+            };
+            let budget = Budget::resolve(&spec, &flags).unwrap();
+            let vocab = Vocabulary::of(&spec, budget.max_share_permille >= 1000);
+            if vocab.options.is_empty() {
+                continue;
+            }
+            let absorbers: Vec<String> = spec.services.iter().map(|s| s.name.clone()).collect();
+            let pick = schedule::Pick::default();
+            let (from, until) = (
+                budget.from.0 / 1_000_000,
+                budget.until.0.div_ceil(1_000_000),
+            );
+            for k in 0..20 {
+                let mut rng = schedule::rng(11, k);
+                let parent = schedule::random(&mut rng, &pick, &vocab, &budget);
+                let donor = schedule::random(&mut rng, &pick, &vocab, &budget);
+                for (i, &lead) in mutations.iter().enumerate() {
+                    let mut faults = parent.clone();
+                    for j in 0..schedule::STACK as usize {
+                        let op = if j == 0 {
+                            lead
+                        } else {
+                            mutations[(i + j) % mutations.len()]
+                        };
+                        faults = schedule::mutate(
+                            &mut rng,
+                            op,
+                            &pick,
+                            &faults,
+                            Some(&donor),
+                            &absorbers,
+                            &vocab,
+                            &budget,
+                        );
+                    }
+                    let at =
+                        format!("{origin}, share {share:?}, run {k}, {lead:?} first: {faults:?}");
+                    assert!(
+                        !faults.is_empty() && faults.len() <= budget.max_faults as usize,
+                        "{at}"
+                    );
+                    for (n, f) in faults.iter().enumerate() {
+                        assert!(f.at_ms >= from && f.at_ms + f.duration_ms <= until, "{at}");
+                        assert!(f.duration_ms <= budget.max_duration.0 / 1_000_000, "{at}");
+                        let mut rest = faults.clone();
+                        rest.remove(n);
+                        assert!(schedule::fits(&rest, f, &vocab, &budget), "{at}");
+                    }
+                    let mut s = spec.clone();
+                    for f in &faults {
+                        vocab.add_to(f, &mut s);
+                    }
+                    if let Err(e) = platsim::model::validate(&s, &origin) {
+                        panic!("{at}\n{e}");
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Every shipped scenario's vocabulary draws schedules its own validation accepts: a
 /// drawn fault that a scenario refuses would stop a search with an internal error.
 #[test]
