@@ -177,6 +177,9 @@ pub struct Report {
     pub distinct: Vec<Distinct>,
     /// Feature -> (first run that reached it, runs that reached it).
     pub coverage: BTreeMap<String, (usize, usize)>,
+    /// How each way of making a schedule did under guidance: (way, runs, runs that
+    /// yielded), counted from the second round ([`allot`]); empty without guidance.
+    pub operators: Vec<(schedule::Op, u64, u64)>,
     pub notes: Vec<String>,
     pub threads: usize,
 }
@@ -395,7 +398,11 @@ pub fn explore(opts: &Options) -> Result<Report, Error> {
         progress: &progress,
         stop_at_first: opts.stop_at_first,
     };
-    let (runs, coverage) = pool.install(|| search.run(opts.runs))?;
+    let Searched {
+        runs,
+        coverage,
+        allot,
+    } = pool.install(|| search.run(opts.runs))?;
     let found = distinct_failures(&runs, &checks);
     let distinct = pool.install(|| {
         found
@@ -426,6 +433,11 @@ pub fn explore(opts: &Options) -> Result<Report, Error> {
         runs,
         distinct,
         coverage,
+        operators: if search.guide {
+            allot.table().collect()
+        } else {
+            Vec::new()
+        },
         notes,
         threads: pool.current_num_threads(),
     };
@@ -493,13 +505,17 @@ impl Corpus {
     }
 }
 
+/// What the search loop did: every run in run order, the coverage it reached and each
+/// way's yield.
+struct Searched {
+    runs: Vec<RunResult>,
+    coverage: BTreeMap<String, (usize, usize)>,
+    allot: allot::Allot,
+}
+
 impl Search<'_> {
-    /// Runs `runs` schedules in rounds; returns them in run order, with the coverage.
-    #[allow(clippy::type_complexity)]
-    fn run(
-        &self,
-        runs: usize,
-    ) -> Result<(Vec<RunResult>, BTreeMap<String, (usize, usize)>), Error> {
+    /// Runs `runs` schedules in rounds.
+    fn run(&self, runs: usize) -> Result<Searched, Error> {
         let mut corpus = Corpus::default();
         let mut coverage: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         let mut results: Vec<RunResult> = Vec::new();
@@ -595,7 +611,11 @@ impl Search<'_> {
                 results.push(r);
             }
         }
-        Ok((results, coverage))
+        Ok(Searched {
+            runs: results,
+            coverage,
+            allot,
+        })
     }
 
     /// Run k's schedule and how it was made: with guidance and a corpus, an operator

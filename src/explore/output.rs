@@ -182,6 +182,9 @@ pub fn write(report: &Report, vocab: &Vocabulary) -> Result<(), Error> {
         "coverage": report.coverage.iter().map(|(f, (first, runs))| json!({
             "feature": f, "first_run": first, "runs": runs,
         })).collect::<Vec<_>>(),
+        "operators": report.operators.iter().map(|(op, runs, yielded)| json!({
+            "operator": op.name(), "runs": runs, "yielded": yielded,
+        })).collect::<Vec<_>>(),
         "notes": report.notes,
     });
     let text = serde_json::to_string_pretty(&doc).expect("json") + "\n";
@@ -225,7 +228,22 @@ fn page(report: &Report) -> String {
             escape(&d.minimal.file)
         );
     }
-    h += "</table><h2>Coverage</h2><table><tr><th>state reached</th><th>first run</th><th>runs</th></tr>";
+    h += "</table>";
+    if !report.operators.is_empty() {
+        h += "<h2>How schedules were made</h2><p>From the second round on: a fresh draw or a \
+              mutation of a schedule that reached a rare state (a stacked one counted as its \
+              first operator), and the runs of each that reached a new state or a new \
+              failure.</p><table><tr><th>way</th><th>runs</th>\
+              <th>yielded</th></tr>";
+        for (op, runs, yielded) in &report.operators {
+            h += &format!(
+                "<tr><td>{}</td><td>{runs}</td><td>{yielded}</td></tr>",
+                op.name()
+            );
+        }
+        h += "</table>";
+    }
+    h += "<h2>Coverage</h2><table><tr><th>state reached</th><th>first run</th><th>runs</th></tr>";
     for (f, (first, runs)) in &report.coverage {
         h += &format!(
             "<tr><td>{}</td><td>{first}</td><td>{runs}</td></tr>",

@@ -210,6 +210,16 @@ fn the_folder_is_the_same_bytes_with_any_jobs() {
         );
         assert!(x == y, "{name} differs between --jobs 1 and --jobs 2");
     }
+    // Each way of making a schedule, and its runs: every run after the first round of 16.
+    let ops = &json(&a.join("explore.json"))["operators"];
+    let ops = ops.as_array().unwrap();
+    assert_eq!(ops[0]["operator"], "fresh");
+    assert_eq!(ops.len(), 9);
+    let runs: u64 = ops.iter().map(|o| o["runs"].as_u64().unwrap()).sum();
+    assert_eq!(runs, 40 - 16);
+    assert!(ops
+        .iter()
+        .all(|o| o["yielded"].as_u64() <= o["runs"].as_u64()));
 }
 
 /// Seed 1's eight runs lose orders in four distinct ways (the ledger's causes): each is
