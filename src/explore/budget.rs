@@ -96,6 +96,21 @@ impl Budget {
     pub fn window(&self) -> SimTime {
         self.until.since(self.from)
     }
+
+    /// The first whole millisecond a fault may start at, as schedules count time.
+    pub fn from_ms(&self) -> u64 {
+        self.from.0.div_ceil(1_000_000)
+    }
+
+    /// The last whole millisecond a fault may end at.
+    pub fn until_ms(&self) -> u64 {
+        self.until.0 / 1_000_000
+    }
+
+    /// The window in whole milliseconds, at least 1.
+    pub fn window_ms(&self) -> u64 {
+        (self.window().0 / 1_000_000).max(1)
+    }
 }
 
 /// The flag's value when given (with its flag name as the path), else the file's.

@@ -696,7 +696,7 @@ impl Search<'_> {
                 }
             }
         };
-        let until_ms = self.budget.until.0 / 1_000_000;
+        let until_ms = self.budget.until_ms();
         let shrunk = shrink::shrink(
             &first.faults,
             &mut test,

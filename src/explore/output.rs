@@ -264,7 +264,7 @@ pub fn label(d: &super::Distinct) -> String {
 /// A minimal schedule as bars on the run's time line, with what it shows and its repro.
 fn timeline(m: &Minimal, report: &Report) -> String {
     let (w, row) = (800.0, 24.0);
-    let end_ms = (report.budget.until.0 / 1_000_000).max(1) as f64;
+    let end_ms = report.budget.until_ms().max(1) as f64;
     let mut h = format!(
         "<p>{} fault{}; {}: {}<br><code>{}</code></p><svg width=\"{}\" height=\"{}\">",
         m.faults.len(),

@@ -86,15 +86,14 @@ fn draw(rng: &mut Stream, pick: &Pick, vocab: &Vocabulary, budget: &Budget) -> F
 /// A fault of the vocabulary's `option`, uniform over the budget's window.
 fn draw_of(rng: &mut Stream, option: usize, vocab: &Vocabulary, budget: &Budget) -> Fault {
     let (kind, target) = vocab.options[option].clone();
-    let window_ms = (budget.window().0 / 1_000_000).max(1);
+    let window_ms = budget.window_ms();
     let longest_ms = (budget.max_duration.0 / 1_000_000).clamp(1, window_ms);
     let duration_ms = if kind.instant() {
         1
     } else {
         rng.random_range(1..=longest_ms)
     };
-    let from_ms = budget.from.0.div_ceil(1_000_000);
-    let at_ms = from_ms + rng.random_range(0..=window_ms - duration_ms.min(window_ms));
+    let at_ms = budget.from_ms() + rng.random_range(0..=window_ms - duration_ms.min(window_ms));
     let severity = if kind.has_severity() {
         rng.random_range(1..=1000)
     } else {
@@ -245,9 +244,8 @@ pub fn mutate(
         Op::Move if !faults.is_empty() => {
             // The same fault at another moment: does the timing matter?
             let mut f = faults[i].clone();
-            let window_ms = (budget.window().0 / 1_000_000).max(1);
-            let from_ms = budget.from.0.div_ceil(1_000_000);
-            f.at_ms = from_ms + rng.random_range(0..=window_ms.saturating_sub(f.duration_ms));
+            let spare_ms = budget.window_ms().saturating_sub(f.duration_ms);
+            f.at_ms = budget.from_ms() + rng.random_range(0..=spare_ms);
             replace(&mut faults, i, f, vocab, budget);
         }
         Op::Widen if !faults.is_empty() => {
@@ -372,8 +370,7 @@ fn beside(
 /// A start for a fault `duration_ms` long that falls while `anchor` is active (or, when
 /// that is too late for its length, ends after `anchor` started).
 fn overlapping(rng: &mut Stream, anchor: &Fault, duration_ms: u64, budget: &Budget) -> u64 {
-    let window_ms = (budget.window().0 / 1_000_000).max(1);
-    let from_ms = budget.from.0.div_ceil(1_000_000);
+    let (window_ms, from_ms) = (budget.window_ms(), budget.from_ms());
     let latest = from_ms + window_ms - duration_ms.min(window_ms);
     let start = anchor.at_ms + rng.random_range(0..anchor.duration_ms.max(1));
     start.min(latest).max(from_ms)
@@ -399,14 +396,10 @@ fn with_kind(mut f: Fault, kind: Kind, fresh: &Fault) -> Fault {
 
 /// `f` started early enough to end by the budget's `until` (never before its `from`).
 fn within(mut f: Fault, budget: &Budget) -> Fault {
-    let (from_ms, until_ms) = (
-        budget.from.0.div_ceil(1_000_000),
-        budget.until.0 / 1_000_000,
-    );
     f.at_ms = f
         .at_ms
-        .min(until_ms.saturating_sub(f.duration_ms))
-        .max(from_ms);
+        .min(budget.until_ms().saturating_sub(f.duration_ms))
+        .max(budget.from_ms());
     f
 }
 
